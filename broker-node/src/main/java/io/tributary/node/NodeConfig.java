@@ -1,0 +1,193 @@
+package io.tributary.node;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * A node's configuration, read once from a properties file and validated here. Keys follow Apache Kafka's broker
+ * config names where Kafka has one. See README.md ("Configuration") for every key with its default and meaning.
+ */
+public record NodeConfig(
+        int nodeId,
+        Listener listener,
+        Listener advertisedListener,
+        Path dataDir,
+        int numPartitions,
+        int defaultReplicationFactor,
+        boolean autoCreateTopicsEnable,
+        long logSegmentBytes,
+        long logRollMs,
+        long logRetentionMs,
+        long logRetentionBytes,
+        int messageMaxBytes,
+        long logRetentionCheckIntervalMs,
+        long logFlushIntervalMs,
+        int socketRequestMaxBytes,
+        int numIoThreads,
+        int queuedMaxRequests) {
+
+    /** Every key this record reads, with its default ({@code null}: required). */
+    public static final Map<String, String> DEFAULTS = defaults();
+
+    private static Map<String, String> defaults() {
+        Map<String, String> d = new TreeMap<>();
+        d.put("node.id", null);
+        d.put("data.dir", null);
+        d.put("listeners", "PLAINTEXT://127.0.0.1:9092");
+        d.put("advertised.listeners", "");
+        d.put("num.partitions", "1");
+        d.put("default.replication.factor", "1");
+        d.put("auto.create.topics.enable", "true");
+        d.put("log.segment.bytes", "1073741824");
+        d.put("log.roll.ms", "604800000");
+        d.put("log.retention.ms", "604800000");
+        d.put("log.retention.bytes", "-1");
+        d.put("message.max.bytes", "1048588");
+        d.put("log.retention.check.interval.ms", "300000");
+        d.put("log.flush.interval.ms", "1000");
+        d.put("socket.request.max.bytes", "104857600");
+        d.put("num.io.threads", "4");
+        d.put("queued.max.requests", "500");
+        return d;
+    }
+
+    public NodeConfig {
+        require(nodeId >= 0, "node.id must be >= 0, was " + nodeId);
+        require(numPartitions >= 1, "num.partitions must be >= 1");
+        require(defaultReplicationFactor >= 1, "default.replication.factor must be >= 1");
+        require(logSegmentBytes >= 14, "log.segment.bytes must be >= 14");
+        require(logRollMs >= 1, "log.roll.ms must be >= 1");
+        require(logRetentionMs >= -1, "log.retention.ms must be >= -1");
+        require(logRetentionBytes >= -1, "log.retention.bytes must be >= -1");
+        require(messageMaxBytes >= 0, "message.max.bytes must be >= 0");
+        require(logRetentionCheckIntervalMs >= 1, "log.retention.check.interval.ms must be >= 1");
+        require(logFlushIntervalMs >= 1, "log.flush.interval.ms must be >= 1");
+        require(socketRequestMaxBytes >= 1024, "socket.request.max.bytes must be >= 1024");
+        require(numIoThreads >= 1 && numIoThreads <= 64, "num.io.threads must be in 1..64");
+        require(queuedMaxRequests >= 1, "queued.max.requests must be >= 1");
+    }
+
+    /** Reads and validates a config; throws IllegalArgumentException naming the bad key. */
+    public static NodeConfig from(Properties props) {
+        for (String key : props.stringPropertyNames()) {
+            if (!DEFAULTS.containsKey(key)) {
+                throw new IllegalArgumentException("unknown config key '" + key + "'; known keys: " + DEFAULTS.keySet());
+            }
+        }
+        Listener listener = Listener.parse("listeners", get(props, "listeners"));
+        String advertised = get(props, "advertised.listeners");
+        return new NodeConfig(
+                intValue(props, "node.id"),
+                listener,
+                advertised.isBlank() ? listener : Listener.parse("advertised.listeners", advertised),
+                Path.of(get(props, "data.dir")),
+                intValue(props, "num.partitions"),
+                intValue(props, "default.replication.factor"),
+                boolValue(props, "auto.create.topics.enable"),
+                longValue(props, "log.segment.bytes"),
+                longValue(props, "log.roll.ms"),
+                longValue(props, "log.retention.ms"),
+                longValue(props, "log.retention.bytes"),
+                intValue(props, "message.max.bytes"),
+                longValue(props, "log.retention.check.interval.ms"),
+                longValue(props, "log.flush.interval.ms"),
+                intValue(props, "socket.request.max.bytes"),
+                intValue(props, "num.io.threads"),
+                intValue(props, "queued.max.requests"));
+    }
+
+    /** The effective value of every key, as Kafka's DescribeConfigs shows a broker's configs. */
+    public Map<String, String> effectiveValues() {
+        Map<String, String> v = new TreeMap<>();
+        v.put("node.id", Integer.toString(nodeId));
+        v.put("data.dir", dataDir.toString());
+        v.put("listeners", listener.toString());
+        v.put("advertised.listeners", advertisedListener.toString());
+        v.put("num.partitions", Integer.toString(numPartitions));
+        v.put("default.replication.factor", Integer.toString(defaultReplicationFactor));
+        v.put("auto.create.topics.enable", Boolean.toString(autoCreateTopicsEnable));
+        v.put("log.segment.bytes", Long.toString(logSegmentBytes));
+        v.put("log.roll.ms", Long.toString(logRollMs));
+        v.put("log.retention.ms", Long.toString(logRetentionMs));
+        v.put("log.retention.bytes", Long.toString(logRetentionBytes));
+        v.put("message.max.bytes", Integer.toString(messageMaxBytes));
+        v.put("log.retention.check.interval.ms", Long.toString(logRetentionCheckIntervalMs));
+        v.put("log.flush.interval.ms", Long.toString(logFlushIntervalMs));
+        v.put("socket.request.max.bytes", Integer.toString(socketRequestMaxBytes));
+        v.put("num.io.threads", Integer.toString(numIoThreads));
+        v.put("queued.max.requests", Integer.toString(queuedMaxRequests));
+        return v;
+    }
+
+    private static String get(Properties props, String key) {
+        String value = props.getProperty(key, DEFAULTS.get(key));
+        if (value == null) {
+            throw new IllegalArgumentException("missing required config '" + key + "'");
+        }
+        return value.trim();
+    }
+
+    private static int intValue(Properties props, String key) {
+        try {
+            return Integer.parseInt(get(props, key));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("config '" + key + "' must be an integer, was '" + get(props, key) + "'");
+        }
+    }
+
+    private static long longValue(Properties props, String key) {
+        try {
+            return Long.parseLong(get(props, key));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("config '" + key + "' must be an integer, was '" + get(props, key) + "'");
+        }
+    }
+
+    private static boolean boolValue(Properties props, String key) {
+        String v = get(props, key);
+        if (!v.equals("true") && !v.equals("false")) {
+            throw new IllegalArgumentException("config '" + key + "' must be true or false, was '" + v + "'");
+        }
+        return Boolean.parseBoolean(v);
+    }
+
+    private static void require(boolean condition, String message) {
+        if (!condition) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    /** One listener, {@code NAME://host:port}. Only PLAINTEXT exists today. */
+    public record Listener(String name, String host, int port) {
+
+        public Listener {
+            require(port >= 0 && port <= 65535, "listener port out of range: " + port);
+        }
+
+        @Override
+        public String toString() {
+            return name + "://" + host + ":" + port;
+        }
+
+        static Listener parse(String key, String value) {
+            List<String> all = List.of(value.split(","));
+            if (all.size() != 1) {
+                throw new IllegalArgumentException("'" + key + "' must name exactly one listener, was '" + value + "'");
+            }
+            try {
+                URI uri = new URI(all.get(0).trim());
+                if (!"PLAINTEXT".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null || uri.getPort() < 0) {
+                    throw new IllegalArgumentException("'" + key + "' must look like PLAINTEXT://host:port, was '"
+                            + value + "'");
+                }
+                return new Listener("PLAINTEXT", uri.getHost(), uri.getPort());
+            } catch (java.net.URISyntaxException e) {
+                throw new IllegalArgumentException("'" + key + "' is not a listener URI: '" + value + "'");
+            }
+        }
+    }
+}

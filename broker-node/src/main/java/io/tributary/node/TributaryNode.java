@@ -1,0 +1,201 @@
+package io.tributary.node;
+
+import io.tributary.metadata.BrokerRegistration;
+import io.tributary.metadata.Controller;
+import io.tributary.metadata.LocalMetadataStore;
+import io.tributary.metadata.MetadataStore;
+import io.tributary.node.handlers.ApiHandler;
+import io.tributary.node.handlers.ApiVersionsHandler;
+import io.tributary.node.handlers.CreateTopicsHandler;
+import io.tributary.node.handlers.DeleteTopicsHandler;
+import io.tributary.node.handlers.DescribeClusterHandler;
+import io.tributary.node.handlers.DescribeConfigsHandler;
+import io.tributary.node.handlers.FetchHandler;
+import io.tributary.node.handlers.InitProducerIdHandler;
+import io.tributary.node.handlers.ListOffsetsHandler;
+import io.tributary.node.handlers.MetadataHandler;
+import io.tributary.node.handlers.NodeServices;
+import io.tributary.node.handlers.OffsetForLeaderEpochHandler;
+import io.tributary.node.handlers.ProduceHandler;
+import io.tributary.node.handlers.ProducerIdManager;
+import io.tributary.node.network.KafkaListener;
+import io.tributary.node.network.RequestDispatcher;
+import io.tributary.replication.ReplicaManager;
+import io.tributary.replication.log.LogConfig;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.Uuid;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Tributary node: its metadata store and controller, its partition replicas, and its Kafka listener.
+ * {@link #main} runs one from a properties file until SIGTERM; tests may {@link #start} nodes in-process.
+ *
+ * <p>Lifecycle: {@link #start} opens the data dir (refusing one that belongs to another node id), replays the
+ * metadata, opens the hosted logs (recovering them after a crash), registers the node, then listens.
+ * {@link #close} stops listening, then closes logs and metadata, so that the next start is a clean one.
+ */
+public final class TributaryNode implements Closeable {
+
+    private static final Logger log = LoggerFactory.getLogger(TributaryNode.class);
+
+    private final NodeConfig config;
+    private final MetadataStore metadata;
+    private final Controller controller;
+    private final ReplicaManager replicas;
+    private final ThreadPoolExecutor ioThreads;
+    private final KafkaListener listener;
+
+    private TributaryNode(NodeConfig config, MetadataStore metadata, Controller controller, ReplicaManager replicas,
+            ThreadPoolExecutor ioThreads, KafkaListener listener) {
+        this.config = config;
+        this.metadata = metadata;
+        this.controller = controller;
+        this.replicas = replicas;
+        this.ioThreads = ioThreads;
+        this.listener = listener;
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length != 1) {
+            System.err.println("usage: TributaryNode <node.properties>");
+            System.exit(2);
+        }
+        Properties props = new Properties();
+        try (InputStream in = Files.newInputStream(Path.of(args[0]))) {
+            props.load(in);
+        }
+        NodeConfig config;
+        try {
+            config = NodeConfig.from(props);
+        } catch (IllegalArgumentException e) {
+            System.err.println("Invalid config " + args[0] + ": " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        TributaryNode node = start(config);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("node={} shutting down", config.nodeId());
+            node.close();
+            log.info("node={} stopped", config.nodeId());
+        }, "shutdown"));
+    }
+
+    public static TributaryNode start(NodeConfig config) throws IOException, InterruptedException {
+        String clusterId = readOrCreateMeta(config);
+        MetadataStore metadata = LocalMetadataStore.open(config.dataDir().resolve("metadata"));
+        LogConfig logDefaults = new LogConfig(config.logSegmentBytes(), config.logRollMs(), config.logRetentionMs(),
+                config.logRetentionBytes(), config.messageMaxBytes(), LogConfig.DEFAULTS.indexIntervalBytes(),
+                LogConfig.DEFAULTS.segmentIndexBytes());
+        ReplicaManager replicas = new ReplicaManager(config.nodeId(), config.dataDir().resolve("logs"), logDefaults,
+                Clock.systemUTC());
+        metadata.addListener(replicas);
+        replicas.startMaintenance(config.logRetentionCheckIntervalMs(), config.logFlushIntervalMs());
+        Controller controller = new Controller(metadata, () -> {
+            Uuid id = Uuid.randomUuid();
+            return new UUID(id.getMostSignificantBits(), id.getLeastSignificantBits());
+        });
+        NodeConfig.Listener advertised = config.advertisedListener();
+        controller.registerAndUnfence(config.nodeId(), UUID.randomUUID().toString(),
+                List.of(new BrokerRegistration.BrokerEndpoint(advertised.name(), advertised.host(), advertised.port())),
+                null).join();
+        NodeServices services = new NodeServices(config, clusterId, metadata, controller, replicas,
+                new ProducerIdManager(controller, config.nodeId()));
+        AtomicInteger threadIds = new AtomicInteger();
+        ThreadPoolExecutor ioThreads = new ThreadPoolExecutor(config.numIoThreads(), config.numIoThreads(), 0,
+                TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(config.queuedMaxRequests()), r -> {
+                    Thread t = new Thread(r, "io-" + threadIds.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        RequestDispatcher[] dispatcher = new RequestDispatcher[1];
+        List<ApiHandler> handlers = List.of(
+                new ApiVersionsHandler(() -> dispatcher[0].supportedVersions()),
+                new MetadataHandler(services),
+                new CreateTopicsHandler(services),
+                new DeleteTopicsHandler(services),
+                new ProduceHandler(services),
+                new FetchHandler(services),
+                new ListOffsetsHandler(services),
+                new InitProducerIdHandler(services),
+                new DescribeConfigsHandler(services),
+                new DescribeClusterHandler(services),
+                new OffsetForLeaderEpochHandler(services));
+        dispatcher[0] = new RequestDispatcher(handlers, ioThreads);
+        KafkaListener listener = new KafkaListener(config.listener().host(), config.listener().port(),
+                config.socketRequestMaxBytes(), dispatcher[0]);
+        listener.start();
+        log.info("Tributary node {} started: listening on {}:{}, cluster id {}, data dir {}", config.nodeId(),
+                config.listener().host(), listener.port(), clusterId, config.dataDir());
+        return new TributaryNode(config, metadata, controller, replicas, ioThreads, listener);
+    }
+
+    /** The port the Kafka listener is bound to. */
+    public int port() {
+        return listener.port();
+    }
+
+    public NodeConfig config() {
+        return config;
+    }
+
+    /**
+     * Reads the data dir's {@code meta.properties} (cluster id, node id), creating it for a new data dir. A data dir
+     * written by another node id is refused, as Kafka does.
+     */
+    private static String readOrCreateMeta(NodeConfig config) throws IOException {
+        Path meta = config.dataDir().resolve("meta.properties");
+        Files.createDirectories(config.dataDir());
+        Properties props = new Properties();
+        if (Files.exists(meta)) {
+            try (InputStream in = Files.newInputStream(meta)) {
+                props.load(in);
+            }
+            String nodeId = props.getProperty("node.id");
+            if (!Integer.toString(config.nodeId()).equals(nodeId)) {
+                throw new IllegalStateException("data dir " + config.dataDir() + " belongs to node " + nodeId
+                        + ", not to node " + config.nodeId());
+            }
+            return props.getProperty("cluster.id");
+        }
+        props.setProperty("cluster.id", Uuid.randomUuid().toString());
+        props.setProperty("node.id", Integer.toString(config.nodeId()));
+        Path tmp = config.dataDir().resolve("meta.properties.tmp");
+        try (OutputStream out = Files.newOutputStream(tmp)) {
+            props.store(out, "Tributary node metadata; do not edit");
+        }
+        Files.move(tmp, meta, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return props.getProperty("cluster.id");
+    }
+
+    @Override
+    public void close() {
+        listener.close();
+        ioThreads.shutdown();
+        try {
+            ioThreads.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        replicas.close();
+        controller.close();
+        try {
+            metadata.close();
+        } catch (IOException e) {
+            log.error("node={} cannot close the metadata store", config.nodeId(), e);
+        }
+    }
+}

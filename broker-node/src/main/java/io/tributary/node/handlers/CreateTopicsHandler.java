@@ -1,0 +1,116 @@
+package io.tributary.node.handlers;
+
+import io.tributary.metadata.ControllerResult;
+import io.tributary.metadata.TopicImage;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.CreateTopicsRequestData;
+import org.apache.kafka.common.message.CreateTopicsResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+
+/**
+ * CreateTopics v2-v7: creates topics with a partition count and replication factor (-1: the node's defaults),
+ * validates topic configs, honours {@code validateOnly}. Manual replica assignments are refused with
+ * INVALID_REQUEST. v5+ responses carry the topic's partitions, replication factor, configs and (v7) id.
+ */
+public final class CreateTopicsHandler implements ApiHandler {
+
+    private final NodeServices node;
+    private final TopicCreator creator;
+
+    public CreateTopicsHandler(NodeServices node) {
+        this.node = node;
+        this.creator = new TopicCreator(node);
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.CREATE_TOPICS;
+    }
+
+    @Override
+    public short minVersion() {
+        return 2;
+    }
+
+    @Override
+    public short maxVersion() {
+        return 7;
+    }
+
+    @Override
+    public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
+        CreateTopicsRequestData request = (CreateTopicsRequestData) message;
+        List<CompletableFuture<CreateTopicsResponseData.CreatableTopicResult>> results = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (CreateTopicsRequestData.CreatableTopic topic : request.topics()) {
+            if (!seen.add(topic.name())) {
+                results.add(CompletableFuture.completedFuture(error(topic.name(), Errors.INVALID_REQUEST,
+                        "Duplicate topic name in the request")));
+            } else if (!topic.assignments().isEmpty()) {
+                results.add(CompletableFuture.completedFuture(error(topic.name(), Errors.INVALID_REQUEST,
+                        "Manual replica assignment is not supported")));
+            } else {
+                results.add(create(topic, request.validateOnly()));
+            }
+        }
+        return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            CreateTopicsResponseData.CreatableTopicResultCollection collection =
+                    new CreateTopicsResponseData.CreatableTopicResultCollection();
+            results.forEach(r -> collection.add(r.join()));
+            return new CreateTopicsResponseData().setTopics(collection);
+        });
+    }
+
+    private CompletableFuture<CreateTopicsResponseData.CreatableTopicResult> create(
+            CreateTopicsRequestData.CreatableTopic topic, boolean validateOnly) {
+        Map<String, String> configs = new TreeMap<>();
+        for (CreateTopicsRequestData.CreatableTopicConfig c : topic.configs()) {
+            configs.put(c.name(), c.value());
+        }
+        return creator.create(topic.name(), topic.numPartitions(), topic.replicationFactor(), configs, validateOnly)
+                .thenApply(result -> result.failed()
+                        ? error(topic.name(), ErrorCodes.of(result.error()), result.message())
+                        : success(result));
+    }
+
+    private CreateTopicsResponseData.CreatableTopicResult success(ControllerResult<TopicImage> result) {
+        TopicImage topic = result.response();
+        List<CreateTopicsResponseData.CreatableTopicConfigs> configs = new ArrayList<>();
+        Map<String, String> effective = new TreeMap<>(node.replicas().logConfig(topic).toKafkaConfigs());
+        for (Map.Entry<String, String> e : effective.entrySet()) {
+            configs.add(new CreateTopicsResponseData.CreatableTopicConfigs()
+                    .setName(e.getKey())
+                    .setValue(e.getValue())
+                    .setReadOnly(false)
+                    .setIsSensitive(false)
+                    .setConfigSource(topic.configs().containsKey(e.getKey()) ? (byte) 1 : (byte) 5));
+        }
+        return new CreateTopicsResponseData.CreatableTopicResult()
+                .setName(topic.name())
+                .setTopicId(KafkaIds.toKafka(topic.topicId()))
+                .setErrorCode(Errors.NONE.code())
+                .setNumPartitions(topic.partitions().size())
+                .setReplicationFactor((short) topic.partitions().get(0).replicas().size())
+                .setConfigs(configs);
+    }
+
+    private static CreateTopicsResponseData.CreatableTopicResult error(String name, Errors error, String message) {
+        return new CreateTopicsResponseData.CreatableTopicResult()
+                .setName(name)
+                .setTopicId(Uuid.ZERO_UUID)
+                .setErrorCode(error.code())
+                .setErrorMessage(message)
+                .setNumPartitions(-1)
+                .setReplicationFactor((short) -1)
+                .setConfigs(null);
+    }
+}

@@ -1,0 +1,81 @@
+package io.tributary.node.handlers;
+
+import io.tributary.metadata.ControllerError;
+import io.tributary.metadata.ControllerResult;
+import io.tributary.metadata.TopicImage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.DeleteTopicsRequestData;
+import org.apache.kafka.common.message.DeleteTopicsResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+
+/** DeleteTopics v1-v6: deletes topics by name (v0-v5 {@code topicNames}; v6 {@code topics}, by name or id). */
+public final class DeleteTopicsHandler implements ApiHandler {
+
+    private final NodeServices node;
+
+    public DeleteTopicsHandler(NodeServices node) {
+        this.node = node;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.DELETE_TOPICS;
+    }
+
+    @Override
+    public short minVersion() {
+        return 1;
+    }
+
+    @Override
+    public short maxVersion() {
+        return 6;
+    }
+
+    @Override
+    public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
+        DeleteTopicsRequestData request = (DeleteTopicsRequestData) message;
+        List<CompletableFuture<DeleteTopicsResponseData.DeletableTopicResult>> results = new ArrayList<>();
+        if (context.apiVersion() >= 6) {
+            for (DeleteTopicsRequestData.DeleteTopicState t : request.topics()) {
+                String name = t.name();
+                if (name == null) {
+                    TopicImage byId = node.metadata().image().topic(KafkaIds.fromKafka(t.topicId()));
+                    if (byId == null) {
+                        results.add(CompletableFuture.completedFuture(new DeleteTopicsResponseData
+                                .DeletableTopicResult().setTopicId(t.topicId())
+                                .setErrorCode(Errors.UNKNOWN_TOPIC_ID.code())));
+                        continue;
+                    }
+                    name = byId.name();
+                }
+                results.add(delete(name));
+            }
+        } else {
+            request.topicNames().forEach(name -> results.add(delete(name)));
+        }
+        return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            DeleteTopicsResponseData.DeletableTopicResultCollection collection =
+                    new DeleteTopicsResponseData.DeletableTopicResultCollection();
+            results.forEach(r -> collection.add(r.join()));
+            return new DeleteTopicsResponseData().setResponses(collection);
+        });
+    }
+
+    private CompletableFuture<DeleteTopicsResponseData.DeletableTopicResult> delete(String name) {
+        return node.controller().deleteTopic(name).thenApply((ControllerResult<TopicImage> result) -> {
+            DeleteTopicsResponseData.DeletableTopicResult r = new DeleteTopicsResponseData.DeletableTopicResult()
+                    .setName(name)
+                    .setTopicId(result.failed() ? Uuid.ZERO_UUID : KafkaIds.toKafka(result.response().topicId()));
+            if (result.error() != ControllerError.NONE) {
+                r.setErrorCode(ErrorCodes.of(result.error()).code()).setErrorMessage(result.message());
+            }
+            return r;
+        });
+    }
+}

@@ -1,0 +1,173 @@
+package io.tributary.node.handlers;
+
+import io.tributary.metadata.TopicImage;
+import io.tributary.replication.Partition;
+import io.tributary.replication.PartitionId;
+import io.tributary.replication.log.LogReadResult;
+import io.tributary.replication.log.internal.KafkaRecords;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.FetchRequestData;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+
+/**
+ * Fetch v4-v18 for consumers (v13+ name topics by id). Reads stored batches below the high watermark, bounded by
+ * the request's {@code max.bytes} and each partition's limit, always returning at least the first batch of the
+ * first non-empty partition even if larger (KIP-74). Long poll: with fewer than {@code min.bytes} available the
+ * request waits, without holding a thread, until an append to one of its partitions or {@code max.wait.ms}.
+ *
+ * <p>Fetch sessions (KIP-227) are not kept: every response has session id 0, which tells clients to send full
+ * fetch requests; an incremental request for a session is answered FETCH_SESSION_ID_NOT_FOUND.
+ */
+public final class FetchHandler implements ApiHandler {
+
+    private final NodeServices node;
+
+    public FetchHandler(NodeServices node) {
+        this.node = node;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.FETCH;
+    }
+
+    @Override
+    public short minVersion() {
+        return 4;
+    }
+
+    @Override
+    public short maxVersion() {
+        return 18;
+    }
+
+    @Override
+    public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
+        FetchRequestData request = (FetchRequestData) message;
+        if (request.sessionId() != 0) {
+            return CompletableFuture.completedFuture(new FetchResponseData()
+                    .setErrorCode(Errors.FETCH_SESSION_ID_NOT_FOUND.code())
+                    .setSessionId(0));
+        }
+        long deadlineNs = System.nanoTime() + Math.max(0, request.maxWaitMs()) * 1_000_000L;
+        return attempt(request, context.apiVersion() >= 13, deadlineNs);
+    }
+
+    private CompletableFuture<ApiMessage> attempt(FetchRequestData request, boolean byId, long deadlineNs) {
+        Map<PartitionId, Long> seen = new LinkedHashMap<>();
+        Read read = read(request, byId, seen);
+        long remainingMs = (deadlineNs - System.nanoTime()) / 1_000_000L;
+        if (read.bytes >= request.minBytes() || read.hasError || remainingMs <= 0 || seen.isEmpty()) {
+            return CompletableFuture.completedFuture(read.response);
+        }
+        return node.replicas().awaitAppend(seen, remainingMs)
+                .thenCompose(v -> System.nanoTime() >= deadlineNs
+                        ? CompletableFuture.completedFuture(read(request, byId, new LinkedHashMap<>()).response)
+                        : attempt(request, byId, deadlineNs));
+    }
+
+    private record Read(FetchResponseData response, int bytes, boolean hasError) {}
+
+    private Read read(FetchRequestData request, boolean byId, Map<PartitionId, Long> seenHighWatermarks) {
+        int budget = request.maxBytes() <= 0 ? Integer.MAX_VALUE : request.maxBytes();
+        int total = 0;
+        boolean hasError = false;
+        List<FetchResponseData.FetchableTopicResponse> topics = new ArrayList<>();
+        for (FetchRequestData.FetchTopic topic : request.topics()) {
+            TopicImage image = byId
+                    ? node.metadata().image().topic(KafkaIds.fromKafka(topic.topicId()))
+                    : node.metadata().image().topic(topic.topic());
+            List<FetchResponseData.PartitionData> partitions = new ArrayList<>();
+            for (FetchRequestData.FetchPartition p : topic.partitions()) {
+                if (image == null) {
+                    partitions.add(error(p.partition(), byId ? Errors.UNKNOWN_TOPIC_ID
+                            : Errors.UNKNOWN_TOPIC_OR_PARTITION));
+                    hasError = true;
+                    continue;
+                }
+                PartitionId id = new PartitionId(image.name(), p.partition());
+                int limit = Math.min(p.partitionMaxBytes(), Math.max(0, budget - total));
+                boolean mayExceed = total == 0;
+                FetchResponseData.PartitionData data = readPartition(id, p, limit, mayExceed, seenHighWatermarks);
+                if (data.errorCode() != Errors.NONE.code()) {
+                    hasError = true;
+                }
+                if (data.records() != null) {
+                    total += data.records().sizeInBytes();
+                }
+                partitions.add(data);
+            }
+            topics.add(new FetchResponseData.FetchableTopicResponse()
+                    .setTopic(byId ? "" : topic.topic())
+                    .setTopicId(byId ? topic.topicId() : Uuid.ZERO_UUID)
+                    .setPartitions(partitions));
+        }
+        FetchResponseData response = new FetchResponseData()
+                .setErrorCode(Errors.NONE.code())
+                .setSessionId(0)
+                .setResponses(topics);
+        return new Read(response, total, hasError);
+    }
+
+    private FetchResponseData.PartitionData readPartition(PartitionId id, FetchRequestData.FetchPartition p,
+            int limitBytes, boolean mayExceedLimit, Map<PartitionId, Long> seenHighWatermarks) {
+        Partition partition;
+        try {
+            partition = node.replicas().partition(id);
+            partition.checkLeader(p.currentLeaderEpoch());
+        } catch (RuntimeException e) {
+            return error(p.partition(), ErrorCodes.of(e));
+        }
+        long highWatermark = partition.highWatermark();
+        long logStartOffset = partition.log().logStartOffset();
+        FetchResponseData.PartitionData data = new FetchResponseData.PartitionData()
+                .setPartitionIndex(p.partition())
+                .setHighWatermark(highWatermark)
+                .setLastStableOffset(highWatermark)
+                .setLogStartOffset(logStartOffset)
+                .setPreferredReadReplica(-1);
+        if (p.fetchOffset() < logStartOffset || p.fetchOffset() > highWatermark) {
+            return data.setErrorCode(Errors.OFFSET_OUT_OF_RANGE.code()).setRecords(KafkaRecords.wrap(
+                    ByteBuffer.allocate(0)));
+        }
+        ByteBuffer records;
+        if (limitBytes <= 0 && !mayExceedLimit) {
+            records = ByteBuffer.allocate(0);
+        } else {
+            try {
+                LogReadResult read = partition.log().read(p.fetchOffset(), Math.max(limitBytes, 1), highWatermark);
+                records = read.records();
+                if (!mayExceedLimit && records.remaining() > limitBytes) {
+                    records = ByteBuffer.allocate(0);
+                }
+            } catch (IOException e) {
+                return error(p.partition(), Errors.KAFKA_STORAGE_ERROR);
+            } catch (RuntimeException e) {
+                return error(p.partition(), ErrorCodes.of(e));
+            }
+        }
+        seenHighWatermarks.put(id, highWatermark);
+        return data.setErrorCode(Errors.NONE.code()).setRecords(KafkaRecords.wrap(records));
+    }
+
+    private static FetchResponseData.PartitionData error(int partition, Errors error) {
+        return new FetchResponseData.PartitionData()
+                .setPartitionIndex(partition)
+                .setErrorCode(error.code())
+                .setHighWatermark(-1)
+                .setLastStableOffset(-1)
+                .setLogStartOffset(-1)
+                .setPreferredReadReplica(-1)
+                .setRecords(KafkaRecords.wrap(ByteBuffer.allocate(0)));
+    }
+}

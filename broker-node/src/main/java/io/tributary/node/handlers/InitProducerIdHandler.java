@@ -1,0 +1,56 @@
+package io.tributary.node.handlers;
+
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.common.message.InitProducerIdRequestData;
+import org.apache.kafka.common.message.InitProducerIdResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+
+/**
+ * InitProducerId v0-v5 for idempotent producers: a new producer id with epoch 0, or, when a producer asks to bump
+ * the epoch of its id (KIP-360, v3+), the next epoch (a new id once the epoch would overflow). Transactional ids
+ * are refused: transactions are not served.
+ */
+public final class InitProducerIdHandler implements ApiHandler {
+
+    private final NodeServices node;
+
+    public InitProducerIdHandler(NodeServices node) {
+        this.node = node;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.INIT_PRODUCER_ID;
+    }
+
+    @Override
+    public short minVersion() {
+        return 0;
+    }
+
+    @Override
+    public short maxVersion() {
+        return 5;
+    }
+
+    @Override
+    public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
+        InitProducerIdRequestData request = (InitProducerIdRequestData) message;
+        InitProducerIdResponseData response = new InitProducerIdResponseData().setProducerId(-1).setProducerEpoch(
+                (short) -1);
+        if (request.transactionalId() != null) {
+            return CompletableFuture.completedFuture(
+                    response.setErrorCode(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code()));
+        }
+        if (request.producerId() >= 0 && request.producerEpoch() >= 0 && request.producerEpoch() < Short.MAX_VALUE - 1) {
+            return CompletableFuture.completedFuture(response.setErrorCode(Errors.NONE.code())
+                    .setProducerId(request.producerId())
+                    .setProducerEpoch((short) (request.producerEpoch() + 1)));
+        }
+        return CompletableFuture.supplyAsync(() -> response.setErrorCode(Errors.NONE.code())
+                .setProducerId(node.producerIds().nextProducerId())
+                .setProducerEpoch((short) 0));
+    }
+}

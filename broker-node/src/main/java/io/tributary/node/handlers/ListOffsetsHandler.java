@@ -1,0 +1,99 @@
+package io.tributary.node.handlers;
+
+import io.tributary.replication.Partition;
+import io.tributary.replication.PartitionId;
+import io.tributary.replication.log.TimestampOffset;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.common.message.ListOffsetsRequestData;
+import org.apache.kafka.common.message.ListOffsetsResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+
+/**
+ * ListOffsets v1-v6: the earliest offset (-2), the latest visible offset (-1: the high watermark, which is also the
+ * last stable offset as there are no transactions), or the first offset whose record timestamp is at or after a
+ * given time. v7+ (max-timestamp and tiered-storage specs) is not served.
+ */
+public final class ListOffsetsHandler implements ApiHandler {
+
+    static final long LATEST = -1L;
+    static final long EARLIEST = -2L;
+    /** The response's leader epoch exists from v4; writing it at a lower version is a codec error. */
+    static final short LEADER_EPOCH_MIN_VERSION = 4;
+
+    private final NodeServices node;
+
+    public ListOffsetsHandler(NodeServices node) {
+        this.node = node;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.LIST_OFFSETS;
+    }
+
+    @Override
+    public short minVersion() {
+        return 1;
+    }
+
+    @Override
+    public short maxVersion() {
+        return 6;
+    }
+
+    @Override
+    public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
+        ListOffsetsRequestData request = (ListOffsetsRequestData) message;
+        List<ListOffsetsResponseData.ListOffsetsTopicResponse> topics = new ArrayList<>();
+        for (ListOffsetsRequestData.ListOffsetsTopic topic : request.topics()) {
+            List<ListOffsetsResponseData.ListOffsetsPartitionResponse> partitions = new ArrayList<>();
+            for (ListOffsetsRequestData.ListOffsetsPartition p : topic.partitions()) {
+                partitions.add(offset(new PartitionId(topic.name(), p.partitionIndex()), p,
+                        context.apiVersion() >= LEADER_EPOCH_MIN_VERSION));
+            }
+            topics.add(new ListOffsetsResponseData.ListOffsetsTopicResponse()
+                    .setName(topic.name())
+                    .setPartitions(partitions));
+        }
+        return CompletableFuture.completedFuture(new ListOffsetsResponseData().setTopics(topics));
+    }
+
+    private ListOffsetsResponseData.ListOffsetsPartitionResponse offset(PartitionId id,
+            ListOffsetsRequestData.ListOffsetsPartition p, boolean withLeaderEpoch) {
+        ListOffsetsResponseData.ListOffsetsPartitionResponse response =
+                new ListOffsetsResponseData.ListOffsetsPartitionResponse().setPartitionIndex(p.partitionIndex());
+        try {
+            Partition partition = node.replicas().partition(id);
+            partition.checkLeader(p.currentLeaderEpoch());
+            response.setTimestamp(-1);
+            if (withLeaderEpoch) {
+                response.setLeaderEpoch(partition.leaderEpoch());
+            }
+            long timestamp = p.timestamp();
+            if (timestamp == EARLIEST) {
+                return response.setOffset(partition.log().logStartOffset());
+            }
+            if (timestamp == LATEST) {
+                return response.setOffset(partition.highWatermark());
+            }
+            if (timestamp < 0) {
+                return response.setErrorCode(Errors.INVALID_REQUEST.code()).setOffset(-1);
+            }
+            Optional<TimestampOffset> found = partition.log().offsetForTimestamp(timestamp);
+            if (found.isEmpty() || found.get().offset() >= partition.highWatermark()) {
+                return response.setOffset(-1);
+            }
+            return response.setTimestamp(found.get().timestamp()).setOffset(found.get().offset());
+        } catch (IOException e) {
+            return response.setErrorCode(Errors.KAFKA_STORAGE_ERROR.code()).setOffset(-1).setTimestamp(-1);
+        } catch (RuntimeException e) {
+            return response.setErrorCode(ErrorCodes.of(e).code()).setOffset(-1).setTimestamp(-1);
+        }
+    }
+}

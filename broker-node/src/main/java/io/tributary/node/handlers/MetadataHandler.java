@@ -1,0 +1,165 @@
+package io.tributary.node.handlers;
+
+import io.tributary.metadata.BrokerRegistration;
+import io.tributary.metadata.ControllerDecisions;
+import io.tributary.metadata.MetadataImage;
+import io.tributary.metadata.PartitionImage;
+import io.tributary.metadata.TopicImage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.MetadataRequestData;
+import org.apache.kafka.common.message.MetadataResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+
+/**
+ * Metadata v0-v13: live brokers, the controller, and topics with their partitions' leader, epochs, replicas and ISR.
+ * A missing topic is created when {@code auto.create.topics.enable} is on and the client allows it (v4+; always
+ * for v0-v3), as Kafka does.
+ */
+public final class MetadataHandler implements ApiHandler {
+
+    private final NodeServices node;
+    private final TopicCreator creator;
+
+    public MetadataHandler(NodeServices node) {
+        this.node = node;
+        this.creator = new TopicCreator(node);
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.METADATA;
+    }
+
+    @Override
+    public short minVersion() {
+        return 0;
+    }
+
+    @Override
+    public short maxVersion() {
+        return 13;
+    }
+
+    @Override
+    public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
+        MetadataRequestData request = (MetadataRequestData) message;
+        short version = context.apiVersion();
+        boolean allTopics = request.topics() == null || (version == 0 && request.topics().isEmpty());
+        boolean autoCreate = node.config().autoCreateTopicsEnable()
+                && (version < 4 || request.allowAutoTopicCreation());
+        if (allTopics) {
+            return CompletableFuture.completedFuture(response(node.metadata().image(), allTopicResponses()));
+        }
+        List<CompletableFuture<MetadataResponseData.MetadataResponseTopic>> topics = new ArrayList<>();
+        for (MetadataRequestData.MetadataRequestTopic requested : request.topics()) {
+            topics.add(topic(requested, autoCreate));
+        }
+        return CompletableFuture.allOf(topics.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            MetadataResponseData.MetadataResponseTopicCollection collection =
+                    new MetadataResponseData.MetadataResponseTopicCollection();
+            topics.forEach(t -> collection.add(t.join()));
+            return response(node.metadata().image(), collection);
+        });
+    }
+
+    private MetadataResponseData.MetadataResponseTopicCollection allTopicResponses() {
+        MetadataResponseData.MetadataResponseTopicCollection collection =
+                new MetadataResponseData.MetadataResponseTopicCollection();
+        for (TopicImage topic : node.metadata().image().topics().values()) {
+            collection.add(describe(topic));
+        }
+        return collection;
+    }
+
+    private CompletableFuture<MetadataResponseData.MetadataResponseTopic> topic(
+            MetadataRequestData.MetadataRequestTopic requested, boolean autoCreate) {
+        MetadataImage image = node.metadata().image();
+        if (requested.name() == null) {
+            Uuid id = requested.topicId();
+            TopicImage byId = id == null ? null : image.topic(KafkaIds.fromKafka(id));
+            if (byId == null) {
+                return CompletableFuture.completedFuture(new MetadataResponseData.MetadataResponseTopic()
+                        .setTopicId(id == null ? Uuid.ZERO_UUID : id)
+                        .setErrorCode(Errors.UNKNOWN_TOPIC_ID.code()));
+            }
+            return CompletableFuture.completedFuture(describe(byId));
+        }
+        String name = requested.name();
+        TopicImage topic = image.topic(name);
+        if (topic != null) {
+            return CompletableFuture.completedFuture(describe(topic));
+        }
+        if (ControllerDecisions.topicNameProblem(name) != null) {
+            return CompletableFuture.completedFuture(error(name, Errors.INVALID_TOPIC_EXCEPTION));
+        }
+        if (!autoCreate) {
+            return CompletableFuture.completedFuture(error(name, Errors.UNKNOWN_TOPIC_OR_PARTITION));
+        }
+        return creator.create(name, -1, -1, java.util.Map.of(), false).thenApply(created -> {
+            TopicImage now = node.metadata().image().topic(name);
+            if (now != null) {
+                return describe(now);
+            }
+            return error(name, created.failed() ? ErrorCodes.of(created.error()) : Errors.LEADER_NOT_AVAILABLE);
+        });
+    }
+
+    private static MetadataResponseData.MetadataResponseTopic error(String name, Errors error) {
+        return new MetadataResponseData.MetadataResponseTopic()
+                .setName(name)
+                .setTopicId(Uuid.ZERO_UUID)
+                .setErrorCode(error.code());
+    }
+
+    private MetadataResponseData.MetadataResponseTopic describe(TopicImage topic) {
+        MetadataImage image = node.metadata().image();
+        List<MetadataResponseData.MetadataResponsePartition> partitions = new ArrayList<>();
+        for (PartitionImage p : topic.partitions()) {
+            List<Integer> offline = new ArrayList<>();
+            for (int replica : p.replicas()) {
+                BrokerRegistration b = image.brokers().get(replica);
+                if (b == null || b.fenced()) {
+                    offline.add(replica);
+                }
+            }
+            partitions.add(new MetadataResponseData.MetadataResponsePartition()
+                    .setPartitionIndex(p.partition())
+                    .setErrorCode(p.hasLeader() ? Errors.NONE.code() : Errors.LEADER_NOT_AVAILABLE.code())
+                    .setLeaderId(p.leader())
+                    .setLeaderEpoch(p.leaderEpoch())
+                    .setReplicaNodes(p.replicas())
+                    .setIsrNodes(p.isr())
+                    .setOfflineReplicas(offline));
+        }
+        return new MetadataResponseData.MetadataResponseTopic()
+                .setName(topic.name())
+                .setTopicId(KafkaIds.toKafka(topic.topicId()))
+                .setErrorCode(Errors.NONE.code())
+                .setIsInternal(topic.name().startsWith("__"))
+                .setPartitions(partitions);
+    }
+
+    private MetadataResponseData response(MetadataImage image,
+            MetadataResponseData.MetadataResponseTopicCollection topics) {
+        MetadataResponseData.MetadataResponseBrokerCollection brokers =
+                new MetadataResponseData.MetadataResponseBrokerCollection();
+        for (BrokerRegistration b : image.liveBrokers()) {
+            BrokerRegistration.BrokerEndpoint e = b.endpoints().get(0);
+            brokers.add(new MetadataResponseData.MetadataResponseBroker()
+                    .setNodeId(b.brokerId())
+                    .setHost(e.host())
+                    .setPort(e.port())
+                    .setRack(b.rack().isEmpty() ? null : b.rack()));
+        }
+        return new MetadataResponseData()
+                .setBrokers(brokers)
+                .setClusterId(node.clusterId())
+                .setControllerId(node.config().nodeId())
+                .setTopics(topics);
+    }
+}

@@ -1,0 +1,118 @@
+package io.tributary.node.handlers;
+
+import io.tributary.metadata.TopicImage;
+import io.tributary.replication.PartitionId;
+import io.tributary.replication.log.LogAppendResult;
+import io.tributary.replication.log.internal.KafkaRecords;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.ProduceRequestData;
+import org.apache.kafka.common.message.ProduceResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Produce v3-v13 (v13 names topics by id): appends each partition's record batches to the local leader log.
+ * {@code acks=0} gets no response; {@code acks=1} and {@code acks=all} are answered after the append (a single
+ * replica's high watermark is its log end offset). Transactional produce is refused: transactions are not served.
+ */
+public final class ProduceHandler implements ApiHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(ProduceHandler.class);
+
+    private final NodeServices node;
+
+    public ProduceHandler(NodeServices node) {
+        this.node = node;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.PRODUCE;
+    }
+
+    @Override
+    public short minVersion() {
+        return 3;
+    }
+
+    @Override
+    public short maxVersion() {
+        return 13;
+    }
+
+    @Override
+    public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
+        ProduceRequestData request = (ProduceRequestData) message;
+        short acks = request.acks();
+        boolean byId = context.apiVersion() >= 13;
+        ProduceResponseData.TopicProduceResponseCollection responses =
+                new ProduceResponseData.TopicProduceResponseCollection();
+        for (ProduceRequestData.TopicProduceData topic : request.topicData()) {
+            TopicImage image = byId
+                    ? node.metadata().image().topic(KafkaIds.fromKafka(topic.topicId()))
+                    : node.metadata().image().topic(topic.name());
+            List<ProduceResponseData.PartitionProduceResponse> partitions = new ArrayList<>();
+            for (ProduceRequestData.PartitionProduceData p : topic.partitionData()) {
+                if (image == null) {
+                    partitions.add(error(p.index(), byId ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION,
+                            null));
+                } else if (acks != 0 && acks != 1 && acks != -1) {
+                    partitions.add(error(p.index(), Errors.INVALID_REQUIRED_ACKS, "acks must be -1, 0 or 1"));
+                } else if (request.transactionalId() != null) {
+                    partitions.add(error(p.index(), Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                            "Transactions are not supported"));
+                } else {
+                    partitions.add(append(new PartitionId(image.name(), p.index()), p));
+                }
+            }
+            responses.add(new ProduceResponseData.TopicProduceResponse()
+                    .setName(byId ? "" : topic.name())
+                    .setTopicId(byId ? topic.topicId() : Uuid.ZERO_UUID)
+                    .setPartitionResponses(partitions));
+        }
+        if (acks == 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return CompletableFuture.completedFuture(new ProduceResponseData().setResponses(responses));
+    }
+
+    private ProduceResponseData.PartitionProduceResponse append(PartitionId id,
+            ProduceRequestData.PartitionProduceData data) {
+        ByteBuffer batches;
+        try {
+            batches = data.records() == null ? ByteBuffer.allocate(0) : KafkaRecords.unwrap(data.records());
+        } catch (IllegalArgumentException e) {
+            return error(id.partition(), Errors.INVALID_RECORD, e.getMessage());
+        }
+        try {
+            LogAppendResult result = node.replicas().appendAsLeader(id, -1, batches);
+            return new ProduceResponseData.PartitionProduceResponse()
+                    .setIndex(id.partition())
+                    .setErrorCode(Errors.NONE.code())
+                    .setBaseOffset(result.firstOffset())
+                    .setLogAppendTimeMs(result.logAppendTimeMs())
+                    .setLogStartOffset(node.replicas().partition(id).log().logStartOffset());
+        } catch (RuntimeException e) {
+            Errors error = ErrorCodes.of(e);
+            log.debug("produce to {} refused: {} {}", id, error, e.getMessage());
+            return error(id.partition(), error, e.getMessage());
+        }
+    }
+
+    private static ProduceResponseData.PartitionProduceResponse error(int partition, Errors error, String message) {
+        return new ProduceResponseData.PartitionProduceResponse()
+                .setIndex(partition)
+                .setErrorCode(error.code())
+                .setErrorMessage(message)
+                .setBaseOffset(-1)
+                .setLogAppendTimeMs(-1)
+                .setLogStartOffset(-1);
+    }
+}

@@ -1,0 +1,64 @@
+package io.tributary.node.handlers;
+
+import io.tributary.replication.log.LogConfig;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Topic-level configs: which Kafka topic config names are accepted, and which values this node can honour.
+ * Unknown names are refused with INVALID_CONFIG, as Kafka does. The log configs (segment, retention, message size,
+ * index) are enforced by the log; min.insync.replicas is stored for replication; the rest of Kafka's names are
+ * accepted and stored but change nothing, except values we cannot honour (compaction, LogAppendTime, broker-side
+ * recompression), which are refused rather than silently ignored.
+ */
+final class TopicConfigs {
+
+    static final Set<String> KNOWN = Set.of(
+            "cleanup.policy", "compression.type", "delete.retention.ms", "file.delete.delay.ms", "flush.messages",
+            "flush.ms", "index.interval.bytes", "max.compaction.lag.ms", "max.message.bytes",
+            "message.timestamp.type", "message.timestamp.before.max.ms", "message.timestamp.after.max.ms",
+            "message.timestamp.difference.max.ms", "min.cleanable.dirty.ratio", "min.compaction.lag.ms",
+            "min.insync.replicas", "preallocate", "retention.bytes", "retention.ms", "segment.bytes",
+            "segment.index.bytes", "segment.jitter.ms", "segment.ms", "unclean.leader.election.enable",
+            "local.retention.ms", "local.retention.bytes", "remote.storage.enable");
+
+    private TopicConfigs() {}
+
+    /** Null if the overrides are acceptable on top of {@code defaults}, else the reason they are not. */
+    static String problem(Map<String, String> overrides, LogConfig defaults) {
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            String key = e.getKey();
+            String value = e.getValue();
+            if (!KNOWN.contains(key)) {
+                return "Unknown topic config name: " + key;
+            }
+            if (value == null) {
+                return "Null value not supported for topic config: " + key;
+            }
+            if (key.equals("cleanup.policy") && !value.equals("delete")) {
+                return "cleanup.policy=" + value + " is not supported: only delete";
+            }
+            if (key.equals("message.timestamp.type") && !value.equals("CreateTime")) {
+                return "message.timestamp.type=" + value + " is not supported: only CreateTime";
+            }
+            if (key.equals("compression.type") && !value.equals("producer")) {
+                return "compression.type=" + value + " is not supported: only producer";
+            }
+            if (key.equals("min.insync.replicas")) {
+                try {
+                    if (Integer.parseInt(value) < 1) {
+                        return "min.insync.replicas must be at least 1";
+                    }
+                } catch (NumberFormatException ex) {
+                    return "min.insync.replicas must be an integer, was " + value;
+                }
+            }
+        }
+        try {
+            defaults.withOverrides(overrides);
+        } catch (IllegalArgumentException ex) {
+            return ex.getMessage();
+        }
+        return null;
+    }
+}

@@ -1,0 +1,101 @@
+package io.tributary.node.network;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection. Requests of a connection are handled strictly one at a time, in arrival order, as Kafka
+ * does: the next request starts only when the previous one's response is written (or, for acks=0 produce, when it
+ * has been handled). This keeps idempotent produce batches of one producer in order.
+ *
+ * <p>States: reading while fewer than {@link #MAX_QUEUED_FRAMES} frames wait; paused (auto-read off) above that;
+ * closed on a framing error, an undecodable request, or when the dispatcher asks to close. All fields are touched
+ * only on the connection's event loop.
+ */
+final class KafkaConnection extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(KafkaConnection.class);
+    private static final int MAX_QUEUED_FRAMES = 16;
+
+    private final RequestDispatcher dispatcher;
+    private final ArrayDeque<ByteBuffer> queued = new ArrayDeque<>();
+    private boolean inFlight;
+    private ChannelHandlerContext ctx;
+    private String clientAddress = "unknown";
+
+    KafkaConnection(RequestDispatcher dispatcher) {
+        this.dispatcher = dispatcher;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext context) {
+        this.ctx = context;
+        if (context.channel().remoteAddress() instanceof InetSocketAddress address) {
+            clientAddress = address.getAddress().getHostAddress() + ":" + address.getPort();
+        }
+        context.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext context, Object msg) {
+        ByteBuf frame = (ByteBuf) msg;
+        ByteBuffer request;
+        try {
+            request = ByteBuffer.allocate(frame.readableBytes());
+            frame.readBytes(request);
+            request.flip();
+        } finally {
+            frame.release();
+        }
+        queued.add(request);
+        if (queued.size() >= MAX_QUEUED_FRAMES) {
+            context.channel().config().setAutoRead(false);
+        }
+        startNext();
+    }
+
+    private void startNext() {
+        if (inFlight || queued.isEmpty() || !ctx.channel().isActive()) {
+            return;
+        }
+        ByteBuffer request = queued.poll();
+        if (queued.size() < MAX_QUEUED_FRAMES / 2) {
+            ctx.channel().config().setAutoRead(true);
+        }
+        inFlight = true;
+        CompletableFuture<RequestDispatcher.Outcome> outcome = dispatcher.dispatch(request, clientAddress);
+        outcome.whenComplete((result, error) -> ctx.executor().execute(() -> finish(result, error)));
+    }
+
+    private void finish(RequestDispatcher.Outcome result, Throwable error) {
+        inFlight = false;
+        if (error != null || result.closeConnection()) {
+            if (error != null) {
+                log.warn("Closing connection from {}: request failed", clientAddress, error);
+            }
+            ctx.close();
+            return;
+        }
+        if (result.response() != null) {
+            ByteBuffer body = result.response();
+            ByteBuf out = ctx.alloc().buffer(4 + body.remaining());
+            out.writeInt(body.remaining());
+            out.writeBytes(body);
+            ctx.writeAndFlush(out);
+        }
+        startNext();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext context, Throwable cause) {
+        log.info("Closing connection from {}: {}", clientAddress, cause.toString());
+        context.close();
+    }
+}

@@ -1,0 +1,164 @@
+package io.tributary.node.network;
+
+import io.tributary.node.handlers.ApiHandler;
+import io.tributary.node.handlers.RequestContext;
+import java.nio.ByteBuffer;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import org.apache.kafka.common.message.ApiMessageType;
+import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.ResponseHeaderData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.ByteBufferAccessor;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.requests.AbstractRequest;
+import org.apache.kafka.common.requests.RequestHeader;
+import org.apache.kafka.common.requests.RequestUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decodes a request frame with kafka-clients' message classes, routes it to the {@link ApiHandler} for its API, and
+ * encodes the response. Bad input never escapes as an exception: an unknown API or an undecodable request closes
+ * the connection; a known API at a version we do not serve gets UNSUPPORTED_VERSION (ApiVersions answers with a
+ * version-0 body listing what we do serve, as Kafka does, KIP-511); a handler failure gets UNKNOWN_SERVER_ERROR.
+ *
+ * <p>Threads: {@link #dispatch} is called on a network thread and runs decoding and the handler on the I/O
+ * executor; handlers may complete later (long-polling fetches).
+ */
+public final class RequestDispatcher {
+
+    private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
+
+    /** What to do with a connection after a request: write {@code response} (null: nothing), or close it. */
+    public record Outcome(ByteBuffer response, boolean closeConnection) {
+        static final Outcome CLOSE = new Outcome(null, true);
+        static final Outcome NO_RESPONSE = new Outcome(null, false);
+    }
+
+    private final Map<ApiKeys, ApiHandler> handlers = new EnumMap<>(ApiKeys.class);
+    private final ExecutorService ioThreads;
+
+    public RequestDispatcher(Collection<ApiHandler> apiHandlers, ExecutorService ioThreads) {
+        for (ApiHandler h : apiHandlers) {
+            if (handlers.put(h.apiKey(), h) != null) {
+                throw new IllegalArgumentException("two handlers for " + h.apiKey());
+            }
+        }
+        this.ioThreads = ioThreads;
+    }
+
+    /** The APIs and version ranges this node serves: exactly what ApiVersions advertises. */
+    public ApiVersionsResponseData.ApiVersionCollection supportedVersions() {
+        ApiVersionsResponseData.ApiVersionCollection versions = new ApiVersionsResponseData.ApiVersionCollection();
+        for (ApiHandler h : handlers.values()) {
+            versions.add(new ApiVersionsResponseData.ApiVersion()
+                    .setApiKey(h.apiKey().id).setMinVersion(h.minVersion()).setMaxVersion(h.maxVersion()));
+        }
+        return versions;
+    }
+
+    CompletableFuture<Outcome> dispatch(ByteBuffer frame, String clientAddress) {
+        try {
+            return CompletableFuture.supplyAsync(() -> handle(frame, clientAddress), ioThreads)
+                    .thenCompose(f -> f);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.completedFuture(Outcome.CLOSE);
+        }
+    }
+
+    private CompletableFuture<Outcome> handle(ByteBuffer frame, String clientAddress) {
+        if (frame.remaining() < 8) {
+            return CompletableFuture.completedFuture(Outcome.CLOSE);
+        }
+        short apiKeyId = frame.getShort(0);
+        short version = frame.getShort(2);
+        if (!ApiKeys.hasId(apiKeyId)) {
+            log.info("Closing connection from {}: unknown API key {}", clientAddress, apiKeyId);
+            return CompletableFuture.completedFuture(Outcome.CLOSE);
+        }
+        ApiKeys apiKey = ApiKeys.forId(apiKeyId);
+        ApiHandler handler = handlers.get(apiKey);
+        if (handler == null) {
+            log.info("Closing connection from {}: API {} is not served", clientAddress, apiKey);
+            return CompletableFuture.completedFuture(Outcome.CLOSE);
+        }
+        if (version < handler.minVersion() || version > handler.maxVersion()) {
+            return CompletableFuture.completedFuture(unsupportedVersion(apiKey, version, frame, clientAddress));
+        }
+        RequestHeader header;
+        ApiMessage request;
+        try {
+            header = RequestHeader.parse(frame);
+            request = ApiMessageType.fromApiKey(apiKeyId).newRequest();
+            request.read(new ByteBufferAccessor(frame), version);
+        } catch (RuntimeException e) {
+            log.info("Closing connection from {}: malformed {} v{} request: {}", clientAddress, apiKey, version,
+                    e.toString());
+            return CompletableFuture.completedFuture(Outcome.CLOSE);
+        }
+        RequestContext context = new RequestContext(header, clientAddress);
+        CompletableFuture<ApiMessage> response;
+        try {
+            response = handler.handle(context, request);
+        } catch (RuntimeException e) {
+            response = CompletableFuture.failedFuture(e);
+        }
+        return response.handle((message, error) -> {
+            if (error != null) {
+                log.error("{} v{} from {} failed; answering UNKNOWN_SERVER_ERROR", apiKey, version, clientAddress,
+                        error);
+                return errorResponse(header, frame, Errors.UNKNOWN_SERVER_ERROR);
+            }
+            return message == null ? Outcome.NO_RESPONSE : new Outcome(encode(header, message), false);
+        });
+    }
+
+    private Outcome unsupportedVersion(ApiKeys apiKey, short version, ByteBuffer frame, String clientAddress) {
+        int correlationId = frame.remaining() >= 8 ? frame.getInt(4) : 0;
+        if (apiKey == ApiKeys.API_VERSIONS) {
+            // KIP-511: answer with a v0 body (v0 response header) so that any client can read the versions we serve.
+            ApiVersionsResponseData body = new ApiVersionsResponseData()
+                    .setErrorCode(Errors.UNSUPPORTED_VERSION.code())
+                    .setApiKeys(supportedVersions());
+            return new Outcome(RequestUtils.serialize(new ResponseHeaderData().setCorrelationId(correlationId),
+                    (short) 0, body, (short) 0), false);
+        }
+        if (!apiKey.isVersionSupported(version)) {
+            log.info("Closing connection from {}: {} v{} is unknown to this node", clientAddress, apiKey, version);
+            return Outcome.CLOSE;
+        }
+        try {
+            RequestHeader header = RequestHeader.parse(frame);
+            return errorResponse(header, frame, Errors.UNSUPPORTED_VERSION);
+        } catch (RuntimeException e) {
+            return Outcome.CLOSE;
+        }
+    }
+
+    /** An error response built by kafka-clients' own request class for this API and version. */
+    private Outcome errorResponse(RequestHeader header, ByteBuffer frame, Errors error) {
+        try {
+            ByteBuffer body = frame.duplicate();
+            body.position(0);
+            RequestHeader.parse(body);
+            AbstractRequest request = AbstractRequest.parseRequest(header.apiKey(), header.apiVersion(),
+                    new ByteBufferAccessor(body)).request;
+            ApiMessage response = request.getErrorResponse(0, error.exception()).data();
+            return new Outcome(encode(header, response), false);
+        } catch (RuntimeException e) {
+            return Outcome.CLOSE;
+        }
+    }
+
+    private static ByteBuffer encode(RequestHeader header, ApiMessage response) {
+        short version = header.apiVersion();
+        return RequestUtils.serialize(new ResponseHeaderData().setCorrelationId(header.correlationId()),
+                header.apiKey().responseHeaderVersion(version), response, version);
+    }
+}

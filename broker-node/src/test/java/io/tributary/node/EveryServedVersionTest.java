@@ -1,0 +1,195 @@
+package io.tributary.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.message.CreateTopicsRequestData;
+import org.apache.kafka.common.message.CreateTopicsResponseData;
+import org.apache.kafka.common.message.DeleteTopicsRequestData;
+import org.apache.kafka.common.message.DeleteTopicsResponseData;
+import org.apache.kafka.common.message.DescribeClusterRequestData;
+import org.apache.kafka.common.message.DescribeClusterResponseData;
+import org.apache.kafka.common.message.DescribeConfigsRequestData;
+import org.apache.kafka.common.message.DescribeConfigsResponseData;
+import org.apache.kafka.common.message.FetchRequestData;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.message.InitProducerIdRequestData;
+import org.apache.kafka.common.message.InitProducerIdResponseData;
+import org.apache.kafka.common.message.ListOffsetsRequestData;
+import org.apache.kafka.common.message.ListOffsetsResponseData;
+import org.apache.kafka.common.message.MetadataRequestData;
+import org.apache.kafka.common.message.MetadataResponseData;
+import org.apache.kafka.common.message.OffsetForLeaderEpochRequestData;
+import org.apache.kafka.common.message.OffsetForLeaderEpochResponseData;
+import org.apache.kafka.common.message.ProduceRequestData;
+import org.apache.kafka.common.message.ProduceResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.SimpleRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every advertised version of every served API answers a well-formed request without error, and kafka-clients'
+ * parser reads the answer. Clients other than the newest Java one (kcat, kafkajs, older tools) use older versions,
+ * and a response field that does not exist in a version must not be written there.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class EveryServedVersionTest {
+
+    private static final String TOPIC = "versions";
+
+    private InProcessNode node;
+    private WireClient client;
+    private Uuid topicId;
+
+    @BeforeAll
+    void start(@TempDir Path dataDir) throws Exception {
+        node = InProcessNode.start(dataDir, Map.of());
+        client = new WireClient(node.port());
+        CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(10_000);
+        create.topics().add(new CreateTopicsRequestData.CreatableTopic().setName(TOPIC).setNumPartitions(1)
+                .setReplicationFactor((short) 1));
+        CreateTopicsResponseData created = (CreateTopicsResponseData) client.send(ApiKeys.CREATE_TOPICS, (short) 7,
+                create);
+        topicId = created.topics().find(TOPIC).topicId();
+        assertThat(topicId).isNotEqualTo(Uuid.ZERO_UUID);
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        client.close();
+        node.close();
+    }
+
+    @Test
+    void metadataEveryVersion() throws Exception {
+        for (short v = 0; v <= 13; v++) {
+            MetadataRequestData request = new MetadataRequestData()
+                    .setTopics(List.of(new MetadataRequestData.MetadataRequestTopic().setName(TOPIC)));
+            MetadataResponseData response = (MetadataResponseData) client.send(ApiKeys.METADATA, v, request);
+            assertThat(response.brokers()).as("v%d", v).hasSize(1);
+            MetadataResponseData.MetadataResponseTopic topic = response.topics().find(TOPIC);
+            assertThat(topic.errorCode()).as("v%d", v).isEqualTo(Errors.NONE.code());
+            assertThat(topic.partitions().get(0).leaderId()).as("v%d", v).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void produceFetchListOffsetsEveryVersion() throws Exception {
+        for (short v = 3; v <= 13; v++) {
+            ProduceRequestData.TopicProduceData data = v >= 13
+                    ? new ProduceRequestData.TopicProduceData().setTopicId(topicId)
+                    : new ProduceRequestData.TopicProduceData().setName(TOPIC);
+            data.partitionData().add(new ProduceRequestData.PartitionProduceData().setIndex(0).setRecords(
+                    MemoryRecords.withRecords(Compression.NONE,
+                            new SimpleRecord(("v" + v).getBytes(StandardCharsets.UTF_8)))));
+            ProduceRequestData request = new ProduceRequestData().setAcks((short) 1).setTimeoutMs(5000);
+            request.topicData().add(data);
+            ProduceResponseData response = (ProduceResponseData) client.send(ApiKeys.PRODUCE, v, request);
+            ProduceResponseData.PartitionProduceResponse p = response.responses().iterator().next()
+                    .partitionResponses().get(0);
+            assertThat(p.errorCode()).as("produce v%d", v).isEqualTo(Errors.NONE.code());
+            assertThat(p.baseOffset()).as("produce v%d", v).isEqualTo(v - 3L);
+        }
+        for (short v = 4; v <= 18; v++) {
+            FetchRequestData.FetchTopic topic = v >= 13
+                    ? new FetchRequestData.FetchTopic().setTopicId(topicId)
+                    : new FetchRequestData.FetchTopic().setTopic(TOPIC);
+            topic.partitions().add(new FetchRequestData.FetchPartition().setPartition(0).setFetchOffset(2)
+                    .setPartitionMaxBytes(1 << 20));
+            FetchRequestData request = new FetchRequestData().setMaxWaitMs(0).setMinBytes(1).setMaxBytes(1 << 20)
+                    .setSessionEpoch(-1);
+            if (v < 15) {
+                request.setReplicaId(-1);
+            }
+            request.topics().add(topic);
+            FetchResponseData response = (FetchResponseData) client.send(ApiKeys.FETCH, v, request);
+            FetchResponseData.PartitionData p = response.responses().get(0).partitions().get(0);
+            assertThat(p.errorCode()).as("fetch v%d", v).isEqualTo(Errors.NONE.code());
+            assertThat(p.highWatermark()).as("fetch v%d", v).isEqualTo(11);
+            assertThat(p.records().sizeInBytes()).as("fetch v%d", v).isGreaterThan(0);
+        }
+        for (short v = 1; v <= 6; v++) {
+            ListOffsetsRequestData request = new ListOffsetsRequestData().setReplicaId(-1);
+            request.topics().add(new ListOffsetsRequestData.ListOffsetsTopic().setName(TOPIC).setPartitions(List.of(
+                    new ListOffsetsRequestData.ListOffsetsPartition().setPartitionIndex(0).setTimestamp(-1))));
+            ListOffsetsResponseData response = (ListOffsetsResponseData) client.send(ApiKeys.LIST_OFFSETS, v,
+                    request);
+            ListOffsetsResponseData.ListOffsetsPartitionResponse p = response.topics().get(0).partitions().get(0);
+            assertThat(p.errorCode()).as("list offsets v%d", v).isEqualTo(Errors.NONE.code());
+            assertThat(p.offset()).as("list offsets v%d", v).isEqualTo(11);
+        }
+    }
+
+    @Test
+    void adminApisEveryVersion() throws Exception {
+        for (short v = 0; v <= 5; v++) {
+            InitProducerIdResponseData response = (InitProducerIdResponseData) client.send(ApiKeys.INIT_PRODUCER_ID,
+                    v, new InitProducerIdRequestData().setTransactionalId(null).setTransactionTimeoutMs(60_000));
+            assertThat(response.errorCode()).as("init producer id v%d", v).isEqualTo(Errors.NONE.code());
+            assertThat(response.producerId()).as("init producer id v%d", v).isGreaterThanOrEqualTo(0);
+        }
+        for (short v = 1; v <= 4; v++) {
+            DescribeConfigsRequestData request = new DescribeConfigsRequestData();
+            request.resources().add(new DescribeConfigsRequestData.DescribeConfigsResource().setResourceType((byte) 2)
+                    .setResourceName(TOPIC).setConfigurationKeys(null));
+            DescribeConfigsResponseData response = (DescribeConfigsResponseData) client.send(
+                    ApiKeys.DESCRIBE_CONFIGS, v, request);
+            assertThat(response.results().get(0).errorCode()).as("describe configs v%d", v).isZero();
+            assertThat(response.results().get(0).configs()).as("describe configs v%d", v).isNotEmpty();
+        }
+        for (short v = 0; v <= 2; v++) {
+            DescribeClusterResponseData response = (DescribeClusterResponseData) client.send(
+                    ApiKeys.DESCRIBE_CLUSTER, v, new DescribeClusterRequestData());
+            assertThat(response.errorCode()).as("describe cluster v%d", v).isZero();
+            assertThat(response.brokers()).as("describe cluster v%d", v).hasSize(1);
+        }
+        for (short v = 2; v <= 4; v++) {
+            OffsetForLeaderEpochRequestData request = new OffsetForLeaderEpochRequestData();
+            if (v >= 3) {
+                request.setReplicaId(-1);
+            }
+            OffsetForLeaderEpochRequestData.OffsetForLeaderTopic topic =
+                    new OffsetForLeaderEpochRequestData.OffsetForLeaderTopic().setTopic(TOPIC);
+            topic.partitions().add(new OffsetForLeaderEpochRequestData.OffsetForLeaderPartition().setPartition(0)
+                    .setLeaderEpoch(0).setCurrentLeaderEpoch(0));
+            request.topics().add(topic);
+            OffsetForLeaderEpochResponseData response = (OffsetForLeaderEpochResponseData) client.send(
+                    ApiKeys.OFFSET_FOR_LEADER_EPOCH, v, request);
+            OffsetForLeaderEpochResponseData.EpochEndOffset p = response.topics().find(TOPIC).partitions().get(0);
+            assertThat(p.errorCode()).as("offset for leader epoch v%d", v).isZero();
+            assertThat(p.leaderEpoch()).as("offset for leader epoch v%d", v).isZero();
+        }
+        for (short v = 2; v <= 7; v++) {
+            String name = "created-v" + v;
+            CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(10_000);
+            create.topics().add(new CreateTopicsRequestData.CreatableTopic().setName(name).setNumPartitions(2)
+                    .setReplicationFactor((short) 1));
+            CreateTopicsResponseData created = (CreateTopicsResponseData) client.send(ApiKeys.CREATE_TOPICS, v,
+                    create);
+            assertThat(created.topics().find(name).errorCode()).as("create topics v%d", v).isZero();
+        }
+        for (short v = 1; v <= 6; v++) {
+            String name = "created-v" + (v + 1);
+            DeleteTopicsRequestData delete = new DeleteTopicsRequestData().setTimeoutMs(10_000);
+            if (v >= 6) {
+                delete.topics().add(new DeleteTopicsRequestData.DeleteTopicState().setName(name));
+            } else {
+                delete.topicNames().add(name);
+            }
+            DeleteTopicsResponseData deleted = (DeleteTopicsResponseData) client.send(ApiKeys.DELETE_TOPICS, v,
+                    delete);
+            assertThat(deleted.responses().find(name).errorCode()).as("delete topics v%d", v).isZero();
+        }
+    }
+}

@@ -1,0 +1,13 @@
+package io.tributary.metadata;
+
+/** Why the controller refused a change; each maps one-to-one onto Kafka's error code of the same name. */
+public enum ControllerError {
+    NONE,
+    TOPIC_ALREADY_EXISTS,
+    INVALID_TOPIC_EXCEPTION,
+    INVALID_PARTITIONS,
+    INVALID_REPLICATION_FACTOR,
+    UNKNOWN_TOPIC_OR_PARTITION,
+    INVALID_CONFIG,
+    INVALID_REQUEST
+}

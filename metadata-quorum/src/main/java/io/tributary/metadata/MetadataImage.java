@@ -1,0 +1,177 @@
+package io.tributary.metadata;
+
+import io.tributary.proto.metadata.ConfigChangeRecord;
+import io.tributary.proto.metadata.CreateTopicRecord;
+import io.tributary.proto.metadata.MetadataRecord;
+import io.tributary.proto.metadata.PartitionChangeRecord;
+import io.tributary.proto.metadata.PartitionRecord;
+import io.tributary.proto.metadata.RegisterBrokerRecord;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * The cluster's committed metadata at one offset of the metadata log: brokers, topics with their partitions,
+ * and the next free producer id. Immutable; {@link #apply} returns the next image.
+ *
+ * <p>{@code apply} is pure and deterministic (no clock, no randomness, no I/O): every node that replays the same
+ * records gets the same image. Records that do not fit the image (a stale partition epoch, an unknown topic) are
+ * skipped, never half-applied; the controller does not write them, so skipping only matters for races the
+ * partition epoch exists to catch.
+ */
+public final class MetadataImage {
+
+    public static final MetadataImage EMPTY =
+            new MetadataImage(-1, Map.of(), Map.of(), Map.of(), 0);
+
+    private final long offset;
+    private final Map<Integer, BrokerRegistration> brokers;
+    private final Map<String, TopicImage> topicsByName;
+    private final Map<UUID, TopicImage> topicsById;
+    private final long nextProducerId;
+
+    private MetadataImage(long offset, Map<Integer, BrokerRegistration> brokers, Map<String, TopicImage> topicsByName,
+            Map<UUID, TopicImage> topicsById, long nextProducerId) {
+        this.offset = offset;
+        this.brokers = Collections.unmodifiableMap(brokers);
+        this.topicsByName = Collections.unmodifiableMap(topicsByName);
+        this.topicsById = Collections.unmodifiableMap(topicsById);
+        this.nextProducerId = nextProducerId;
+    }
+
+    /** The metadata offset of the last record applied, -1 for the empty image. */
+    public long offset() {
+        return offset;
+    }
+
+    /** All registered brokers by id, fenced or not, in id order. */
+    public Map<Integer, BrokerRegistration> brokers() {
+        return brokers;
+    }
+
+    public List<BrokerRegistration> liveBrokers() {
+        List<BrokerRegistration> live = new ArrayList<>();
+        for (BrokerRegistration b : brokers.values()) {
+            if (!b.fenced()) {
+                live.add(b);
+            }
+        }
+        return live;
+    }
+
+    /** Topics by name, in name order. */
+    public Map<String, TopicImage> topics() {
+        return topicsByName;
+    }
+
+    public TopicImage topic(String name) {
+        return topicsByName.get(name);
+    }
+
+    public TopicImage topic(UUID topicId) {
+        return topicsById.get(topicId);
+    }
+
+    /** The first producer id not yet handed out in a block. */
+    public long nextProducerId() {
+        return nextProducerId;
+    }
+
+    /** Applies one committed record found at {@code recordOffset} and returns the next image. */
+    public MetadataImage apply(MetadataRecord record, long recordOffset) {
+        Map<Integer, BrokerRegistration> nextBrokers = brokers;
+        Map<String, TopicImage> nextByName = topicsByName;
+        Map<UUID, TopicImage> nextById = topicsById;
+        long nextPid = nextProducerId;
+        switch (record.getRecordCase()) {
+            case REGISTER_BROKER -> {
+                RegisterBrokerRecord r = record.getRegisterBroker();
+                nextBrokers = new TreeMap<>(brokers);
+                List<BrokerRegistration.BrokerEndpoint> endpoints = r.getEndpointsList().stream()
+                        .map(e -> new BrokerRegistration.BrokerEndpoint(e.getName(), e.getHost(), e.getPort()))
+                        .toList();
+                // A new registration starts fenced; the controller unfences it once it heartbeats.
+                nextBrokers.put(r.getBrokerId(), new BrokerRegistration(
+                        r.getBrokerId(), r.getIncarnationId(), recordOffset, endpoints, r.getRack(), true));
+            }
+            case FENCE_BROKER, UNFENCE_BROKER -> {
+                boolean fence = record.hasFenceBroker();
+                int id = fence ? record.getFenceBroker().getBrokerId() : record.getUnfenceBroker().getBrokerId();
+                long epoch = fence ? record.getFenceBroker().getBrokerEpoch()
+                        : record.getUnfenceBroker().getBrokerEpoch();
+                BrokerRegistration current = brokers.get(id);
+                if (current != null && current.brokerEpoch() == epoch) {
+                    nextBrokers = new TreeMap<>(brokers);
+                    nextBrokers.put(id, current.withFenced(fence));
+                }
+            }
+            case CREATE_TOPIC -> {
+                CreateTopicRecord r = record.getCreateTopic();
+                UUID id = Uuids.fromProto(r.getTopicId());
+                if (!topicsByName.containsKey(r.getName()) && !topicsById.containsKey(id)) {
+                    List<PartitionImage> partitions = new ArrayList<>();
+                    for (PartitionRecord p : r.getPartitionsList()) {
+                        partitions.add(new PartitionImage(p.getPartition(), p.getReplicasList(), p.getIsrList(),
+                                p.getLeader(), p.getLeaderEpoch(), p.getPartitionEpoch()));
+                    }
+                    TopicImage topic = new TopicImage(r.getName(), id, partitions, r.getConfigsMap());
+                    nextByName = new TreeMap<>(topicsByName);
+                    nextById = new HashMap<>(topicsById);
+                    nextByName.put(topic.name(), topic);
+                    nextById.put(id, topic);
+                }
+            }
+            case DELETE_TOPIC -> {
+                TopicImage topic = topicsById.get(Uuids.fromProto(record.getDeleteTopic().getTopicId()));
+                if (topic != null) {
+                    nextByName = new TreeMap<>(topicsByName);
+                    nextById = new HashMap<>(topicsById);
+                    nextByName.remove(topic.name());
+                    nextById.remove(topic.topicId());
+                }
+            }
+            case PARTITION_CHANGE -> {
+                PartitionChangeRecord r = record.getPartitionChange();
+                TopicImage topic = topicsById.get(Uuids.fromProto(r.getTopicId()));
+                PartitionImage current = topic == null ? null : topic.partition(r.getPartition());
+                if (current != null && r.getPartitionEpoch() == current.partitionEpoch() + 1) {
+                    List<PartitionImage> partitions = new ArrayList<>(topic.partitions());
+                    partitions.set(r.getPartition(), new PartitionImage(r.getPartition(), current.replicas(),
+                            r.getIsrList(), r.getLeader(), r.getLeaderEpoch(), r.getPartitionEpoch()));
+                    TopicImage changed = new TopicImage(topic.name(), topic.topicId(), partitions, topic.configs());
+                    nextByName = new TreeMap<>(topicsByName);
+                    nextById = new HashMap<>(topicsById);
+                    nextByName.put(changed.name(), changed);
+                    nextById.put(changed.topicId(), changed);
+                }
+            }
+            case CONFIG_CHANGE -> {
+                ConfigChangeRecord r = record.getConfigChange();
+                TopicImage topic = topicsById.get(Uuids.fromProto(r.getTopicId()));
+                if (topic != null) {
+                    Map<String, String> configs = new TreeMap<>(topic.configs());
+                    configs.putAll(r.getSetMap());
+                    r.getDeletedList().forEach(configs::remove);
+                    TopicImage changed = new TopicImage(topic.name(), topic.topicId(), topic.partitions(), configs);
+                    nextByName = new TreeMap<>(topicsByName);
+                    nextById = new HashMap<>(topicsById);
+                    nextByName.put(changed.name(), changed);
+                    nextById.put(changed.topicId(), changed);
+                }
+            }
+            case PRODUCER_ID_BLOCK -> {
+                long first = record.getProducerIdBlock().getFirstProducerId();
+                if (first == nextProducerId) {
+                    nextPid = first + record.getProducerIdBlock().getSize();
+                }
+            }
+            case RECORD_NOT_SET -> throw new IllegalArgumentException("metadata record without a type at offset "
+                    + recordOffset);
+        }
+        return new MetadataImage(recordOffset, nextBrokers, nextByName, nextById, nextPid);
+    }
+}

@@ -1,0 +1,115 @@
+package io.tributary.replication.log;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Opens the segments of a partition directory, recovering after an unclean stop. Called once, by
+ * {@link PartitionLog#open}, on the opening thread, before the log is shared.
+ *
+ * <p>After a clean shutdown every segment is trusted (indexes loaded, only the batches after the last index entry
+ * re-checked). Otherwise every segment that contains or follows the recovery point, and always the last one, is
+ * walked batch by batch (lengths, magic, CRC, increasing offsets); at the first bad batch the file is truncated
+ * and all later segments are deleted; indexes of walked segments are rebuilt. A trusted segment whose index files
+ * are missing or inconsistent is walked the same way.
+ */
+final class LogLoader {
+    private static final Logger LOG = LoggerFactory.getLogger(LogLoader.class);
+
+    private LogLoader() {
+    }
+
+    /** The loaded segments by base offset; never empty. */
+    static NavigableMap<Long, LogSegment> load(Path dir, LogConfig config, boolean cleanShutdown, long recoveryPoint,
+                                               long logStartOffsetCheckpoint) throws IOException {
+        deleteTemporaryFiles(dir);
+        List<Long> baseOffsets = segmentBaseOffsets(dir);
+        NavigableMap<Long, LogSegment> segments = new TreeMap<>();
+        try {
+            loadSegments(dir, config, cleanShutdown, recoveryPoint, baseOffsets, segments);
+            if (segments.isEmpty()) {
+                long base = Math.max(0, logStartOffsetCheckpoint);
+                segments.put(base, LogSegment.create(dir, base, config.segmentIndexBytes()));
+                DiskIo.fsyncDirectory(dir);
+            }
+        } catch (IOException | RuntimeException e) {
+            for (LogSegment segment : segments.values()) {
+                try {
+                    segment.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+        return segments;
+    }
+
+    private static void loadSegments(Path dir, LogConfig config, boolean cleanShutdown, long recoveryPoint,
+                                     List<Long> baseOffsets, NavigableMap<Long, LogSegment> segments)
+            throws IOException {
+        for (int i = 0; i < baseOffsets.size(); i++) {
+            long base = baseOffsets.get(i);
+            boolean last = i == baseOffsets.size() - 1;
+            long nextBase = last ? Long.MAX_VALUE : baseOffsets.get(i + 1);
+            LogSegment segment = LogSegment.open(dir, base, config.segmentIndexBytes());
+            boolean mustRecover = !cleanShutdown && (last || nextBase > recoveryPoint);
+            if (!mustRecover && segment.loadTrusted()) {
+                segments.put(base, segment);
+                continue;
+            }
+            if (!mustRecover) {
+                LOG.info("Rebuilding indexes of segment dir={} baseOffset={}: index files missing or inconsistent",
+                        dir, base);
+            }
+            long truncated = segment.recover(config.indexIntervalBytes());
+            segment.flush();
+            segments.put(base, segment);
+            if (truncated > 0) {
+                List<Long> later = baseOffsets.subList(i + 1, baseOffsets.size());
+                LOG.warn("Truncated torn or corrupt log tail dir={} segment={} truncatedBytes={} validBytes={} "
+                        + "nextOffset={} deletedLaterSegments={}", dir, base, truncated, segment.size(),
+                        segment.nextOffset(), later.size());
+                for (long laterBase : later) {
+                    LogSegment.open(dir, laterBase, config.segmentIndexBytes()).closeAndDelete();
+                }
+                DiskIo.fsyncDirectory(dir);
+                break;
+            }
+        }
+    }
+
+    /** Base offsets of the {@code <20 digits>.log} files in {@code dir}, ascending. */
+    private static List<Long> segmentBaseOffsets(Path dir) throws IOException {
+        List<Long> bases = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + LogSegment.LOG_SUFFIX)) {
+            for (Path file : files) {
+                String name = file.getFileName().toString();
+                String stem = name.substring(0, name.length() - LogSegment.LOG_SUFFIX.length());
+                if (stem.length() == 20 && stem.chars().allMatch(Character::isDigit)) {
+                    bases.add(Long.parseLong(stem));
+                }
+            }
+        }
+        bases.sort(null);
+        return bases;
+    }
+
+    /** Leftovers of an atomic write interrupted by a crash. */
+    private static void deleteTemporaryFiles(Path dir) throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + DiskIo.TMP_SUFFIX)) {
+            for (Path file : files) {
+                Files.deleteIfExists(file);
+            }
+        }
+    }
+}

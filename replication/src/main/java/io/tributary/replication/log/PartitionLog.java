@@ -1,0 +1,600 @@
+package io.tributary.replication.log;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.stream.Stream;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The log of one partition replica on disk: a directory of segments holding Kafka RecordBatch v2 bytes exactly as
+ * the producer sent them, except for the base offset and partition leader epoch the leader stamps (both outside
+ * the CRC). Fetches return the stored bytes without re-encoding.
+ *
+ * <p>Directory layout ({@code dir} is {@code <topic>-<partition>/}):
+ * <pre>
+ * 00000000000000000000.log        batches, see {@link LogSegment} and {@link RecordBatchHeader}
+ * 00000000000000000000.index      sparse offset index, see {@link OffsetIndex}
+ * 00000000000000000000.timeindex  sparse time index, see {@link TimeIndex}
+ * recovery-point                  offset below which everything was fsynced, see {@link Checkpoint}
+ * log-start-offset                first offset still readable (advanced by retention), see {@link Checkpoint}
+ * clean-shutdown                  empty marker written by {@link #close}, deleted by {@link #open}
+ * </pre>
+ *
+ * <p>Threads: {@link #append}, {@link #appendAsFollower}, {@link #truncateTo}, {@link #deleteRetainedSegments},
+ * {@link #flush} and {@link #close} serialise on one append lock (the active segment has one writer).
+ * {@link #read} and {@link #offsetForTimestamp} run concurrently with appends and with each other; they see only
+ * whole batches because the log end offset and segment sizes are published after the bytes are written.
+ * Operations that remove bytes or close files (truncation, retention, close, delete) also take an exclusive lock
+ * that waits for running reads. Lock order: append lock, then the exclusive lock. A thread interrupted during a
+ * read or write closes the underlying {@code FileChannel} (JDK behaviour): do not interrupt log users.
+ *
+ * <p>Lifecycle: {@link #open} (recovering if the last stop was unclean), use, then {@link #close} (which marks a
+ * clean shutdown) or {@link #delete}. An {@link IOException} from any method leaves the log in an unknown state:
+ * the caller should stop using it (Kafka takes the log directory offline).
+ */
+public final class PartitionLog implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(PartitionLog.class);
+
+    static final String RECOVERY_POINT_FILE = "recovery-point";
+    static final String LOG_START_OFFSET_FILE = "log-start-offset";
+    static final String CLEAN_SHUTDOWN_FILE = "clean-shutdown";
+
+    private final Path dir;
+    private final Clock clock;
+    private final ConcurrentSkipListMap<Long, LogSegment> segments;
+    private final ProducerStateManager producerState = new ProducerStateManager();
+    private final ReentrantLock appendLock = new ReentrantLock();
+    private final ReentrantReadWriteLock readersLock = new ReentrantReadWriteLock();
+
+    private volatile LogConfig config;
+    private volatile long logStartOffset;
+    private volatile long logEndOffset;
+    /** Offsets below this were fsynced, with their indexes. Append lock. */
+    private long recoveryPoint;
+    private volatile boolean closed;
+
+    private PartitionLog(Path dir, LogConfig config, Clock clock, Map<Long, LogSegment> loaded) {
+        this.dir = dir;
+        this.config = config;
+        this.clock = clock;
+        this.segments = new ConcurrentSkipListMap<>(loaded);
+    }
+
+    /**
+     * Opens the log in {@code dir}, creating the directory if needed. If the last stop was not a {@link #close},
+     * segments from the recovery point on are checked batch by batch and a torn or corrupt tail is truncated
+     * (logged at WARN); producer state is rebuilt from batch headers.
+     */
+    public static PartitionLog open(Path dir, LogConfig config, Clock clock) throws IOException {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(clock, "clock");
+        Files.createDirectories(dir);
+        Path marker = dir.resolve(CLEAN_SHUTDOWN_FILE);
+        boolean cleanShutdown = Files.exists(marker);
+        long recoveryPoint = Checkpoint.read(dir.resolve(RECOVERY_POINT_FILE), 0);
+        long startCheckpoint = Checkpoint.read(dir.resolve(LOG_START_OFFSET_FILE), -1);
+        var loaded = LogLoader.load(dir, config, cleanShutdown, recoveryPoint, startCheckpoint);
+        PartitionLog log = new PartitionLog(dir, config, clock, loaded);
+        log.initialise(startCheckpoint);
+        Files.deleteIfExists(marker);
+        DiskIo.fsyncDirectory(dir);
+        LOG.info("Opened partition log dir={} cleanShutdown={} segments={} logStartOffset={} logEndOffset={}",
+                dir, cleanShutdown, loaded.size(), log.logStartOffset, log.logEndOffset);
+        return log;
+    }
+
+    private void initialise(long startCheckpoint) throws IOException {
+        LogSegment active = segments.lastEntry().getValue();
+        logEndOffset = active.nextOffset();
+        logStartOffset = Math.min(Math.max(startCheckpoint, segments.firstKey()), logEndOffset);
+        active.startRollClock(clock.millis());
+        for (LogSegment segment : segments.values()) {
+            segment.forEachBatch((header, position) -> producerState.replay(header));
+        }
+        producerState.truncateHead(logStartOffset);
+        recoveryPoint = logEndOffset; // the loader flushed every segment it walked
+        Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+        Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+    }
+
+    // ---------------------------------------------------------------- appends
+
+    /**
+     * Leader append. Validates every batch in {@code batches} (position to limit) before writing any: magic 2
+     * (UNSUPPORTED_MAGIC), lengths and CRC (CORRUPT_MESSAGE), each batch within {@code max.message.bytes}
+     * (MESSAGE_TOO_LARGE), the whole append within {@code segment.bytes} (RECORD_LIST_TOO_LARGE), record count
+     * and offset delta not negative (INVALID_RECORD), idempotent producer epoch and sequence. Then assigns offsets
+     * from the log end offset and writes.
+     *
+     * <p>The base offset and partition leader epoch are stamped <em>in place</em> into {@code batches} (a read-only
+     * buffer is copied first); its position and limit are not changed.
+     *
+     * @throws LogException for an invalid append; nothing was written
+     */
+    public LogAppendResult append(ByteBuffer batches, int leaderEpoch) throws IOException {
+        LogConfig cfg = config;
+        List<RecordBatchHeader> received = BatchValidator.validateAppend(batches, cfg.maxMessageBytes(),
+                cfg.segmentBytes());
+        appendLock.lock();
+        try {
+            ensureOpen();
+            ProducerStateManager.Staged staged = producerState.stage();
+            List<RecordBatchHeader> stamped = new ArrayList<>(received.size());
+            long nextOffset = logEndOffset;
+            long maxTimestamp = -1;
+            for (RecordBatchHeader header : received) {
+                RecordBatchHeader assigned = header.withBaseOffsetAndEpoch(nextOffset, leaderEpoch);
+                Optional<ProducerStateManager.BatchMetadata> duplicate = staged.check(assigned);
+                if (duplicate.isPresent()) {
+                    var original = duplicate.get();
+                    return new LogAppendResult(original.firstOffset(), original.lastOffset(), -1, -1, true);
+                }
+                stamped.add(assigned);
+                nextOffset = assigned.nextOffset();
+                maxTimestamp = Math.max(maxTimestamp, assigned.maxTimestamp());
+            }
+            ByteBuffer target = batches.isReadOnly() ? copyOf(batches) : batches;
+            int position = target.position();
+            for (RecordBatchHeader header : stamped) {
+                target.putLong(position + RecordBatchHeader.BASE_OFFSET_OFFSET, header.baseOffset());
+                target.putInt(position + RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET, leaderEpoch);
+                position += header.sizeInBytes();
+            }
+            write(target, stamped, cfg);
+            staged.commit();
+            return new LogAppendResult(stamped.get(0).baseOffset(), stamped.get(stamped.size() - 1).lastOffset(),
+                    maxTimestamp, -1, false);
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /**
+     * Follower append: batches already carry the leader's offsets and epochs and are stored unchanged. They are
+     * checked for lengths, magic and CRC (not for size limits or producer sequences; the leader did that), and
+     * producer state is replayed from them.
+     *
+     * @throws LogException if a batch is invalid; nothing was written
+     * @throws IllegalArgumentException if the first batch starts below the log end offset or offsets go backwards
+     */
+    public void appendAsFollower(ByteBuffer batches) throws IOException {
+        List<RecordBatchHeader> headers = BatchValidator.validateAppend(batches, Integer.MAX_VALUE,
+                Integer.MAX_VALUE);
+        appendLock.lock();
+        try {
+            ensureOpen();
+            long expected = logEndOffset;
+            for (RecordBatchHeader header : headers) {
+                if (header.baseOffset() < expected) {
+                    throw new IllegalArgumentException("Follower append of offset " + header.baseOffset()
+                            + " is below the expected offset " + expected + " (truncate first)");
+                }
+                expected = header.nextOffset();
+            }
+            write(batches, headers, config);
+            headers.forEach(producerState::replay);
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /** Rolls if needed, writes to the active segment and publishes the new log end offset. Append lock held. */
+    private void write(ByteBuffer batches, List<RecordBatchHeader> headers, LogConfig cfg) throws IOException {
+        long nowMs = clock.millis();
+        LogSegment active = segments.lastEntry().getValue();
+        long lastOffset = headers.get(headers.size() - 1).lastOffset();
+        if (active.shouldRoll(cfg, batches.remaining(), lastOffset, nowMs)
+                || (!active.isEmpty() && headers.get(0).baseOffset() - active.baseOffset() > Integer.MAX_VALUE)) {
+            active = roll(headers.get(0).baseOffset(), cfg);
+        }
+        active.append(batches, headers, cfg.indexIntervalBytes(), nowMs);
+        logEndOffset = active.nextOffset(); // publish after the bytes and the segment size
+    }
+
+    /** Closes the active segment for writes and starts a new one at {@code baseOffset}. Append lock held. */
+    private LogSegment roll(long baseOffset, LogConfig cfg) throws IOException {
+        LogSegment previous = segments.lastEntry().getValue();
+        previous.onBecomeInactive();
+        LogSegment next = LogSegment.create(dir, baseOffset, cfg.segmentIndexBytes());
+        segments.put(baseOffset, next);
+        DiskIo.fsyncDirectory(dir);
+        recoveryPoint = baseOffset; // everything before was just fsynced (earlier segments at their own roll)
+        Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+        LOG.debug("Rolled segment dir={} previousBase={} previousBytes={} newBase={}", dir, previous.baseOffset(),
+                previous.size(), baseOffset);
+        return next;
+    }
+
+    private static ByteBuffer copyOf(ByteBuffer buffer) {
+        ByteBuffer copy = ByteBuffer.allocate(buffer.remaining());
+        copy.put(buffer.duplicate()).flip();
+        return copy;
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /**
+     * Reads whole stored batches, byte-exact, starting with the batch containing {@code offset}. Stops before
+     * {@code maxBytes} would be exceeded, except that the first batch is returned even if larger (KIP-74); never
+     * returns a batch whose last offset is at or above {@code maxOffsetExclusive} (e.g. the high watermark) or the
+     * log end offset. May span segments.
+     *
+     * @throws LogException OFFSET_OUT_OF_RANGE if {@code offset} is below the log start offset or above the log
+     *     end offset; {@code offset == logEndOffset} gives an empty buffer
+     */
+    public LogReadResult read(long offset, int maxBytes, long maxOffsetExclusive) throws IOException {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes must be >= 0, got " + maxBytes);
+        }
+        readersLock.readLock().lock();
+        try {
+            ensureOpen();
+            long endOffset = logEndOffset;
+            long startOffset = logStartOffset;
+            if (offset < startOffset || offset > endOffset) {
+                throw new LogException(LogError.OFFSET_OUT_OF_RANGE, "Offset " + offset + " is outside the log ["
+                        + startOffset + ", " + endOffset + "] of " + dir.getFileName());
+            }
+            long limitOffset = Math.min(maxOffsetExclusive, endOffset);
+            ByteBuffer records = offset >= limitOffset ? ByteBuffer.allocate(0)
+                    : readBatches(offset, maxBytes, limitOffset);
+            return new LogReadResult(records, startOffset, endOffset);
+        } finally {
+            readersLock.readLock().unlock();
+        }
+    }
+
+    /** One contiguous byte range of a segment to copy out. */
+    private record Chunk(LogSegment segment, int position, int length) {
+    }
+
+    private ByteBuffer readBatches(long offset, int maxBytes, long limitOffset) throws IOException {
+        List<Chunk> chunks = new ArrayList<>();
+        long total = 0;
+        boolean done = false;
+        LogSegment segment = segments.floorEntry(offset).getValue();
+        int position = segment.findBatchPosition(offset, segment.size());
+        while (segment != null && !done) {
+            int segmentSize = segment.size();
+            int start = Math.max(position, 0);
+            int pos = start;
+            while (position >= 0 && pos < segmentSize) {
+                RecordBatchHeader header = segment.readHeader(pos);
+                int size = header.sizeInBytes();
+                if (header.lastOffset() >= limitOffset || (total > 0 && total + size > maxBytes)) {
+                    done = true;
+                    break;
+                }
+                total += size;
+                pos += size;
+            }
+            if (pos > start) {
+                chunks.add(new Chunk(segment, start, pos - start));
+            }
+            Map.Entry<Long, LogSegment> next = segments.higherEntry(segment.baseOffset());
+            segment = next == null ? null : next.getValue();
+            position = 0;
+        }
+        ByteBuffer out = ByteBuffer.allocate((int) total);
+        for (Chunk chunk : chunks) {
+            out.limit(out.position() + chunk.length());
+            chunk.segment().read(out, chunk.position());
+        }
+        return out.flip();
+    }
+
+    /** {@link #offsetForTimestamp(long, long)} bounded by the log end offset only. */
+    public Optional<TimestampOffset> offsetForTimestamp(long timestampMs) throws IOException {
+        return offsetForTimestamp(timestampMs, Long.MAX_VALUE);
+    }
+
+    /**
+     * The first record (lowest offset) whose timestamp is >= {@code timestampMs}, with that record's own
+     * timestamp, among offsets below {@code maxOffsetExclusive} and the log end offset; empty if there is none.
+     * Skips segments and batches by their max timestamp, then decompresses candidate batches.
+     */
+    public Optional<TimestampOffset> offsetForTimestamp(long timestampMs, long maxOffsetExclusive)
+            throws IOException {
+        readersLock.readLock().lock();
+        try {
+            ensureOpen();
+            long limitOffset = Math.min(maxOffsetExclusive, logEndOffset);
+            for (LogSegment segment : segments.values()) {
+                if (segment.baseOffset() >= limitOffset) {
+                    break;
+                }
+                Optional<TimestampOffset> found = segment.findByTimestamp(timestampMs, limitOffset);
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+            return Optional.empty();
+        } finally {
+            readersLock.readLock().unlock();
+        }
+    }
+
+    public long logStartOffset() {
+        return logStartOffset;
+    }
+
+    public long logEndOffset() {
+        return logEndOffset;
+    }
+
+    // ---------------------------------------------------------------- truncation and retention
+
+    /**
+     * Removes every batch at and above {@code offset} (follower truncation, KIP-101). {@code offset} must be the
+     * base offset of a batch, or at/above the log end offset (then nothing happens). Producer state forgets the
+     * removed batches.
+     *
+     * @throws IllegalArgumentException if {@code offset} is inside a batch or below the log start offset
+     */
+    public void truncateTo(long offset) throws IOException {
+        appendLock.lock();
+        try {
+            ensureOpen();
+            if (offset >= logEndOffset) {
+                return;
+            }
+            if (offset < logStartOffset) {
+                throw new IllegalArgumentException("Cannot truncate to " + offset + ", below the log start offset "
+                        + logStartOffset + " (use truncateFullyAndStartAt)");
+            }
+            LogSegment floor = segments.floorEntry(offset).getValue();
+            int position = floor.findBatchPosition(offset, floor.size());
+            if (position >= 0 && offset > floor.baseOffset()) {
+                RecordBatchHeader header = floor.readHeader(position);
+                if (header.baseOffset() != offset) {
+                    throw new IllegalArgumentException("Cannot truncate to offset " + offset
+                            + ": it is inside the batch " + header.baseOffset() + ".." + header.lastOffset());
+                }
+            }
+            readersLock.writeLock().lock();
+            try {
+                long removedBytes = 0;
+                for (LogSegment later : new ArrayList<>(segments.tailMap(offset, false).values())) {
+                    removedBytes += later.size();
+                    segments.remove(later.baseOffset());
+                    later.closeAndDelete();
+                }
+                removedBytes += floor.truncateTo(offset);
+                logEndOffset = floor.nextOffset();
+                producerState.truncateTo(offset);
+                recoveryPoint = Math.min(recoveryPoint, logEndOffset);
+                Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+                DiskIo.fsyncDirectory(dir);
+                LOG.info("Truncated partition log dir={} toOffset={} removedBytes={} logEndOffset={}", dir, offset,
+                        removedBytes, logEndOffset);
+            } finally {
+                readersLock.writeLock().unlock();
+            }
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /**
+     * Deletes every segment and restarts the log empty at {@code newOffset} (log start = log end = newOffset),
+     * for a follower whose fetch offset fell below the leader's log start offset. Producer state is cleared.
+     */
+    public void truncateFullyAndStartAt(long newOffset) throws IOException {
+        if (newOffset < 0) {
+            throw new IllegalArgumentException("newOffset must be >= 0, got " + newOffset);
+        }
+        appendLock.lock();
+        try {
+            ensureOpen();
+            readersLock.writeLock().lock();
+            try {
+                for (LogSegment segment : new ArrayList<>(segments.values())) {
+                    segment.closeAndDelete();
+                }
+                segments.clear();
+                segments.put(newOffset, LogSegment.create(dir, newOffset, config.segmentIndexBytes()));
+                logStartOffset = newOffset;
+                logEndOffset = newOffset;
+                producerState.clear();
+                recoveryPoint = newOffset;
+                Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+                Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+                DiskIo.fsyncDirectory(dir);
+                LOG.info("Truncated partition log fully dir={} newOffset={}", dir, newOffset);
+            } finally {
+                readersLock.writeLock().unlock();
+            }
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /**
+     * Applies {@code retention.ms} then {@code retention.bytes} to closed segments, oldest first; the active
+     * segment is never deleted. Advances and persists the log start offset to the first remaining segment.
+     *
+     * @return the number of segments deleted
+     */
+    public int deleteRetainedSegments() throws IOException {
+        appendLock.lock();
+        try {
+            ensureOpen();
+            List<LogSegment> deletable = retainedSegmentsToDelete(config, clock.millis());
+            if (deletable.isEmpty()) {
+                return 0;
+            }
+            readersLock.writeLock().lock();
+            try {
+                long bytes = 0;
+                for (LogSegment segment : deletable) {
+                    bytes += segment.size();
+                    segments.remove(segment.baseOffset());
+                    segment.closeAndDelete();
+                }
+                logStartOffset = Math.max(logStartOffset, segments.firstKey());
+                producerState.truncateHead(logStartOffset);
+                Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+                DiskIo.fsyncDirectory(dir);
+                LOG.info("Deleted segments by retention dir={} segments={} bytes={} logStartOffset={}", dir,
+                        deletable.size(), bytes, logStartOffset);
+            } finally {
+                readersLock.writeLock().unlock();
+            }
+            return deletable.size();
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /** The oldest closed segments that retention removes: a prefix of the segments, never the active one. */
+    private List<LogSegment> retainedSegmentsToDelete(LogConfig cfg, long nowMs) {
+        List<LogSegment> all = new ArrayList<>(segments.values());
+        List<LogSegment> closedSegments = all.subList(0, all.size() - 1);
+        int count = 0;
+        if (cfg.retentionMs() >= 0) {
+            while (count < closedSegments.size()
+                    && closedSegments.get(count).maxTimestamp() < nowMs - cfg.retentionMs()) {
+                count++;
+            }
+        }
+        if (cfg.retentionBytes() >= 0) {
+            long excess = sizeInBytes() - cfg.retentionBytes();
+            for (int i = 0; i < count; i++) {
+                excess -= closedSegments.get(i).size();
+            }
+            while (count < closedSegments.size() && excess - closedSegments.get(count).size() >= 0) {
+                excess -= closedSegments.get(count).size();
+                count++;
+            }
+        }
+        return new ArrayList<>(closedSegments.subList(0, count));
+    }
+
+    /**
+     * Forgets idempotent producers whose last batch timestamp is older than {@code nowMs - expirationMs}
+     * (Kafka's {@code producer.id.expiration.ms}); this bounds the producer state. Returns how many were removed.
+     */
+    public int expireProducers(long expirationMs) {
+        appendLock.lock();
+        try {
+            return producerState.expire(clock.millis(), expirationMs);
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- config, stats, lifecycle
+
+    /** Takes effect from the next append or retention run; index sizes apply to new segments. */
+    public void updateConfig(LogConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+    }
+
+    public LogConfig config() {
+        return config;
+    }
+
+    /** fsyncs the active segment, writes its indexes, and moves the recovery point to the log end offset. */
+    public void flush() throws IOException {
+        appendLock.lock();
+        try {
+            ensureOpen();
+            flushLocked();
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    private void flushLocked() throws IOException {
+        segments.lastEntry().getValue().flush();
+        if (recoveryPoint != logEndOffset) {
+            recoveryPoint = logEndOffset;
+            Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+        }
+    }
+
+    /** Total bytes of all segment files. */
+    public long sizeInBytes() {
+        long total = 0;
+        for (LogSegment segment : segments.values()) {
+            total += segment.size();
+        }
+        return total;
+    }
+
+    public int numberOfSegments() {
+        return segments.size();
+    }
+
+    public ProducerStateManager producerState() {
+        return producerState;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** Flushes, closes every file and writes the clean-shutdown marker. Idempotent. */
+    @Override
+    public void close() throws IOException {
+        appendLock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            readersLock.writeLock().lock();
+            try {
+                flushLocked();
+                Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+                for (LogSegment segment : segments.values()) {
+                    segment.close();
+                }
+                closed = true;
+                Files.write(dir.resolve(CLEAN_SHUTDOWN_FILE), new byte[0]);
+                DiskIo.fsyncDirectory(dir);
+            } finally {
+                readersLock.writeLock().unlock();
+            }
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /** Closes the log and deletes its directory (topic deletion or replica removal). */
+    public void delete() throws IOException {
+        close();
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path path : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
+        LOG.info("Deleted partition log dir={}", dir);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("Partition log " + dir + " is closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PartitionLog(" + dir.getFileName() + ", logStartOffset=" + logStartOffset + ", logEndOffset="
+                + logEndOffset + ", segments=" + segments.size() + ")";
+    }
+}

@@ -1,0 +1,202 @@
+package io.tributary.replication.log;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Idempotent-producer state of one partition: per producer id, its epoch and its last
+ * {@value #MAX_CACHED_BATCHES} batches' sequence and offset ranges. Used by the leader append to drop retries
+ * (duplicates) and reject gaps and fenced epochs, with the rules of Kafka's {@code ProducerAppendInfo}.
+ *
+ * <p>Rebuilt on open by replaying batch headers (no decompression), trimmed by truncation. Not persisted:
+ * Kafka's producer snapshots are not implemented, so open time grows with the log (headers only).
+ *
+ * <p>Threads: mutated only by {@link PartitionLog} under its append lock. The public accessors may be called from
+ * any thread; entries are immutable and swapped atomically.
+ */
+public final class ProducerStateManager {
+    /** Kafka's {@code ProducerStateEntry.NUM_BATCHES_TO_RETAIN}. */
+    public static final int MAX_CACHED_BATCHES = 5;
+
+    /** One batch of a producer: inclusive sequence and offset ranges. */
+    public record BatchMetadata(int firstSeq, int lastSeq, long firstOffset, long lastOffset) {
+    }
+
+    /**
+     * A producer's state: its epoch, its last batches (oldest first, at most {@value #MAX_CACHED_BATCHES}) and the
+     * max timestamp of its last batch (for expiration).
+     */
+    public record ProducerEntry(long producerId, short producerEpoch, List<BatchMetadata> batches,
+                                long lastTimestamp) {
+        public ProducerEntry {
+            batches = List.copyOf(batches);
+        }
+
+        /** Last sequence written, or -1 when no batch is cached. */
+        public int lastSequence() {
+            return batches.isEmpty() ? RecordBatchHeader.NO_SEQUENCE : batches.get(batches.size() - 1).lastSeq();
+        }
+
+        Optional<BatchMetadata> findDuplicate(short epoch, int firstSeq, int lastSeq) {
+            if (epoch != producerEpoch) {
+                return Optional.empty();
+            }
+            for (BatchMetadata b : batches) {
+                if (b.firstSeq() == firstSeq && b.lastSeq() == lastSeq) {
+                    return Optional.of(b);
+                }
+            }
+            return Optional.empty();
+        }
+
+        ProducerEntry with(short epoch, BatchMetadata batch, long timestamp) {
+            List<BatchMetadata> next = new ArrayList<>(epoch == producerEpoch ? batches : List.of());
+            if (batch != null) {
+                next.add(batch);
+                if (next.size() > MAX_CACHED_BATCHES) {
+                    next.remove(0);
+                }
+            }
+            return new ProducerEntry(producerId, epoch, next, Math.max(timestamp, lastTimestamp));
+        }
+    }
+
+    private final Map<Long, ProducerEntry> producers = new ConcurrentHashMap<>();
+
+    /** The state of {@code producerId}, if the log has any. */
+    public Optional<ProducerEntry> entry(long producerId) {
+        return Optional.ofNullable(producers.get(producerId));
+    }
+
+    /** A snapshot of all producers' state. */
+    public Map<Long, ProducerEntry> entries() {
+        return Collections.unmodifiableMap(new HashMap<>(producers));
+    }
+
+    public int producerCount() {
+        return producers.size();
+    }
+
+    // ---------------------------------------------------------------- package-private, append lock held
+
+    /** Starts checking one append; the staged changes apply only on {@link Staged#commit}. */
+    Staged stage() {
+        return new Staged();
+    }
+
+    /** Applies a stored batch without checks (recovery and follower replay). */
+    void replay(RecordBatchHeader header) {
+        if (!header.hasProducerId()) {
+            return;
+        }
+        ProducerEntry current = producers.get(header.producerId());
+        producers.put(header.producerId(), next(current, header));
+    }
+
+    /**
+     * Drops every batch at or above {@code offset}; a producer left without batches is forgotten, so that its
+     * next batch is accepted with any sequence, as Kafka does for a producer whose state was removed.
+     */
+    void truncateTo(long offset) {
+        producers.replaceAll((id, entry) -> {
+            List<BatchMetadata> kept = entry.batches().stream().filter(b -> b.firstOffset() < offset).toList();
+            return kept.size() == entry.batches().size() ? entry
+                    : new ProducerEntry(id, entry.producerEpoch(), kept, entry.lastTimestamp());
+        });
+        producers.values().removeIf(entry -> entry.batches().isEmpty());
+    }
+
+    void clear() {
+        producers.clear();
+    }
+
+    /** Forgets producers whose last batch is below the new log start offset, as Kafka does after retention. */
+    void truncateHead(long logStartOffset) {
+        producers.values().removeIf(entry -> !entry.batches().isEmpty()
+                && entry.batches().get(entry.batches().size() - 1).lastOffset() < logStartOffset);
+    }
+
+    /** Forgets producers whose last batch timestamp is older than {@code nowMs - expirationMs}. */
+    int expire(long nowMs, long expirationMs) {
+        int before = producers.size();
+        producers.values().removeIf(entry -> entry.lastTimestamp() < nowMs - expirationMs);
+        return before - producers.size();
+    }
+
+    private static ProducerEntry next(ProducerEntry current, RecordBatchHeader header) {
+        ProducerEntry base = current != null ? current
+                : new ProducerEntry(header.producerId(), header.producerEpoch(), List.of(), -1);
+        BatchMetadata batch = header.baseSequence() == RecordBatchHeader.NO_SEQUENCE ? null
+                : new BatchMetadata(header.baseSequence(), header.lastSequence(), header.baseOffset(),
+                        header.lastOffset());
+        return base.with(header.producerEpoch(), batch, header.maxTimestamp());
+    }
+
+    /** The producer-state changes of one append, checked batch by batch in order. */
+    final class Staged {
+        private final Map<Long, ProducerEntry> pending = new HashMap<>();
+
+        private Staged() {
+        }
+
+        /**
+         * Checks a batch whose offsets are already assigned (not yet stamped) and stages it.
+         *
+         * @return the original batch if this one is a retry of it (nothing is staged then)
+         * @throws LogException OUT_OF_ORDER_SEQUENCE_NUMBER or INVALID_PRODUCER_EPOCH
+         */
+        Optional<BatchMetadata> check(RecordBatchHeader header) {
+            if (!header.hasProducerId()) {
+                return Optional.empty();
+            }
+            long pid = header.producerId();
+            ProducerEntry current = pending.containsKey(pid) ? pending.get(pid) : producers.get(pid);
+            short epoch = header.producerEpoch();
+            if (current != null && epoch < current.producerEpoch()) {
+                throw new LogException(LogError.INVALID_PRODUCER_EPOCH, "Producer " + pid + " epoch " + epoch
+                        + " is older than the current epoch " + current.producerEpoch());
+            }
+            int firstSeq = header.baseSequence();
+            if (firstSeq != RecordBatchHeader.NO_SEQUENCE && current != null) {
+                Optional<BatchMetadata> duplicate = current.findDuplicate(epoch, firstSeq, header.lastSequence());
+                if (duplicate.isPresent()) {
+                    return duplicate;
+                }
+                checkSequence(current, epoch, firstSeq);
+            }
+            pending.put(pid, next(current, header));
+            return Optional.empty();
+        }
+
+        /** Kafka's ProducerAppendInfo.checkSequence, for a producer the log knows. */
+        private void checkSequence(ProducerEntry current, short epoch, int firstSeq) {
+            long pid = current.producerId();
+            if (epoch != current.producerEpoch()) {
+                if (firstSeq != 0) {
+                    throw new LogException(LogError.OUT_OF_ORDER_SEQUENCE_NUMBER, "Producer " + pid
+                            + " new epoch " + epoch + " must start at sequence 0, got " + firstSeq);
+                }
+                return;
+            }
+            int lastSeq = current.lastSequence();
+            boolean inSequence = lastSeq == RecordBatchHeader.NO_SEQUENCE
+                    || firstSeq == lastSeq + 1L
+                    || (firstSeq == 0 && lastSeq == Integer.MAX_VALUE);
+            if (!inSequence) {
+                throw new LogException(LogError.OUT_OF_ORDER_SEQUENCE_NUMBER, "Producer " + pid + " epoch " + epoch
+                        + ": expected sequence " + RecordBatchHeader.incrementSequence(lastSeq, 1) + ", got "
+                        + firstSeq);
+            }
+        }
+
+        /** Makes the staged changes visible; call after the batches are written. */
+        void commit() {
+            producers.putAll(pending);
+        }
+    }
+}
