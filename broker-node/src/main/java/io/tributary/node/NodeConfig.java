@@ -1,10 +1,13 @@
 package io.tributary.node;
 
+import io.tributary.metadata.QuorumConfig;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -28,7 +31,14 @@ public record NodeConfig(
         long logFlushIntervalMs,
         int socketRequestMaxBytes,
         int numIoThreads,
-        int queuedMaxRequests) {
+        int queuedMaxRequests,
+        Map<Integer, InetSocketAddress> controllerQuorumVoters,
+        long brokerSessionTimeoutMs,
+        long brokerHeartbeatIntervalMs,
+        long controllerQuorumElectionTimeoutMs,
+        long controllerQuorumRequestTimeoutMs,
+        long metadataSnapshotIntervalRecords,
+        long metadataLogSegmentBytes) {
 
     /** Every key this record reads, with its default ({@code null}: required). */
     public static final Map<String, String> DEFAULTS = defaults();
@@ -52,6 +62,13 @@ public record NodeConfig(
         d.put("socket.request.max.bytes", "104857600");
         d.put("num.io.threads", "4");
         d.put("queued.max.requests", "500");
+        d.put("controller.quorum.voters", "");
+        d.put("broker.session.timeout.ms", "3000");
+        d.put("broker.heartbeat.interval.ms", "500");
+        d.put("controller.quorum.election.timeout.ms", "1500");
+        d.put("controller.quorum.request.timeout.ms", "5000");
+        d.put("metadata.snapshot.interval.records", "1000");
+        d.put("metadata.log.segment.bytes", "65536");
         return d;
     }
 
@@ -69,6 +86,26 @@ public record NodeConfig(
         require(socketRequestMaxBytes >= 1024, "socket.request.max.bytes must be >= 1024");
         require(numIoThreads >= 1 && numIoThreads <= 64, "num.io.threads must be in 1..64");
         require(queuedMaxRequests >= 1, "queued.max.requests must be >= 1");
+        controllerQuorumVoters = Map.copyOf(controllerQuorumVoters);
+        require(controllerQuorumVoters.isEmpty() || Set.of(1, 3, 5).contains(controllerQuorumVoters.size()),
+                "controller.quorum.voters must name 1, 3 or 5 voters");
+        require(brokerSessionTimeoutMs >= 1000, "broker.session.timeout.ms must be >= 1000");
+        require(brokerHeartbeatIntervalMs >= 50 && brokerHeartbeatIntervalMs * 2 <= brokerSessionTimeoutMs,
+                "broker.heartbeat.interval.ms must be >= 50 and at most half of broker.session.timeout.ms");
+        require(controllerQuorumElectionTimeoutMs >= 150, "controller.quorum.election.timeout.ms must be >= 150");
+        require(controllerQuorumRequestTimeoutMs >= 500, "controller.quorum.request.timeout.ms must be >= 500");
+        require(metadataSnapshotIntervalRecords >= 1, "metadata.snapshot.interval.records must be >= 1");
+        require(metadataLogSegmentBytes >= 4096 && metadataLogSegmentBytes <= 64L * 1024 * 1024,
+                "metadata.log.segment.bytes must be in 4096..67108864");
+    }
+
+    /** Whether this node runs in a cluster (a metadata quorum is configured) rather than alone. */
+    public boolean clustered() {
+        return !controllerQuorumVoters.isEmpty();
+    }
+
+    public boolean isVoter() {
+        return controllerQuorumVoters.containsKey(nodeId);
     }
 
     /** Reads and validates a config; throws IllegalArgumentException naming the bad key. */
@@ -97,7 +134,18 @@ public record NodeConfig(
                 longValue(props, "log.flush.interval.ms"),
                 intValue(props, "socket.request.max.bytes"),
                 intValue(props, "num.io.threads"),
-                intValue(props, "queued.max.requests"));
+                intValue(props, "queued.max.requests"),
+                voters(get(props, "controller.quorum.voters")),
+                longValue(props, "broker.session.timeout.ms"),
+                longValue(props, "broker.heartbeat.interval.ms"),
+                longValue(props, "controller.quorum.election.timeout.ms"),
+                longValue(props, "controller.quorum.request.timeout.ms"),
+                longValue(props, "metadata.snapshot.interval.records"),
+                longValue(props, "metadata.log.segment.bytes"));
+    }
+
+    private static Map<Integer, InetSocketAddress> voters(String value) {
+        return value.isBlank() ? Map.of() : QuorumConfig.parseVoters(value);
     }
 
     /** The effective value of every key, as Kafka's DescribeConfigs shows a broker's configs. */
@@ -120,6 +168,15 @@ public record NodeConfig(
         v.put("socket.request.max.bytes", Integer.toString(socketRequestMaxBytes));
         v.put("num.io.threads", Integer.toString(numIoThreads));
         v.put("queued.max.requests", Integer.toString(queuedMaxRequests));
+        v.put("controller.quorum.voters", controllerQuorumVoters.entrySet().stream()
+                .map(e -> e.getKey() + "@" + e.getValue().getHostString() + ":" + e.getValue().getPort())
+                .sorted().collect(java.util.stream.Collectors.joining(",")));
+        v.put("broker.session.timeout.ms", Long.toString(brokerSessionTimeoutMs));
+        v.put("broker.heartbeat.interval.ms", Long.toString(brokerHeartbeatIntervalMs));
+        v.put("controller.quorum.election.timeout.ms", Long.toString(controllerQuorumElectionTimeoutMs));
+        v.put("controller.quorum.request.timeout.ms", Long.toString(controllerQuorumRequestTimeoutMs));
+        v.put("metadata.snapshot.interval.records", Long.toString(metadataSnapshotIntervalRecords));
+        v.put("metadata.log.segment.bytes", Long.toString(metadataLogSegmentBytes));
         return v;
     }
 

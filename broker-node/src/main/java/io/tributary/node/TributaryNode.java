@@ -1,9 +1,7 @@
 package io.tributary.node;
 
+import io.tributary.metadata.BrokerLifecycle;
 import io.tributary.metadata.BrokerRegistration;
-import io.tributary.metadata.Controller;
-import io.tributary.metadata.LocalMetadataStore;
-import io.tributary.metadata.MetadataStore;
 import io.tributary.node.handlers.ApiHandler;
 import io.tributary.node.handlers.ApiVersionsHandler;
 import io.tributary.node.handlers.CreateTopicsHandler;
@@ -33,6 +31,9 @@ import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -53,17 +54,17 @@ public final class TributaryNode implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(TributaryNode.class);
 
     private final NodeConfig config;
-    private final MetadataStore metadata;
-    private final Controller controller;
+    private final MetadataQuorum quorum;
+    private final BrokerLifecycle lifecycle;
     private final ReplicaManager replicas;
     private final ThreadPoolExecutor ioThreads;
     private final KafkaListener listener;
 
-    private TributaryNode(NodeConfig config, MetadataStore metadata, Controller controller, ReplicaManager replicas,
-            ThreadPoolExecutor ioThreads, KafkaListener listener) {
+    private TributaryNode(NodeConfig config, MetadataQuorum quorum, BrokerLifecycle lifecycle,
+            ReplicaManager replicas, ThreadPoolExecutor ioThreads, KafkaListener listener) {
         this.config = config;
-        this.metadata = metadata;
-        this.controller = controller;
+        this.quorum = quorum;
+        this.lifecycle = lifecycle;
         this.replicas = replicas;
         this.ioThreads = ioThreads;
         this.listener = listener;
@@ -96,24 +97,23 @@ public final class TributaryNode implements Closeable {
 
     public static TributaryNode start(NodeConfig config) throws IOException, InterruptedException {
         String clusterId = readOrCreateMeta(config);
-        MetadataStore metadata = LocalMetadataStore.open(config.dataDir().resolve("metadata"));
+        MetadataQuorum quorum = MetadataQuorum.start(config);
         LogConfig logDefaults = new LogConfig(config.logSegmentBytes(), config.logRollMs(), config.logRetentionMs(),
                 config.logRetentionBytes(), config.messageMaxBytes(), LogConfig.DEFAULTS.indexIntervalBytes(),
                 LogConfig.DEFAULTS.segmentIndexBytes());
         ReplicaManager replicas = new ReplicaManager(config.nodeId(), config.dataDir().resolve("logs"), logDefaults,
                 Clock.systemUTC());
-        metadata.addListener(replicas);
-        replicas.startMaintenance(config.logRetentionCheckIntervalMs(), config.logFlushIntervalMs());
-        Controller controller = new Controller(metadata, () -> {
-            Uuid id = Uuid.randomUuid();
-            return new UUID(id.getMostSignificantBits(), id.getLeastSignificantBits());
-        });
         NodeConfig.Listener advertised = config.advertisedListener();
-        controller.registerAndUnfence(config.nodeId(), UUID.randomUUID().toString(),
+        BrokerLifecycle lifecycle = new BrokerLifecycle(config.nodeId(),
                 List.of(new BrokerRegistration.BrokerEndpoint(advertised.name(), advertised.host(), advertised.port())),
-                null).join();
-        NodeServices services = new NodeServices(config, clusterId, metadata, controller, replicas,
-                new ProducerIdManager(controller, config.nodeId()));
+                quorum.channel(), quorum.localView(), config.brokerHeartbeatIntervalMs());
+        lifecycle.addListener(replicas);
+        replicas.startMaintenance(config.logRetentionCheckIntervalMs(), config.logFlushIntervalMs());
+        awaitUnfenced(config, lifecycle.start());
+        // Caught up with the metadata up to our registration: logs of topics deleted meanwhile are now known stray.
+        replicas.deleteStrayLogs();
+        NodeServices services = new NodeServices(config, clusterId, lifecycle, quorum.channel(), replicas,
+                new ProducerIdManager(quorum.channel(), config.nodeId()));
         AtomicInteger threadIds = new AtomicInteger();
         ThreadPoolExecutor ioThreads = new ThreadPoolExecutor(config.numIoThreads(), config.numIoThreads(), 0,
                 TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(config.queuedMaxRequests()), r -> {
@@ -140,7 +140,21 @@ public final class TributaryNode implements Closeable {
         listener.start();
         log.info("Tributary node {} started: listening on {}:{}, cluster id {}, data dir {}", config.nodeId(),
                 config.listener().host(), listener.port(), clusterId, config.dataDir());
-        return new TributaryNode(config, metadata, controller, replicas, ioThreads, listener);
+        return new TributaryNode(config, quorum, lifecycle, replicas, ioThreads, listener);
+    }
+
+    private static void awaitUnfenced(NodeConfig config, CompletableFuture<Void> unfenced) throws InterruptedException {
+        while (true) {
+            try {
+                unfenced.get(10, TimeUnit.SECONDS);
+                return;
+            } catch (TimeoutException e) {
+                log.info("node={} waiting to be registered and unfenced by an active controller (voters {})",
+                        config.nodeId(), config.controllerQuorumVoters());
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("registration failed", e.getCause());
+            }
+        }
     }
 
     /** The port the Kafka listener is bound to. */
@@ -169,9 +183,14 @@ public final class TributaryNode implements Closeable {
                 throw new IllegalStateException("data dir " + config.dataDir() + " belongs to node " + nodeId
                         + ", not to node " + config.nodeId());
             }
-            return props.getProperty("cluster.id");
+            String stored = props.getProperty("cluster.id");
+            if (config.clustered() && !stored.equals(clusterIdFor(config))) {
+                throw new IllegalStateException("data dir " + config.dataDir() + " belongs to cluster " + stored
+                        + ", not to the cluster of voters " + config.controllerQuorumVoters());
+            }
+            return stored;
         }
-        props.setProperty("cluster.id", Uuid.randomUuid().toString());
+        props.setProperty("cluster.id", clusterIdFor(config));
         props.setProperty("node.id", Integer.toString(config.nodeId()));
         Path tmp = config.dataDir().resolve("meta.properties.tmp");
         try (OutputStream out = Files.newOutputStream(tmp)) {
@@ -179,6 +198,19 @@ public final class TributaryNode implements Closeable {
         }
         Files.move(tmp, meta, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         return props.getProperty("cluster.id");
+    }
+
+    /**
+     * A cluster's id is derived from its voters, so every node of one cluster reports the same id without a format
+     * step; a single node gets a random one, kept in its data dir.
+     */
+    private static String clusterIdFor(NodeConfig config) {
+        if (!config.clustered()) {
+            return Uuid.randomUuid().toString();
+        }
+        UUID id = UUID.nameUUIDFromBytes(config.effectiveValues().get("controller.quorum.voters")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return new Uuid(id.getMostSignificantBits(), id.getLeastSignificantBits()).toString();
     }
 
     @Override
@@ -190,12 +222,8 @@ public final class TributaryNode implements Closeable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        lifecycle.close();
         replicas.close();
-        controller.close();
-        try {
-            metadata.close();
-        } catch (IOException e) {
-            log.error("node={} cannot close the metadata store", config.nodeId(), e);
-        }
+        quorum.close();
     }
 }

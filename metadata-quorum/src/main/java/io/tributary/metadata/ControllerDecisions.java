@@ -3,7 +3,9 @@ package io.tributary.metadata;
 import io.tributary.proto.metadata.CreateTopicRecord;
 import io.tributary.proto.metadata.DeleteTopicRecord;
 import io.tributary.proto.metadata.Endpoint;
+import io.tributary.proto.metadata.FenceBrokerRecord;
 import io.tributary.proto.metadata.MetadataRecord;
+import io.tributary.proto.metadata.PartitionChangeRecord;
 import io.tributary.proto.metadata.PartitionRecord;
 import io.tributary.proto.metadata.ProducerIdBlockRecord;
 import io.tributary.proto.metadata.RegisterBrokerRecord;
@@ -17,6 +19,14 @@ import java.util.regex.Pattern;
 /**
  * The controller's deciding core: pure functions from the current image and a request to the records that carry
  * it out. No clock, no I/O; randomness (topic ids) comes in as an argument.
+ *
+ * <p>Broker liveness ({@link #fenceBroker}, {@link #unfenceBrokerAndElect}, {@link #registerBrokerIncarnation},
+ * {@link #electLeaders}) follows Kafka's KRaft controller ({@code ReplicationControlManager}): a fenced broker leaves
+ * every ISR except where it is the last member, which it keeps so that it can lead again when it returns (no unclean
+ * election); every partition it led gets the first live ISR replica in replica order, or goes offline
+ * ({@link PartitionImage#NO_LEADER}); every leader change bumps the leader epoch and every partition change the
+ * partition epoch. All records of one decision are meant to be committed as one batch, in the order returned
+ * (topics by name, partitions by index).
  */
 public final class ControllerDecisions {
 
@@ -131,15 +141,172 @@ public final class ControllerDecisions {
         return ControllerResult.of(List.of(MetadataRecord.newBuilder().setRegisterBroker(record).build()), null);
     }
 
-    /** Unfences a registered broker, named by the epoch of its current registration. */
+    /**
+     * Unfences a registered broker, named by the epoch of its current registration. Elects nothing: the single-node
+     * path, where no partition is ever offline, uses it; a quorum uses {@link #unfenceBrokerAndElect}.
+     */
     public static ControllerResult<Void> unfenceBroker(MetadataImage image, int brokerId) {
         BrokerRegistration broker = image.brokers().get(brokerId);
         if (broker == null) {
             return ControllerResult.error(ControllerError.INVALID_REQUEST, "broker " + brokerId + " is not registered");
         }
-        return ControllerResult.of(List.of(MetadataRecord.newBuilder()
-                .setUnfenceBroker(UnfenceBrokerRecord.newBuilder()
+        return ControllerResult.of(List.of(unfenceRecord(broker)), null);
+    }
+
+    /**
+     * Fences a broker whose session expired (or whose process was replaced): one FenceBrokerRecord for its current
+     * registration, then one PartitionChangeRecord for every partition whose ISR or leadership it leaves. A broker
+     * that is not registered or already fenced yields no records; that is not an error (the decision may race with
+     * the broker's own re-registration).
+     */
+    public static ControllerResult<Void> fenceBroker(MetadataImage image, int brokerId) {
+        BrokerRegistration broker = image.brokers().get(brokerId);
+        if (broker == null || broker.fenced()) {
+            return ControllerResult.of(List.of(), null);
+        }
+        List<MetadataRecord> records = new ArrayList<>();
+        records.add(MetadataRecord.newBuilder()
+                .setFenceBroker(FenceBrokerRecord.newBuilder()
                         .setBrokerId(brokerId).setBrokerEpoch(broker.brokerEpoch()))
-                .build()), null);
+                .build());
+        for (TopicImage topic : image.topics().values()) {
+            for (PartitionImage partition : topic.partitions()) {
+                if (partition.isr().contains(brokerId)) {
+                    PartitionImage next = withoutBroker(image, partition, brokerId);
+                    if (!next.equals(partition)) {
+                        records.add(partitionChange(topic, next));
+                    }
+                }
+            }
+        }
+        return ControllerResult.of(records, null);
+    }
+
+    /**
+     * Unfences a registered broker (a heartbeat with its current broker epoch) and makes it the leader of every
+     * offline partition whose ISR holds it: it was that partition's last ISR member, so it has every committed
+     * record.
+     */
+    public static ControllerResult<Void> unfenceBrokerAndElect(MetadataImage image, int brokerId) {
+        BrokerRegistration broker = image.brokers().get(brokerId);
+        if (broker == null) {
+            return ControllerResult.error(ControllerError.INVALID_REQUEST, "broker " + brokerId + " is not registered");
+        }
+        List<MetadataRecord> records = new ArrayList<>();
+        records.add(unfenceRecord(broker));
+        for (TopicImage topic : image.topics().values()) {
+            for (PartitionImage partition : topic.partitions()) {
+                if (!partition.hasLeader() && partition.isr().contains(brokerId)) {
+                    records.add(partitionChange(topic, withLeader(partition, brokerId, partition.isr())));
+                }
+            }
+        }
+        return ControllerResult.of(records, null);
+    }
+
+    /**
+     * Registers a broker process. If the broker is registered and unfenced, the records of {@link #fenceBroker} for
+     * that registration come first, so the partitions it led move and it leaves the ISRs before the new registration
+     * (which starts fenced) replaces it. Usually the old registration is another incarnation, a process gone after a
+     * restart faster than the session timeout. With the same incarnation id (the broker lost its epoch, for example
+     * answered by a controller whose image lagged) the fencing is needed all the same: the new registration is
+     * fenced, a fenced broker must lead nothing, and {@link BrokerHeartbeatManager#expired} never lists a fenced
+     * broker, so a leader fenced only by its registration would keep its partitions if it then died. A retry of a
+     * registration that was never unfenced writes only the RegisterBrokerRecord.
+     *
+     * <p>The response is null: the new broker epoch is the offset of the RegisterBrokerRecord, known once committed.
+     */
+    public static ControllerResult<Long> registerBrokerIncarnation(MetadataImage image, int brokerId,
+            String incarnationId, List<BrokerRegistration.BrokerEndpoint> endpoints, String rack) {
+        if (brokerId < 0) {
+            return ControllerResult.error(ControllerError.INVALID_REQUEST, "broker id must not be negative: "
+                    + brokerId);
+        }
+        if (incarnationId == null || incarnationId.isEmpty()) {
+            return ControllerResult.error(ControllerError.INVALID_REQUEST, "broker " + brokerId
+                    + " registered without an incarnation id");
+        }
+        List<MetadataRecord> records = new ArrayList<>();
+        BrokerRegistration current = image.brokers().get(brokerId);
+        if (current != null && !current.fenced()) {
+            records.addAll(fenceBroker(image, brokerId).records());
+        }
+        records.addAll(registerBroker(brokerId, incarnationId, endpoints, rack).records());
+        return ControllerResult.of(records, null);
+    }
+
+    /**
+     * Elects a leader for every offline partition that has a registered, unfenced ISR member: the first such in
+     * replica order. Run by a newly active controller, so that partitions left offline by a decision that raced
+     * with a fail-over come back. Never elects outside the ISR (no unclean election).
+     */
+    public static ControllerResult<Void> electLeaders(MetadataImage image) {
+        List<MetadataRecord> records = new ArrayList<>();
+        for (TopicImage topic : image.topics().values()) {
+            for (PartitionImage partition : topic.partitions()) {
+                if (!partition.hasLeader()) {
+                    int leader = firstLiveIsrReplica(image, partition.replicas(), partition.isr(),
+                            PartitionImage.NO_LEADER);
+                    if (leader != PartitionImage.NO_LEADER) {
+                        records.add(partitionChange(topic, withLeader(partition, leader, partition.isr())));
+                    }
+                }
+            }
+        }
+        return ControllerResult.of(records, null);
+    }
+
+    /** The partition once {@code brokerId} is fenced; the partition itself if nothing changes. */
+    private static PartitionImage withoutBroker(MetadataImage image, PartitionImage partition, int brokerId) {
+        List<Integer> isr = partition.isr();
+        if (isr.size() > 1) {
+            isr = new ArrayList<>(isr);
+            isr.remove(Integer.valueOf(brokerId));
+        }
+        int leader = partition.leader() == brokerId
+                ? firstLiveIsrReplica(image, partition.replicas(), isr, brokerId)
+                : partition.leader();
+        return withLeader(partition, leader, isr);
+    }
+
+    /** The partition with this leader and ISR: leader epoch bumped if the leader changed, partition epoch if any. */
+    private static PartitionImage withLeader(PartitionImage partition, int leader, List<Integer> isr) {
+        if (leader == partition.leader() && isr.equals(partition.isr())) {
+            return partition;
+        }
+        int leaderEpoch = leader == partition.leader() ? partition.leaderEpoch() : partition.leaderEpoch() + 1;
+        return new PartitionImage(partition.partition(), partition.replicas(), isr, leader, leaderEpoch,
+                partition.partitionEpoch() + 1);
+    }
+
+    /** The first replica, in replica order, in {@code isr}, not {@code excluded}, registered and unfenced. */
+    private static int firstLiveIsrReplica(MetadataImage image, List<Integer> replicas, List<Integer> isr,
+            int excluded) {
+        for (int replica : replicas) {
+            BrokerRegistration broker = image.brokers().get(replica);
+            if (replica != excluded && isr.contains(replica) && broker != null && !broker.fenced()) {
+                return replica;
+            }
+        }
+        return PartitionImage.NO_LEADER;
+    }
+
+    private static MetadataRecord partitionChange(TopicImage topic, PartitionImage next) {
+        return MetadataRecord.newBuilder()
+                .setPartitionChange(PartitionChangeRecord.newBuilder()
+                        .setTopicId(Uuids.toProto(topic.topicId()))
+                        .setPartition(next.partition())
+                        .setLeader(next.leader())
+                        .setLeaderEpoch(next.leaderEpoch())
+                        .addAllIsr(next.isr())
+                        .setPartitionEpoch(next.partitionEpoch()))
+                .build();
+    }
+
+    private static MetadataRecord unfenceRecord(BrokerRegistration broker) {
+        return MetadataRecord.newBuilder()
+                .setUnfenceBroker(UnfenceBrokerRecord.newBuilder()
+                        .setBrokerId(broker.brokerId()).setBrokerEpoch(broker.brokerEpoch()))
+                .build();
     }
 }

@@ -1,6 +1,9 @@
 package io.tributary.metadata;
 
+import io.tributary.proto.metadata.BrokerSnapshot;
 import io.tributary.proto.metadata.ConfigChangeRecord;
+import io.tributary.proto.metadata.Endpoint;
+import io.tributary.proto.metadata.ImageSnapshot;
 import io.tributary.proto.metadata.CreateTopicRecord;
 import io.tributary.proto.metadata.MetadataRecord;
 import io.tributary.proto.metadata.PartitionChangeRecord;
@@ -79,6 +82,78 @@ public final class MetadataImage {
     /** The first producer id not yet handed out in a block. */
     public long nextProducerId() {
         return nextProducerId;
+    }
+
+    /**
+     * The whole image as one message: Ratis snapshots and brokers that are too far behind for deltas use it.
+     * {@code fromSnapshot(toSnapshot())} equals this image.
+     */
+    public ImageSnapshot toSnapshot() {
+        ImageSnapshot.Builder snapshot = ImageSnapshot.newBuilder().setOffset(offset).setNextProducerId(nextProducerId);
+        for (BrokerRegistration b : brokers.values()) {
+            RegisterBrokerRecord.Builder registration = RegisterBrokerRecord.newBuilder()
+                    .setBrokerId(b.brokerId())
+                    .setIncarnationId(b.incarnationId())
+                    .setBrokerEpoch(b.brokerEpoch())
+                    .setRack(b.rack());
+            for (BrokerRegistration.BrokerEndpoint e : b.endpoints()) {
+                registration.addEndpoints(Endpoint.newBuilder().setName(e.name()).setHost(e.host()).setPort(e.port()));
+            }
+            snapshot.addBrokers(BrokerSnapshot.newBuilder().setRegistration(registration).setFenced(b.fenced()));
+        }
+        for (TopicImage t : topicsByName.values()) {
+            CreateTopicRecord.Builder topic = CreateTopicRecord.newBuilder()
+                    .setName(t.name())
+                    .setTopicId(Uuids.toProto(t.topicId()))
+                    .putAllConfigs(t.configs());
+            for (PartitionImage p : t.partitions()) {
+                topic.addPartitions(PartitionRecord.newBuilder()
+                        .setPartition(p.partition())
+                        .addAllReplicas(p.replicas())
+                        .addAllIsr(p.isr())
+                        .setLeader(p.leader())
+                        .setLeaderEpoch(p.leaderEpoch())
+                        .setPartitionEpoch(p.partitionEpoch()));
+            }
+            snapshot.addTopics(topic);
+        }
+        return snapshot.build();
+    }
+
+    public static MetadataImage fromSnapshot(ImageSnapshot snapshot) {
+        Map<Integer, BrokerRegistration> brokers = new TreeMap<>();
+        for (BrokerSnapshot b : snapshot.getBrokersList()) {
+            RegisterBrokerRecord r = b.getRegistration();
+            brokers.put(r.getBrokerId(), new BrokerRegistration(r.getBrokerId(), r.getIncarnationId(),
+                    r.getBrokerEpoch(), r.getEndpointsList().stream()
+                            .map(e -> new BrokerRegistration.BrokerEndpoint(e.getName(), e.getHost(), e.getPort()))
+                            .toList(), r.getRack(), b.getFenced()));
+        }
+        Map<String, TopicImage> byName = new TreeMap<>();
+        Map<UUID, TopicImage> byId = new HashMap<>();
+        for (CreateTopicRecord r : snapshot.getTopicsList()) {
+            List<PartitionImage> partitions = new ArrayList<>();
+            for (PartitionRecord p : r.getPartitionsList()) {
+                partitions.add(new PartitionImage(p.getPartition(), p.getReplicasList(), p.getIsrList(),
+                        p.getLeader(), p.getLeaderEpoch(), p.getPartitionEpoch()));
+            }
+            TopicImage topic = new TopicImage(r.getName(), Uuids.fromProto(r.getTopicId()), partitions,
+                    r.getConfigsMap());
+            byName.put(topic.name(), topic);
+            byId.put(topic.topicId(), topic);
+        }
+        return new MetadataImage(snapshot.getOffset(), brokers, byName, byId, snapshot.getNextProducerId());
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof MetadataImage other && offset == other.offset && nextProducerId == other.nextProducerId
+                && brokers.equals(other.brokers) && topicsByName.equals(other.topicsByName);
+    }
+
+    @Override
+    public int hashCode() {
+        return Long.hashCode(offset) * 31 + topicsByName.hashCode();
     }
 
     /** Applies one committed record found at {@code recordOffset} and returns the next image. */

@@ -7,29 +7,14 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * The committed, ordered log of metadata records and the image it replays to. A single node keeps it in a local
- * file ({@link LocalMetadataStore}); a cluster keeps it in a Ratis quorum. Callers never change the image
- * directly: they commit records, and every node applies them in the same order.
+ * file ({@link LocalMetadataStore}); a cluster keeps it in a Ratis quorum ({@link RatisMetadataStore}). Only the
+ * active controller commits; every node applies the records in the same order.
  */
-public interface MetadataStore extends Closeable {
-
-    /** The latest applied image; never null. Safe from any thread. */
-    MetadataImage image();
+public interface MetadataStore extends MetadataView, Closeable {
 
     /**
      * Commits the records as one atomic batch. The future completes, after the batch is durable and applied,
      * with the image that includes it.
      */
     CompletableFuture<MetadataImage> commit(List<MetadataRecord> records);
-
-    /**
-     * Registers a listener told about every applied batch, in order, on the store's apply thread. A listener must
-     * not block; it is also called once, at registration, with the current image.
-     */
-    void addListener(MetadataListener listener);
-
-    /** Told about each change of the image. */
-    @FunctionalInterface
-    interface MetadataListener {
-        void onImage(MetadataImage previous, MetadataImage next);
-    }
 }

@@ -119,4 +119,29 @@ class MetadataImageTest {
                 ControllerDecisions.allocateProducerIds(image, 2, 10).records().get(0));
         assertThat(replay(records).topics()).isEqualTo(replay(records).topics());
     }
+
+    @Test
+    void snapshotRoundTripGivesAnEqualImage() throws Exception {
+        MetadataImage image = withBrokers(1, 2, 3);
+        image = image.apply(ControllerDecisions.createTopic(image, "a", 3, 3, Map.of("retention.ms", "9"), TOPIC_ID)
+                .records().get(0), 20);
+        image = image.apply(ControllerDecisions.createTopic(image, "b", 2, 1, Map.of(), new UUID(9, 9))
+                .records().get(0), 21);
+        long offset = 22;
+        for (MetadataRecord r : ControllerDecisions.fenceBroker(image, 2).records()) {
+            image = image.apply(r, offset);
+        }
+        image = image.apply(ControllerDecisions.allocateProducerIds(image, 1, 500).records().get(0), 23);
+
+        MetadataImage restored = MetadataImage.fromSnapshot(
+                io.tributary.proto.metadata.ImageSnapshot.parseFrom(image.toSnapshot().toByteArray()));
+        assertThat(restored).isEqualTo(image);
+        assertThat(restored.offset()).isEqualTo(image.offset());
+        assertThat(restored.brokers().get(2).fenced()).isTrue();
+        assertThat(restored.topic(TOPIC_ID)).isEqualTo(image.topic("a"));
+        assertThat(restored.nextProducerId()).isEqualTo(500);
+        // The restored image keeps applying records exactly as the original.
+        MetadataRecord next = ControllerDecisions.unfenceBrokerAndElect(image, 2).records().get(0);
+        assertThat(restored.apply(next, 30)).isEqualTo(image.apply(next, 30));
+    }
 }

@@ -48,6 +48,7 @@ public final class ReplicaManager implements MetadataStore.MetadataListener, Clo
     private final LogConfig defaults;
     private final Clock clock;
     private final Map<PartitionId, Partition> partitions = new ConcurrentHashMap<>();
+    private volatile MetadataImage lastImage = MetadataImage.EMPTY;
     private final Map<PartitionId, Set<CompletableFuture<Void>>> appendWatchers = new ConcurrentHashMap<>();
     private final ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "log-maintenance");
@@ -110,9 +111,7 @@ public final class ReplicaManager implements MetadataStore.MetadataListener, Clo
                 removePartition(id);
             }
         }
-        if (previous.offset() < 0) {
-            deleteStrayLogs(hosted);
-        }
+        lastImage = next;
     }
 
     private void openPartition(PartitionId id, TopicImage topic, PartitionImage image) {
@@ -139,10 +138,13 @@ public final class ReplicaManager implements MetadataStore.MetadataListener, Clo
         wake(id);
     }
 
-    /** Deletes partition folders left from topics deleted while this node was down. */
-    private void deleteStrayLogs(Set<PartitionId> hosted) {
+    /**
+     * Deletes partition folders left from topics deleted while this node was down. Call only once the image is
+     * current (the node has caught up with the metadata): a stale image would make live logs look stray.
+     */
+    public synchronized void deleteStrayLogs() {
         Set<String> hostedDirs = new HashSet<>();
-        hosted.forEach(id -> hostedDirs.add(id.dirName()));
+        partitions.keySet().forEach(id -> hostedDirs.add(id.dirName()));
         try (Stream<Path> dirs = Files.list(logsDir)) {
             for (Path dir : dirs.toList()) {
                 String name = dir.getFileName().toString();
@@ -157,10 +159,18 @@ public final class ReplicaManager implements MetadataStore.MetadataListener, Clo
         }
     }
 
-    /** The hosted replica of a partition; throws UNKNOWN_TOPIC_OR_PARTITION if this node does not host it. */
+    /**
+     * The hosted replica of a partition. Throws NOT_LEADER_OR_FOLLOWER if the partition exists but this node holds
+     * no replica of it (the client has stale metadata), UNKNOWN_TOPIC_OR_PARTITION if it does not exist.
+     */
     public Partition partition(PartitionId id) {
         Partition p = partitions.get(id);
         if (p == null) {
+            TopicImage topic = lastImage.topic(id.topic());
+            if (topic != null && topic.partition(id.partition()) != null) {
+                throw new ReplicaException(ReplicaError.NOT_LEADER_OR_FOLLOWER, "node " + nodeId
+                        + " holds no replica of " + id);
+            }
             throw new ReplicaException(ReplicaError.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host " + id);
         }
         return p;

@@ -1,7 +1,8 @@
 package io.tributary.node.handlers;
 
-import io.tributary.metadata.ControllerResult;
-import io.tributary.metadata.TopicImage;
+import io.tributary.metadata.Uuids;
+import io.tributary.proto.metadata.ControllerErrorCode;
+import io.tributary.proto.metadata.CreateTopicResponse;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -77,29 +78,36 @@ public final class CreateTopicsHandler implements ApiHandler {
             configs.put(c.name(), c.value());
         }
         return creator.create(topic.name(), topic.numPartitions(), topic.replicationFactor(), configs, validateOnly)
-                .thenApply(result -> result.failed()
-                        ? error(topic.name(), ErrorCodes.of(result.error()), result.message())
-                        : success(result));
+                .handle((result, failure) -> {
+                    if (failure != null) {
+                        return error(topic.name(), Errors.REQUEST_TIMED_OUT, "the controller did not answer in time");
+                    }
+                    if (result.getError() != ControllerErrorCode.NONE) {
+                        return error(topic.name(), TopicCreator.error(result), result.getErrorMessage());
+                    }
+                    return success(topic.name(), configs, result.getCreateTopic());
+                });
     }
 
-    private CreateTopicsResponseData.CreatableTopicResult success(ControllerResult<TopicImage> result) {
-        TopicImage topic = result.response();
+    private CreateTopicsResponseData.CreatableTopicResult success(String name, Map<String, String> overrides,
+            CreateTopicResponse created) {
         List<CreateTopicsResponseData.CreatableTopicConfigs> configs = new ArrayList<>();
-        Map<String, String> effective = new TreeMap<>(node.replicas().logConfig(topic).toKafkaConfigs());
+        Map<String, String> effective = new TreeMap<>(node.replicas().defaultLogConfig().withOverrides(overrides)
+                .toKafkaConfigs());
         for (Map.Entry<String, String> e : effective.entrySet()) {
             configs.add(new CreateTopicsResponseData.CreatableTopicConfigs()
                     .setName(e.getKey())
                     .setValue(e.getValue())
                     .setReadOnly(false)
                     .setIsSensitive(false)
-                    .setConfigSource(topic.configs().containsKey(e.getKey()) ? (byte) 1 : (byte) 5));
+                    .setConfigSource(overrides.containsKey(e.getKey()) ? (byte) 1 : (byte) 5));
         }
         return new CreateTopicsResponseData.CreatableTopicResult()
-                .setName(topic.name())
-                .setTopicId(KafkaIds.toKafka(topic.topicId()))
+                .setName(name)
+                .setTopicId(KafkaIds.toKafka(Uuids.fromProto(created.getTopicId())))
                 .setErrorCode(Errors.NONE.code())
-                .setNumPartitions(topic.partitions().size())
-                .setReplicationFactor((short) topic.partitions().get(0).replicas().size())
+                .setNumPartitions(created.getPartitions())
+                .setReplicationFactor((short) created.getReplicationFactor())
                 .setConfigs(configs);
     }
 

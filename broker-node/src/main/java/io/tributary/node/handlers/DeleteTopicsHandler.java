@@ -1,8 +1,7 @@
 package io.tributary.node.handlers;
 
-import io.tributary.metadata.ControllerError;
-import io.tributary.metadata.ControllerResult;
 import io.tributary.metadata.TopicImage;
+import io.tributary.proto.metadata.ControllerErrorCode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -17,9 +16,11 @@ import org.apache.kafka.common.protocol.Errors;
 public final class DeleteTopicsHandler implements ApiHandler {
 
     private final NodeServices node;
+    private final TopicCreator topics;
 
     public DeleteTopicsHandler(NodeServices node) {
         this.node = node;
+        this.topics = new TopicCreator(node);
     }
 
     @Override
@@ -68,12 +69,17 @@ public final class DeleteTopicsHandler implements ApiHandler {
     }
 
     private CompletableFuture<DeleteTopicsResponseData.DeletableTopicResult> delete(String name) {
-        return node.controller().deleteTopic(name).thenApply((ControllerResult<TopicImage> result) -> {
+        TopicImage before = node.metadata().image().topic(name);
+        return topics.delete(name).handle((result, failure) -> {
             DeleteTopicsResponseData.DeletableTopicResult r = new DeleteTopicsResponseData.DeletableTopicResult()
                     .setName(name)
-                    .setTopicId(result.failed() ? Uuid.ZERO_UUID : KafkaIds.toKafka(result.response().topicId()));
-            if (result.error() != ControllerError.NONE) {
-                r.setErrorCode(ErrorCodes.of(result.error()).code()).setErrorMessage(result.message());
+                    .setTopicId(before == null ? Uuid.ZERO_UUID : KafkaIds.toKafka(before.topicId()));
+            if (failure != null) {
+                return r.setErrorCode(Errors.REQUEST_TIMED_OUT.code())
+                        .setErrorMessage("the controller did not answer in time");
+            }
+            if (result.getError() != ControllerErrorCode.NONE) {
+                r.setErrorCode(TopicCreator.error(result).code()).setErrorMessage(result.getErrorMessage());
             }
             return r;
         });

@@ -60,7 +60,7 @@ public final class DescribeClusterHandler implements ApiHandler {
                 .setErrorCode(Errors.NONE.code())
                 .setEndpointType(BROKER_ENDPOINT_TYPE)
                 .setClusterId(node.clusterId())
-                .setControllerId(node.config().nodeId())
+                .setControllerId(node.metadata().controllerId())
                 .setBrokers(brokers));
     }
 }

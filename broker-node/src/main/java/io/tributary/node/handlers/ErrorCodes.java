@@ -1,6 +1,5 @@
 package io.tributary.node.handlers;
 
-import io.tributary.metadata.ControllerError;
 import io.tributary.replication.ReplicaError;
 import io.tributary.replication.ReplicaException;
 import io.tributary.replication.log.LogError;
@@ -32,19 +31,6 @@ final class ErrorCodes {
             case FENCED_LEADER_EPOCH -> Errors.FENCED_LEADER_EPOCH;
             case UNKNOWN_LEADER_EPOCH -> Errors.UNKNOWN_LEADER_EPOCH;
             case KAFKA_STORAGE_ERROR -> Errors.KAFKA_STORAGE_ERROR;
-        };
-    }
-
-    static Errors of(ControllerError error) {
-        return switch (error) {
-            case NONE -> Errors.NONE;
-            case TOPIC_ALREADY_EXISTS -> Errors.TOPIC_ALREADY_EXISTS;
-            case INVALID_TOPIC_EXCEPTION -> Errors.INVALID_TOPIC_EXCEPTION;
-            case INVALID_PARTITIONS -> Errors.INVALID_PARTITIONS;
-            case INVALID_REPLICATION_FACTOR -> Errors.INVALID_REPLICATION_FACTOR;
-            case UNKNOWN_TOPIC_OR_PARTITION -> Errors.UNKNOWN_TOPIC_OR_PARTITION;
-            case INVALID_CONFIG -> Errors.INVALID_CONFIG;
-            case INVALID_REQUEST -> Errors.INVALID_REQUEST;
         };
     }
 

@@ -5,6 +5,7 @@ import io.tributary.metadata.ControllerDecisions;
 import io.tributary.metadata.MetadataImage;
 import io.tributary.metadata.PartitionImage;
 import io.tributary.metadata.TopicImage;
+import io.tributary.proto.metadata.ControllerErrorCode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -100,12 +101,15 @@ public final class MetadataHandler implements ApiHandler {
         if (!autoCreate) {
             return CompletableFuture.completedFuture(error(name, Errors.UNKNOWN_TOPIC_OR_PARTITION));
         }
-        return creator.create(name, -1, -1, java.util.Map.of(), false).thenApply(created -> {
+        return creator.create(name, -1, -1, java.util.Map.of(), false).handle((created, failure) -> {
             TopicImage now = node.metadata().image().topic(name);
             if (now != null) {
                 return describe(now);
             }
-            return error(name, created.failed() ? ErrorCodes.of(created.error()) : Errors.LEADER_NOT_AVAILABLE);
+            // Not visible here yet (or the controller is away): the client retries, as with Kafka.
+            boolean refused = failure == null && created.getError() != ControllerErrorCode.NONE
+                    && created.getError() != ControllerErrorCode.TOPIC_ALREADY_EXISTS;
+            return error(name, refused ? TopicCreator.error(created) : Errors.LEADER_NOT_AVAILABLE);
         });
     }
 
@@ -159,7 +163,7 @@ public final class MetadataHandler implements ApiHandler {
         return new MetadataResponseData()
                 .setBrokers(brokers)
                 .setClusterId(node.clusterId())
-                .setControllerId(node.config().nodeId())
+                .setControllerId(node.metadata().controllerId())
                 .setTopics(topics);
     }
 }

@@ -1,7 +1,10 @@
 package io.tributary.node.handlers;
 
-import io.tributary.metadata.Controller;
-import io.tributary.metadata.ControllerResult;
+import io.tributary.metadata.ControllerChannel;
+import io.tributary.proto.metadata.AllocateProducerIdsRequest;
+import io.tributary.proto.metadata.ControllerErrorCode;
+import io.tributary.proto.metadata.ControllerRequest;
+import io.tributary.proto.metadata.ControllerResponse;
 
 /**
  * Hands out producer ids from blocks that the controller commits to the metadata, so ids are unique across the
@@ -11,21 +14,26 @@ public final class ProducerIdManager {
 
     static final int BLOCK_SIZE = 1000;
 
-    private final Controller controller;
+    private final ControllerChannel controller;
     private final int nodeId;
     private long next;
     private long end;
 
-    public ProducerIdManager(Controller controller, int nodeId) {
+    public ProducerIdManager(ControllerChannel controller, int nodeId) {
         this.controller = controller;
         this.nodeId = nodeId;
     }
 
+    /** The next unused producer id; blocks while a new block is fetched from the controller. */
     public synchronized long nextProducerId() {
         if (next >= end) {
-            ControllerResult<Long> block = controller.allocateProducerIds(nodeId, BLOCK_SIZE).join();
-            next = block.response();
-            end = next + BLOCK_SIZE;
+            ControllerResponse block = controller.send(ControllerRequest.newBuilder().setAllocateProducerIds(
+                    AllocateProducerIdsRequest.newBuilder().setBrokerId(nodeId).setSize(BLOCK_SIZE)).build()).join();
+            if (block.getError() != ControllerErrorCode.NONE) {
+                throw new IllegalStateException("controller refused a producer id block: " + block.getError());
+            }
+            next = block.getProducerIds().getFirstProducerId();
+            end = next + block.getProducerIds().getSize();
         }
         return next++;
     }

@@ -1,14 +1,18 @@
 package io.tributary.node.handlers;
 
-import io.tributary.metadata.ControllerError;
-import io.tributary.metadata.ControllerResult;
-import io.tributary.metadata.TopicImage;
+import io.tributary.proto.metadata.ControllerErrorCode;
+import io.tributary.proto.metadata.ControllerRequest;
+import io.tributary.proto.metadata.ControllerResponse;
+import io.tributary.proto.metadata.CreateTopicRequest;
+import io.tributary.proto.metadata.DeleteTopicRequest;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.common.protocol.Errors;
 
 /**
- * Creates topics for CreateTopics and for Metadata's auto-creation: resolves -1 to the node's defaults
- * ({@code num.partitions}, {@code default.replication.factor}), checks the configs, and asks the controller.
+ * Topic changes for CreateTopics, DeleteTopics and Metadata's auto-creation: resolves -1 to the node's defaults
+ * ({@code num.partitions}, {@code default.replication.factor}), checks the configs, asks the active controller,
+ * and waits until this node's own metadata shows the change, so the client's next request here sees it.
  */
 final class TopicCreator {
 
@@ -18,14 +22,46 @@ final class TopicCreator {
         this.node = node;
     }
 
-    CompletableFuture<ControllerResult<TopicImage>> create(String name, int partitions, int replicationFactor,
+    CompletableFuture<ControllerResponse> create(String name, int partitions, int replicationFactor,
             Map<String, String> configs, boolean validateOnly) {
         String problem = TopicConfigs.problem(configs, node.replicas().defaultLogConfig());
         if (problem != null) {
-            return CompletableFuture.completedFuture(ControllerResult.error(ControllerError.INVALID_CONFIG, problem));
+            return CompletableFuture.completedFuture(ControllerResponse.newBuilder()
+                    .setError(ControllerErrorCode.INVALID_CONFIG).setErrorMessage(problem).build());
         }
         int p = partitions == -1 ? node.config().numPartitions() : partitions;
         int rf = replicationFactor == -1 ? node.config().defaultReplicationFactor() : replicationFactor;
-        return node.controller().createTopic(name, p, rf, configs, validateOnly);
+        return sendAndAwait(ControllerRequest.newBuilder().setCreateTopic(CreateTopicRequest.newBuilder()
+                .setName(name).setPartitions(p).setReplicationFactor(rf).putAllConfigs(configs)
+                .setValidateOnly(validateOnly)).build());
+    }
+
+    CompletableFuture<ControllerResponse> delete(String name) {
+        return sendAndAwait(ControllerRequest.newBuilder()
+                .setDeleteTopic(DeleteTopicRequest.newBuilder().setName(name)).build());
+    }
+
+    private CompletableFuture<ControllerResponse> sendAndAwait(ControllerRequest request) {
+        return node.controller().send(request).thenCompose(response -> {
+            if (response.getError() != ControllerErrorCode.NONE || response.getMetadataOffset() <= 0) {
+                return CompletableFuture.completedFuture(response);
+            }
+            return node.metadata().awaitOffset(response.getMetadataOffset(),
+                    NodeServices.METADATA_PROPAGATION_TIMEOUT_MS).handle((v, e) -> response);
+        });
+    }
+
+    static Errors error(ControllerResponse response) {
+        return switch (response.getError()) {
+            case NONE -> Errors.NONE;
+            case NOT_CONTROLLER -> Errors.NOT_CONTROLLER;
+            case TOPIC_ALREADY_EXISTS -> Errors.TOPIC_ALREADY_EXISTS;
+            case INVALID_TOPIC_EXCEPTION -> Errors.INVALID_TOPIC_EXCEPTION;
+            case INVALID_PARTITIONS -> Errors.INVALID_PARTITIONS;
+            case INVALID_REPLICATION_FACTOR -> Errors.INVALID_REPLICATION_FACTOR;
+            case UNKNOWN_TOPIC_OR_PARTITION -> Errors.UNKNOWN_TOPIC_OR_PARTITION;
+            case INVALID_CONFIG -> Errors.INVALID_CONFIG;
+            case INVALID_REQUEST, STALE_BROKER_EPOCH, UNRECOGNIZED -> Errors.INVALID_REQUEST;
+        };
     }
 }

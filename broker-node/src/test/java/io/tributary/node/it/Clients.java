@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -17,7 +18,10 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -60,12 +64,70 @@ final class Clients {
     }
 
     static void createTopic(String bootstrap, String topic, int partitions) {
+        createTopic(bootstrap, topic, partitions, 1);
+    }
+
+    static void createTopic(String bootstrap, String topic, int partitions, int replicationFactor) {
         try (Admin admin = admin(bootstrap)) {
-            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1)))
+            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) replicationFactor)))
                     .all()
                     .get(CLIENT_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException e) {
             throw new AssertionError("cannot create topic " + topic + " with " + partitions + " partitions", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /**
+     * Creates {@code topics}, trying again after a retriable failure or a timeout (a controller fail-over) until
+     * {@code deadline}. A topic that already exists when a later attempt runs counts as created: an attempt that
+     * timed out may have committed it. One that exists at the first attempt is an error.
+     */
+    static void createTopicsRetrying(String bootstrap, List<NewTopic> topics, Duration deadline) {
+        AtomicInteger attempts = new AtomicInteger();
+        long deadlineNs = System.nanoTime() + deadline.toNanos();
+        await("creating " + topics.stream().map(NewTopic::name).toList())
+                .atMost(deadline)
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> {
+                    boolean retry = attempts.incrementAndGet() > 1;
+                    boolean allCreated = true;
+                    try (Admin admin = admin(bootstrap)) {
+                        Map<String, KafkaFuture<Void>> results = admin.createTopics(topics).values();
+                        for (Map.Entry<String, KafkaFuture<Void>> result : results.entrySet()) {
+                            long leftMs = Math.max(1, (deadlineNs - System.nanoTime()) / 1_000_000);
+                            try {
+                                result.getValue().get(Math.min(leftMs, 30_000), TimeUnit.MILLISECONDS);
+                            } catch (ExecutionException e) {
+                                if (e.getCause() instanceof TopicExistsException && retry) {
+                                    continue;
+                                }
+                                if (!(e.getCause() instanceof RetriableException)) {
+                                    throw new AssertionError("cannot create topic " + result.getKey(), e);
+                                }
+                                allCreated = false;
+                            } catch (TimeoutException e) {
+                                allCreated = false;
+                            }
+                        }
+                    }
+                    return allCreated;
+                });
+    }
+
+    /** The error CreateTopics answers for {@code topic}, or null if it was created. */
+    static Throwable createTopicError(String bootstrap, String topic, int partitions, int replicationFactor) {
+        try (Admin admin = admin(bootstrap)) {
+            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) replicationFactor)))
+                    .all()
+                    .get(CLIENT_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+            return null;
+        } catch (ExecutionException e) {
+            return e.getCause();
+        } catch (TimeoutException e) {
+            throw new AssertionError("CreateTopics for " + topic + " got no answer", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);

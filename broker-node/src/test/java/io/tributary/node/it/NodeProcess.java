@@ -32,6 +32,10 @@ import org.awaitility.core.TerminalFailureException;
  * {@link #restart()} starts it again on the same data directory, config and port. {@link #close()} kills whatever
  * is still running, so a test that fails half-way leaves nothing behind.
  *
+ * <p>Nodes of a cluster cannot finish starting one at a time (a voter waits for a quorum): {@link #prepare} writes
+ * the config without launching, {@link #spawn()} launches without waiting and {@link #awaitListening} waits, so
+ * {@link ClusterProcesses} can launch every node before it waits for any.
+ *
  * <p>Not thread-safe: drive one instance from the test thread. Processes are signalled only through their own
  * {@link Process} handle (their pid), never by name.
  */
@@ -59,9 +63,18 @@ final class NodeProcess implements AutoCloseable {
 
     /** Starts node {@code nodeId} with its data in {@code dataDir}; {@code overrides} win over the defaults. */
     static NodeProcess start(int nodeId, Path dataDir, Map<String, String> overrides) {
-        NodeProcess node = new NodeProcess(nodeId, dataDir, freePort());
-        node.writeConfig(overrides);
+        NodeProcess node = prepare(nodeId, dataDir, freePort(), overrides);
         node.launch();
+        return node;
+    }
+
+    /**
+     * Writes the config of node {@code nodeId} (client port {@code port}, data in {@code dataDir}, which must exist)
+     * without launching it; {@link #spawn()} or {@link #restart()} launches it.
+     */
+    static NodeProcess prepare(int nodeId, Path dataDir, int port, Map<String, String> overrides) {
+        NodeProcess node = new NodeProcess(nodeId, dataDir, port);
+        node.writeConfig(overrides);
         return node;
     }
 
@@ -125,6 +138,71 @@ final class NodeProcess implements AutoCloseable {
         launch();
     }
 
+    /** Launches the JVM and returns at once; {@link #awaitListening} waits for the client port. */
+    void spawn() {
+        if (isAlive()) {
+            throw new IllegalStateException("node " + nodeId + " is already running (pid " + process.pid() + ")");
+        }
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add(HEAP);
+        command.add("-cp");
+        command.add(nodeClasspath());
+        command.add(MAIN_CLASS);
+        command.add(configFile.toString());
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .directory(dataDir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        try {
+            process = builder.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot launch " + command, e);
+        }
+        installReaper();
+    }
+
+    /**
+     * Waits until the client port of the {@link #spawn() spawned} node accepts connections, at most
+     * {@code deadline}; a node that exits first or overruns is killed and reported with its log tail.
+     */
+    void awaitListening(Duration deadline) {
+        requireStarted();
+        Process launched = process;
+        try {
+            await("node " + nodeId + " accepting connections on " + bootstrap())
+                    .atMost(deadline)
+                    .pollInterval(Duration.ofMillis(100))
+                    .failFast("node " + nodeId + " exited during start-up", () -> !launched.isAlive())
+                    .until(() -> acceptsConnections(port));
+        } catch (ConditionTimeoutException | TerminalFailureException e) {
+            // Nobody holds a handle to a node whose start failed: end it here.
+            launched.destroyForcibly();
+            throw new AssertionError(e.getMessage() + "\n--- tail of " + logFile + " ---\n" + logTail(60), e);
+        }
+    }
+
+    /** The size of the log so far: pass it to {@link #logSince} to read only what the node writes from now on. */
+    long logSize() {
+        try {
+            return Files.exists(logFile) ? Files.size(logFile) : 0;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The log from byte {@code offset} (a {@link #logSize()} taken earlier) to its current end. */
+    String logSince(long offset) {
+        try {
+            byte[] all = Files.exists(logFile) ? Files.readAllBytes(logFile) : new byte[0];
+            int from = (int) Math.min(offset, all.length);
+            return new String(all, from, all.length - from, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The last {@code lines} lines of the node's log, for failure reports. */
     String logTail(int lines) {
         try {
@@ -172,36 +250,8 @@ final class NodeProcess implements AutoCloseable {
     }
 
     private void launch() {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.add(HEAP);
-        command.add("-cp");
-        command.add(nodeClasspath());
-        command.add(MAIN_CLASS);
-        command.add(configFile.toString());
-        ProcessBuilder builder = new ProcessBuilder(command)
-                .directory(dataDir.toFile())
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        try {
-            process = builder.start();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot launch " + command, e);
-        }
-        installReaper();
-        Process launched = process;
-        try {
-            await("node " + nodeId + " accepting connections on " + bootstrap())
-                    .atMost(START_DEADLINE)
-                    .pollInterval(Duration.ofMillis(100))
-                    .failFast("node " + nodeId + " exited during start-up", () -> !launched.isAlive())
-                    .until(() -> acceptsConnections(port));
-        } catch (ConditionTimeoutException | TerminalFailureException e) {
-            // Nobody holds a handle to a node whose start failed: end it here.
-            launched.destroyForcibly();
-            throw new AssertionError(e.getMessage() + "\n--- tail of " + logFile + " ---\n" + logTail(60), e);
-        }
+        spawn();
+        awaitListening(START_DEADLINE);
     }
 
     /**
@@ -228,11 +278,29 @@ final class NodeProcess implements AutoCloseable {
 
     /** A port that was free a moment ago; good enough on a test machine, where nothing else races for it. */
     static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
+        return freePorts(1).get(0);
+    }
+
+    /** {@code count} distinct ports that were free a moment ago (all held open together, so none repeats). */
+    static List<Integer> freePorts(int count) {
+        List<ServerSocket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                ServerSocket socket = new ServerSocket(0);
+                socket.setReuseAddress(true);
+                sockets.add(socket);
+            }
+            return sockets.stream().map(ServerSocket::getLocalPort).toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } finally {
+            for (ServerSocket socket : sockets) {
+                try {
+                    socket.close();
+                } catch (IOException ignored) {
+                    // Closing a socket nobody connected to: nothing can go wrong that matters here.
+                }
+            }
         }
     }
 

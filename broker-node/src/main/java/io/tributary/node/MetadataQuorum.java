@@ -1,0 +1,98 @@
+package io.tributary.node;
+
+import io.tributary.metadata.Controller;
+import io.tributary.metadata.ControllerChannel;
+import io.tributary.metadata.LocalMetadataStore;
+import io.tributary.metadata.MetadataStore;
+import io.tributary.metadata.MetadataView;
+import io.tributary.metadata.QuorumClient;
+import io.tributary.metadata.QuorumConfig;
+import io.tributary.metadata.RatisMetadataStore;
+import java.io.Closeable;
+import java.io.IOException;
+import java.util.UUID;
+import org.apache.kafka.common.Uuid;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's part in the metadata quorum, by role:
+ * <ul>
+ *   <li>single node (no {@code controller.quorum.voters}): a local metadata file and an always-active controller,
+ *       reached by direct calls;
+ *   <li>voter: a Ratis server of the quorum and a controller that is active while this node is the ready Ratis
+ *       leader; the controller is reached, from here as from any node, through the quorum client;
+ *   <li>broker only: just the quorum client.
+ * </ul>
+ */
+final class MetadataQuorum implements Closeable {
+
+    private static final Logger log = LoggerFactory.getLogger(MetadataQuorum.class);
+
+    private final MetadataStore store;
+    private final Controller controller;
+    private final ControllerChannel channel;
+    private final QuorumClient client;
+
+    private MetadataQuorum(MetadataStore store, Controller controller, ControllerChannel channel, QuorumClient client) {
+        this.store = store;
+        this.controller = controller;
+        this.channel = channel;
+        this.client = client;
+    }
+
+    static MetadataQuorum start(NodeConfig config) throws IOException {
+        if (!config.clustered()) {
+            LocalMetadataStore store = LocalMetadataStore.open(config.dataDir().resolve("metadata"));
+            Controller controller = new Controller(config.nodeId(), store, MetadataQuorum::newTopicId);
+            return new MetadataQuorum(store, controller, controller::handle, null);
+        }
+        long electionMs = config.controllerQuorumElectionTimeoutMs();
+        QuorumConfig quorum = new QuorumConfig(config.controllerQuorumVoters(),
+                config.dataDir().resolve("metadata-raft"), electionMs, electionMs * 2,
+                config.controllerQuorumRequestTimeoutMs(), config.metadataSnapshotIntervalRecords(),
+                config.metadataLogSegmentBytes());
+        QuorumClient client = new QuorumClient(quorum, config.controllerQuorumRequestTimeoutMs() * 3);
+        if (!config.isVoter()) {
+            log.info("node={} is a broker of the cluster with voters {}", config.nodeId(), quorum.voters());
+            return new MetadataQuorum(null, null, client, client);
+        }
+        RatisMetadataStore store = RatisMetadataStore.start(config.nodeId(), quorum);
+        Controller controller = new Controller(config.nodeId(), store, MetadataQuorum::newTopicId,
+                System::currentTimeMillis, store::updateSince, config.brokerSessionTimeoutMs());
+        store.setController(controller::handle, controller::activate, controller::deactivate);
+        return new MetadataQuorum(store, controller, client, client);
+    }
+
+    /** Kafka's topic ids avoid a leading '-' in their base64 form; use its generator. */
+    private static UUID newTopicId() {
+        Uuid id = Uuid.randomUuid();
+        return new UUID(id.getMostSignificantBits(), id.getLeastSignificantBits());
+    }
+
+    ControllerChannel channel() {
+        return channel;
+    }
+
+    /** The voter's own quorum state (or the single node's store); null on a broker that is not a voter. */
+    MetadataView localView() {
+        return store;
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (client != null) {
+                client.close();
+            }
+            if (controller != null) {
+                controller.close();
+            }
+            if (store != null) {
+                store.close();
+            }
+        } catch (IOException e) {
+            log.error("cannot close the metadata quorum cleanly", e);
+        }
+    }
+}

@@ -1,0 +1,250 @@
+package io.tributary.metadata;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.tributary.proto.metadata.ControllerErrorCode;
+import io.tributary.proto.metadata.ControllerRequest;
+import io.tributary.proto.metadata.ControllerResponse;
+import io.tributary.proto.metadata.ImageSnapshot;
+import io.tributary.proto.metadata.MetadataBatch;
+import io.tributary.proto.metadata.MetadataDeltas;
+import io.tributary.proto.metadata.MetadataRecord;
+import io.tributary.proto.metadata.MetadataUpdate;
+import io.tributary.proto.metadata.OffsetBatch;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
+import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.LifeCycle;
+import org.apache.ratis.util.MD5FileUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Ratis state machine of the metadata quorum. Each Ratis log entry is one {@link MetadataBatch}; applying it
+ * replays its records into the next {@link MetadataImage} (every record of the entry gets the entry's log index
+ * as its offset) and tells the listeners. Nothing else happens in apply: no clock, no randomness, no I/O.
+ *
+ * <p>Snapshots are the image as an {@link ImageSnapshot} in Ratis' simple snapshot storage; Ratis installs them on
+ * lagging or new voters and purges its log behind them. Read-only queries carry {@link ControllerRequest}s, which
+ * Ratis routes to the leader; they go to the active controller when it is ready, else get NOT_CONTROLLER.
+ *
+ * <p>Threads: apply runs on Ratis' state machine updater thread; {@link #image()} and {@link #updateSince} may be
+ * called from any thread.
+ */
+final class MetadataStateMachine extends BaseStateMachine {
+
+    private static final Logger log = LoggerFactory.getLogger(MetadataStateMachine.class);
+    /** How many recent batches are kept to catch brokers up with deltas rather than whole snapshots. */
+    static final int RECENT_BATCHES = 2_000;
+
+    private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+    private final List<MetadataView.MetadataListener> listeners = new CopyOnWriteArrayList<>();
+    private final ArrayDeque<OffsetBatch> recent = new ArrayDeque<>();
+    private final int nodeId;
+    private final java.util.concurrent.atomic.AtomicInteger installedSnapshots =
+            new java.util.concurrent.atomic.AtomicInteger();
+    private volatile MetadataImage image = MetadataImage.EMPTY;
+    /** Every batch applied after this offset is in {@link #recent}. */
+    private long recentFromOffset = -1;
+    private volatile Function<ControllerRequest, CompletableFuture<ControllerResponse>> controller;
+    private volatile Runnable onLeaderReady = () -> { };
+    private volatile Runnable onLeadershipLost = () -> { };
+
+    MetadataStateMachine(int nodeId) {
+        this.nodeId = nodeId;
+    }
+
+    void setController(Function<ControllerRequest, CompletableFuture<ControllerResponse>> handler,
+            Runnable leaderReady, Runnable leadershipLost) {
+        this.controller = handler;
+        this.onLeaderReady = leaderReady;
+        this.onLeadershipLost = leadershipLost;
+    }
+
+    MetadataImage image() {
+        return image;
+    }
+
+    synchronized void addListener(MetadataView.MetadataListener listener) {
+        listeners.add(listener);
+        listener.onImage(MetadataImage.EMPTY, image);
+    }
+
+    @Override
+    public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
+        super.initialize(server, groupId, raftStorage);
+        storage.init(raftStorage);
+        getLifeCycle().startAndTransition(this::loadLatestSnapshot);
+    }
+
+    /** Ratis pauses the state machine before it installs a snapshot from the leader, then calls reinitialize. */
+    @Override
+    public void pause() {
+        if (getLifeCycleState() == LifeCycle.State.RUNNING) {
+            getLifeCycle().transition(LifeCycle.State.PAUSING);
+            getLifeCycle().transition(LifeCycle.State.PAUSED);
+        }
+    }
+
+    int installedSnapshots() {
+        return installedSnapshots.get();
+    }
+
+    @Override
+    public void reinitialize() throws IOException {
+        installedSnapshots.incrementAndGet();
+        loadLatestSnapshot();
+        if (getLifeCycleState() == LifeCycle.State.PAUSED) {
+            getLifeCycle().transition(LifeCycle.State.STARTING);
+            getLifeCycle().transition(LifeCycle.State.RUNNING);
+        }
+    }
+
+    @Override
+    public SimpleStateMachineStorage getStateMachineStorage() {
+        return storage;
+    }
+
+    private synchronized void loadLatestSnapshot() throws IOException {
+        // Rescan the folder: an installed snapshot replaces its files behind the cached latest one.
+        SingleFileSnapshotInfo snapshot = storage.loadLatestSnapshot();
+        if (snapshot == null) {
+            return;
+        }
+        File file = snapshot.getFile().getPath().toFile();
+        ImageSnapshot loaded = ImageSnapshot.parseFrom(Files.readAllBytes(file.toPath()));
+        MetadataImage previous = image;
+        image = MetadataImage.fromSnapshot(loaded);
+        recent.clear();
+        recentFromOffset = image.offset();
+        updateLastAppliedTermIndex(snapshot.getTerm(), snapshot.getIndex());
+        log.info("node={} loaded metadata snapshot {} (image offset {})", nodeId, snapshot.getTermIndex(),
+                image.offset());
+        for (MetadataView.MetadataListener listener : listeners) {
+            listener.onImage(previous, image);
+        }
+    }
+
+    @Override
+    public long takeSnapshot() throws IOException {
+        MetadataImage current;
+        TermIndex last;
+        synchronized (this) {
+            current = image;
+            last = getLastAppliedTermIndex();
+        }
+        if (last == null || last.getIndex() < 0) {
+            return -1;
+        }
+        File file = storage.getSnapshotFile(last.getTerm(), last.getIndex());
+        File tmp = new File(file.getParentFile(), file.getName() + ".tmp");
+        Files.write(tmp.toPath(), current.toSnapshot().toByteArray());
+        Files.move(tmp.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE);
+        MD5FileUtil.computeAndSaveMd5ForFile(file);
+        storage.updateLatestSnapshot(new SingleFileSnapshotInfo(
+                new org.apache.ratis.server.storage.FileInfo(file.toPath(), MD5FileUtil.readStoredMd5ForFile(file)),
+                last));
+        log.info("node={} took metadata snapshot at {}", nodeId, last);
+        return last.getIndex();
+    }
+
+    @Override
+    public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+        var entry = trx.getLogEntry();
+        MetadataBatch batch;
+        try {
+            batch = MetadataBatch.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray());
+        } catch (InvalidProtocolBufferException e) {
+            // A committed entry that does not decode is a programmer error: every node would fail the same way.
+            throw new IllegalStateException("undecodable metadata entry at index " + entry.getIndex(), e);
+        }
+        apply(entry.getTerm(), entry.getIndex(), batch);
+        return CompletableFuture.completedFuture(Message.EMPTY);
+    }
+
+    private synchronized void apply(long term, long index, MetadataBatch batch) {
+        MetadataImage previous = image;
+        MetadataImage next = previous;
+        for (MetadataRecord record : batch.getRecordsList()) {
+            next = next.apply(record, index);
+        }
+        image = next;
+        recent.addLast(OffsetBatch.newBuilder().setOffset(index).setBatch(batch).build());
+        while (recent.size() > RECENT_BATCHES) {
+            recentFromOffset = recent.removeFirst().getOffset();
+        }
+        updateLastAppliedTermIndex(term, index);
+        for (MetadataView.MetadataListener listener : listeners) {
+            listener.onImage(previous, next);
+        }
+    }
+
+    /** What a node at {@code fromOffset} lacks: the batches after it if they are all kept, else a snapshot. */
+    synchronized MetadataUpdate updateSince(long fromOffset) {
+        if (fromOffset >= recentFromOffset) {
+            MetadataDeltas.Builder deltas = MetadataDeltas.newBuilder().setLastOffset(image.offset());
+            for (OffsetBatch b : recent) {
+                if (b.getOffset() > fromOffset) {
+                    deltas.addBatches(b);
+                }
+            }
+            return MetadataUpdate.newBuilder().setDeltas(deltas).build();
+        }
+        return MetadataUpdate.newBuilder().setSnapshot(image.toSnapshot()).build();
+    }
+
+    @Override
+    public CompletableFuture<Message> query(Message request) {
+        ControllerRequest parsed;
+        try {
+            parsed = ControllerRequest.parseFrom(request.getContent().toByteArray());
+        } catch (InvalidProtocolBufferException e) {
+            return CompletableFuture.completedFuture(toMessage(ControllerResponse.newBuilder()
+                    .setError(ControllerErrorCode.INVALID_REQUEST).setErrorMessage("undecodable request").build()));
+        }
+        if (parsed.hasFetchMetadata()) {
+            return CompletableFuture.completedFuture(toMessage(ControllerResponse.newBuilder()
+                    .setMetadata(updateSince(parsed.getFetchMetadata().getFromOffset())).build()));
+        }
+        var handler = controller;
+        if (handler == null) {
+            return CompletableFuture.completedFuture(toMessage(ControllerResponse.newBuilder()
+                    .setError(ControllerErrorCode.NOT_CONTROLLER).setControllerId(-1).build()));
+        }
+        return handler.apply(parsed).thenApply(MetadataStateMachine::toMessage);
+    }
+
+    private static Message toMessage(ControllerResponse response) {
+        return Message.valueOf(ByteString.copyFrom(response.toByteArray()));
+    }
+
+    @Override
+    public void notifyLeaderReady() {
+        log.info("node={} is the metadata quorum leader and ready: becoming the active controller", nodeId);
+        onLeaderReady.run();
+    }
+
+    @Override
+    public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+        if (newLeaderId == null || !newLeaderId.equals(groupMemberId.getPeerId())) {
+            onLeadershipLost.run();
+        }
+    }
+}

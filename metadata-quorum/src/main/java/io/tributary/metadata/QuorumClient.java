@@ -1,0 +1,87 @@
+package io.tributary.metadata;
+
+import io.tributary.proto.metadata.ControllerErrorCode;
+import io.tributary.proto.metadata.ControllerRequest;
+import io.tributary.proto.metadata.ControllerResponse;
+import java.io.Closeable;
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+
+/**
+ * A broker's line to the active controller, whatever node it is on: a Ratis client of the metadata group that
+ * sends {@link ControllerRequest}s as read-only queries. Ratis delivers them to the quorum leader (following
+ * not-leader redirects); a leader that is not ready yet answers NOT_CONTROLLER, and this client asks again after a
+ * short pause until {@code deadlineMs} has passed.
+ *
+ * <p>Threads: any; retries are scheduled on one daemon thread.
+ */
+public final class QuorumClient implements ControllerChannel, Closeable {
+
+    private static final long RETRY_BACKOFF_MS = 100;
+
+    private final RaftClient client;
+    private final long deadlineMs;
+    private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "controller-client-retry");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public QuorumClient(QuorumConfig config, long deadlineMs) {
+        this.deadlineMs = deadlineMs;
+        this.client = RaftClient.newBuilder()
+                .setProperties(RatisSupport.clientProperties(config))
+                .setRaftGroup(RatisSupport.group(config.voters()))
+                .setRetryPolicy(RetryPolicies.retryForeverWithSleep(RatisSupport.ms(RETRY_BACKOFF_MS)))
+                .build();
+    }
+
+    @Override
+    public CompletableFuture<ControllerResponse> send(ControllerRequest request) {
+        CompletableFuture<ControllerResponse> result = new CompletableFuture<>();
+        attempt(request, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(deadlineMs), result);
+        return result;
+    }
+
+    private void attempt(ControllerRequest request, long deadlineNs, CompletableFuture<ControllerResponse> result) {
+        long remainingMs = TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
+        if (remainingMs <= 0) {
+            result.completeExceptionally(new TimeoutException("no active controller answered within "
+                    + deadlineMs + " ms"));
+            return;
+        }
+        client.async().sendReadOnly(Message.valueOf(ByteString.copyFrom(request.toByteArray())))
+                .orTimeout(remainingMs, TimeUnit.MILLISECONDS)
+                .whenComplete((reply, error) -> {
+                    ControllerResponse response = null;
+                    if (error == null && reply.isSuccess()) {
+                        try {
+                            response = ControllerResponse.parseFrom(reply.getMessage().getContent().toByteArray());
+                        } catch (IOException e) {
+                            result.completeExceptionally(e);
+                            return;
+                        }
+                    }
+                    if (response != null && response.getError() != ControllerErrorCode.NOT_CONTROLLER) {
+                        result.complete(response);
+                    } else {
+                        retries.schedule(() -> attempt(request, deadlineNs, result), RETRY_BACKOFF_MS,
+                                TimeUnit.MILLISECONDS);
+                    }
+                });
+    }
+
+    @Override
+    public void close() throws IOException {
+        retries.shutdownNow();
+        client.close();
+    }
+}

@@ -1,0 +1,156 @@
+package io.tributary.metadata;
+
+import io.tributary.proto.metadata.ControllerRequest;
+import io.tributary.proto.metadata.ControllerResponse;
+import io.tributary.proto.metadata.MetadataBatch;
+import io.tributary.proto.metadata.MetadataRecord;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.SizeInBytes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A voter's metadata store: a Ratis server of the metadata quorum (gRPC transport, storage under the node's data
+ * dir, snapshots with log purging) and the state machine that holds the image. {@link #commit} is used by the
+ * active controller, which runs on the Ratis leader, to append batches through the quorum.
+ *
+ * <p>Lifecycle: {@link #start} binds the Ratis port and joins the group (recovering its storage, or formatting a
+ * new one); {@link #close} leaves. Threads: Ratis' own; commit may be called from any thread.
+ */
+public final class RatisMetadataStore implements MetadataStore {
+
+    private static final Logger log = LoggerFactory.getLogger(RatisMetadataStore.class);
+
+    private final int nodeId;
+    private final RaftServer server;
+    private final RaftClient client;
+    private final MetadataStateMachine stateMachine;
+
+    private RatisMetadataStore(int nodeId, RaftServer server, RaftClient client, MetadataStateMachine stateMachine) {
+        this.nodeId = nodeId;
+        this.server = server;
+        this.client = client;
+        this.stateMachine = stateMachine;
+    }
+
+    public static RatisMetadataStore start(int nodeId, QuorumConfig config) throws IOException {
+        if (!config.isVoter(nodeId)) {
+            throw new IllegalArgumentException("node " + nodeId + " is not a voter of " + config.voters());
+        }
+        Files.createDirectories(config.storageDir());
+        RaftProperties properties = new RaftProperties();
+        RaftServerConfigKeys.setStorageDir(properties, List.of(config.storageDir().toFile()));
+        GrpcConfigKeys.Server.setPort(properties, config.voters().get(nodeId).getPort());
+        RaftServerConfigKeys.Rpc.setTimeoutMin(properties, RatisSupport.ms(config.electionTimeoutMinMs()));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(properties, RatisSupport.ms(config.electionTimeoutMaxMs()));
+        RaftServerConfigKeys.Rpc.setRequestTimeout(properties, RatisSupport.ms(config.requestTimeoutMs()));
+        RaftServerConfigKeys.Rpc.setSlownessTimeout(properties, RatisSupport.ms(config.requestTimeoutMs() * 10));
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, config.snapshotIntervalEntries());
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
+        RaftServerConfigKeys.Log.setPurgeGap(properties, (int) Math.min(Integer.MAX_VALUE,
+                Math.max(1, config.snapshotIntervalEntries())));
+        // Metadata entries are small: small segments let purging delete closed segments behind each snapshot.
+        long segmentBytes = config.logSegmentBytes();
+        long appenderBytes = Math.max(4096, segmentBytes / 2);
+        RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf(segmentBytes));
+        RaftServerConfigKeys.Log.setPreallocatedSize(properties, SizeInBytes.valueOf(Math.min(segmentBytes, 16384)));
+        RaftServerConfigKeys.Log.setWriteBufferSize(properties, SizeInBytes.valueOf(appenderBytes * 2));
+        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(properties, SizeInBytes.valueOf(appenderBytes));
+        RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(properties, true);
+
+        MetadataStateMachine stateMachine = new MetadataStateMachine(nodeId);
+        RaftGroup group = RatisSupport.group(config.voters());
+        RaftServer server = RaftServer.newBuilder()
+                .setServerId(RatisSupport.peerId(nodeId))
+                .setGroup(group)
+                .setStateMachine(stateMachine)
+                .setProperties(properties)
+                .setOption(RaftStorage.StartupOption.RECOVER)
+                .build();
+        server.start();
+        RaftClient client = RaftClient.newBuilder()
+                .setProperties(RatisSupport.clientProperties(config))
+                .setRaftGroup(group)
+                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(20, RatisSupport.ms(100)))
+                .build();
+        log.info("node={} joined the metadata quorum {} as a voter, storage {}", nodeId, config.voters(),
+                config.storageDir());
+        return new RatisMetadataStore(nodeId, server, client, stateMachine);
+    }
+
+    /**
+     * Routes controller requests that reach this voter's state machine (as read-only queries) to the controller,
+     * and tells it when this node becomes, or stops being, the ready leader.
+     */
+    public void setController(Function<ControllerRequest, CompletableFuture<ControllerResponse>> handler,
+            Runnable leaderReady, Runnable leadershipLost) {
+        stateMachine.setController(handler, leaderReady, leadershipLost);
+    }
+
+    /** Whether this voter is the Ratis leader and has applied its first entry of the term (Ratis' "ready"). */
+    public boolean isLeaderReady() {
+        try {
+            return server.getDivision(RatisSupport.GROUP_ID).getInfo().isLeaderReady();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** How many snapshots this voter has installed from a leader (its log was too far behind). */
+    public int installedSnapshots() {
+        return stateMachine.installedSnapshots();
+    }
+
+    @Override
+    public MetadataImage image() {
+        return stateMachine.image();
+    }
+
+    @Override
+    public void addListener(MetadataListener listener) {
+        stateMachine.addListener(listener);
+    }
+
+    /** What a node at {@code fromOffset} lacks, from this voter's applied state. */
+    public io.tributary.proto.metadata.MetadataUpdate updateSince(long fromOffset) {
+        return stateMachine.updateSince(fromOffset);
+    }
+
+    @Override
+    public CompletableFuture<MetadataImage> commit(List<MetadataRecord> records) {
+        if (records.isEmpty()) {
+            return CompletableFuture.completedFuture(image());
+        }
+        byte[] batch = MetadataBatch.newBuilder().addAllRecords(records).build().toByteArray();
+        return client.async().send(Message.valueOf(ByteString.copyFrom(batch))).thenApply(reply -> {
+            if (!reply.isSuccess()) {
+                throw new IllegalStateException("metadata commit failed on node " + nodeId + ": "
+                        + reply.getException());
+            }
+            // Ratis answers after the leader applied the entry; this node is the leader, so the image has it.
+            return image();
+        });
+    }
+
+    @Override
+    public void close() throws IOException {
+        client.close();
+        server.close();
+    }
+}
