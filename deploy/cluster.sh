@@ -13,6 +13,9 @@ STOP_DEADLINE_S=30
 DEFAULT_NODES=3
 # Voters bind Ratis (the metadata quorum) on PORT + RATIS_OFFSET + i - 1.
 RATIS_OFFSET=100
+# Every node serves partition replication (followers fetch from leaders over gRPC) on
+# PORT + REPLICATION_OFFSET + i - 1, written as replication.listener (the node's default is the same port).
+REPLICATION_OFFSET=200
 MAIN_CLASS="io.tributary.node.TributaryNode"
 TARGET_DIR="$REPO_ROOT/broker-node/target"
 LIB_DIR="$TARGET_DIR/lib"
@@ -24,12 +27,13 @@ usage: $(basename "$0") [--port P] COMMAND
              N = 2; N = 1 is a standalone node), start them together, wait up to ${START_DEADLINE_S}s for every client
              port and an active controller, print bootstrap.servers
   down       SIGTERM every node, wait up to ${STOP_DEADLINE_S}s, then SIGKILL
-  status     id, pid, alive/dead, role and ports of every node; with kcat on PATH also the active controller
-             and every partition's leader, replicas and ISR
+  status     id, pid, alive/dead, role and ports (client, Ratis, replication) of every node; with kcat on PATH
+             also the active controller and every partition's leader, replicas and ISR
   kill ID    SIGKILL node ID (its data stays)
   start ID   start node ID again on its existing config and data
-env: TRIBUTARY_DATA_DIR (default ./data), TRIBUTARY_PORT (default 9092; node i listens on PORT+i-1 and, if a
-     voter, on PORT+${RATIS_OFFSET}+i-1 for Ratis), TRIBUTARY_HEAP (default -Xmx512m)
+env: TRIBUTARY_DATA_DIR (default ./data), TRIBUTARY_PORT (default 9092; node i listens on PORT+i-1 for clients,
+     on PORT+${REPLICATION_OFFSET}+i-1 for replication and, if a voter, on PORT+${RATIS_OFFSET}+i-1 for Ratis),
+     TRIBUTARY_HEAP (default -Xmx512m)
 EOF
     exit 2
 }
@@ -79,6 +83,15 @@ node_port() {
     sed -n 's/^listeners=.*:\([0-9][0-9]*\)$/\1/p' "$props" | head -n 1
 }
 
+# Replication port of node $1 from its replication.listener, else "-".
+node_replication_port() {
+    local props port
+    props="$(node_dir "$1")/node.properties"
+    [[ -f "$props" ]] || { echo "-"; return 0; }
+    port="$(sed -n 's/^replication\.listener=.*:\([0-9][0-9]*\)$/\1/p' "$props" | head -n 1)"
+    echo "${port:--}"
+}
+
 # Ratis port of node $1 if its config lists it among the voters, else "-".
 node_ratis_port() {
     local props voters entry
@@ -117,6 +130,7 @@ write_config() {
 node.id=$id
 listeners=PLAINTEXT://127.0.0.1:$port
 advertised.listeners=PLAINTEXT://127.0.0.1:$port
+replication.listener=127.0.0.1:$((port + REPLICATION_OFFSET))
 data.dir=$dir/data
 num.partitions=1
 default.replication.factor=1
@@ -129,7 +143,7 @@ EOF
 
 # Launches node $1 in the background and writes its pid file, without waiting for it to listen.
 spawn_node() {
-    local id="$1" dir port ratis_port pid jar
+    local id="$1" dir port ratis_port replication_port pid jar
     dir="$(node_dir "$id")"
     [[ -f "$dir/node.properties" ]] || die "node $id has no config at $dir/node.properties (run 'up' first)"
     if pid="$(live_pid "$id")"; then
@@ -144,6 +158,11 @@ spawn_node() {
     ratis_port="$(node_ratis_port "$id")"
     if [[ "$ratis_port" != "-" ]] && port_open "$ratis_port"; then
         die "Ratis port $ratis_port of node $id is already in use; choose another with --port or TRIBUTARY_PORT"
+    fi
+    replication_port="$(node_replication_port "$id")"
+    if [[ "$replication_port" != "-" ]] && port_open "$replication_port"; then
+        die "replication port $replication_port of node $id is already in use; choose another with --port or" \
+            "TRIBUTARY_PORT"
     fi
     jar="$(node_jar)"
     # setsid detaches the node from this shell's session so that it outlives the terminal; in a script the
@@ -305,7 +324,7 @@ cmd_down() {
 
 cmd_status() {
     local id pid state role ratis_port listing
-    printf '%-4s %-8s %-6s %-7s %-6s %s\n' ID PID STATE ROLE PORT RATIS
+    printf '%-4s %-8s %-6s %-7s %-6s %-6s %s\n' ID PID STATE ROLE PORT RATIS REPL
     for id in $(node_ids); do
         if pid="$(live_pid "$id")"; then
             state=alive
@@ -320,7 +339,8 @@ cmd_status() {
         elif ! grep -q '^controller\.quorum\.voters=.' "$(node_dir "$id")/node.properties" 2>/dev/null; then
             role=single
         fi
-        printf '%-4s %-8s %-6s %-7s %-6s %s\n' "$id" "$pid" "$state" "$role" "$(node_port "$id")" "$ratis_port"
+        printf '%-4s %-8s %-6s %-7s %-6s %-6s %s\n' "$id" "$pid" "$state" "$role" "$(node_port "$id")" "$ratis_port" \
+            "$(node_replication_port "$id")"
     done
     if ! have_kcat; then
         echo "(kcat is not on PATH: install it to see the active controller and the partitions)"

@@ -38,7 +38,13 @@ public record NodeConfig(
         long controllerQuorumElectionTimeoutMs,
         long controllerQuorumRequestTimeoutMs,
         long metadataSnapshotIntervalRecords,
-        long metadataLogSegmentBytes) {
+        long metadataLogSegmentBytes,
+        Listener replicationListener,
+        long replicaLagTimeMaxMs,
+        int minInsyncReplicas,
+        boolean minInsyncReplicasExplicit,
+        int replicaFetchWaitMaxMs,
+        int replicaFetchMaxBytes) {
 
     /** Every key this record reads, with its default ({@code null}: required). */
     public static final Map<String, String> DEFAULTS = defaults();
@@ -69,6 +75,11 @@ public record NodeConfig(
         d.put("controller.quorum.request.timeout.ms", "5000");
         d.put("metadata.snapshot.interval.records", "1000");
         d.put("metadata.log.segment.bytes", "65536");
+        d.put("replication.listener", "");
+        d.put("replica.lag.time.max.ms", "10000");
+        d.put("min.insync.replicas", "2");
+        d.put("replica.fetch.wait.max.ms", "500");
+        d.put("replica.fetch.max.bytes", "1048576");
         return d;
     }
 
@@ -95,6 +106,10 @@ public record NodeConfig(
         require(controllerQuorumElectionTimeoutMs >= 150, "controller.quorum.election.timeout.ms must be >= 150");
         require(controllerQuorumRequestTimeoutMs >= 500, "controller.quorum.request.timeout.ms must be >= 500");
         require(metadataSnapshotIntervalRecords >= 1, "metadata.snapshot.interval.records must be >= 1");
+        require(replicaLagTimeMaxMs >= 100, "replica.lag.time.max.ms must be >= 100");
+        require(minInsyncReplicas >= 1, "min.insync.replicas must be >= 1");
+        require(replicaFetchWaitMaxMs >= 0 && replicaFetchWaitMaxMs <= 60_000, "replica.fetch.wait.max.ms must be in 0..60000");
+        require(replicaFetchMaxBytes >= 1024, "replica.fetch.max.bytes must be >= 1024");
         require(metadataLogSegmentBytes >= 4096 && metadataLogSegmentBytes <= 64L * 1024 * 1024,
                 "metadata.log.segment.bytes must be in 4096..67108864");
     }
@@ -141,7 +156,26 @@ public record NodeConfig(
                 longValue(props, "controller.quorum.election.timeout.ms"),
                 longValue(props, "controller.quorum.request.timeout.ms"),
                 longValue(props, "metadata.snapshot.interval.records"),
-                longValue(props, "metadata.log.segment.bytes"));
+                longValue(props, "metadata.log.segment.bytes"),
+                replicationListener(get(props, "replication.listener"), listener),
+                longValue(props, "replica.lag.time.max.ms"),
+                intValue(props, "min.insync.replicas"),
+                props.containsKey("min.insync.replicas"),
+                intValue(props, "replica.fetch.wait.max.ms"),
+                intValue(props, "replica.fetch.max.bytes"));
+    }
+
+    /** {@code host:port}; by default the Kafka listener's host with its port + 200. */
+    private static Listener replicationListener(String value, Listener kafka) {
+        if (value.isBlank()) {
+            return new Listener("REPLICATION", kafka.host(), kafka.port() == 0 ? 0 : kafka.port() + 200);
+        }
+        int colon = value.lastIndexOf(':');
+        try {
+            return new Listener("REPLICATION", value.substring(0, colon), Integer.parseInt(value.substring(colon + 1)));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("'replication.listener' must look like host:port, was '" + value + "'");
+        }
     }
 
     private static Map<Integer, InetSocketAddress> voters(String value) {
@@ -177,6 +211,11 @@ public record NodeConfig(
         v.put("controller.quorum.request.timeout.ms", Long.toString(controllerQuorumRequestTimeoutMs));
         v.put("metadata.snapshot.interval.records", Long.toString(metadataSnapshotIntervalRecords));
         v.put("metadata.log.segment.bytes", Long.toString(metadataLogSegmentBytes));
+        v.put("replication.listener", replicationListener.host() + ":" + replicationListener.port());
+        v.put("replica.lag.time.max.ms", Long.toString(replicaLagTimeMaxMs));
+        v.put("min.insync.replicas", Integer.toString(minInsyncReplicas));
+        v.put("replica.fetch.wait.max.ms", Integer.toString(replicaFetchWaitMaxMs));
+        v.put("replica.fetch.max.bytes", Integer.toString(replicaFetchMaxBytes));
         return v;
     }
 

@@ -18,7 +18,13 @@ import io.tributary.node.handlers.ProduceHandler;
 import io.tributary.node.handlers.ProducerIdManager;
 import io.tributary.node.network.KafkaListener;
 import io.tributary.node.network.RequestDispatcher;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.tributary.replication.ReplicaManager;
+import io.tributary.replication.ReplicationConfig;
+import io.tributary.replication.ReplicationService;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import io.tributary.replication.log.LogConfig;
 import java.io.Closeable;
 import java.io.IOException;
@@ -57,15 +63,17 @@ public final class TributaryNode implements Closeable {
     private final MetadataQuorum quorum;
     private final BrokerLifecycle lifecycle;
     private final ReplicaManager replicas;
+    private final Server replicationServer;
     private final ThreadPoolExecutor ioThreads;
     private final KafkaListener listener;
 
     private TributaryNode(NodeConfig config, MetadataQuorum quorum, BrokerLifecycle lifecycle,
-            ReplicaManager replicas, ThreadPoolExecutor ioThreads, KafkaListener listener) {
+            ReplicaManager replicas, Server replicationServer, ThreadPoolExecutor ioThreads, KafkaListener listener) {
         this.config = config;
         this.quorum = quorum;
         this.lifecycle = lifecycle;
         this.replicas = replicas;
+        this.replicationServer = replicationServer;
         this.ioThreads = ioThreads;
         this.listener = listener;
     }
@@ -102,11 +110,28 @@ public final class TributaryNode implements Closeable {
                 config.logRetentionBytes(), config.messageMaxBytes(), LogConfig.DEFAULTS.indexIntervalBytes(),
                 LogConfig.DEFAULTS.segmentIndexBytes());
         ReplicaManager replicas = new ReplicaManager(config.nodeId(), config.dataDir().resolve("logs"), logDefaults,
-                Clock.systemUTC());
+                Clock.systemUTC(), new ReplicationConfig(config.replicaLagTimeMaxMs(), config.minInsyncReplicas(),
+                        config.minInsyncReplicasExplicit(), config.replicaFetchWaitMaxMs(),
+                        config.replicaFetchMaxBytes()));
         NodeConfig.Listener advertised = config.advertisedListener();
-        BrokerLifecycle lifecycle = new BrokerLifecycle(config.nodeId(),
-                List.of(new BrokerRegistration.BrokerEndpoint(advertised.name(), advertised.host(), advertised.port())),
-                quorum.channel(), quorum.localView(), config.brokerHeartbeatIntervalMs());
+        List<BrokerRegistration.BrokerEndpoint> endpoints = new ArrayList<>(List.of(
+                new BrokerRegistration.BrokerEndpoint(advertised.name(), advertised.host(), advertised.port())));
+        Server replicationServer = null;
+        if (config.clustered()) {
+            // Followers fetch from this node over gRPC; the endpoint is registered so that they find it.
+            NodeConfig.Listener r = config.replicationListener();
+            replicationServer = NettyServerBuilder.forAddress(new InetSocketAddress(r.host(), r.port()))
+                    .addService(new ReplicationService(replicas))
+                    .maxInboundMessageSize(16 << 20)
+                    .build()
+                    .start();
+            endpoints.add(new BrokerRegistration.BrokerEndpoint(ReplicaManager.REPLICATION_ENDPOINT, r.host(),
+                    replicationServer.getPort()));
+        }
+        BrokerLifecycle lifecycle = new BrokerLifecycle(config.nodeId(), endpoints, quorum.channel(),
+                quorum.localView(), config.brokerHeartbeatIntervalMs());
+        replicas.setController(new ControllerIsrChannel(config.nodeId(), quorum.channel(), lifecycle::brokerEpoch),
+                lifecycle::brokerEpoch);
         lifecycle.addListener(replicas);
         replicas.startMaintenance(config.logRetentionCheckIntervalMs(), config.logFlushIntervalMs());
         awaitUnfenced(config, lifecycle.start());
@@ -140,7 +165,7 @@ public final class TributaryNode implements Closeable {
         listener.start();
         log.info("Tributary node {} started: listening on {}:{}, cluster id {}, data dir {}", config.nodeId(),
                 config.listener().host(), listener.port(), clusterId, config.dataDir());
-        return new TributaryNode(config, quorum, lifecycle, replicas, ioThreads, listener);
+        return new TributaryNode(config, quorum, lifecycle, replicas, replicationServer, ioThreads, listener);
     }
 
     private static void awaitUnfenced(NodeConfig config, CompletableFuture<Void> unfenced) throws InterruptedException {
@@ -223,6 +248,9 @@ public final class TributaryNode implements Closeable {
             Thread.currentThread().interrupt();
         }
         lifecycle.close();
+        if (replicationServer != null) {
+            replicationServer.shutdownNow();
+        }
         replicas.close();
         quorum.close();
     }

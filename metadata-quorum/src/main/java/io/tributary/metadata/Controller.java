@@ -1,6 +1,7 @@
 package io.tributary.metadata;
 
 import io.tributary.proto.metadata.AllocateProducerIdsResponse;
+import io.tributary.proto.metadata.AlterPartitionRequest;
 import io.tributary.proto.metadata.BrokerHeartbeatRequest;
 import io.tributary.proto.metadata.BrokerHeartbeatResponse;
 import io.tributary.proto.metadata.ControllerErrorCode;
@@ -118,6 +119,7 @@ public final class Controller implements Closeable {
                         request.getDeleteTopic().getName()));
                 case ALLOCATE_PRODUCER_IDS -> allocateProducerIds(request.getAllocateProducerIds().getBrokerId(),
                         request.getAllocateProducerIds().getSize());
+                case ALTER_PARTITION -> alterPartition(request.getAlterPartition());
                 case FETCH_METADATA -> ControllerResponse.newBuilder()
                         .setMetadata(updates.apply(request.getFetchMetadata().getFromOffset()));
                 case REQUEST_NOT_SET -> ControllerResponse.newBuilder().setError(ControllerErrorCode.INVALID_REQUEST)
@@ -190,6 +192,22 @@ public final class Controller implements Closeable {
     }
 
     /** Commits a decision's records (if it succeeded) and turns it into a response with the commit offset. */
+    private ControllerResponse.Builder alterPartition(AlterPartitionRequest r) {
+        BrokerRegistration broker = store.image().brokers().get(r.getBrokerId());
+        if (broker == null || broker.brokerEpoch() != r.getBrokerEpoch() || broker.fenced()) {
+            return ControllerResponse.newBuilder().setError(ControllerErrorCode.STALE_BROKER_EPOCH)
+                    .setErrorMessage("broker " + r.getBrokerId() + " epoch " + r.getBrokerEpoch() + " is not current");
+        }
+        ControllerResponse.Builder response = result(ControllerDecisions.alterPartition(store.image(),
+                Uuids.fromProto(r.getTopicId()), r.getPartition(), r.getBrokerId(), r.getLeaderEpoch(),
+                r.getPartitionEpoch(), r.getNewIsrList()));
+        if (response.getError() == ControllerErrorCode.NONE) {
+            log.info("node={} ISR of topic {} partition {} is now {}", nodeId, Uuids.fromProto(r.getTopicId()),
+                    r.getPartition(), r.getNewIsrList());
+        }
+        return response;
+    }
+
     private ControllerResponse.Builder allocateProducerIds(int brokerId, int size) {
         if (size <= 0 || size > 1_000_000) {
             return ControllerResponse.newBuilder().setError(ControllerErrorCode.INVALID_REQUEST)
@@ -241,6 +259,9 @@ public final class Controller implements Closeable {
             case UNKNOWN_TOPIC_OR_PARTITION -> ControllerErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
             case INVALID_CONFIG -> ControllerErrorCode.INVALID_CONFIG;
             case INVALID_REQUEST -> ControllerErrorCode.INVALID_REQUEST;
+            case FENCED_LEADER_EPOCH -> ControllerErrorCode.FENCED_LEADER_EPOCH;
+            case INVALID_UPDATE_VERSION -> ControllerErrorCode.INVALID_UPDATE_VERSION;
+            case INELIGIBLE_REPLICA -> ControllerErrorCode.INELIGIBLE_REPLICA;
         };
     }
 

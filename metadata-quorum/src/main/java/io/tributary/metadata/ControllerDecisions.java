@@ -256,6 +256,46 @@ public final class ControllerDecisions {
         return ControllerResult.of(records, null);
     }
 
+    /**
+     * A partition leader's request to change the ISR (AlterPartition). Accepted only from the current leader in its
+     * current leader epoch, based on the current partition epoch; the new ISR must contain the leader, be a subset
+     * of the replicas, and add only registered, unfenced brokers (KIP-841). Shrinking never empties the ISR.
+     */
+    public static ControllerResult<PartitionImage> alterPartition(MetadataImage image, UUID topicId, int partition,
+            int brokerId, int leaderEpoch, int partitionEpoch, List<Integer> newIsr) {
+        TopicImage topic = image.topic(topicId);
+        PartitionImage current = topic == null ? null : topic.partition(partition);
+        if (current == null) {
+            return ControllerResult.error(ControllerError.UNKNOWN_TOPIC_OR_PARTITION, "no such partition");
+        }
+        if (current.leader() != brokerId || leaderEpoch != current.leaderEpoch()) {
+            return ControllerResult.error(ControllerError.FENCED_LEADER_EPOCH, "broker " + brokerId + " in epoch "
+                    + leaderEpoch + " does not lead " + topic.name() + "-" + partition + " (leader "
+                    + current.leader() + ", epoch " + current.leaderEpoch() + ")");
+        }
+        if (partitionEpoch != current.partitionEpoch()) {
+            return ControllerResult.error(ControllerError.INVALID_UPDATE_VERSION, "partition epoch " + partitionEpoch
+                    + " is not the current " + current.partitionEpoch());
+        }
+        List<Integer> isr = newIsr.stream().distinct().toList();
+        if (!isr.contains(brokerId) || !current.replicas().containsAll(isr)) {
+            return ControllerResult.error(ControllerError.INVALID_REQUEST, "ISR " + isr
+                    + " must contain the leader and only replicas " + current.replicas());
+        }
+        for (int replica : isr) {
+            BrokerRegistration broker = image.brokers().get(replica);
+            if (!current.isr().contains(replica) && (broker == null || broker.fenced())) {
+                return ControllerResult.error(ControllerError.INELIGIBLE_REPLICA, "broker " + replica
+                        + " is fenced and cannot join the ISR");
+            }
+        }
+        PartitionImage next = withLeader(current, current.leader(), isr);
+        if (next == current) {
+            return ControllerResult.of(List.of(), current);
+        }
+        return ControllerResult.of(List.of(partitionChange(topic, next)), next);
+    }
+
     /** The partition once {@code brokerId} is fenced; the partition itself if nothing changes. */
     private static PartitionImage withoutBroker(MetadataImage image, PartitionImage partition, int brokerId) {
         List<Integer> isr = partition.isr();

@@ -1,7 +1,8 @@
 package io.tributary.replication;
 
+import io.tributary.metadata.BrokerRegistration;
 import io.tributary.metadata.MetadataImage;
-import io.tributary.metadata.MetadataStore;
+import io.tributary.metadata.MetadataView;
 import io.tributary.metadata.PartitionImage;
 import io.tributary.metadata.TopicImage;
 import io.tributary.replication.log.LogAppendResult;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -24,51 +26,76 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.function.ToLongFunction;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The partition replicas this node hosts. It follows the metadata image: it opens the log of every partition whose
- * replica set names this node, updates each partition's role, and closes and deletes the logs of partitions it no
- * longer hosts (a deleted topic, or a topic re-created under the same name with a new id). It appends to leader
- * logs, wakes fetches waiting for data, and runs retention and flushing in the background.
+ * The partition replicas this node hosts, and their replication. It follows the metadata image: it opens the log
+ * of every partition whose replica set names this node, makes each one leader or follower as the image says
+ * (followers fetch from their leader through a {@link ReplicaFetcher} per leader broker), and deletes the logs of
+ * partitions it no longer hosts. As leader it appends client batches, serves follower fetches
+ * ({@link #handleReplicaFetch}), advances high watermarks, completes acks=all waits, and asks the controller to
+ * shrink or expand ISRs. It wakes waiting fetches, and runs retention and flushing in the background.
  *
- * <p>Threads: {@link #onImage} runs on the metadata store's apply thread; appends and reads on request threads;
- * retention and flush on one scheduler thread. The partition map is concurrent; each log serialises its writers.
+ * <p>Threads: {@link #onImage} runs on the metadata applying thread; appends and reads on request threads; follower
+ * fetches on gRPC threads; retention, flush and ISR checks on one scheduler thread.
  */
-public final class ReplicaManager implements MetadataStore.MetadataListener, Closeable {
+public final class ReplicaManager implements MetadataView.MetadataListener, Closeable {
 
     private static final Logger log = LoggerFactory.getLogger(ReplicaManager.class);
     private static final Pattern PARTITION_DIR = Pattern.compile(".+-[0-9]+");
+    /** The name of the broker endpoint followers fetch from. */
+    public static final String REPLICATION_ENDPOINT = "REPLICATION";
 
     private final int nodeId;
     private final Path logsDir;
     private final LogConfig defaults;
     private final Clock clock;
+    private final ReplicationConfig replication;
     private final Map<PartitionId, Partition> partitions = new ConcurrentHashMap<>();
-    private volatile MetadataImage lastImage = MetadataImage.EMPTY;
-    private final Map<PartitionId, Set<CompletableFuture<Void>>> appendWatchers = new ConcurrentHashMap<>();
+    private final Map<PartitionId, Set<CompletableFuture<Void>>> watchers = new ConcurrentHashMap<>();
+    private final Map<Integer, ReplicaFetcher> fetchers = new HashMap<>();
     private final ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "log-maintenance");
         t.setDaemon(true);
         return t;
     });
+    private final ScheduledExecutorService fetcherScheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "replica-fetcher");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile MetadataImage lastImage = MetadataImage.EMPTY;
+    private volatile IsrChannel isrChannel = (topicId, current, isr) -> CompletableFuture.completedFuture(false);
+    private volatile LongSupplier brokerEpoch = () -> -1;
 
-    public ReplicaManager(int nodeId, Path logsDir, LogConfig defaults, Clock clock) throws IOException {
+    public ReplicaManager(int nodeId, Path logsDir, LogConfig defaults, Clock clock, ReplicationConfig replication)
+            throws IOException {
         this.nodeId = nodeId;
         this.logsDir = logsDir;
         this.defaults = defaults;
         this.clock = clock;
+        this.replication = replication;
         Files.createDirectories(logsDir);
     }
 
-    /** Starts retention checks and periodic flushes of the recovery point. */
+    /** Wires the controller: ISR changes go through {@code channel}; fetches carry this broker's epoch. */
+    public void setController(IsrChannel channel, LongSupplier epoch) {
+        this.isrChannel = channel;
+        this.brokerEpoch = epoch;
+    }
+
+    /** Starts retention checks, periodic flushes of the recovery point, and ISR checks. */
     public void startMaintenance(long retentionCheckIntervalMs, long flushIntervalMs) {
         background.scheduleWithFixedDelay(this::applyRetention, retentionCheckIntervalMs, retentionCheckIntervalMs,
                 TimeUnit.MILLISECONDS);
         background.scheduleWithFixedDelay(this::flushAll, flushIntervalMs, flushIntervalMs, TimeUnit.MILLISECONDS);
+        long isrCheckMs = Math.max(50, Math.min(500, replication.replicaLagTimeMaxMs() / 4));
+        background.scheduleWithFixedDelay(this::checkIsrs, isrCheckMs, isrCheckMs, TimeUnit.MILLISECONDS);
     }
 
     /** The config a topic's logs use: the node's defaults with the topic's overrides. */
@@ -83,6 +110,7 @@ public final class ReplicaManager implements MetadataStore.MetadataListener, Clo
     @Override
     public synchronized void onImage(MetadataImage previous, MetadataImage next) {
         Set<PartitionId> hosted = new HashSet<>();
+        long nowMs = clock.millis();
         for (TopicImage topic : next.topics().values()) {
             for (PartitionImage p : topic.partitions()) {
                 if (!p.replicas().contains(nodeId)) {
@@ -95,15 +123,18 @@ public final class ReplicaManager implements MetadataStore.MetadataListener, Clo
                     removePartition(id);
                     current = null;
                 }
+                int minIsr = replication.minInsyncFor(topic.configs().get("min.insync.replicas"),
+                        p.replicas().size());
                 if (current == null) {
-                    openPartition(id, topic, p);
+                    current = openPartition(id, topic, p, minIsr);
                 } else {
-                    current.update(p);
+                    current.setMinInsyncReplicas(minIsr);
                     if (previous.topic(topic.name()) == null
                             || !previous.topic(topic.name()).configs().equals(topic.configs())) {
                         current.log().updateConfig(logConfig(topic));
                     }
                 }
+                applyRole(current, p, next, nowMs);
             }
         }
         for (PartitionId id : List.copyOf(partitions.keySet())) {
@@ -114,20 +145,81 @@ public final class ReplicaManager implements MetadataStore.MetadataListener, Clo
         lastImage = next;
     }
 
-    private void openPartition(PartitionId id, TopicImage topic, PartitionImage image) {
+    private void applyRole(Partition partition, PartitionImage next, MetadataImage image, long nowMs) {
+        PartitionId id = partition.id();
+        if (next.leader() == nodeId) {
+            boolean wasLeader = partition.isLeader() && partition.leaderEpoch() == next.leaderEpoch();
+            unfollow(id);
+            complete(partition.becomeLeader(next, nowMs));
+            if (!wasLeader) {
+                log.info("node={} leads {} in epoch {} from offset {}, ISR {}", nodeId, id, next.leaderEpoch(),
+                        partition.log().logEndOffset(), next.isr());
+            }
+            wake(id);
+            return;
+        }
+        boolean sameLeader = !partition.isLeader() && partition.image().leader() == next.leader()
+                && partition.image().leaderEpoch() == next.leaderEpoch();
+        fail(partition.becomeFollower(next));
+        if (next.leader() < 0) {
+            unfollow(id);
+        } else if (!sameLeader || !isFollowed(id, next.leader())) {
+            follow(id, next, image);
+        }
+        wake(id);
+    }
+
+    private boolean isFollowed(PartitionId id, int leaderId) {
+        ReplicaFetcher fetcher = fetchers.get(leaderId);
+        return fetcher != null && fetcher.partitions().contains(id);
+    }
+
+    private void follow(PartitionId id, PartitionImage next, MetadataImage image) {
+        unfollow(id);
+        BrokerRegistration leader = image.brokers().get(next.leader());
+        BrokerRegistration.BrokerEndpoint endpoint = leader == null ? null : leader.endpoints().stream()
+                .filter(e -> e.name().equals(REPLICATION_ENDPOINT)).findFirst().orElse(null);
+        if (endpoint == null) {
+            log.warn("node={} cannot follow {}: leader {} has no replication endpoint", nodeId, id, next.leader());
+            return;
+        }
+        ReplicaFetcher fetcher = fetchers.computeIfAbsent(next.leader(), leaderId -> new ReplicaFetcher(nodeId,
+                leaderId, endpoint.host(), endpoint.port(), this, fetcherScheduler, () -> brokerEpoch.getAsLong(),
+                replication.fetchWaitMaxMs(), replication.fetchMaxBytes()));
+        fetcher.set(id, next.leaderEpoch());
+        log.info("node={} follows {} from leader {} in epoch {}", nodeId, id, next.leader(), next.leaderEpoch());
+    }
+
+    private void unfollow(PartitionId id) {
+        for (ReplicaFetcher fetcher : List.copyOf(fetchers.values())) {
+            fetcher.remove(id);
+            if (fetcher.isEmpty()) {
+                fetchers.remove(fetcher.leaderId());
+                fetcher.close();
+            }
+        }
+    }
+
+    private Partition openPartition(PartitionId id, TopicImage topic, PartitionImage image, int minIsr) {
         try {
             PartitionLog partitionLog = PartitionLog.open(logsDir.resolve(id.dirName()), logConfig(topic), clock);
-            partitions.put(id, new Partition(id, topic.topicId(), partitionLog, image, nodeId));
-            log.info("node={} opened partition={} logEndOffset={} leader={} leaderEpoch={}", nodeId, id,
-                    partitionLog.logEndOffset(), image.leader(), image.leaderEpoch());
+            // The image's role is applied right after; start as a follower of nobody.
+            PartitionImage unassigned = new PartitionImage(image.partition(), image.replicas(), image.isr(),
+                    PartitionImage.NO_LEADER, -1, image.partitionEpoch());
+            Partition partition = new Partition(id, topic.topicId(), partitionLog, unassigned, nodeId, minIsr);
+            partitions.put(id, partition);
+            log.info("node={} opened partition={} logEndOffset={}", nodeId, id, partitionLog.logEndOffset());
+            return partition;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the log of " + id, e);
         }
     }
 
     private void removePartition(PartitionId id) {
+        unfollow(id);
         Partition removed = partitions.remove(id);
         if (removed != null) {
+            fail(removed.becomeFollower(removed.image()));
             try {
                 removed.log().delete();
                 log.info("node={} deleted partition={}", nodeId, id);
@@ -176,22 +268,30 @@ public final class ReplicaManager implements MetadataStore.MetadataListener, Clo
         return p;
     }
 
+    Partition hostedOrNull(PartitionId id) {
+        return partitions.get(id);
+    }
+
     public Collection<Partition> partitions() {
         return partitions.values();
     }
 
     /**
-     * Appends client batches to a partition this node leads, then wakes fetches waiting on it. Log validation
-     * failures surface as {@link io.tributary.replication.log.LogException}.
+     * Appends client batches to a partition this node leads. For acks=all ({@code requiredAcks == -1}) an ISR
+     * smaller than min.insync.replicas refuses the batch before anything is appended (NOT_ENOUGH_REPLICAS). Log
+     * validation failures surface as {@link io.tributary.replication.log.LogException}.
      */
-    public LogAppendResult appendAsLeader(PartitionId id, int clientLeaderEpoch, ByteBuffer batches) {
+    public LogAppendResult appendAsLeader(PartitionId id, int clientLeaderEpoch, ByteBuffer batches, int requiredAcks) {
         Partition p = partition(id);
         p.checkLeader(clientLeaderEpoch);
+        if (requiredAcks == -1 && p.isrSize() < p.minInsyncReplicas()) {
+            throw new ReplicaException(ReplicaError.NOT_ENOUGH_REPLICAS, "the ISR of " + id + " has "
+                    + p.isrSize() + " members, fewer than min.insync.replicas " + p.minInsyncReplicas());
+        }
         try {
             LogAppendResult result = p.log().append(batches, p.leaderEpoch());
-            if (!result.duplicate()) {
-                wake(id);
-            }
+            complete(p.onLeaderAppend());
+            wake(id);
             return result;
         } catch (IOException e) {
             log.error("node={} cannot append to {}", nodeId, id, e);
@@ -200,24 +300,38 @@ public final class ReplicaManager implements MetadataStore.MetadataListener, Clo
     }
 
     /**
-     * A future completed when any of the partitions gets records beyond the log end offset the caller saw, or
-     * after {@code timeoutMs}. Never blocks; a fetch that found too little waits on this.
+     * Completes once the high watermark of a partition this node leads reaches {@code offsetExclusive} (acks=all);
+     * fails with NOT_LEADER_OR_FOLLOWER if leadership moves first. The caller bounds the wait.
      */
-    public CompletableFuture<Void> awaitAppend(Map<PartitionId, Long> seenLogEndOffsets, long timeoutMs) {
+    public CompletableFuture<Void> awaitCommitted(PartitionId id, long offsetExclusive) {
+        Partition p = partition(id);
+        CompletableFuture<Void> waiter = p.awaitHighWatermark(offsetExclusive);
+        return waiter == null ? CompletableFuture.completedFuture(null) : waiter;
+    }
+
+    /**
+     * A future completed when any of the partitions moves past the position the caller saw (consumers: the high
+     * watermark; followers: the log end offset), or after {@code timeoutMs}. Never blocks.
+     */
+    public CompletableFuture<Void> awaitAppend(Map<PartitionId, Long> seen, long timeoutMs) {
+        return await(seen, timeoutMs, Partition::highWatermark);
+    }
+
+    CompletableFuture<Void> await(Map<PartitionId, Long> seen, long timeoutMs, ToLongFunction<Partition> position) {
         CompletableFuture<Void> waiter = new CompletableFuture<>();
-        for (PartitionId id : seenLogEndOffsets.keySet()) {
-            appendWatchers.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(waiter);
+        for (PartitionId id : seen.keySet()) {
+            watchers.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(waiter);
         }
-        waiter.whenComplete((v, e) -> seenLogEndOffsets.keySet().forEach(id -> {
-            Set<CompletableFuture<Void>> set = appendWatchers.get(id);
+        waiter.whenComplete((v, e) -> seen.keySet().forEach(id -> {
+            Set<CompletableFuture<Void>> set = watchers.get(id);
             if (set != null) {
                 set.remove(waiter);
             }
         }));
-        // Re-check after registering, so that an append between the caller's read and now is not missed.
-        for (Map.Entry<PartitionId, Long> seen : seenLogEndOffsets.entrySet()) {
-            Partition p = partitions.get(seen.getKey());
-            if (p == null || p.highWatermark() > seen.getValue()) {
+        // Re-check after registering, so that a change between the caller's read and now is not missed.
+        for (Map.Entry<PartitionId, Long> s : seen.entrySet()) {
+            Partition p = partitions.get(s.getKey());
+            if (p == null || position.applyAsLong(p) > s.getValue()) {
                 waiter.complete(null);
                 return waiter;
             }
@@ -226,11 +340,57 @@ public final class ReplicaManager implements MetadataStore.MetadataListener, Clo
         return waiter;
     }
 
-    private void wake(PartitionId id) {
-        Set<CompletableFuture<Void>> waiting = appendWatchers.get(id);
+    /** Wakes fetches (consumers' and followers') waiting on this partition. */
+    void wake(PartitionId id) {
+        Set<CompletableFuture<Void>> waiting = watchers.get(id);
         if (waiting != null && !waiting.isEmpty()) {
             for (CompletableFuture<Void> f : List.copyOf(waiting)) {
                 f.complete(null);
+            }
+        }
+    }
+
+    /** Called by the leader-side fetch handling when a follower's fetch moved a high watermark. */
+    void onHighWatermarkMaybeMoved(Partition p, List<CompletableFuture<Void>> completed) {
+        if (!completed.isEmpty()) {
+            complete(completed);
+        }
+        wake(p.id());
+    }
+
+    long nowMs() {
+        return clock.millis();
+    }
+
+    int nodeId() {
+        return nodeId;
+    }
+
+    private static void complete(List<CompletableFuture<Void>> waiters) {
+        waiters.forEach(f -> f.complete(null));
+    }
+
+    private void fail(List<CompletableFuture<Void>> waiters) {
+        waiters.forEach(f -> f.completeExceptionally(new ReplicaException(ReplicaError.NOT_LEADER_OR_FOLLOWER,
+                "leadership moved before the batch was committed")));
+    }
+
+    private void checkIsrs() {
+        long nowMs = clock.millis();
+        for (Partition p : partitions.values()) {
+            try {
+                p.isrChange(nowMs, replication.replicaLagTimeMaxMs()).ifPresent(isr -> {
+                    PartitionImage current = p.image();
+                    log.info("node={} asks to change the ISR of {} from {} to {}", nodeId, p.id(), current.isr(),
+                            isr);
+                    isrChannel.alterIsr(p.topicId(), current, isr).whenComplete((accepted, error) -> {
+                        if (error != null || !accepted) {
+                            p.isrChangeDone();
+                        }
+                    });
+                });
+            } catch (RuntimeException e) {
+                log.warn("node={} ISR check of {} failed", nodeId, p.id(), e);
             }
         }
     }
@@ -262,6 +422,11 @@ public final class ReplicaManager implements MetadataStore.MetadataListener, Clo
     @Override
     public synchronized void close() {
         background.shutdownNow();
+        for (ReplicaFetcher fetcher : fetchers.values()) {
+            fetcher.close();
+        }
+        fetchers.clear();
+        fetcherScheduler.shutdownNow();
         for (Partition p : partitions.values()) {
             try {
                 p.log().close();

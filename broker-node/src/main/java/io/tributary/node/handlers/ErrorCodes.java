@@ -31,6 +31,7 @@ final class ErrorCodes {
             case FENCED_LEADER_EPOCH -> Errors.FENCED_LEADER_EPOCH;
             case UNKNOWN_LEADER_EPOCH -> Errors.UNKNOWN_LEADER_EPOCH;
             case KAFKA_STORAGE_ERROR -> Errors.KAFKA_STORAGE_ERROR;
+            case NOT_ENOUGH_REPLICAS -> Errors.NOT_ENOUGH_REPLICAS;
         };
     }
 

@@ -136,7 +136,9 @@ public final class FetchHandler implements ApiHandler {
                 .setLastStableOffset(highWatermark)
                 .setLogStartOffset(logStartOffset)
                 .setPreferredReadReplica(-1);
-        if (p.fetchOffset() < logStartOffset || p.fetchOffset() > highWatermark) {
+        // Out of range is judged against the log end, as Kafka does: a consumer may be ahead of a new leader's high
+        // watermark (it saw the old leader's) and then simply gets nothing until the high watermark catches up.
+        if (p.fetchOffset() < logStartOffset || p.fetchOffset() > partition.log().logEndOffset()) {
             return data.setErrorCode(Errors.OFFSET_OUT_OF_RANGE.code()).setRecords(KafkaRecords.wrap(
                     ByteBuffer.allocate(0)));
         }

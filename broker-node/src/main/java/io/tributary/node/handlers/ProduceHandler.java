@@ -7,6 +7,8 @@ import io.tributary.replication.log.internal.KafkaRecords;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.message.ProduceRequestData;
@@ -19,8 +21,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Produce v3-v13 (v13 names topics by id): appends each partition's record batches to the local leader log.
- * {@code acks=0} gets no response; {@code acks=1} and {@code acks=all} are answered after the append (a single
- * replica's high watermark is its log end offset). Transactional produce is refused: transactions are not served.
+ * {@code acks=0} gets no response; {@code acks=1} is answered after the leader's append; {@code acks=all} after
+ * the high watermark passes the batch (every ISR member has it), without holding a thread, or REQUEST_TIMED_OUT
+ * after the request's timeout. With an ISR smaller than min.insync.replicas, acks=all gets NOT_ENOUGH_REPLICAS and
+ * nothing is appended. Transactional produce is refused: transactions are not served.
  */
 public final class ProduceHandler implements ApiHandler {
 
@@ -54,6 +58,7 @@ public final class ProduceHandler implements ApiHandler {
         boolean byId = context.apiVersion() >= 13;
         ProduceResponseData.TopicProduceResponseCollection responses =
                 new ProduceResponseData.TopicProduceResponseCollection();
+        List<CompletableFuture<?>> pending = new ArrayList<>();
         for (ProduceRequestData.TopicProduceData topic : request.topicData()) {
             TopicImage image = byId
                     ? node.metadata().image().topic(KafkaIds.fromKafka(topic.topicId()))
@@ -69,7 +74,12 @@ public final class ProduceHandler implements ApiHandler {
                     partitions.add(error(p.index(), Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
                             "Transactions are not supported"));
                 } else {
-                    partitions.add(append(new PartitionId(image.name(), p.index()), p));
+                    Appended appended = append(new PartitionId(image.name(), p.index()), p, acks);
+                    partitions.add(appended.response());
+                    if (acks == -1 && appended.response().errorCode() == Errors.NONE.code()) {
+                        pending.add(awaitCommitted(new PartitionId(image.name(), p.index()), appended,
+                                Math.max(0, request.timeoutMs())));
+                    }
                 }
             }
             responses.add(new ProduceResponseData.TopicProduceResponse()
@@ -80,29 +90,63 @@ public final class ProduceHandler implements ApiHandler {
         if (acks == 0) {
             return CompletableFuture.completedFuture(null);
         }
-        return CompletableFuture.completedFuture(new ProduceResponseData().setResponses(responses));
+        ProduceResponseData data = new ProduceResponseData().setResponses(responses);
+        return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).thenApply(v -> data);
     }
 
-    private ProduceResponseData.PartitionProduceResponse append(PartitionId id,
-            ProduceRequestData.PartitionProduceData data) {
+    /** acks=all: completes once the batch is committed, turning a timeout or lost leadership into its error. */
+    private CompletableFuture<Void> awaitCommitted(PartitionId id, Appended appended, int timeoutMs) {
+        ProduceResponseData.PartitionProduceResponse response = appended.response();
+        long lastOffsetExclusive = appended.lastOffset() + 1;
+        CompletableFuture<Void> committed;
+        try {
+            committed = node.replicas().awaitCommitted(id, lastOffsetExclusive);
+        } catch (RuntimeException e) {
+            setError(response, ErrorCodes.of(e), e.getMessage());
+            return CompletableFuture.completedFuture(null);
+        }
+        return committed.orTimeout(timeoutMs, TimeUnit.MILLISECONDS).handle((v, error) -> {
+            if (error != null) {
+                Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
+                if (cause instanceof TimeoutException) {
+                    setError(response, Errors.REQUEST_TIMED_OUT, "the batch was not replicated to the ISR within "
+                            + timeoutMs + " ms");
+                } else if (cause instanceof RuntimeException re) {
+                    setError(response, ErrorCodes.of(re), re.getMessage());
+                }
+            }
+            return null;
+        });
+    }
+
+    private static void setError(ProduceResponseData.PartitionProduceResponse response, Errors error,
+            String message) {
+        response.setErrorCode(error.code()).setErrorMessage(message).setBaseOffset(-1);
+    }
+
+    /** A partition's answer and, if it was appended, the last offset of its batches (-1 otherwise). */
+    private record Appended(ProduceResponseData.PartitionProduceResponse response, long lastOffset) {}
+
+    private Appended append(PartitionId id, ProduceRequestData.PartitionProduceData data, short acks) {
         ByteBuffer batches;
         try {
             batches = data.records() == null ? ByteBuffer.allocate(0) : KafkaRecords.unwrap(data.records());
         } catch (IllegalArgumentException e) {
-            return error(id.partition(), Errors.INVALID_RECORD, e.getMessage());
+            return new Appended(error(id.partition(), Errors.INVALID_RECORD, e.getMessage()), -1);
         }
         try {
-            LogAppendResult result = node.replicas().appendAsLeader(id, -1, batches);
-            return new ProduceResponseData.PartitionProduceResponse()
+            LogAppendResult result = node.replicas().appendAsLeader(id, -1, batches, acks);
+            ProduceResponseData.PartitionProduceResponse response = new ProduceResponseData.PartitionProduceResponse()
                     .setIndex(id.partition())
                     .setErrorCode(Errors.NONE.code())
                     .setBaseOffset(result.firstOffset())
                     .setLogAppendTimeMs(result.logAppendTimeMs())
                     .setLogStartOffset(node.replicas().partition(id).log().logStartOffset());
+            return new Appended(response, result.lastOffset());
         } catch (RuntimeException e) {
             Errors error = ErrorCodes.of(e);
             log.debug("produce to {} refused: {} {}", id, error, e.getMessage());
-            return error(id.partition(), error, e.getMessage());
+            return new Appended(error(id.partition(), error, e.getMessage()), -1);
         }
     }
 

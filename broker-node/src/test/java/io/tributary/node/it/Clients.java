@@ -68,8 +68,14 @@ final class Clients {
     }
 
     static void createTopic(String bootstrap, String topic, int partitions, int replicationFactor) {
+        createTopic(bootstrap, topic, partitions, replicationFactor, Map.of());
+    }
+
+    /** Creates {@code topic} with the given topic-level {@code configs} (e.g. {@code min.insync.replicas}). */
+    static void createTopic(String bootstrap, String topic, int partitions, int replicationFactor,
+            Map<String, String> configs) {
         try (Admin admin = admin(bootstrap)) {
-            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) replicationFactor)))
+            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) replicationFactor).configs(configs)))
                     .all()
                     .get(CLIENT_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException e) {

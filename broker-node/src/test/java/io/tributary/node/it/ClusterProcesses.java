@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.tributary.node.it.KafkaRequests.ClusterView;
 import io.tributary.node.it.KafkaRequests.MetadataView;
+import io.tributary.node.it.KafkaRequests.PartitionState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -19,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -39,7 +41,14 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * stay where the printed path says.
  *
  * <p>Tests that kill nodes should call {@link #restartDeadNodes()} and {@link #awaitHealthy()} in
- * {@code @BeforeEach}, so that each test starts from a whole cluster whatever ran before it.
+ * {@code @BeforeEach}, so that each test starts from a whole cluster whatever ran before it. Nodes a test
+ * {@link #pause paused} (SIGSTOP) are resumed after every test, passed or failed, and killed with the rest after
+ * the last one.
+ *
+ * <p>Every node gets its own free port for partition replication ({@code replication.listener}), kept across
+ * restarts. By default the harness shortens the broker session timeout and heartbeat
+ * ({@link #SESSION_TIMEOUT}, {@link #HEARTBEAT_INTERVAL}) so that fencing tests run fast;
+ * {@link #atDefaultTimeouts} leaves the node's defaults, for tests whose claim is about them.
  */
 final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, AfterTestExecutionCallback {
     static final Duration START_DEADLINE = Duration.ofSeconds(90);
@@ -52,6 +61,7 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
     private final int nodeCount;
     private final int voterCount;
     private final Map<String, String> overrides;
+    private final boolean shortTimeouts;
     private final Map<Integer, NodeProcess> nodes = new TreeMap<>();
     /** Nodes this harness has not been told to kill: one of them dead means it crashed. */
     private final Set<Integer> expectedAlive = new TreeSet<>();
@@ -65,29 +75,47 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
 
     /** {@code overrides} win over the harness' defaults (short session timeout, voters, ports, data dirs). */
     ClusterProcesses(int nodeCount, int voterCount, Map<String, String> overrides) {
+        this(nodeCount, voterCount, overrides, true);
+    }
+
+    /**
+     * A cluster whose nodes keep their own {@code broker.session.timeout.ms} and
+     * {@code broker.heartbeat.interval.ms} (unless {@code overrides} set them); {@code overrides} win over the
+     * harness' other defaults.
+     */
+    static ClusterProcesses atDefaultTimeouts(int nodeCount, int voterCount, Map<String, String> overrides) {
+        return new ClusterProcesses(nodeCount, voterCount, overrides, false);
+    }
+
+    private ClusterProcesses(int nodeCount, int voterCount, Map<String, String> overrides, boolean shortTimeouts) {
         if (voterCount < 1 || voterCount > nodeCount) {
             throw new IllegalArgumentException(voterCount + " voters among " + nodeCount + " nodes");
         }
         this.nodeCount = nodeCount;
         this.voterCount = voterCount;
         this.overrides = Map.copyOf(overrides);
+        this.shortTimeouts = shortTimeouts;
     }
 
     @Override
     public void beforeAll(ExtensionContext context) throws IOException {
         root = Files.createTempDirectory("tributary-" + context.getRequiredTestClass().getSimpleName() + "-");
-        List<Integer> ports = NodeProcess.freePorts(nodeCount + voterCount);
+        // Client ports 0..n-1, Ratis ports of the voters n..n+v-1, replication ports n+v..2n+v-1.
+        List<Integer> ports = NodeProcess.freePorts(2 * nodeCount + voterCount);
         voters = IntStream.rangeClosed(1, voterCount)
                 .mapToObj(id -> id + "@127.0.0.1:" + ports.get(nodeCount + id - 1))
                 .collect(Collectors.joining(","));
         for (int id = 1; id <= nodeCount; id++) {
             Map<String, String> config = new LinkedHashMap<>();
             config.put("controller.quorum.voters", voters);
-            config.put("broker.session.timeout.ms", Long.toString(SESSION_TIMEOUT.toMillis()));
-            config.put("broker.heartbeat.interval.ms", Long.toString(HEARTBEAT_INTERVAL.toMillis()));
+            if (shortTimeouts) {
+                config.put("broker.session.timeout.ms", Long.toString(SESSION_TIMEOUT.toMillis()));
+                config.put("broker.heartbeat.interval.ms", Long.toString(HEARTBEAT_INTERVAL.toMillis()));
+            }
             config.putAll(overrides);
             Path dir = Files.createDirectories(root.resolve("node-" + id));
-            nodes.put(id, NodeProcess.prepare(id, dir, ports.get(id - 1), config));
+            int replicationPort = ports.get(nodeCount + voterCount + id - 1);
+            nodes.put(id, NodeProcess.prepare(id, dir, ports.get(id - 1), replicationPort, config));
         }
         try {
             launch(nodes.keySet());
@@ -105,12 +133,13 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
             failed = true;
             dumpLogs(context.getDisplayName());
         }
+        resumeAll(); // a test that failed while nodes were paused must not leave them stopped for the next one
     }
 
     @Override
     public void afterAll(ExtensionContext context) throws IOException {
         for (NodeProcess node : nodes.values()) {
-            node.close();
+            node.close(); // SIGKILL, paused or not
         }
         if (root == null) {
             return;
@@ -149,6 +178,12 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
                 .collect(Collectors.toCollection(TreeSet::new));
     }
 
+    /** Ids of the nodes that are running and not paused: the ones that answer requests. */
+    Set<Integer> respondingIds() {
+        return nodes.values().stream().filter(node -> node.isAlive() && !node.isPaused()).map(NodeProcess::nodeId)
+                .collect(Collectors.toCollection(TreeSet::new));
+    }
+
     /** The client port of node {@code id}. */
     int port(int id) {
         return node(id).port();
@@ -169,6 +204,28 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
     void kill(int id) {
         expectedAlive.remove(id);
         node(id).kill();
+    }
+
+    /**
+     * SIGSTOPs node {@code id}: it stays a running process with open sockets but answers nothing (and sends no
+     * heartbeats) until {@link #resume}. The harness resumes every paused node after each test.
+     */
+    void pause(int id) {
+        node(id).pause();
+    }
+
+    /** SIGCONTs node {@code id} after a {@link #pause}. */
+    void resume(int id) {
+        node(id).resume();
+    }
+
+    /** SIGCONTs every paused node. */
+    void resumeAll() {
+        for (NodeProcess node : nodes.values()) {
+            if (node.isPaused()) {
+                node.resume();
+            }
+        }
     }
 
     /** Starts node {@code id} again on its data and config and waits until it listens (it has registered). */
@@ -226,19 +283,19 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
         return awaitHealthy().controllerId();
     }
 
-    /** DescribeCluster (with fenced brokers) from every running node, by node id. */
+    /** DescribeCluster (with fenced brokers) from every running node that is not paused, by node id. */
     Map<Integer, ClusterView> describeClusterFromEvery() {
         Map<Integer, ClusterView> views = new TreeMap<>();
-        for (int id : liveIds()) {
+        for (int id : respondingIds()) {
             views.put(id, KafkaRequests.describeCluster(port(id)));
         }
         return views;
     }
 
-    /** Metadata for {@code topics} from every running node, by node id. */
+    /** Metadata for {@code topics} from every running node that is not paused, by node id. */
     Map<Integer, MetadataView> metadataFromEvery(List<String> topics) {
         Map<Integer, MetadataView> views = new TreeMap<>();
-        for (int id : liveIds()) {
+        for (int id : respondingIds()) {
             views.put(id, KafkaRequests.metadata(port(id), topics));
         }
         return views;
@@ -283,6 +340,87 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
                     for (MetadataView view : views.values()) {
                         assertThat(view.topics()).as("what each node says: %s", views).isEqualTo(first.topics());
                     }
+                    agreed[0] = first;
+                });
+        return agreed[0];
+    }
+
+    /** One partition as node {@code viaNode} describes it in Metadata v12. */
+    PartitionState partitionState(int viaNode, String topic, int partition) {
+        PartitionState state = KafkaRequests.metadata(port(viaNode), topic).topic(topic).partitions().get(partition);
+        if (state == null) {
+            throw new AssertionError("node " + viaNode + " knows no partition " + partition + " of " + topic);
+        }
+        return state;
+    }
+
+    /**
+     * Waits until every running, unpaused node describes partition {@code partition} of {@code topic} alike and
+     * that description satisfies {@code condition}; returns it.
+     */
+    PartitionState awaitPartition(String topic, int partition, String description,
+            Predicate<PartitionState> condition, Duration deadline) {
+        PartitionState[] agreed = new PartitionState[1];
+        await(topic + "-" + partition + ": " + description + ", as every running node says")
+                .atMost(deadline)
+                .pollInterval(Duration.ofMillis(100))
+                .ignoreExceptionsInstanceOf(UncheckedIOException.class) // a node just killed or still starting
+                .failFast("a node died that no test killed", this::assertNoneCrashed)
+                .untilAsserted(() -> {
+                    Map<Integer, PartitionState> views = new TreeMap<>();
+                    for (int id : respondingIds()) {
+                        views.put(id, partitionState(id, topic, partition));
+                    }
+                    PartitionState first = views.values().iterator().next();
+                    assertThat(views.values()).as("%s-%d by node", topic, partition).allMatch(first::equals);
+                    assertThat(first).as("%s-%d: %s", topic, partition, description).matches(condition);
+                    agreed[0] = first;
+                });
+        return agreed[0];
+    }
+
+    /** Waits until the ISR of the partition is exactly {@code isr} (in any order), with a leader among them. */
+    PartitionState awaitIsr(String topic, int partition, Set<Integer> isr, Duration deadline) {
+        return awaitPartition(topic, partition, "ISR " + isr + " with a leader among them",
+                state -> new TreeSet<>(state.isr()).equals(new TreeSet<>(isr)) && isr.contains(state.leader()),
+                deadline);
+    }
+
+    /** Waits until every replica of the partition is in its ISR and it has a leader. */
+    PartitionState awaitFullIsr(String topic, int partition, Duration deadline) {
+        return awaitPartition(topic, partition, "every replica in the ISR, with a leader",
+                state -> state.leader() >= 0 && new TreeSet<>(state.isr()).equals(new TreeSet<>(state.replicas())),
+                deadline);
+    }
+
+    /** The stored bytes of a partition on node {@code id}: its .log segments concatenated in name order. */
+    byte[] partitionLogBytes(int id, String topic, int partition) {
+        return node(id).partitionLogBytes(topic, partition);
+    }
+
+    /**
+     * Waits until the concatenated .log segments of the partition are byte-identical on every node of
+     * {@code replicas} (followers may be a fetch behind) and non-empty; returns those bytes.
+     */
+    byte[] awaitIdenticalLogs(String topic, int partition, Set<Integer> replicas, Duration deadline) {
+        byte[][] agreed = new byte[1][];
+        await(topic + "-" + partition + " byte-identical on nodes " + replicas)
+                .atMost(deadline)
+                .pollInterval(Duration.ofMillis(250))
+                .ignoreExceptionsInstanceOf(UncheckedIOException.class) // a segment rolled or truncated meanwhile
+                .untilAsserted(() -> {
+                    Map<Integer, byte[]> logs = new TreeMap<>();
+                    for (int id : replicas) {
+                        logs.put(id, partitionLogBytes(id, topic, partition));
+                    }
+                    byte[] first = logs.values().iterator().next();
+                    Map<Integer, Integer> sizes = new TreeMap<>();
+                    logs.forEach((id, bytes) -> sizes.put(id, bytes.length));
+                    assertThat(first).as("log of %s-%d, sizes by node %s", topic, partition, sizes).isNotEmpty();
+                    logs.forEach((id, bytes) -> assertThat(Arrays.equals(bytes, first))
+                            .as("log of %s-%d on node %d equals node %d's; sizes by node %s", topic, partition, id,
+                                    logs.keySet().iterator().next(), sizes)
+                            .isTrue());
                     agreed[0] = first;
                 });
         return agreed[0];

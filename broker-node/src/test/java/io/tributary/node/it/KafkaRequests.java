@@ -3,6 +3,7 @@ package io.tributary.node.it;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -19,6 +20,8 @@ import org.apache.kafka.common.message.DescribeClusterRequestData;
 import org.apache.kafka.common.message.DescribeClusterResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.message.ListOffsetsRequestData;
+import org.apache.kafka.common.message.ListOffsetsResponseData;
 import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.MetadataResponseData;
 import org.apache.kafka.common.message.ProduceRequestData;
@@ -27,11 +30,15 @@ import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.record.BaseRecords;
 import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.Record;
+import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.requests.RequestHeader;
 import org.apache.kafka.common.requests.RequestUtils;
 import org.apache.kafka.common.requests.ResponseHeader;
+import org.awaitility.Awaitility;
 
 /**
  * Well-formed Kafka requests sent to one node's port, encoded and decoded with kafka-clients' own message classes.
@@ -46,6 +53,13 @@ final class KafkaRequests {
     /** The last Produce and Fetch versions that name topics (later ones use topic ids). */
     static final short PRODUCE_VERSION = 12;
     static final short FETCH_VERSION = 12;
+    /** The last ListOffsets version the node serves; has leader epochs (v4+) and names topics. */
+    static final short LIST_OFFSETS_VERSION = 6;
+    /** ListOffsets' timestamp for the latest offset: the high watermark, what consumers may read up to. */
+    static final long LATEST_TIMESTAMP = -1L;
+    static final long EARLIEST_TIMESTAMP = -2L;
+    /** Produce's acks for "every in-sync replica". */
+    static final short ACKS_ALL = -1;
     private static final Duration RESPONSE_DEADLINE = Duration.ofSeconds(10);
     private static final AtomicInteger CORRELATION_IDS = new AtomicInteger();
 
@@ -71,6 +85,18 @@ final class KafkaRequests {
             return topic;
         }
     }
+
+    /** A node's ListOffsets answer for one partition: the error, the offset and the leader epoch it came with. */
+    record OffsetAnswer(Errors error, long offset, int leaderEpoch) {}
+
+    /** A node's Produce answer for one partition: the error (and its message) and the base offset given. */
+    record ProduceAnswer(Errors error, String errorMessage, long baseOffset) {}
+
+    /** One record a Fetch returned: offset, leader epoch of its batch and value (UTF-8). */
+    record FetchedRecord(long offset, int batchLeaderEpoch, String value) {}
+
+    /** A node's Fetch answer for one partition: error, high watermark, log start offset and the records. */
+    record FetchAnswer(Errors error, long highWatermark, long logStartOffset, List<FetchedRecord> records) {}
 
     /** A node's DescribeCluster answer, with fenced brokers included. */
     record ClusterView(int controllerId, Set<Integer> liveBrokers, Set<Integer> fencedBrokers) {}
@@ -128,15 +154,28 @@ final class KafkaRequests {
 
     /** Produce v12 of one small record with {@code acks=1}; returns the partition's error (NONE on success). */
     static Errors produceOne(int port, TopicPartition partition, String value) {
+        return produce(port, partition, (short) 1, List.of(value)).error();
+    }
+
+    /**
+     * Produce v12 of one batch holding {@code values} (no producer id, so not idempotent) with {@code acks} 1 or
+     * {@link #ACKS_ALL}; the node waits at most 5 s for the in-sync replicas before it answers REQUEST_TIMED_OUT.
+     */
+    static ProduceAnswer produce(int port, TopicPartition partition, short acks, List<String> values) {
+        if (acks != 1 && acks != ACKS_ALL) {
+            throw new IllegalArgumentException("acks must be 1 or -1 (acks=0 gets no answer to wait for): " + acks);
+        }
+        SimpleRecord[] records = values.stream()
+                .map(value -> new SimpleRecord(value.getBytes(StandardCharsets.UTF_8)))
+                .toArray(SimpleRecord[]::new);
         ProduceRequestData.TopicProduceDataCollection topics = new ProduceRequestData.TopicProduceDataCollection();
         topics.add(new ProduceRequestData.TopicProduceData()
                 .setName(partition.topic())
                 .setPartitionData(List.of(new ProduceRequestData.PartitionProduceData()
                         .setIndex(partition.partition())
-                        .setRecords(MemoryRecords.withRecords(Compression.NONE,
-                                new SimpleRecord(value.getBytes(java.nio.charset.StandardCharsets.UTF_8)))))));
+                        .setRecords(MemoryRecords.withRecords(Compression.NONE, records)))));
         ProduceRequestData request = new ProduceRequestData()
-                .setAcks((short) 1)
+                .setAcks(acks)
                 .setTimeoutMs(5_000)
                 .setTopicData(topics);
         ProduceResponseData response = new ProduceResponseData(
@@ -144,20 +183,56 @@ final class KafkaRequests {
         for (ProduceResponseData.TopicProduceResponse topic : response.responses()) {
             for (ProduceResponseData.PartitionProduceResponse answer : topic.partitionResponses()) {
                 if (answer.index() == partition.partition()) {
-                    return Errors.forCode(answer.errorCode());
+                    return new ProduceAnswer(Errors.forCode(answer.errorCode()), answer.errorMessage(),
+                            answer.baseOffset());
                 }
             }
         }
         throw new AssertionError("no answer for " + partition + " in " + response);
     }
 
+    /**
+     * {@link #produce}s {@code values} until the node accepts them once, within {@code deadline}: a leader that was
+     * just elected (or whose topic was just created) may not know yet that it leads. Only errors after which the
+     * node appended nothing are retried; any other (a timeout may have appended the batch) fails at once, so the
+     * values are never written twice.
+     */
+    static ProduceAnswer produceUntilAccepted(int port, TopicPartition partition, short acks, List<String> values,
+            Duration deadline) {
+        Set<Errors> appendedNothing = Set.of(Errors.NOT_LEADER_OR_FOLLOWER, Errors.LEADER_NOT_AVAILABLE,
+                Errors.UNKNOWN_TOPIC_OR_PARTITION, Errors.NOT_ENOUGH_REPLICAS, Errors.FENCED_LEADER_EPOCH);
+        ProduceAnswer[] accepted = new ProduceAnswer[1];
+        Awaitility.await("produce of " + values.size() + " records (" + values.get(0) + "..) to " + partition
+                        + " on port " + port + " accepted")
+                .atMost(deadline)
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> {
+                    ProduceAnswer answer = produce(port, partition, acks, values);
+                    if (answer.error() != Errors.NONE && !appendedNothing.contains(answer.error())) {
+                        throw new AssertionError("produce to " + partition + " on port " + port + ": " + answer);
+                    }
+                    accepted[0] = answer;
+                    return answer.error() == Errors.NONE;
+                });
+        return accepted[0];
+    }
+
     /** Fetch v12 of {@code partition} from offset 0, not waiting; returns the partition's error. */
     static Errors fetchFromStart(int port, TopicPartition partition) {
+        return fetch(port, partition, 0).error();
+    }
+
+    /**
+     * Fetch v12 of {@code partition} from {@code fetchOffset} as a consumer (replica id -1, read uncommitted), not
+     * waiting, at most 256 KiB; returns the partition's error, high watermark, log start offset and the records at
+     * or above {@code fetchOffset}.
+     */
+    static FetchAnswer fetch(int port, TopicPartition partition, long fetchOffset) {
         FetchRequestData request = new FetchRequestData()
                 .setReplicaId(-1)
                 .setMaxWaitMs(0)
                 .setMinBytes(1)
-                .setMaxBytes(64 * 1024)
+                .setMaxBytes(256 * 1024)
                 .setIsolationLevel((byte) 0)
                 .setSessionId(0)
                 .setSessionEpoch(-1) // a full fetch, no session
@@ -166,26 +241,80 @@ final class KafkaRequests {
                         .setPartitions(List.of(new FetchRequestData.FetchPartition()
                                 .setPartition(partition.partition())
                                 .setCurrentLeaderEpoch(-1)
-                                .setFetchOffset(0)
+                                .setFetchOffset(fetchOffset)
                                 .setLogStartOffset(-1)
-                                .setPartitionMaxBytes(32 * 1024)))));
+                                .setPartitionMaxBytes(256 * 1024)))));
         FetchResponseData response = new FetchResponseData(
                 send(port, ApiKeys.FETCH, FETCH_VERSION, request), FETCH_VERSION);
         if (response.errorCode() != Errors.NONE.code()) {
-            return Errors.forCode(response.errorCode());
+            return new FetchAnswer(Errors.forCode(response.errorCode()), -1, -1, List.of());
         }
-        List<Errors> errors = new ArrayList<>();
+        List<FetchAnswer> answers = new ArrayList<>();
         for (FetchResponseData.FetchableTopicResponse topic : response.responses()) {
             for (FetchResponseData.PartitionData answer : topic.partitions()) {
                 if (answer.partitionIndex() == partition.partition()) {
-                    errors.add(Errors.forCode(answer.errorCode()));
+                    answers.add(new FetchAnswer(Errors.forCode(answer.errorCode()), answer.highWatermark(),
+                            answer.logStartOffset(), records(answer.records(), fetchOffset)));
                 }
             }
         }
-        if (errors.size() != 1) {
+        if (answers.size() != 1) {
             throw new AssertionError("expected one answer for " + partition + " in " + response);
         }
-        return errors.get(0);
+        return answers.get(0);
+    }
+
+    /**
+     * ListOffsets v6 of {@code partition} at {@code timestamp} ({@link #LATEST_TIMESTAMP}: the high watermark;
+     * {@link #EARLIEST_TIMESTAMP}: the log start) as a consumer, read uncommitted.
+     */
+    static OffsetAnswer listOffset(int port, TopicPartition partition, long timestamp) {
+        ListOffsetsRequestData request = new ListOffsetsRequestData()
+                .setReplicaId(-1)
+                .setIsolationLevel((byte) 0)
+                .setTopics(List.of(new ListOffsetsRequestData.ListOffsetsTopic()
+                        .setName(partition.topic())
+                        .setPartitions(List.of(new ListOffsetsRequestData.ListOffsetsPartition()
+                                .setPartitionIndex(partition.partition())
+                                .setCurrentLeaderEpoch(-1)
+                                .setTimestamp(timestamp)))));
+        ListOffsetsResponseData response = new ListOffsetsResponseData(
+                send(port, ApiKeys.LIST_OFFSETS, LIST_OFFSETS_VERSION, request), LIST_OFFSETS_VERSION);
+        for (ListOffsetsResponseData.ListOffsetsTopicResponse topic : response.topics()) {
+            for (ListOffsetsResponseData.ListOffsetsPartitionResponse answer : topic.partitions()) {
+                if (topic.name().equals(partition.topic()) && answer.partitionIndex() == partition.partition()) {
+                    return new OffsetAnswer(Errors.forCode(answer.errorCode()), answer.offset(),
+                            answer.leaderEpoch());
+                }
+            }
+        }
+        throw new AssertionError("no answer for " + partition + " in " + response);
+    }
+
+    /** The high watermark {@code port}'s node reports for {@code partition}; fails unless it answers NONE. */
+    static long latestOffset(int port, TopicPartition partition) {
+        OffsetAnswer answer = listOffset(port, partition, LATEST_TIMESTAMP);
+        if (answer.error() != Errors.NONE) {
+            throw new AssertionError("ListOffsets latest of " + partition + " on port " + port + ": " + answer);
+        }
+        return answer.offset();
+    }
+
+    private static List<FetchedRecord> records(BaseRecords fetched, long fetchOffset) {
+        if (!(fetched instanceof MemoryRecords memory)) {
+            return List.of();
+        }
+        List<FetchedRecord> records = new ArrayList<>();
+        for (RecordBatch batch : memory.batches()) { // a batch cut off at the size limit is not returned
+            for (Record record : batch) {
+                if (record.offset() >= fetchOffset) {
+                    String value = record.hasValue()
+                            ? StandardCharsets.UTF_8.decode(record.value()).toString() : null;
+                    records.add(new FetchedRecord(record.offset(), batch.partitionLeaderEpoch(), value));
+                }
+            }
+        }
+        return records;
     }
 
     /** Sends one request and returns the response body, positioned after the response header. */

@@ -2,6 +2,8 @@ package io.tributary.node.it;
 
 import static org.awaitility.Awaitility.await;
 
+import io.tributary.node.NodeConfig;
+import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,6 +13,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.awaitility.core.ConditionTimeoutException;
 import org.awaitility.core.TerminalFailureException;
 
@@ -36,6 +40,11 @@ import org.awaitility.core.TerminalFailureException;
  * the config without launching, {@link #spawn()} launches without waiting and {@link #awaitListening} waits, so
  * {@link ClusterProcesses} can launch every node before it waits for any.
  *
+ * <p>A node also listens for partition replication (followers fetching from leaders) on its own
+ * {@link #replicationPort()}, written as {@code replication.listener}. {@link #pause()} and {@link #resume()} send
+ * SIGSTOP and SIGCONT: a paused node keeps its sockets open but answers nothing, like a node in a long GC pause.
+ * {@link #kill()} and {@link #close()} work on a paused node too (SIGKILL ends a stopped process).
+ *
  * <p>Not thread-safe: drive one instance from the test thread. Processes are signalled only through their own
  * {@link Process} handle (their pid), never by name.
  */
@@ -44,38 +53,68 @@ final class NodeProcess implements AutoCloseable {
     static final Duration STOP_DEADLINE = Duration.ofSeconds(30);
     private static final String MAIN_CLASS = "io.tributary.node.TributaryNode";
     private static final String HEAP = "-Xmx256m";
+    /** The node config key of the replication listener, {@code host:port}. */
+    static final String REPLICATION_LISTENER = "replication.listener";
+    /** Where a partition's log lives under {@code data.dir}: {@code logs/<topic>-<partition>/}. */
+    private static final String LOGS_DIR = "logs";
+    private static final String SEGMENT_SUFFIX = ".log";
+    private static final Duration SIGNAL_DEADLINE = Duration.ofSeconds(10);
 
     private final int nodeId;
     private final Path dataDir;
     private final int port;
+    private final int replicationPort;
     private final Path configFile;
     private final Path logFile;
+    private Path nodeDataDir;
     private Process process;
     private Thread reaper;
+    private boolean paused;
 
-    private NodeProcess(int nodeId, Path dataDir, int port) {
+    private NodeProcess(int nodeId, Path dataDir, int port, int replicationPort) {
         this.nodeId = nodeId;
         this.dataDir = dataDir;
         this.port = port;
+        this.replicationPort = replicationPort;
         this.configFile = dataDir.resolve("node.properties");
         this.logFile = dataDir.resolve("node.log");
     }
 
     /** Starts node {@code nodeId} with its data in {@code dataDir}; {@code overrides} win over the defaults. */
     static NodeProcess start(int nodeId, Path dataDir, Map<String, String> overrides) {
-        NodeProcess node = prepare(nodeId, dataDir, freePort(), overrides);
+        List<Integer> ports = freePorts(2);
+        NodeProcess node = prepare(nodeId, dataDir, ports.get(0), ports.get(1), overrides);
         node.launch();
         return node;
     }
 
     /**
      * Writes the config of node {@code nodeId} (client port {@code port}, data in {@code dataDir}, which must exist)
-     * without launching it; {@link #spawn()} or {@link #restart()} launches it.
+     * without launching it; {@link #spawn()} or {@link #restart()} launches it. The replication listener is left to
+     * the node's default (client port + 200).
      */
     static NodeProcess prepare(int nodeId, Path dataDir, int port, Map<String, String> overrides) {
-        NodeProcess node = new NodeProcess(nodeId, dataDir, port);
+        return prepare(nodeId, dataDir, port, 0, overrides);
+    }
+
+    /**
+     * Like {@link #prepare(int, Path, int, Map)}, with the replication listener on {@code replicationPort} (0: the
+     * node's default). Restarts keep both ports.
+     */
+    static NodeProcess prepare(int nodeId, Path dataDir, int port, int replicationPort,
+            Map<String, String> overrides) {
+        NodeProcess node = new NodeProcess(nodeId, dataDir, port, replicationPort);
         node.writeConfig(overrides);
         return node;
+    }
+
+    /**
+     * Whether the node under test reads {@code replication.listener}. A node refuses unknown config keys, so the
+     * harness writes the key only once the node knows it; this keeps the harness usable on both sides of the change
+     * that introduces replication.
+     */
+    static boolean supportsReplicationListener() {
+        return NodeConfig.DEFAULTS.containsKey(REPLICATION_LISTENER);
     }
 
     static NodeProcess start(Path dataDir) {
@@ -92,6 +131,75 @@ final class NodeProcess implements AutoCloseable {
 
     String bootstrap() {
         return "127.0.0.1:" + port;
+    }
+
+    /** The port partition replication listens on: the one configured, else the node's default (port + 200). */
+    int replicationPort() {
+        return replicationPort > 0 ? replicationPort : port + 200;
+    }
+
+    /** The node's {@code data.dir} (under {@link #dataDir()} unless a test overrode it). */
+    Path nodeDataDir() {
+        return nodeDataDir;
+    }
+
+    /** The directory of one partition's log on this node: {@code <data.dir>/logs/<topic>-<partition>/}. */
+    Path partitionDir(String topic, int partition) {
+        return nodeDataDir.resolve(LOGS_DIR).resolve(topic + "-" + partition);
+    }
+
+    /**
+     * The {@code .log} segment files of one partition on this node, in name (that is, base offset) order; empty if
+     * the node has no log for it.
+     */
+    List<Path> segmentFiles(String topic, int partition) {
+        Path dir = partitionDir(topic, partition);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(file -> file.getFileName().toString().endsWith(SEGMENT_SUFFIX)).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+    }
+
+    /**
+     * The stored bytes of one partition on this node: its {@code .log} segments concatenated in base offset order.
+     * Read while the node runs, the result is a snapshot that may end inside a batch being written; callers compare
+     * such snapshots inside an await.
+     */
+    byte[] partitionLogBytes(String topic, int partition) {
+        try (var out = new ByteArrayOutputStream()) {
+            for (Path segment : segmentFiles(topic, partition)) {
+                try {
+                    out.write(Files.readAllBytes(segment));
+                } catch (NoSuchFileException deletedMeanwhile) {
+                    // Retention or truncation removed it between the listing and the read: a snapshot of a
+                    // moving log, which the caller's await takes again.
+                    throw new UncheckedIOException("segment vanished while reading: " + segment, deletedMeanwhile);
+                }
+            }
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the log of " + topic + "-" + partition + " on node " + nodeId,
+                    e);
+        }
+    }
+
+    /** The total size of one partition's {@code .log} segments on this node. */
+    long partitionLogSize(String topic, int partition) {
+        long size = 0;
+        for (Path segment : segmentFiles(topic, partition)) {
+            try {
+                size += Files.size(segment);
+            } catch (NoSuchFileException deletedMeanwhile) {
+                // Removed since the listing: it no longer counts.
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return size;
     }
 
     Path dataDir() {
@@ -111,11 +219,38 @@ final class NodeProcess implements AutoCloseable {
         return process != null && process.isAlive();
     }
 
+    /** Whether the node was {@link #pause() paused} and not resumed since (nor killed). */
+    boolean isPaused() {
+        return paused && isAlive();
+    }
+
+    /**
+     * SIGSTOP: the process stops where it is, holding its sockets and files, and answers nothing until
+     * {@link #resume()}. Peers see a node that went silent without closing anything.
+     */
+    void pause() {
+        requireStarted();
+        if (!process.isAlive()) {
+            throw new IllegalStateException("node " + nodeId + " is not running");
+        }
+        signal("STOP");
+        paused = true;
+    }
+
+    /** SIGCONT: a {@link #pause() paused} node carries on; does nothing to a node that is not paused. */
+    void resume() {
+        if (paused && isAlive()) {
+            signal("CONT");
+        }
+        paused = false;
+    }
+
     /** SIGKILL: the node gets no chance to flush or close anything. Returns once the process is gone. */
     void kill() {
         requireStarted();
-        process.destroyForcibly(); // SIGKILL on Linux
+        process.destroyForcibly(); // SIGKILL on Linux; it ends a SIGSTOPped process too
         awaitExit();
+        paused = false;
     }
 
     /** SIGTERM, then wait for the shutdown hook to finish; SIGKILL and fail if it overruns the deadline. */
@@ -219,16 +354,17 @@ final class NodeProcess implements AutoCloseable {
     @Override
     public void close() {
         if (process != null && process.isAlive()) {
-            process.destroyForcibly();
+            process.destroyForcibly(); // SIGKILL ends a paused (SIGSTOPped) node as well
             awaitExit();
         }
+        paused = false;
         removeReaper();
     }
 
     @Override
     public String toString() {
         return "node " + nodeId + " at " + bootstrap() + " (pid " + (process == null ? "-" : process.pid())
-                + ", data " + dataDir + ")";
+                + (isPaused() ? ", paused" : "") + ", data " + dataDir + ")";
     }
 
     private void writeConfig(Map<String, String> overrides) {
@@ -239,7 +375,11 @@ final class NodeProcess implements AutoCloseable {
         config.put("data.dir", dataDir.resolve("data").toString());
         config.put("num.partitions", "1");
         config.put("default.replication.factor", "1");
+        if (replicationPort > 0 && supportsReplicationListener()) {
+            config.put(REPLICATION_LISTENER, "127.0.0.1:" + replicationPort);
+        }
         config.putAll(overrides);
+        nodeDataDir = Path.of(config.get("data.dir"));
         Properties properties = new Properties();
         properties.putAll(config);
         try (Writer out = Files.newBufferedWriter(configFile, StandardCharsets.UTF_8)) {
@@ -316,6 +456,30 @@ final class NodeProcess implements AutoCloseable {
     private void awaitExit() {
         if (!waitFor(STOP_DEADLINE)) {
             throw new AssertionError("node " + nodeId + " (pid " + process.pid() + ") survived SIGKILL");
+        }
+    }
+
+    /** Sends {@code SIG<name>} to this node's pid with {@code kill(1)}; never by name. */
+    private void signal(String name) {
+        long pid = process.pid();
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            if (!kill.waitFor(SIGNAL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)) {
+                kill.destroyForcibly();
+                throw new AssertionError("kill -" + name + " " + pid + " did not finish within " + SIGNAL_DEADLINE);
+            }
+            if (kill.exitValue() != 0) {
+                throw new AssertionError("kill -" + name + " " + pid + " (node " + nodeId + ") exited with "
+                        + kill.exitValue());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot run kill -" + name + " " + pid, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while signalling node " + nodeId, e);
         }
     }
 

@@ -2,6 +2,7 @@ package io.tributary.replication.log;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -32,13 +34,16 @@ import org.slf4j.LoggerFactory;
  * 00000000000000000000.timeindex  sparse time index, see {@link TimeIndex}
  * recovery-point                  offset below which everything was fsynced, see {@link Checkpoint}
  * log-start-offset                first offset still readable (advanced by retention), see {@link Checkpoint}
+ * leader-epoch-checkpoint         first offset of each leader epoch, see {@link LeaderEpochCache}
  * clean-shutdown                  empty marker written by {@link #close}, deleted by {@link #open}
  * </pre>
  *
- * <p>Threads: {@link #append}, {@link #appendAsFollower}, {@link #truncateTo}, {@link #deleteRetainedSegments},
- * {@link #flush} and {@link #close} serialise on one append lock (the active segment has one writer).
- * {@link #read} and {@link #offsetForTimestamp} run concurrently with appends and with each other; they see only
- * whole batches because the log end offset and segment sizes are published after the bytes are written.
+ * <p>Threads: {@link #append}, {@link #appendAsFollower}, {@link #assignEpoch}, {@link #truncateTo},
+ * {@link #deleteRetainedSegments}, {@link #flush} and {@link #close} serialise on one append lock (the active
+ * segment has one writer; the {@link LeaderEpochCache} changes only under it). {@link #read},
+ * {@link #offsetForTimestamp}, {@link #latestEpoch} and {@link #endOffsetForEpoch} run concurrently with appends and
+ * with each other; they see only whole batches because the log end offset and segment sizes are published after the
+ * bytes are written, and the epoch cache is an immutable snapshot replaced after its file.
  * Operations that remove bytes or close files (truncation, retention, close, delete) also take an exclusive lock
  * that waits for running reads. Lock order: append lock, then the exclusive lock. A thread interrupted during a
  * read or write closes the underlying {@code FileChannel} (JDK behaviour): do not interrupt log users.
@@ -58,6 +63,8 @@ public final class PartitionLog implements Closeable {
     private final Clock clock;
     private final ConcurrentSkipListMap<Long, LogSegment> segments;
     private final ProducerStateManager producerState = new ProducerStateManager();
+    /** Set once by {@link #initialise}; mutated under the append lock only, read by any thread. */
+    private volatile LeaderEpochCache epochCache;
     private final ReentrantLock appendLock = new ReentrantLock();
     private final ReentrantReadWriteLock readersLock = new ReentrantReadWriteLock();
 
@@ -78,7 +85,11 @@ public final class PartitionLog implements Closeable {
     /**
      * Opens the log in {@code dir}, creating the directory if needed. If the last stop was not a {@link #close},
      * segments from the recovery point on are checked batch by batch and a torn or corrupt tail is truncated
-     * (logged at WARN); producer state is rebuilt from batch headers.
+     * (logged at WARN); producer state is rebuilt from batch headers. The leader epoch cache is loaded from its
+     * checkpoint, cut to [log start offset, log end offset) (so an epoch assigned but never written to is
+     * forgotten, as in Kafka), and checked against the epochs in the batch headers read for producer state; if the
+     * checkpoint is missing, garbled or disagrees, the cache is rebuilt from the headers (see
+     * {@link LeaderEpochCache#recover}).
      */
     public static PartitionLog open(Path dir, LogConfig config, Clock clock) throws IOException {
         Objects.requireNonNull(config, "config");
@@ -103,10 +114,18 @@ public final class PartitionLog implements Closeable {
         logEndOffset = active.nextOffset();
         logStartOffset = Math.min(Math.max(startCheckpoint, segments.firstKey()), logEndOffset);
         active.startRollClock(clock.millis());
+        LeaderEpochCache.Rebuilder epochs = new LeaderEpochCache.Rebuilder();
         for (LogSegment segment : segments.values()) {
-            segment.forEachBatch((header, position) -> producerState.replay(header));
+            segment.forEachBatch((header, position) -> {
+                producerState.replay(header);
+                epochs.accept(header);
+            });
         }
         producerState.truncateHead(logStartOffset);
+        // Kafka's loader cuts the cache to the recovered log (a torn tail may have taken an epoch's first batches);
+        // we also check it against the batch headers we just read, and rebuild it if it is missing or disagrees.
+        epochCache = LeaderEpochCache.recover(dir.resolve(LeaderEpochCache.FILE_NAME), epochs.entries(),
+                logStartOffset, logEndOffset);
         recoveryPoint = logEndOffset; // the loader flushed every segment it walked
         Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
         Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
@@ -124,7 +143,12 @@ public final class PartitionLog implements Closeable {
      * <p>The base offset and partition leader epoch are stamped <em>in place</em> into {@code batches} (a read-only
      * buffer is copied first); its position and limit are not changed.
      *
+     * <p>If {@code leaderEpoch} is newer than the latest epoch of the {@link #leaderEpochCache}, the epoch is first
+     * recorded as starting at the log end offset (KIP-101).
+     *
      * @throws LogException for an invalid append; nothing was written
+     * @throws IllegalArgumentException if {@code leaderEpoch} is negative or older than the latest epoch in the log:
+     *     the caller must fence stale leaders before appending (KIP-320); nothing was written
      */
     public LogAppendResult append(ByteBuffer batches, int leaderEpoch) throws IOException {
         LogConfig cfg = config;
@@ -133,6 +157,7 @@ public final class PartitionLog implements Closeable {
         appendLock.lock();
         try {
             ensureOpen();
+            requireCurrentEpoch(leaderEpoch);
             ProducerStateManager.Staged staged = producerState.stage();
             List<RecordBatchHeader> stamped = new ArrayList<>(received.size());
             long nextOffset = logEndOffset;
@@ -155,6 +180,7 @@ public final class PartitionLog implements Closeable {
                 target.putInt(position + RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET, leaderEpoch);
                 position += header.sizeInBytes();
             }
+            maybeAssignEpoch(leaderEpoch, logEndOffset);
             write(target, stamped, cfg);
             staged.commit();
             return new LogAppendResult(stamped.get(0).baseOffset(), stamped.get(stamped.size() - 1).lastOffset(),
@@ -167,7 +193,9 @@ public final class PartitionLog implements Closeable {
     /**
      * Follower append: batches already carry the leader's offsets and epochs and are stored unchanged. They are
      * checked for lengths, magic and CRC (not for size limits or producer sequences; the leader did that), and
-     * producer state is replayed from them.
+     * producer state is replayed from them. Each batch whose partition leader epoch is newer than the latest epoch
+     * of the {@link #leaderEpochCache} starts a new entry at its base offset (batches without an epoch, or with an
+     * older one, add nothing), so the follower's cache ends up equal to the leader's.
      *
      * @throws LogException if a batch is invalid; nothing was written
      * @throws IllegalArgumentException if the first batch starts below the log end offset or offsets go backwards
@@ -186,10 +214,29 @@ public final class PartitionLog implements Closeable {
                 }
                 expected = header.nextOffset();
             }
+            for (RecordBatchHeader header : headers) {
+                maybeAssignEpoch(header.partitionLeaderEpoch(), header.baseOffset());
+            }
             write(batches, headers, config);
             headers.forEach(producerState::replay);
         } finally {
             appendLock.unlock();
+        }
+    }
+
+    /** Records {@code epoch} as starting at {@code startOffset} if it is newer than the latest. Append lock held. */
+    private void maybeAssignEpoch(int epoch, long startOffset) throws IOException {
+        OptionalInt latest = epochCache.latestEpoch();
+        if (epoch >= 0 && (latest.isEmpty() || epoch > latest.getAsInt())) {
+            epochCache.assign(epoch, startOffset);
+        }
+    }
+
+    private void requireCurrentEpoch(int leaderEpoch) {
+        OptionalInt latest = epochCache.latestEpoch();
+        if (leaderEpoch < 0 || (latest.isPresent() && leaderEpoch < latest.getAsInt())) {
+            throw new IllegalArgumentException("Leader epoch " + leaderEpoch + " is negative or older than the latest "
+                    + "leader epoch " + latest + " of " + dir.getFileName() + " (fence stale leaders first, KIP-320)");
         }
     }
 
@@ -337,20 +384,76 @@ public final class PartitionLog implements Closeable {
         return logEndOffset;
     }
 
+    // ---------------------------------------------------------------- leader epochs (KIP-101, KIP-279, KIP-320)
+
+    /**
+     * The leader epoch cache of this log. Read it from any thread; change it only through this log
+     * ({@link #assignEpoch}, appends, truncation, retention), which serialises changes with appends.
+     */
+    public LeaderEpochCache leaderEpochCache() {
+        return epochCache;
+    }
+
+    /** The latest leader epoch that wrote to (or was {@linkplain #assignEpoch assigned} on) this log. */
+    public OptionalInt latestEpoch() {
+        return epochCache.latestEpoch();
+    }
+
+    /**
+     * Where leader epoch {@code epoch} ends in this log, for OffsetForLeaderEpoch and follower truncation: see
+     * {@link LeaderEpochCache#endOffsetFor}; the latest epoch ends at the log end offset. Any thread. The log end
+     * offset is read before the cache (as Kafka does), so a concurrent append in a new epoch cannot make the
+     * previous epoch look longer than it is.
+     */
+    public EpochEndOffset endOffsetForEpoch(int epoch) {
+        long endOffset = logEndOffset;
+        return epochCache.endOffsetFor(epoch, endOffset);
+    }
+
+    /**
+     * Records that {@code epoch} starts at the current log end offset, for a replica that becomes leader of a new
+     * epoch (Kafka's {@code Partition.makeLeader}), before its first append. Nothing happens if {@code epoch} is
+     * already the latest.
+     *
+     * @throws IllegalArgumentException if {@code epoch} is negative or older than the latest epoch
+     * @throws UncheckedIOException if the checkpoint cannot be written (unlike the other methods, whose
+     *     {@link IOException} is checked, so that role changes need not declare it); the log is then in an unknown
+     *     state, as after any I/O error
+     */
+    public void assignEpoch(int epoch) {
+        appendLock.lock();
+        try {
+            ensureOpen();
+            requireCurrentEpoch(epoch);
+            epochCache.assign(epoch, logEndOffset);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot record leader epoch " + epoch + " in " + dir, e);
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
     // ---------------------------------------------------------------- truncation and retention
 
     /**
-     * Removes every batch at and above {@code offset} (follower truncation, KIP-101). {@code offset} must be the
-     * base offset of a batch, or at/above the log end offset (then nothing happens). Producer state forgets the
+     * Removes every record at and above {@code offset} (follower truncation, KIP-101), and the leader epoch entries
+     * that start at or after the new log end offset. Batches are never split: if {@code offset} falls inside a
+     * batch, that whole batch goes too and the log end offset becomes its base offset (as Kafka's
+     * {@code LogSegment.truncateTo}); a follower fetches the removed records again. Producer state forgets the
      * removed batches.
      *
-     * @throws IllegalArgumentException if {@code offset} is inside a batch or below the log start offset
+     * <p>If {@code offset} is at or above the log end offset no batch is removed, but leader epoch entries starting
+     * at the log end offset are (Kafka: a replica that became leader, assigned its epoch and appended nothing must
+     * not keep that epoch once it follows a leader whose log continues an older epoch there).
+     *
+     * @throws IllegalArgumentException if {@code offset} is below the log start offset
      */
     public void truncateTo(long offset) throws IOException {
         appendLock.lock();
         try {
             ensureOpen();
             if (offset >= logEndOffset) {
+                epochCache.truncateFromEnd(logEndOffset);
                 return;
             }
             if (offset < logStartOffset) {
@@ -358,14 +461,9 @@ public final class PartitionLog implements Closeable {
                         + logStartOffset + " (use truncateFullyAndStartAt)");
             }
             LogSegment floor = segments.floorEntry(offset).getValue();
+            // The batch holding offset (or the first one after it, past a gap in the offsets) goes entirely.
             int position = floor.findBatchPosition(offset, floor.size());
-            if (position >= 0 && offset > floor.baseOffset()) {
-                RecordBatchHeader header = floor.readHeader(position);
-                if (header.baseOffset() != offset) {
-                    throw new IllegalArgumentException("Cannot truncate to offset " + offset
-                            + ": it is inside the batch " + header.baseOffset() + ".." + header.lastOffset());
-                }
-            }
+            long target = position < 0 ? offset : floor.readHeader(position).baseOffset();
             readersLock.writeLock().lock();
             try {
                 long removedBytes = 0;
@@ -374,9 +472,10 @@ public final class PartitionLog implements Closeable {
                     segments.remove(later.baseOffset());
                     later.closeAndDelete();
                 }
-                removedBytes += floor.truncateTo(offset);
+                removedBytes += floor.truncateTo(target);
                 logEndOffset = floor.nextOffset();
-                producerState.truncateTo(offset);
+                producerState.truncateTo(logEndOffset);
+                epochCache.truncateFromEnd(logEndOffset);
                 recoveryPoint = Math.min(recoveryPoint, logEndOffset);
                 Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
                 DiskIo.fsyncDirectory(dir);
@@ -392,7 +491,8 @@ public final class PartitionLog implements Closeable {
 
     /**
      * Deletes every segment and restarts the log empty at {@code newOffset} (log start = log end = newOffset),
-     * for a follower whose fetch offset fell below the leader's log start offset. Producer state is cleared.
+     * for a follower whose fetch offset fell below the leader's log start offset. Producer state and the leader
+     * epoch cache are cleared.
      */
     public void truncateFullyAndStartAt(long newOffset) throws IOException {
         if (newOffset < 0) {
@@ -411,6 +511,7 @@ public final class PartitionLog implements Closeable {
                 logStartOffset = newOffset;
                 logEndOffset = newOffset;
                 producerState.clear();
+                epochCache.clear();
                 recoveryPoint = newOffset;
                 Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
                 Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
@@ -426,7 +527,8 @@ public final class PartitionLog implements Closeable {
 
     /**
      * Applies {@code retention.ms} then {@code retention.bytes} to closed segments, oldest first; the active
-     * segment is never deleted. Advances and persists the log start offset to the first remaining segment.
+     * segment is never deleted. Advances and persists the log start offset to the first remaining segment, and
+     * moves the leader epoch entry covering it to start there ({@link LeaderEpochCache#truncateFromStart}).
      *
      * @return the number of segments deleted
      */
@@ -448,6 +550,7 @@ public final class PartitionLog implements Closeable {
                 }
                 logStartOffset = Math.max(logStartOffset, segments.firstKey());
                 producerState.truncateHead(logStartOffset);
+                epochCache.truncateFromStart(logStartOffset);
                 Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
                 DiskIo.fsyncDirectory(dir);
                 LOG.info("Deleted segments by retention dir={} segments={} bytes={} logStartOffset={}", dir,

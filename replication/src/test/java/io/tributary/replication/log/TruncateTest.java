@@ -72,9 +72,24 @@ class TruncateTest {
     }
 
     @Test
-    void rejectsAnOffsetInsideABatchAndChangesNothing() {
-        assertThatThrownBy(() -> log.truncateTo(31)).isInstanceOf(IllegalArgumentException.class);
-        assertThat(log.logEndOffset()).isEqualTo(80);
+    void anOffsetInsideABatchTruncatesToTheStartOfThatBatch() throws IOException {
+        // Given 2-record batches (30..31 is one), when truncating to 31
+        log.truncateTo(31);
+
+        // Then the whole batch goes: a follower fetches 30.. again
+        assertThat(log.logEndOffset()).isEqualTo(30);
+        assertThat(recordOffsets(log.read(0, Integer.MAX_VALUE, Long.MAX_VALUE).records()))
+                .containsExactlyElementsOf(LongStream.range(0, 30).boxed().toList());
+        assertThat(log.append(batch(2, 0), 0).firstOffset()).isEqualTo(30);
+    }
+
+    @Test
+    void rejectsAnOffsetBelowTheLogStartOffset() throws IOException {
+        log.truncateFullyAndStartAt(100);
+        log.append(batch(2, 0), 0);
+
+        assertThatThrownBy(() -> log.truncateTo(99)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(log.logEndOffset()).isEqualTo(102);
     }
 
     @Test
