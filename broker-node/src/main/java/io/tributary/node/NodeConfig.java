@@ -44,7 +44,15 @@ public record NodeConfig(
         int minInsyncReplicas,
         boolean minInsyncReplicasExplicit,
         int replicaFetchWaitMaxMs,
-        int replicaFetchMaxBytes) {
+        int replicaFetchMaxBytes,
+        int offsetsTopicNumPartitions,
+        int offsetsTopicReplicationFactor,
+        int groupInitialRebalanceDelayMs,
+        int groupMinSessionTimeoutMs,
+        int groupMaxSessionTimeoutMs,
+        int groupMaxSize,
+        long offsetsRetentionMinutes,
+        long offsetsRetentionCheckIntervalMs) {
 
     /** Every key this record reads, with its default ({@code null}: required). */
     public static final Map<String, String> DEFAULTS = defaults();
@@ -80,6 +88,14 @@ public record NodeConfig(
         d.put("min.insync.replicas", "2");
         d.put("replica.fetch.wait.max.ms", "500");
         d.put("replica.fetch.max.bytes", "1048576");
+        d.put("offsets.topic.num.partitions", "50");
+        d.put("offsets.topic.replication.factor", "3");
+        d.put("group.initial.rebalance.delay.ms", "3000");
+        d.put("group.min.session.timeout.ms", "6000");
+        d.put("group.max.session.timeout.ms", "1800000");
+        d.put("group.max.size", "1000");
+        d.put("offsets.retention.minutes", "10080");
+        d.put("offsets.retention.check.interval.ms", "600000");
         return d;
     }
 
@@ -106,6 +122,15 @@ public record NodeConfig(
         require(controllerQuorumElectionTimeoutMs >= 150, "controller.quorum.election.timeout.ms must be >= 150");
         require(controllerQuorumRequestTimeoutMs >= 500, "controller.quorum.request.timeout.ms must be >= 500");
         require(metadataSnapshotIntervalRecords >= 1, "metadata.snapshot.interval.records must be >= 1");
+        require(offsetsTopicNumPartitions >= 1 && offsetsTopicNumPartitions <= 1000,
+                "offsets.topic.num.partitions must be in 1..1000");
+        require(offsetsTopicReplicationFactor >= 1, "offsets.topic.replication.factor must be >= 1");
+        require(groupInitialRebalanceDelayMs >= 0, "group.initial.rebalance.delay.ms must be >= 0");
+        require(groupMinSessionTimeoutMs >= 1 && groupMaxSessionTimeoutMs >= groupMinSessionTimeoutMs,
+                "group.min.session.timeout.ms must be >= 1 and <= group.max.session.timeout.ms");
+        require(groupMaxSize >= 1, "group.max.size must be >= 1");
+        require(offsetsRetentionMinutes >= 1, "offsets.retention.minutes must be >= 1");
+        require(offsetsRetentionCheckIntervalMs >= 1, "offsets.retention.check.interval.ms must be >= 1");
         require(replicaLagTimeMaxMs >= 100, "replica.lag.time.max.ms must be >= 100");
         require(minInsyncReplicas >= 1, "min.insync.replicas must be >= 1");
         require(replicaFetchWaitMaxMs >= 0 && replicaFetchWaitMaxMs <= 60_000, "replica.fetch.wait.max.ms must be in 0..60000");
@@ -162,7 +187,15 @@ public record NodeConfig(
                 intValue(props, "min.insync.replicas"),
                 props.containsKey("min.insync.replicas"),
                 intValue(props, "replica.fetch.wait.max.ms"),
-                intValue(props, "replica.fetch.max.bytes"));
+                intValue(props, "replica.fetch.max.bytes"),
+                intValue(props, "offsets.topic.num.partitions"),
+                intValue(props, "offsets.topic.replication.factor"),
+                intValue(props, "group.initial.rebalance.delay.ms"),
+                intValue(props, "group.min.session.timeout.ms"),
+                intValue(props, "group.max.session.timeout.ms"),
+                intValue(props, "group.max.size"),
+                longValue(props, "offsets.retention.minutes"),
+                longValue(props, "offsets.retention.check.interval.ms"));
     }
 
     /** {@code host:port}; by default the Kafka listener's host with its port + 200. */
@@ -216,6 +249,14 @@ public record NodeConfig(
         v.put("min.insync.replicas", Integer.toString(minInsyncReplicas));
         v.put("replica.fetch.wait.max.ms", Integer.toString(replicaFetchWaitMaxMs));
         v.put("replica.fetch.max.bytes", Integer.toString(replicaFetchMaxBytes));
+        v.put("offsets.topic.num.partitions", Integer.toString(offsetsTopicNumPartitions));
+        v.put("offsets.topic.replication.factor", Integer.toString(offsetsTopicReplicationFactor));
+        v.put("group.initial.rebalance.delay.ms", Integer.toString(groupInitialRebalanceDelayMs));
+        v.put("group.min.session.timeout.ms", Integer.toString(groupMinSessionTimeoutMs));
+        v.put("group.max.session.timeout.ms", Integer.toString(groupMaxSessionTimeoutMs));
+        v.put("group.max.size", Integer.toString(groupMaxSize));
+        v.put("offsets.retention.minutes", Long.toString(offsetsRetentionMinutes));
+        v.put("offsets.retention.check.interval.ms", Long.toString(offsetsRetentionCheckIntervalMs));
         return v;
     }
 

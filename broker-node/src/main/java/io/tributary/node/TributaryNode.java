@@ -2,7 +2,11 @@ package io.tributary.node;
 
 import io.tributary.metadata.BrokerLifecycle;
 import io.tributary.metadata.BrokerRegistration;
+import io.tributary.node.group.GroupCoordinatorConfig;
+import io.tributary.node.group.GroupService;
 import io.tributary.node.handlers.ApiHandler;
+import io.tributary.node.handlers.FindCoordinatorHandler;
+import io.tributary.node.handlers.GroupHandlers;
 import io.tributary.node.handlers.ApiVersionsHandler;
 import io.tributary.node.handlers.CreateTopicsHandler;
 import io.tributary.node.handlers.DeleteTopicsHandler;
@@ -63,16 +67,19 @@ public final class TributaryNode implements Closeable {
     private final MetadataQuorum quorum;
     private final BrokerLifecycle lifecycle;
     private final ReplicaManager replicas;
+    private final GroupService groups;
     private final Server replicationServer;
     private final ThreadPoolExecutor ioThreads;
     private final KafkaListener listener;
 
     private TributaryNode(NodeConfig config, MetadataQuorum quorum, BrokerLifecycle lifecycle,
-            ReplicaManager replicas, Server replicationServer, ThreadPoolExecutor ioThreads, KafkaListener listener) {
+            ReplicaManager replicas, GroupService groups, Server replicationServer, ThreadPoolExecutor ioThreads,
+            KafkaListener listener) {
         this.config = config;
         this.quorum = quorum;
         this.lifecycle = lifecycle;
         this.replicas = replicas;
+        this.groups = groups;
         this.replicationServer = replicationServer;
         this.ioThreads = ioThreads;
         this.listener = listener;
@@ -133,6 +140,14 @@ public final class TributaryNode implements Closeable {
         replicas.setController(new ControllerIsrChannel(config.nodeId(), quorum.channel(), lifecycle::brokerEpoch),
                 lifecycle::brokerEpoch);
         lifecycle.addListener(replicas);
+        GroupService groups = new GroupService(config.nodeId(), replicas, new GroupCoordinatorConfig(
+                config.groupInitialRebalanceDelayMs(), config.groupMaxSize(), config.groupMinSessionTimeoutMs(),
+                config.groupMaxSessionTimeoutMs(), GroupCoordinatorConfig.DEFAULT_NEW_MEMBER_JOIN_TIMEOUT_MS,
+                GroupCoordinatorConfig.DEFAULT_OFFSET_METADATA_MAX_SIZE, config.offsetsRetentionMinutes() * 60_000,
+                config.offsetsRetentionCheckIntervalMs()), System::currentTimeMillis,
+                config.offsetsTopicNumPartitions());
+        // After the replica manager: a group partition's log is open before its coordinator loads it.
+        lifecycle.addListener(groups);
         replicas.startMaintenance(config.logRetentionCheckIntervalMs(), config.logFlushIntervalMs());
         awaitUnfenced(config, lifecycle.start());
         // Caught up with the metadata up to our registration: logs of topics deleted meanwhile are now known stray.
@@ -147,7 +162,9 @@ public final class TributaryNode implements Closeable {
                     return t;
                 });
         RequestDispatcher[] dispatcher = new RequestDispatcher[1];
-        List<ApiHandler> handlers = List.of(
+        List<ApiHandler> handlers = new ArrayList<>(GroupHandlers.all(services, groups));
+        handlers.add(new FindCoordinatorHandler(services, groups));
+        handlers.addAll(List.of(
                 new ApiVersionsHandler(() -> dispatcher[0].supportedVersions()),
                 new MetadataHandler(services),
                 new CreateTopicsHandler(services),
@@ -158,14 +175,14 @@ public final class TributaryNode implements Closeable {
                 new InitProducerIdHandler(services),
                 new DescribeConfigsHandler(services),
                 new DescribeClusterHandler(services),
-                new OffsetForLeaderEpochHandler(services));
+                new OffsetForLeaderEpochHandler(services)));
         dispatcher[0] = new RequestDispatcher(handlers, ioThreads);
         KafkaListener listener = new KafkaListener(config.listener().host(), config.listener().port(),
                 config.socketRequestMaxBytes(), dispatcher[0]);
         listener.start();
         log.info("Tributary node {} started: listening on {}:{}, cluster id {}, data dir {}", config.nodeId(),
                 config.listener().host(), listener.port(), clusterId, config.dataDir());
-        return new TributaryNode(config, quorum, lifecycle, replicas, replicationServer, ioThreads, listener);
+        return new TributaryNode(config, quorum, lifecycle, replicas, groups, replicationServer, ioThreads, listener);
     }
 
     private static void awaitUnfenced(NodeConfig config, CompletableFuture<Void> unfenced) throws InterruptedException {
@@ -248,6 +265,7 @@ public final class TributaryNode implements Closeable {
             Thread.currentThread().interrupt();
         }
         lifecycle.close();
+        groups.close();
         if (replicationServer != null) {
             replicationServer.shutdownNow();
         }

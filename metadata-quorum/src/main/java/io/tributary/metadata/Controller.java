@@ -68,7 +68,8 @@ public final class Controller implements Closeable {
         this.clockMs = clockMs;
         this.updates = updates;
         this.heartbeats = new BrokerHeartbeatManager(sessionTimeoutMs);
-        long tickMs = Math.max(50, sessionTimeoutMs / 6);
+        // Fence promptly once a session expires: the fail-over time is the session timeout plus this tick.
+        long tickMs = Math.max(50, Math.min(250, sessionTimeoutMs / 10));
         thread.scheduleWithFixedDelay(this::fenceExpired, tickMs, tickMs, TimeUnit.MILLISECONDS);
     }
 

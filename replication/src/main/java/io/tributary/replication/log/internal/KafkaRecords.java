@@ -75,4 +75,43 @@ public final class KafkaRecords {
             throw new LogException(LogError.CORRUPT_MESSAGE, "Cannot decode stored batch: " + e.getMessage());
         }
     }
+
+    /** One record of a batch: its offset, key and value (null for a null key/value). */
+    public record KeyValue(long offset, byte[] key, byte[] value) {}
+
+    /** Builds one uncompressed batch of key/value records (offsets from 0; the log assigns the real ones). */
+    public static ByteBuffer batchOf(java.util.List<byte[]> keys, java.util.List<byte[]> values, long timestampMs) {
+        org.apache.kafka.common.record.SimpleRecord[] records =
+                new org.apache.kafka.common.record.SimpleRecord[keys.size()];
+        for (int i = 0; i < records.length; i++) {
+            records[i] = new org.apache.kafka.common.record.SimpleRecord(timestampMs, keys.get(i), values.get(i));
+        }
+        return MemoryRecords.withRecords(org.apache.kafka.common.compress.Compression.NONE, records).buffer();
+    }
+
+    /** Every record of the stored batches, decompressed, in offset order. */
+    public static java.util.List<KeyValue> records(ByteBuffer batches) {
+        java.util.List<KeyValue> out = new java.util.ArrayList<>();
+        for (RecordBatch batch : MemoryRecords.readableRecords(batches.duplicate()).batches()) {
+            if (batch.isControlBatch()) {
+                continue;
+            }
+            try (CloseableIterator<Record> it = batch.streamingIterator(BufferSupplier.NO_CACHING)) {
+                while (it.hasNext()) {
+                    Record r = it.next();
+                    out.add(new KeyValue(r.offset(), bytes(r.key()), bytes(r.value())));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        if (buffer == null) {
+            return null;
+        }
+        byte[] b = new byte[buffer.remaining()];
+        buffer.duplicate().get(b);
+        return b;
+    }
 }

@@ -1,0 +1,320 @@
+package io.tributary.node.group;
+
+import io.tributary.node.group.ClassicGroup.CommittedOffset;
+import io.tributary.node.group.GroupRecord.GroupMetadataRecord;
+import io.tributary.node.group.GroupRecord.GroupTombstone;
+import io.tributary.node.group.GroupRecord.MemberRecord;
+import io.tributary.node.group.GroupRecord.OffsetCommitRecord;
+import io.tributary.node.group.GroupRecord.OffsetTombstone;
+import io.tributary.node.group.GroupState.Dead;
+import io.tributary.node.group.GroupState.Empty;
+import io.tributary.node.group.GroupState.Stable;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.message.DeleteGroupsRequestData;
+import org.apache.kafka.common.message.DeleteGroupsResponseData;
+import org.apache.kafka.common.message.DescribeGroupsRequestData;
+import org.apache.kafka.common.message.DescribeGroupsResponseData;
+import org.apache.kafka.common.message.HeartbeatRequestData;
+import org.apache.kafka.common.message.HeartbeatResponseData;
+import org.apache.kafka.common.message.JoinGroupRequestData;
+import org.apache.kafka.common.message.JoinGroupResponseData;
+import org.apache.kafka.common.message.LeaveGroupRequestData;
+import org.apache.kafka.common.message.LeaveGroupResponseData;
+import org.apache.kafka.common.message.ListGroupsRequestData;
+import org.apache.kafka.common.message.ListGroupsResponseData;
+import org.apache.kafka.common.message.OffsetCommitRequestData;
+import org.apache.kafka.common.message.OffsetDeleteRequestData;
+import org.apache.kafka.common.message.OffsetDeleteResponseData;
+import org.apache.kafka.common.message.OffsetFetchRequestData;
+import org.apache.kafka.common.message.OffsetFetchResponseData;
+import org.apache.kafka.common.message.SyncGroupRequestData;
+import org.apache.kafka.common.message.SyncGroupResponseData;
+import org.apache.kafka.common.protocol.Errors;
+
+/**
+ * The classic consumer-group coordinator of ONE {@code __consumer_offsets} partition, as a deterministic core: no
+ * I/O, no threads, no clock (time comes in as {@code nowMs}), no randomness (member ids end with a suffix from the
+ * injected supplier). Follows Kafka's GroupMetadataManager/ClassicGroup/OffsetMetadataManager.
+ *
+ * <p>Threads: NOT thread-safe. The driver owns one instance per coordinated partition and calls it from one thread.
+ * Futures returned by {@link #joinGroup} and {@link #syncGroup} complete on that thread, inside a later call
+ * (another member's request, {@link #onTick}) or before the method returns.
+ *
+ * <p>The driver's duties, in order:
+ * <ol>
+ *   <li>On becoming the partition's leader: create a coordinator, {@link #load} every record of the partition
+ *       (answer COORDINATOR_LOAD_IN_PROGRESS meanwhile), then serve.</li>
+ *   <li>Offsets, OffsetDelete and DeleteGroups decide without changing state and return records plus a response:
+ *       append the records (acks=all), then {@link #replay} each in log order, then send the response (on append
+ *       failure, send {@link OffsetCommitDecision#failed} or map the error alike). Until replayed, the state is
+ *       unchanged.</li>
+ *   <li>JoinGroup, SyncGroup, Heartbeat and LeaveGroup change membership in memory at once (members must rejoin a
+ *       new coordinator anyway if the snapshot is lost); after each such call, and with the result of
+ *       {@link #onTick}, append the membership snapshots from {@link #takeRecords()}. Their replay is a no-op on
+ *       a live coordinator; a successor {@link #load}s them.</li>
+ *   <li>Call {@link #onTick} regularly (every 100 ms is plenty): it expires sessions, completes join phases and the
+ *       initial rebalance delay, expires pending syncs and (every {@code offsetsRetentionCheckIntervalMs}) offsets.
+ *       Its returned records are appended and replayed as in 2.</li>
+ *   <li>On losing leadership: drop the instance (outstanding futures are the driver's to answer NOT_COORDINATOR).</li>
+ * </ol>
+ *
+ * <p>Versions: JoinGroup v0-9, SyncGroup v0-5, Heartbeat v0-4, LeaveGroup v0-5, OffsetCommit v2-10, OffsetFetch
+ * v1-10, ListGroups v0-5, DescribeGroups v0-6, DeleteGroups v0-2, OffsetDelete v0. For OffsetCommit/OffsetFetch
+ * v10 (topic ids) the driver fills each request topic's name from its id before calling, and the id of every
+ * response topic that lacks one.
+ */
+public final class GroupCoordinator {
+
+    private final GroupCoordinatorConfig config;
+    /** Groups in creation/load order: iteration (ticks, ListGroups) is deterministic. */
+    private final Map<String, ClassicGroup> groups = new LinkedHashMap<>();
+    private final List<GroupRecord> outbox = new ArrayList<>();
+    private final MembershipManager membership;
+    private final OffsetManager offsets;
+    private long nextRetentionCheckMs = Long.MIN_VALUE;
+
+    /**
+     * @param uniqueIds supplies the suffix of new member ids ({@code clientId-suffix}, or {@code instanceId-suffix}
+     *     for static members); it must not repeat ids used by a previous coordinator of the partition (the driver
+     *     passes random UUIDs, tests a counter)
+     */
+    public GroupCoordinator(GroupCoordinatorConfig config, Supplier<String> uniqueIds) {
+        this.config = Objects.requireNonNull(config);
+        this.membership = new MembershipManager(config, groups, Objects.requireNonNull(uniqueIds), outbox);
+        this.offsets = new OffsetManager(config, groups);
+    }
+
+    // ---- membership (applied at once; snapshots via takeRecords) ----
+
+    public CompletableFuture<JoinGroupResponseData> joinGroup(JoinGroupRequestData req, short version,
+            String clientId, String clientHost, long nowMs) {
+        return membership.joinGroup(req, version, clientId, clientHost, nowMs);
+    }
+
+    public CompletableFuture<SyncGroupResponseData> syncGroup(SyncGroupRequestData req, short version, long nowMs) {
+        return membership.syncGroup(req, version, nowMs);
+    }
+
+    public HeartbeatResponseData heartbeat(HeartbeatRequestData req, long nowMs) {
+        return membership.heartbeat(req, nowMs);
+    }
+
+    public LeaveGroupResponseData leaveGroup(LeaveGroupRequestData req, short version, long nowMs) {
+        return membership.leaveGroup(req, version, nowMs);
+    }
+
+    /** The membership snapshots decided since the last call, to append in order. */
+    public List<GroupRecord> takeRecords() {
+        List<GroupRecord> taken = List.copyOf(outbox);
+        outbox.clear();
+        return taken;
+    }
+
+    /**
+     * Acts on every deadline that has passed: sessions, pending member ids, join phases (rebalance timeout and
+     * initial rebalance delay), pending syncs, and offsets retention. Returns the records to append and replay
+     * (offset and group tombstones, membership snapshots); {@link #takeRecords()} is then empty.
+     */
+    public List<GroupRecord> onTick(long nowMs) {
+        for (ClassicGroup group : new ArrayList<>(groups.values())) {
+            membership.tick(group, nowMs);
+        }
+        List<GroupRecord> records = new ArrayList<>(takeRecords());
+        if (nowMs >= nextRetentionCheckMs) {
+            records.addAll(offsets.expireOffsets(nowMs));
+            nextRetentionCheckMs = nowMs + config.offsetsRetentionCheckIntervalMs();
+        }
+        return records;
+    }
+
+    // ---- offsets and deletion (decide; state changes on replay) ----
+
+    /** @param topicExists whether the partition exists in the cluster (else UNKNOWN_TOPIC_OR_PARTITION) */
+    public OffsetCommitDecision commitOffsets(OffsetCommitRequestData req, short version,
+            Predicate<TopicPartition> topicExists, long nowMs) {
+        return offsets.commitOffsets(req, topicExists, nowMs);
+    }
+
+    public OffsetFetchResponseData fetchOffsets(OffsetFetchRequestData req, short version) {
+        return offsets.fetchOffsets(req, version);
+    }
+
+    public GroupDecision<OffsetDeleteResponseData> deleteOffsets(OffsetDeleteRequestData req) {
+        return offsets.deleteOffsets(req);
+    }
+
+    public GroupDecision<DeleteGroupsResponseData> deleteGroups(DeleteGroupsRequestData req) {
+        return offsets.deleteGroups(req);
+    }
+
+    // ---- admin ----
+
+    public ListGroupsResponseData listGroups(ListGroupsRequestData req) {
+        Set<String> states = req.statesFilter().stream().map(s -> s.toLowerCase(Locale.ROOT))
+                .collect(Collectors.toSet());
+        Set<String> types = req.typesFilter().stream().map(s -> s.toLowerCase(Locale.ROOT))
+                .collect(Collectors.toSet());
+        ListGroupsResponseData response = new ListGroupsResponseData();
+        if (!types.isEmpty() && !types.contains("classic")) {
+            return response;
+        }
+        for (ClassicGroup group : groups.values()) {
+            String state = group.state.kafkaName();
+            if (group.is(Dead.class) || (!states.isEmpty() && !states.contains(state.toLowerCase(Locale.ROOT)))) {
+                continue;
+            }
+            response.groups().add(new ListGroupsResponseData.ListedGroup().setGroupId(group.groupId)
+                    .setProtocolType(group.protocolType == null ? "" : group.protocolType).setGroupState(state)
+                    .setGroupType("classic"));
+        }
+        return response;
+    }
+
+    /** DescribeGroups; an unknown group is reported Dead, with GROUP_ID_NOT_FOUND from v6 (KIP-1043). */
+    public DescribeGroupsResponseData describeGroups(DescribeGroupsRequestData req, short version) {
+        DescribeGroupsResponseData response = new DescribeGroupsResponseData();
+        for (String groupId : req.groups()) {
+            ClassicGroup group = groups.get(groupId);
+            DescribeGroupsResponseData.DescribedGroup described = new DescribeGroupsResponseData.DescribedGroup()
+                    .setGroupId(groupId);
+            if (group == null || group.is(Dead.class)) {
+                response.groups().add(described.setGroupState("Dead").setProtocolType("").setProtocolData("")
+                        .setErrorCode(version >= 6 ? Errors.GROUP_ID_NOT_FOUND.code() : Errors.NONE.code()));
+                continue;
+            }
+            boolean stable = group.is(Stable.class);
+            described.setGroupState(group.state.kafkaName())
+                    .setProtocolType(group.protocolType == null ? "" : group.protocolType)
+                    .setProtocolData(stable ? group.protocolName : "");
+            for (GroupMember m : group.members.values()) {
+                described.members().add(new DescribeGroupsResponseData.DescribedGroupMember()
+                        .setMemberId(m.memberId).setGroupInstanceId(m.groupInstanceId).setClientId(m.clientId)
+                        .setClientHost(m.clientHost)
+                        .setMemberMetadata(stable ? m.metadata(group.protocolName) : GroupMember.NO_BYTES)
+                        .setMemberAssignment(stable ? m.assignment : GroupMember.NO_BYTES));
+            }
+            response.groups().add(described);
+        }
+        return response;
+    }
+
+    // ---- metrics accessors ----
+
+    /** The group's committed offsets (empty for an unknown group). */
+    public Map<TopicPartition, Long> committedOffsets(String groupId) {
+        ClassicGroup group = groups.get(groupId);
+        Map<TopicPartition, Long> result = new TreeMap<>(
+                java.util.Comparator.comparing(TopicPartition::topic).thenComparing(TopicPartition::partition));
+        if (group != null) {
+            group.offsets.forEach((tp, o) -> result.put(tp, o.offset()));
+        }
+        return result;
+    }
+
+    /** Kafka's name of the group's state; "Dead" for an unknown group. */
+    public String groupState(String groupId) {
+        ClassicGroup group = groups.get(groupId);
+        return group == null ? "Dead" : group.state.kafkaName();
+    }
+
+    public Set<String> groupIds() {
+        return Set.copyOf(groups.keySet());
+    }
+
+    // ---- persistence ----
+
+    /**
+     * Applies a record appended to the partition by this coordinator. Offset records and tombstones change state
+     * here and only here; a {@link GroupMetadataRecord} is a no-op (membership was applied when decided). A group
+     * tombstone does not remove a group that members joined since it was decided.
+     */
+    public void replay(GroupRecord record) {
+        if (record instanceof OffsetCommitRecord r) {
+            groups.computeIfAbsent(r.group(), g -> new ClassicGroup(g, r.commitTimestampMs())).offsets.put(
+                    new TopicPartition(r.topic(), r.partition()),
+                    new CommittedOffset(r.offset(), r.leaderEpoch(), r.metadata(), r.commitTimestampMs()));
+        } else if (record instanceof OffsetTombstone r) {
+            ClassicGroup group = groups.get(r.group());
+            if (group != null) {
+                group.offsets.remove(new TopicPartition(r.topic(), r.partition()));
+            }
+        } else if (record instanceof GroupTombstone r) {
+            deleteGroupMetadata(r.group());
+        }
+    }
+
+    /**
+     * Rebuilds the state of a new coordinator from every record of the partition, in log order: offsets exactly;
+     * each group from its last snapshot, Stable with its members (whose sessions restart at {@code nowMs}, as Kafka
+     * does) or Empty. Must be called before any other call.
+     */
+    public void load(Iterable<GroupRecord> records, long nowMs) {
+        if (!groups.isEmpty() || !outbox.isEmpty()) {
+            throw new IllegalStateException("load() on a coordinator that already has state");
+        }
+        for (GroupRecord record : records) {
+            if (record instanceof GroupMetadataRecord r) {
+                restore(r, nowMs);
+            } else {
+                replay(record);
+            }
+        }
+    }
+
+    private void restore(GroupMetadataRecord r, long nowMs) {
+        ClassicGroup previous = groups.get(r.group());
+        ClassicGroup group = new ClassicGroup(r.group(), r.stateTimestampMs());
+        if (previous != null) {
+            group.offsets.putAll(previous.offsets);
+        }
+        group.protocolType = r.protocolType();
+        group.protocolName = r.protocol();
+        group.generation = r.generation();
+        for (MemberRecord m : r.members()) {
+            GroupMember member = new GroupMember(m.memberId(), m.groupInstanceId(), m.clientId(), m.clientHost(),
+                    r.protocolType(), m.rebalanceTimeoutMs(), m.sessionTimeoutMs(),
+                    List.of(new GroupMember.Protocol(r.protocol(), m.metadata())));
+            member.assignment = m.assignment();
+            member.sessionDeadlineMs = nowMs + m.sessionTimeoutMs();
+            group.add(member, null);
+        }
+        group.leaderId = r.members().isEmpty() ? null : r.leader();
+        group.state = r.members().isEmpty() ? new Empty() : new Stable(Long.MAX_VALUE);
+        group.subscribedTopics = group.computeSubscribedTopics();
+        groups.put(r.group(), group);
+    }
+
+    private void deleteGroupMetadata(String groupId) {
+        ClassicGroup group = groups.get(groupId);
+        if (group == null || !group.members.isEmpty() || !group.pendingJoinMembers.isEmpty()
+                || !group.is(Empty.class)) {
+            return;
+        }
+        if (group.offsets.isEmpty()) {
+            group.transitionTo(new Dead(), group.stateSinceMs);
+            groups.remove(groupId);
+        } else {
+            // Offsets committed after the deletion was decided survive it, in a fresh standalone group.
+            ClassicGroup fresh = new ClassicGroup(groupId, group.stateSinceMs);
+            fresh.offsets.putAll(group.offsets);
+            groups.put(groupId, fresh);
+        }
+    }
+
+    /** For tests in this package: the group's internals. */
+    ClassicGroup group(String groupId) {
+        return groups.get(groupId);
+    }
+}

@@ -1,0 +1,345 @@
+package io.tributary.node.group;
+
+import io.tributary.metadata.MetadataImage;
+import io.tributary.metadata.MetadataView;
+import io.tributary.metadata.PartitionImage;
+import io.tributary.metadata.TopicImage;
+import io.tributary.replication.Partition;
+import io.tributary.replication.PartitionId;
+import io.tributary.replication.ReplicaManager;
+import io.tributary.replication.log.LogAppendResult;
+import io.tributary.replication.log.LogReadResult;
+import io.tributary.replication.log.internal.KafkaRecords;
+import java.io.Closeable;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import org.apache.kafka.common.protocol.Errors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The driver of the group coordinators on this node: one {@link GroupCoordinator} per partition of
+ * {@code __consumer_offsets} that this node leads. It loads a partition's groups from the log when it becomes
+ * leader (answering COORDINATOR_LOAD_IN_PROGRESS meanwhile), drops them when leadership moves (answering pending
+ * requests NOT_COORDINATOR), persists the records the coordinators return by appending them to the partition with
+ * acks=all before they take effect, and ticks the coordinators.
+ *
+ * <p>Threads: every coordinator call runs on the single {@code group-coordinator} thread; appends wait for the
+ * high watermark without holding it.
+ */
+public final class GroupService implements MetadataView.MetadataListener, Closeable {
+
+    public static final String TOPIC = "__consumer_offsets";
+    private static final Logger log = LoggerFactory.getLogger(GroupService.class);
+    private static final long TICK_MS = 100;
+    private static final long APPEND_TIMEOUT_MS = 10_000;
+    private static final int LOAD_READ_BYTES = 1 << 20;
+
+    /** A coordinated partition: loading until {@code loaded}; pending requests to answer if it is dropped. */
+    private static final class Shard {
+        final int partition;
+        final int leaderEpoch;
+        final GroupCoordinator coordinator;
+        boolean loaded;
+        final List<Runnable> abortOnUnload = new ArrayList<>();
+
+        Shard(int partition, int leaderEpoch, GroupCoordinator coordinator) {
+            this.partition = partition;
+            this.leaderEpoch = leaderEpoch;
+            this.coordinator = coordinator;
+        }
+    }
+
+    /** Why a group request cannot be served here. */
+    public static final class NotServedException extends RuntimeException {
+        private final Errors error;
+
+        NotServedException(Errors error) {
+            super(error.message(), null, false, false);
+            this.error = error;
+        }
+
+        public Errors error() {
+            return error;
+        }
+    }
+
+    private final int nodeId;
+    private final ReplicaManager replicas;
+    private final GroupCoordinatorConfig config;
+    private final LongSupplier clockMs;
+    private final int defaultPartitions;
+    private final Map<Integer, Shard> shards = new HashMap<>();
+    private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "group-coordinator");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile MetadataImage image = MetadataImage.EMPTY;
+
+    public GroupService(int nodeId, ReplicaManager replicas, GroupCoordinatorConfig config, LongSupplier clockMs,
+            int defaultPartitions) {
+        this.nodeId = nodeId;
+        this.replicas = replicas;
+        this.config = config;
+        this.clockMs = clockMs;
+        this.defaultPartitions = defaultPartitions;
+        thread.scheduleWithFixedDelay(this::tick, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** The {@code __consumer_offsets} partition of a group: Kafka's abs(hashCode) mod partition count. */
+    public int partitionFor(String groupId) {
+        TopicImage topic = image.topic(TOPIC);
+        int count = topic == null ? defaultPartitions : topic.partitions().size();
+        return (groupId.hashCode() & 0x7fffffff) % count;
+    }
+
+    /** The leader of a group's partition, -1 if none (or no topic yet). */
+    public int coordinatorFor(String groupId) {
+        TopicImage topic = image.topic(TOPIC);
+        if (topic == null) {
+            return -1;
+        }
+        return topic.partition(partitionFor(groupId)).leader();
+    }
+
+    public boolean topicExists() {
+        return image.topic(TOPIC) != null;
+    }
+
+    @Override
+    public void onImage(MetadataImage previous, MetadataImage next) {
+        image = next;
+        TopicImage topic = next.topic(TOPIC);
+        Map<Integer, Integer> led = new HashMap<>();
+        if (topic != null) {
+            for (PartitionImage p : topic.partitions()) {
+                if (p.leader() == nodeId) {
+                    led.put(p.partition(), p.leaderEpoch());
+                }
+            }
+        }
+        thread.execute(() -> reconcile(led));
+    }
+
+    private void reconcile(Map<Integer, Integer> led) {
+        for (Shard shard : List.copyOf(shards.values())) {
+            Integer epoch = led.get(shard.partition);
+            if (epoch == null || epoch != shard.leaderEpoch) {
+                unload(shard);
+            }
+        }
+        for (Map.Entry<Integer, Integer> e : led.entrySet()) {
+            if (!shards.containsKey(e.getKey())) {
+                Shard shard = new Shard(e.getKey(), e.getValue(),
+                        new GroupCoordinator(config, () -> UUID.randomUUID().toString()));
+                shards.put(e.getKey(), shard);
+                thread.execute(() -> load(shard));
+            }
+        }
+    }
+
+    private void unload(Shard shard) {
+        shards.remove(shard.partition);
+        shard.abortOnUnload.forEach(Runnable::run);
+        log.info("node={} stops coordinating groups of {}-{}", nodeId, TOPIC, shard.partition);
+    }
+
+    /** Reads the partition from its start to its log end and rebuilds its groups. */
+    private void load(Shard shard) {
+        if (shards.get(shard.partition) != shard) {
+            return;
+        }
+        PartitionId id = new PartitionId(TOPIC, shard.partition);
+        try {
+            Partition partition = replicas.partition(id);
+            long offset = partition.log().logStartOffset();
+            long end = partition.log().logEndOffset();
+            List<GroupRecord> records = new ArrayList<>();
+            while (offset < end) {
+                LogReadResult read = partition.log().read(offset, LOAD_READ_BYTES, end);
+                List<KafkaRecords.KeyValue> kvs = KafkaRecords.records(read.records());
+                if (kvs.isEmpty()) {
+                    break;
+                }
+                for (KafkaRecords.KeyValue kv : kvs) {
+                    records.add(GroupRecordCodec.decode(kv.key(), kv.value()));
+                    offset = kv.offset() + 1;
+                }
+            }
+            shard.coordinator.load(records, clockMs.getAsLong());
+            shard.loaded = true;
+            log.info("node={} coordinates the groups of {}-{}: loaded {} records", nodeId, TOPIC, shard.partition,
+                    records.size());
+        } catch (Exception e) {
+            log.warn("node={} could not load {}-{} yet ({}); retrying", nodeId, TOPIC, shard.partition, e.toString());
+            thread.schedule(() -> load(shard), 500, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Runs {@code call} on the coordinator of the group's partition, on the coordinator thread. Fails with
+     * {@link NotServedException} (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS) if this node cannot serve it.
+     * {@code onUnload} answers a request still pending when the partition is dropped.
+     */
+    public <T> CompletableFuture<T> call(String groupId, Function<Ctx, CompletableFuture<T>> call,
+            Supplier<T> onUnload) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        thread.execute(() -> {
+            Shard shard = shards.get(partitionFor(groupId));
+            if (shard == null) {
+                result.completeExceptionally(new NotServedException(Errors.NOT_COORDINATOR));
+                return;
+            }
+            if (!shard.loaded) {
+                result.completeExceptionally(new NotServedException(Errors.COORDINATOR_LOAD_IN_PROGRESS));
+                return;
+            }
+            Runnable abort = () -> result.complete(onUnload.get());
+            shard.abortOnUnload.add(abort);
+            result.whenComplete((v, e) -> thread.execute(() -> shard.abortOnUnload.remove(abort)));
+            try {
+                call.apply(new Ctx(shard, clockMs.getAsLong())).whenComplete((v, e) -> {
+                    if (e != null) {
+                        result.completeExceptionally(e);
+                    } else {
+                        result.complete(v);
+                    }
+                });
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        return result;
+    }
+
+    /** Runs {@code call} on every loaded coordinator (ListGroups). */
+    public <T> CompletableFuture<List<T>> callAll(Function<GroupCoordinator, T> call) {
+        return CompletableFuture.supplyAsync(() -> {
+            List<T> out = new ArrayList<>();
+            for (Shard shard : shards.values()) {
+                if (shard.loaded) {
+                    out.add(call.apply(shard.coordinator));
+                }
+            }
+            return out;
+        }, thread);
+    }
+
+    /** What a call sees: its coordinator, the time, and how to persist records. */
+    public final class Ctx {
+        private final Shard shard;
+        private final long nowMs;
+
+        Ctx(Shard shard, long nowMs) {
+            this.shard = shard;
+            this.nowMs = nowMs;
+        }
+
+        public GroupCoordinator coordinator() {
+            return shard.coordinator;
+        }
+
+        public long nowMs() {
+            return nowMs;
+        }
+
+        /** Persists the membership snapshots the last call queued (best effort: members rejoin if lost). */
+        public void persistMembership() {
+            List<GroupRecord> records = shard.coordinator.takeRecords();
+            if (!records.isEmpty()) {
+                append(shard, records).whenComplete((v, e) -> {
+                    if (e == null) {
+                        thread.execute(() -> records.forEach(shard.coordinator::replay));
+                    }
+                });
+            }
+        }
+
+        /**
+         * Appends records with acks=all, then replays them on the coordinator thread; the future completes after
+         * the replay, or fails with the append's Kafka error.
+         */
+        public CompletableFuture<Void> persist(List<GroupRecord> records) {
+            if (records.isEmpty()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            append(shard, records).whenComplete((v, e) -> thread.execute(() -> {
+                if (e != null) {
+                    done.completeExceptionally(e);
+                } else {
+                    records.forEach(shard.coordinator::replay);
+                    done.complete(null);
+                }
+            }));
+            return done;
+        }
+    }
+
+    private CompletableFuture<Void> append(Shard shard, List<GroupRecord> records) {
+        List<byte[]> keys = new ArrayList<>();
+        List<byte[]> values = new ArrayList<>();
+        for (GroupRecord record : records) {
+            GroupRecordCodec.Encoded encoded = GroupRecordCodec.encode(record);
+            keys.add(encoded.key());
+            values.add(encoded.value());
+        }
+        PartitionId id = new PartitionId(TOPIC, shard.partition);
+        try {
+            LogAppendResult appended = replicas.appendAsLeader(id, shard.leaderEpoch,
+                    KafkaRecords.batchOf(keys, values, clockMs.getAsLong()), -1);
+            return replicas.awaitCommitted(id, appended.lastOffset() + 1)
+                    .orTimeout(APPEND_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private void tick() {
+        long nowMs = clockMs.getAsLong();
+        for (Shard shard : List.copyOf(shards.values())) {
+            if (!shard.loaded) {
+                continue;
+            }
+            try {
+                List<GroupRecord> records = shard.coordinator.onTick(nowMs);
+                if (!records.isEmpty()) {
+                    new Ctx(shard, nowMs).persist(records);
+                }
+            } catch (RuntimeException e) {
+                log.error("node={} group tick of {}-{} failed", nodeId, TOPIC, shard.partition, e);
+            }
+        }
+    }
+
+    /** Committed offsets and state of every group coordinated here, for lag metrics. */
+    public CompletableFuture<Map<String, Map<org.apache.kafka.common.TopicPartition, Long>>> committedOffsets() {
+        return CompletableFuture.supplyAsync(() -> {
+            Map<String, Map<org.apache.kafka.common.TopicPartition, Long>> out = new HashMap<>();
+            for (Shard shard : shards.values()) {
+                if (shard.loaded) {
+                    for (String group : shard.coordinator.groupIds()) {
+                        out.put(group, shard.coordinator.committedOffsets(group));
+                    }
+                }
+            }
+            return out;
+        }, thread);
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+    }
+}

@@ -1,0 +1,104 @@
+package io.tributary.node.handlers;
+
+import io.tributary.metadata.BrokerRegistration;
+import io.tributary.node.group.GroupService;
+import io.tributary.proto.metadata.ControllerErrorCode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.common.message.FindCoordinatorRequestData;
+import org.apache.kafka.common.message.FindCoordinatorResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+
+/**
+ * FindCoordinator v0-v6 (v4+ batched): the coordinator of a group is the leader of its {@code __consumer_offsets}
+ * partition. The topic is created on first use ({@code offsets.topic.num.partitions}, replication factor
+ * min({@code offsets.topic.replication.factor}, live brokers), kept forever as there is no compaction). Transaction
+ * keys are answered COORDINATOR_NOT_AVAILABLE: transactions are not served.
+ */
+public final class FindCoordinatorHandler implements ApiHandler {
+
+    private static final byte GROUP_KEY = 0;
+
+    private final NodeServices node;
+    private final GroupService groups;
+    private final TopicCreator creator;
+
+    public FindCoordinatorHandler(NodeServices node, GroupService groups) {
+        this.node = node;
+        this.groups = groups;
+        this.creator = new TopicCreator(node);
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.FIND_COORDINATOR;
+    }
+
+    @Override
+    public short minVersion() {
+        return 0;
+    }
+
+    @Override
+    public short maxVersion() {
+        return 6;
+    }
+
+    @Override
+    public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
+        FindCoordinatorRequestData request = (FindCoordinatorRequestData) message;
+        boolean batched = context.apiVersion() >= 4;
+        List<String> keys = batched ? request.coordinatorKeys() : List.of(request.key());
+        return ensureTopic().thenApply(ready -> {
+            List<FindCoordinatorResponseData.Coordinator> found = new ArrayList<>();
+            for (String key : keys) {
+                found.add(locate(key, request.keyType(), ready));
+            }
+            if (batched) {
+                return new FindCoordinatorResponseData().setCoordinators(found);
+            }
+            FindCoordinatorResponseData.Coordinator c = found.get(0);
+            return new FindCoordinatorResponseData().setErrorCode(c.errorCode()).setErrorMessage(c.errorMessage())
+                    .setNodeId(c.nodeId()).setHost(c.host()).setPort(c.port());
+        });
+    }
+
+    /** Creates {@code __consumer_offsets} if it does not exist yet; completes with whether it exists now. */
+    private CompletableFuture<Boolean> ensureTopic() {
+        if (groups.topicExists()) {
+            return CompletableFuture.completedFuture(true);
+        }
+        int live = node.metadata().image().liveBrokers().size();
+        int rf = Math.max(1, Math.min(node.config().offsetsTopicReplicationFactor(), live));
+        return creator.create(GroupService.TOPIC, node.config().offsetsTopicNumPartitions(), rf,
+                Map.of("retention.ms", "-1"), false).handle((r, e) -> e == null
+                        && (r.getError() == ControllerErrorCode.NONE
+                                || r.getError() == ControllerErrorCode.TOPIC_ALREADY_EXISTS)
+                        && groups.topicExists());
+    }
+
+    private FindCoordinatorResponseData.Coordinator locate(String key, byte keyType, boolean topicReady) {
+        FindCoordinatorResponseData.Coordinator c = new FindCoordinatorResponseData.Coordinator().setKey(key)
+                .setNodeId(-1).setHost("").setPort(-1);
+        if (keyType != GROUP_KEY) {
+            return c.setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code())
+                    .setErrorMessage("transactions are not served");
+        }
+        if (key == null || key.isEmpty()) {
+            return c.setErrorCode(Errors.INVALID_REQUEST.code()).setErrorMessage("empty group id");
+        }
+        int leader = topicReady ? groups.coordinatorFor(key) : -1;
+        BrokerRegistration broker = leader < 0 ? null : node.metadata().image().brokers().get(leader);
+        if (broker == null || broker.fenced()) {
+            return c.setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code())
+                    .setErrorMessage("the coordinator is not available");
+        }
+        BrokerRegistration.BrokerEndpoint endpoint = broker.endpoints().get(0);
+        return c.setErrorCode(Errors.NONE.code()).setNodeId(leader).setHost(endpoint.host())
+                .setPort(endpoint.port());
+    }
+}

@@ -1,0 +1,276 @@
+package io.tributary.node.handlers;
+
+import io.tributary.metadata.TopicImage;
+import io.tributary.node.group.GroupService;
+import io.tributary.node.group.OffsetCommitDecision;
+import io.tributary.replication.ReplicaException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BiFunction;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.message.DeleteGroupsRequestData;
+import org.apache.kafka.common.message.DeleteGroupsResponseData;
+import org.apache.kafka.common.message.DescribeGroupsRequestData;
+import org.apache.kafka.common.message.DescribeGroupsResponseData;
+import org.apache.kafka.common.message.HeartbeatRequestData;
+import org.apache.kafka.common.message.HeartbeatResponseData;
+import org.apache.kafka.common.message.JoinGroupRequestData;
+import org.apache.kafka.common.message.JoinGroupResponseData;
+import org.apache.kafka.common.message.LeaveGroupRequestData;
+import org.apache.kafka.common.message.LeaveGroupResponseData;
+import org.apache.kafka.common.message.ListGroupsRequestData;
+import org.apache.kafka.common.message.ListGroupsResponseData;
+import org.apache.kafka.common.message.OffsetCommitRequestData;
+import org.apache.kafka.common.message.OffsetCommitResponseData;
+import org.apache.kafka.common.message.OffsetDeleteRequestData;
+import org.apache.kafka.common.message.OffsetDeleteResponseData;
+import org.apache.kafka.common.message.OffsetFetchRequestData;
+import org.apache.kafka.common.message.OffsetFetchResponseData;
+import org.apache.kafka.common.message.SyncGroupRequestData;
+import org.apache.kafka.common.message.SyncGroupResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+
+/**
+ * The classic group APIs. Each is a small {@link ApiHandler} with its version range; all of them route a request to
+ * the coordinator of the group's {@code __consumer_offsets} partition through {@link GroupService}, which answers
+ * NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS when this node cannot serve the group. (One file for the eleven
+ * group APIs rather than a class file each: they share the routing and error mapping, and each is a few lines.)
+ */
+public final class GroupHandlers {
+
+    private GroupHandlers() {}
+
+    /** All group handlers for a node. */
+    public static List<ApiHandler> all(NodeServices node, GroupService groups) {
+        return List.of(
+                new Simple(ApiKeys.JOIN_GROUP, 0, 9, (ctx, msg) -> join(groups, ctx, (JoinGroupRequestData) msg)),
+                new Simple(ApiKeys.SYNC_GROUP, 0, 5, (ctx, msg) -> sync(groups, ctx, (SyncGroupRequestData) msg)),
+                new Simple(ApiKeys.HEARTBEAT, 0, 4, (ctx, msg) -> heartbeat(groups, (HeartbeatRequestData) msg)),
+                new Simple(ApiKeys.LEAVE_GROUP, 0, 5, (ctx, msg) -> leave(groups, ctx, (LeaveGroupRequestData) msg)),
+                new Simple(ApiKeys.OFFSET_COMMIT, 2, 9,
+                        (ctx, msg) -> commit(node, groups, ctx, (OffsetCommitRequestData) msg)),
+                new Simple(ApiKeys.OFFSET_FETCH, 1, 9, (ctx, msg) -> fetch(groups, ctx, (OffsetFetchRequestData) msg)),
+                new Simple(ApiKeys.LIST_GROUPS, 0, 5, (ctx, msg) -> list(groups, (ListGroupsRequestData) msg)),
+                new Simple(ApiKeys.DESCRIBE_GROUPS, 0, 6,
+                        (ctx, msg) -> describe(groups, ctx, (DescribeGroupsRequestData) msg)),
+                new Simple(ApiKeys.DELETE_GROUPS, 0, 2, (ctx, msg) -> delete(groups, (DeleteGroupsRequestData) msg)),
+                new Simple(ApiKeys.OFFSET_DELETE, 0, 0,
+                        (ctx, msg) -> deleteOffsets(groups, (OffsetDeleteRequestData) msg)));
+    }
+
+    /** A handler of one API over a version range. */
+    private record Simple(ApiKeys apiKey, int min, int max,
+            BiFunction<RequestContext, ApiMessage, CompletableFuture<? extends ApiMessage>> body) implements ApiHandler {
+
+        @Override
+        public short minVersion() {
+            return (short) min;
+        }
+
+        @Override
+        public short maxVersion() {
+            return (short) max;
+        }
+
+        @Override
+        public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage request) {
+            return body.apply(context, request).thenApply(m -> m);
+        }
+    }
+
+    /** The Kafka error for a failed group call (routing, append, timeout); rethrows anything else. */
+    static Errors errorOf(Throwable t) {
+        Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+        if (cause instanceof GroupService.NotServedException e) {
+            return e.error();
+        }
+        if (cause instanceof TimeoutException) {
+            return OffsetCommitDecision.clientError(Errors.REQUEST_TIMED_OUT);
+        }
+        if (cause instanceof ReplicaException || cause instanceof io.tributary.replication.log.LogException) {
+            return OffsetCommitDecision.clientError(ErrorCodes.of((RuntimeException) cause));
+        }
+        if (cause instanceof RuntimeException re) {
+            throw re;
+        }
+        throw new CompletionException(cause);
+    }
+
+    private static CompletableFuture<JoinGroupResponseData> join(GroupService groups, RequestContext ctx,
+            JoinGroupRequestData req) {
+        short v = ctx.apiVersion();
+        String host = ctx.clientAddress().contains(":")
+                ? "/" + ctx.clientAddress().substring(0, ctx.clientAddress().lastIndexOf(':')) : ctx.clientAddress();
+        return groups.<JoinGroupResponseData>call(req.groupId(), c -> {
+            CompletableFuture<JoinGroupResponseData> f = c.coordinator().joinGroup(req, v, ctx.header().clientId(),
+                    host, c.nowMs());
+            c.persistMembership();
+            return f;
+        }, () -> joinError(req, Errors.NOT_COORDINATOR)).exceptionally(e -> joinError(req, errorOf(e)));
+    }
+
+    private static JoinGroupResponseData joinError(JoinGroupRequestData req, Errors error) {
+        return new JoinGroupResponseData().setErrorCode(error.code()).setGenerationId(-1)
+                .setMemberId(req.memberId()).setProtocolName(null).setLeader("");
+    }
+
+    private static CompletableFuture<SyncGroupResponseData> sync(GroupService groups, RequestContext ctx,
+            SyncGroupRequestData req) {
+        short v = ctx.apiVersion();
+        return groups.<SyncGroupResponseData>call(req.groupId(), c -> {
+            CompletableFuture<SyncGroupResponseData> f = c.coordinator().syncGroup(req, v, c.nowMs());
+            c.persistMembership();
+            return f;
+        }, () -> new SyncGroupResponseData().setErrorCode(Errors.NOT_COORDINATOR.code()))
+                .exceptionally(e -> new SyncGroupResponseData().setErrorCode(errorOf(e).code()));
+    }
+
+    private static CompletableFuture<HeartbeatResponseData> heartbeat(GroupService groups, HeartbeatRequestData req) {
+        return groups.<HeartbeatResponseData>call(req.groupId(), c -> {
+            HeartbeatResponseData r = c.coordinator().heartbeat(req, c.nowMs());
+            c.persistMembership();
+            return CompletableFuture.completedFuture(r);
+        }, () -> new HeartbeatResponseData().setErrorCode(Errors.NOT_COORDINATOR.code()))
+                .exceptionally(e -> new HeartbeatResponseData().setErrorCode(errorOf(e).code()));
+    }
+
+    private static CompletableFuture<LeaveGroupResponseData> leave(GroupService groups, RequestContext ctx,
+            LeaveGroupRequestData req) {
+        short v = ctx.apiVersion();
+        return groups.<LeaveGroupResponseData>call(req.groupId(), c -> {
+            LeaveGroupResponseData r = c.coordinator().leaveGroup(req, v, c.nowMs());
+            c.persistMembership();
+            return CompletableFuture.completedFuture(r);
+        }, () -> new LeaveGroupResponseData().setErrorCode(Errors.NOT_COORDINATOR.code()))
+                .exceptionally(e -> new LeaveGroupResponseData().setErrorCode(errorOf(e).code()));
+    }
+
+    private static CompletableFuture<OffsetCommitResponseData> commit(NodeServices node, GroupService groups,
+            RequestContext ctx, OffsetCommitRequestData req) {
+        short v = ctx.apiVersion();
+        return groups.<OffsetCommitResponseData>call(req.groupId(), c -> {
+            OffsetCommitDecision decision = c.coordinator().commitOffsets(req, v, tp -> exists(node, tp), c.nowMs());
+            return c.persist(decision.records()).handle((ok, e) -> e == null ? decision.response()
+                    : decision.failed(errorOf(e)));
+        }, () -> commitError(req, Errors.NOT_COORDINATOR)).exceptionally(e -> commitError(req, errorOf(e)));
+    }
+
+    private static boolean exists(NodeServices node, TopicPartition tp) {
+        TopicImage topic = node.metadata().image().topic(tp.topic());
+        return topic != null && topic.partition(tp.partition()) != null;
+    }
+
+    private static OffsetCommitResponseData commitError(OffsetCommitRequestData req, Errors error) {
+        OffsetCommitResponseData response = new OffsetCommitResponseData();
+        for (OffsetCommitRequestData.OffsetCommitRequestTopic t : req.topics()) {
+            OffsetCommitResponseData.OffsetCommitResponseTopic topic =
+                    new OffsetCommitResponseData.OffsetCommitResponseTopic().setName(t.name());
+            t.partitions().forEach(p -> topic.partitions().add(new OffsetCommitResponseData
+                    .OffsetCommitResponsePartition().setPartitionIndex(p.partitionIndex()).setErrorCode(error.code())));
+            response.topics().add(topic);
+        }
+        return response;
+    }
+
+    private static CompletableFuture<OffsetFetchResponseData> fetch(GroupService groups, RequestContext ctx,
+            OffsetFetchRequestData req) {
+        short v = ctx.apiVersion();
+        if (v < 8) {
+            return groups.<OffsetFetchResponseData>call(req.groupId(),
+                    c -> CompletableFuture.completedFuture(c.coordinator().fetchOffsets(req, v)),
+                    () -> new OffsetFetchResponseData().setErrorCode(Errors.NOT_COORDINATOR.code()))
+                    .exceptionally(e -> new OffsetFetchResponseData().setErrorCode(errorOf(e).code()));
+        }
+        List<CompletableFuture<OffsetFetchResponseData.OffsetFetchResponseGroup>> perGroup = new ArrayList<>();
+        for (OffsetFetchRequestData.OffsetFetchRequestGroup g : req.groups()) {
+            OffsetFetchRequestData single = new OffsetFetchRequestData().setRequireStable(req.requireStable())
+                    .setGroups(List.of(g));
+            perGroup.add(groups.<OffsetFetchResponseData.OffsetFetchResponseGroup>call(g.groupId(),
+                    c -> CompletableFuture.completedFuture(c.coordinator().fetchOffsets(single, v).groups().get(0)),
+                    () -> groupFetchError(g, Errors.NOT_COORDINATOR))
+                    .exceptionally(e -> groupFetchError(g, errorOf(e))));
+        }
+        return CompletableFuture.allOf(perGroup.toArray(CompletableFuture[]::new)).thenApply(x -> {
+            OffsetFetchResponseData response = new OffsetFetchResponseData();
+            perGroup.forEach(f -> response.groups().add(f.join()));
+            return response;
+        });
+    }
+
+    private static OffsetFetchResponseData.OffsetFetchResponseGroup groupFetchError(
+            OffsetFetchRequestData.OffsetFetchRequestGroup g, Errors error) {
+        return new OffsetFetchResponseData.OffsetFetchResponseGroup().setGroupId(g.groupId())
+                .setErrorCode(error.code());
+    }
+
+    private static CompletableFuture<ListGroupsResponseData> list(GroupService groups, ListGroupsRequestData req) {
+        return groups.callAll(c -> c.listGroups(req)).thenApply(all -> {
+            ListGroupsResponseData response = new ListGroupsResponseData();
+            all.forEach(r -> response.groups().addAll(r.groups()));
+            return response;
+        });
+    }
+
+    private static CompletableFuture<DescribeGroupsResponseData> describe(GroupService groups, RequestContext ctx,
+            DescribeGroupsRequestData req) {
+        short v = ctx.apiVersion();
+        List<CompletableFuture<DescribeGroupsResponseData.DescribedGroup>> perGroup = new ArrayList<>();
+        for (String groupId : req.groups()) {
+            DescribeGroupsRequestData single = new DescribeGroupsRequestData().setGroups(List.of(groupId))
+                    .setIncludeAuthorizedOperations(req.includeAuthorizedOperations());
+            perGroup.add(groups.<DescribeGroupsResponseData.DescribedGroup>call(groupId,
+                    c -> CompletableFuture.completedFuture(c.coordinator().describeGroups(single, v).groups().get(0)),
+                    () -> describeError(groupId, Errors.NOT_COORDINATOR))
+                    .exceptionally(e -> describeError(groupId, errorOf(e))));
+        }
+        return CompletableFuture.allOf(perGroup.toArray(CompletableFuture[]::new)).thenApply(x -> {
+            DescribeGroupsResponseData response = new DescribeGroupsResponseData();
+            perGroup.forEach(f -> response.groups().add(f.join()));
+            return response;
+        });
+    }
+
+    private static DescribeGroupsResponseData.DescribedGroup describeError(String groupId, Errors error) {
+        return new DescribeGroupsResponseData.DescribedGroup().setGroupId(groupId).setErrorCode(error.code())
+                .setGroupState("").setProtocolType("").setProtocolData("");
+    }
+
+    private static CompletableFuture<DeleteGroupsResponseData> delete(GroupService groups,
+            DeleteGroupsRequestData req) {
+        List<CompletableFuture<DeleteGroupsResponseData.DeletableGroupResult>> perGroup = new ArrayList<>();
+        for (String groupId : req.groupsNames()) {
+            DeleteGroupsRequestData single = new DeleteGroupsRequestData().setGroupsNames(List.of(groupId));
+            perGroup.add(groups.<DeleteGroupsResponseData.DeletableGroupResult>call(groupId, c -> {
+                var decision = c.coordinator().deleteGroups(single);
+                var result = decision.response().results().iterator().next();
+                return c.persist(decision.records()).handle((ok, e) -> e == null ? result
+                        : result.duplicate().setErrorCode(errorOf(e).code()));
+            }, () -> deleteError(groupId, Errors.NOT_COORDINATOR)).exceptionally(e -> deleteError(groupId,
+                    errorOf(e))));
+        }
+        return CompletableFuture.allOf(perGroup.toArray(CompletableFuture[]::new)).thenApply(x -> {
+            DeleteGroupsResponseData response = new DeleteGroupsResponseData();
+            perGroup.forEach(f -> response.results().add(f.join().duplicate()));
+            return response;
+        });
+    }
+
+    private static DeleteGroupsResponseData.DeletableGroupResult deleteError(String groupId, Errors error) {
+        return new DeleteGroupsResponseData.DeletableGroupResult().setGroupId(groupId).setErrorCode(error.code());
+    }
+
+    private static CompletableFuture<OffsetDeleteResponseData> deleteOffsets(GroupService groups,
+            OffsetDeleteRequestData req) {
+        return groups.<OffsetDeleteResponseData>call(req.groupId(), c -> {
+            var decision = c.coordinator().deleteOffsets(req);
+            return c.persist(decision.records()).handle((ok, e) -> e == null ? decision.response()
+                    : new OffsetDeleteResponseData().setErrorCode(errorOf(e).code()));
+        }, () -> new OffsetDeleteResponseData().setErrorCode(Errors.NOT_COORDINATOR.code()))
+                .exceptionally(e -> new OffsetDeleteResponseData().setErrorCode(errorOf(e).code()));
+    }
+}
