@@ -16,6 +16,8 @@ RATIS_OFFSET=100
 # Every node serves partition replication (followers fetch from leaders over gRPC) on
 # PORT + REPLICATION_OFFSET + i - 1, written as replication.listener (the node's default is the same port).
 REPLICATION_OFFSET=200
+# PORT + METRICS_OFFSET + i - 1 serves GET /metrics and /health (metrics.listener).
+METRICS_OFFSET=300
 MAIN_CLASS="io.tributary.node.TributaryNode"
 TARGET_DIR="$REPO_ROOT/broker-node/target"
 LIB_DIR="$TARGET_DIR/lib"
@@ -131,6 +133,7 @@ node.id=$id
 listeners=PLAINTEXT://127.0.0.1:$port
 advertised.listeners=PLAINTEXT://127.0.0.1:$port
 replication.listener=127.0.0.1:$((port + REPLICATION_OFFSET))
+metrics.listener=127.0.0.1:$((port + METRICS_OFFSET))
 data.dir=$dir/data
 num.partitions=1
 default.replication.factor=1

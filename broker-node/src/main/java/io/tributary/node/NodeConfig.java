@@ -52,7 +52,8 @@ public record NodeConfig(
         int groupMaxSessionTimeoutMs,
         int groupMaxSize,
         long offsetsRetentionMinutes,
-        long offsetsRetentionCheckIntervalMs) {
+        long offsetsRetentionCheckIntervalMs,
+        Listener metricsListener) {
 
     /** Every key this record reads, with its default ({@code null}: required). */
     public static final Map<String, String> DEFAULTS = defaults();
@@ -96,6 +97,7 @@ public record NodeConfig(
         d.put("group.max.size", "1000");
         d.put("offsets.retention.minutes", "10080");
         d.put("offsets.retention.check.interval.ms", "600000");
+        d.put("metrics.listener", "");
         return d;
     }
 
@@ -195,7 +197,21 @@ public record NodeConfig(
                 intValue(props, "group.max.session.timeout.ms"),
                 intValue(props, "group.max.size"),
                 longValue(props, "offsets.retention.minutes"),
-                longValue(props, "offsets.retention.check.interval.ms"));
+                longValue(props, "offsets.retention.check.interval.ms"),
+                metricsListener(get(props, "metrics.listener")));
+    }
+
+    /** {@code host:port} of the HTTP endpoint ({@code /metrics}, {@code /health}); null (none) when empty. */
+    private static Listener metricsListener(String value) {
+        if (value.isBlank()) {
+            return null;
+        }
+        int colon = value.lastIndexOf(':');
+        try {
+            return new Listener("HTTP", value.substring(0, colon), Integer.parseInt(value.substring(colon + 1)));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("'metrics.listener' must look like host:port, was '" + value + "'");
+        }
     }
 
     /** {@code host:port}; by default the Kafka listener's host with its port + 200. */
@@ -257,6 +273,7 @@ public record NodeConfig(
         v.put("group.max.size", Integer.toString(groupMaxSize));
         v.put("offsets.retention.minutes", Long.toString(offsetsRetentionMinutes));
         v.put("offsets.retention.check.interval.ms", Long.toString(offsetsRetentionCheckIntervalMs));
+        v.put("metrics.listener", metricsListener == null ? "" : metricsListener.host() + ":" + metricsListener.port());
         return v;
     }
 

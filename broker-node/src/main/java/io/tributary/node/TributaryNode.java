@@ -5,6 +5,8 @@ import io.tributary.metadata.BrokerRegistration;
 import io.tributary.node.group.GroupCoordinatorConfig;
 import io.tributary.node.group.GroupService;
 import io.tributary.node.handlers.ApiHandler;
+import io.tributary.node.metrics.MetricsHttpServer;
+import io.tributary.node.metrics.NodeMetrics;
 import io.tributary.node.handlers.FindCoordinatorHandler;
 import io.tributary.node.handlers.GroupHandlers;
 import io.tributary.node.handlers.ApiVersionsHandler;
@@ -68,13 +70,17 @@ public final class TributaryNode implements Closeable {
     private final BrokerLifecycle lifecycle;
     private final ReplicaManager replicas;
     private final GroupService groups;
+    private final NodeMetrics metrics;
+    private final MetricsHttpServer http;
     private final Server replicationServer;
     private final ThreadPoolExecutor ioThreads;
     private final KafkaListener listener;
 
     private TributaryNode(NodeConfig config, MetadataQuorum quorum, BrokerLifecycle lifecycle,
             ReplicaManager replicas, GroupService groups, Server replicationServer, ThreadPoolExecutor ioThreads,
-            KafkaListener listener) {
+            KafkaListener listener, NodeMetrics metrics, MetricsHttpServer http) {
+        this.metrics = metrics;
+        this.http = http;
         this.config = config;
         this.quorum = quorum;
         this.lifecycle = lifecycle;
@@ -180,9 +186,16 @@ public final class TributaryNode implements Closeable {
         KafkaListener listener = new KafkaListener(config.listener().host(), config.listener().port(),
                 config.socketRequestMaxBytes(), dispatcher[0]);
         listener.start();
+        NodeMetrics metrics = new NodeMetrics(config.nodeId(), replicas, groups);
+        MetricsHttpServer http = null;
+        if (config.metricsListener() != null) {
+            http = new MetricsHttpServer(config.metricsListener().host(), config.metricsListener().port(), metrics,
+                    () -> lifecycle.brokerEpoch() >= 0);
+        }
         log.info("Tributary node {} started: listening on {}:{}, cluster id {}, data dir {}", config.nodeId(),
                 config.listener().host(), listener.port(), clusterId, config.dataDir());
-        return new TributaryNode(config, quorum, lifecycle, replicas, groups, replicationServer, ioThreads, listener);
+        return new TributaryNode(config, quorum, lifecycle, replicas, groups, replicationServer, ioThreads, listener,
+                metrics, http);
     }
 
     private static void awaitUnfenced(NodeConfig config, CompletableFuture<Void> unfenced) throws InterruptedException {
@@ -257,6 +270,10 @@ public final class TributaryNode implements Closeable {
 
     @Override
     public void close() {
+        if (http != null) {
+            http.close();
+        }
+        metrics.close();
         listener.close();
         ioThreads.shutdown();
         try {

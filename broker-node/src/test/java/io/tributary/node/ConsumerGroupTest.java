@@ -40,11 +40,13 @@ class ConsumerGroupTest {
 
     private InProcessNode node;
     private Admin admin;
+    private int metricsPort;
 
     @BeforeAll
     void start(@TempDir Path dataDir) throws Exception {
+        metricsPort = InProcessNode.freePort();
         node = InProcessNode.start(dataDir, Map.of("group.initial.rebalance.delay.ms", "0",
-                "offsets.topic.num.partitions", "5"));
+                "offsets.topic.num.partitions", "5", "metrics.listener", "127.0.0.1:" + metricsPort));
         admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, node.bootstrap()));
         admin.createTopics(List.of(new NewTopic(TOPIC, 6, (short) 1))).all().get(30, TimeUnit.SECONDS);
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
@@ -132,5 +134,19 @@ class ConsumerGroupTest {
                 .findFirst().orElseThrow();
         assertThat(firstOfPartition0.offset()).isEqualTo(50);
         assertThat(firstOfPartition0.value().getBytes(StandardCharsets.UTF_8)).isNotEmpty();
+
+        // The coordinator exports the group's lag: partition 0 has 100 records and a committed offset of 50.
+        java.util.regex.Pattern lag0 = java.util.regex.Pattern.compile(
+                "tributary_group_lag_records\\{[^}]*group=\"resume\"[^}]*partition=\"0\"[^}]*topic=\"grouped\"[^}]*} 50\\.0");
+        await().atMost(Duration.ofSeconds(20)).until(() -> lag0.matcher(scrape("/metrics")).find());
+        assertThat(scrape("/metrics")).contains("tributary_group_state{").contains("jvm_memory_used_bytes");
+        assertThat(scrape("/health")).isEqualTo("ok\n");
+    }
+
+    private String scrape(String path) throws Exception {
+        java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort + path))
+                        .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        return response.body();
     }
 }

@@ -323,14 +323,18 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
         }
     }
 
-    /** Committed offsets and state of every group coordinated here, for lag metrics. */
-    public CompletableFuture<Map<String, Map<org.apache.kafka.common.TopicPartition, Long>>> committedOffsets() {
+    /** A group coordinated here: its state name and committed offsets. */
+    public record GroupSnapshot(String state, Map<org.apache.kafka.common.TopicPartition, Long> committedOffsets) {}
+
+    /** Every group coordinated here, for metrics. */
+    public CompletableFuture<Map<String, GroupSnapshot>> snapshot() {
         return CompletableFuture.supplyAsync(() -> {
-            Map<String, Map<org.apache.kafka.common.TopicPartition, Long>> out = new HashMap<>();
+            Map<String, GroupSnapshot> out = new HashMap<>();
             for (Shard shard : shards.values()) {
                 if (shard.loaded) {
                     for (String group : shard.coordinator.groupIds()) {
-                        out.put(group, shard.coordinator.committedOffsets(group));
+                        out.put(group, new GroupSnapshot(shard.coordinator.groupState(group),
+                                shard.coordinator.committedOffsets(group)));
                     }
                 }
             }
