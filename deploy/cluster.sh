@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs a Tributary cluster on loopback for development: up [N] | down | status | kill ID | start ID.
+# Runs a Tributary cluster on this machine's loopback:
+#   up [N] | down | status | kill ID | stop ID | start ID | restart ID | logs ID [-f] [-n LINES]
 # See deploy/README.md. Processes are found and signalled only through their pid files, never by name.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DATA_ROOT="${TRIBUTARY_DATA_DIR:-$REPO_ROOT/data}"
-BASE_PORT="${TRIBUTARY_PORT:-9092}"
+DATA_ROOT="${TRIBUTARY_DATA_DIR:-$REPO_ROOT/data}"  # --data-dir overrides
+BASE_PORT="${TRIBUTARY_PORT:-9092}"                 # --port overrides
 JAVA_BIN="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 JAVA_HEAP="${TRIBUTARY_HEAP:--Xmx512m}"
 START_DEADLINE_S=90
@@ -24,18 +25,24 @@ LIB_DIR="$TARGET_DIR/lib"
 
 usage() {
     cat >&2 <<EOF
-usage: $(basename "$0") [--port P] COMMAND
-  up [N]     write config for nodes 1..N (N = 1..9, default ${DEFAULT_NODES}; voters are nodes 1-3, or node 1 when
-             N = 2; N = 1 is a standalone node), start them together, wait up to ${START_DEADLINE_S}s for every client
-             port and an active controller, print bootstrap.servers
-  down       SIGTERM every node, wait up to ${STOP_DEADLINE_S}s, then SIGKILL
-  status     id, pid, alive/dead, role and ports (client, Ratis, replication) of every node; with kcat on PATH
-             also the active controller and every partition's leader, replicas and ISR
-  kill ID    SIGKILL node ID (its data stays)
-  start ID   start node ID again on its existing config and data
-env: TRIBUTARY_DATA_DIR (default ./data), TRIBUTARY_PORT (default 9092; node i listens on PORT+i-1 for clients,
-     on PORT+${REPLICATION_OFFSET}+i-1 for replication and, if a voter, on PORT+${RATIS_OFFSET}+i-1 for Ratis),
-     TRIBUTARY_HEAP (default -Xmx512m)
+usage: $(basename "$0") [--port P] [--data-dir DIR] COMMAND
+  up [N]       write config for nodes 1..N (N = 1..9, default ${DEFAULT_NODES}; voters are nodes 1-3, or node 1 when
+               N = 2; N = 1 is a standalone node), build first if needed, start them together, wait up to
+               ${START_DEADLINE_S}s until every node is registered and a controller is active, then print
+               bootstrap.servers and the nodes' metrics URLs
+  down         SIGTERM every node, wait up to ${STOP_DEADLINE_S}s (then SIGKILL) until none is left running
+  status       every node (pid, alive/dead, registered, role, ports, health); with kcat on PATH also the active
+               controller, every partition's leader, replicas and ISR, and the under-replicated and offline counts
+  kill ID      SIGKILL node ID (its data stays)
+  stop ID      SIGTERM node ID and wait until it has exited (SIGKILL after ${STOP_DEADLINE_S}s)
+  start ID     start node ID again on its existing config and data, wait until it listens
+  restart ID   stop ID, then start ID
+  logs ID      the last lines of node ID's log (-n LINES, default 100; -f follows it)
+options and environment (a flag wins over the variable):
+  --port P, TRIBUTARY_PORT (default 9092): node i listens for clients on P+i-1, for Ratis (voters) on
+      P+${RATIS_OFFSET}+i-1, for replication on P+${REPLICATION_OFFSET}+i-1 and for HTTP (/metrics, /health) on P+${METRICS_OFFSET}+i-1
+  --data-dir DIR, TRIBUTARY_DATA_DIR (default ./data): node i keeps config, log, pid file and data in DIR/node-i
+  TRIBUTARY_HEAP (default -Xmx512m): the JVM heap flag of every node
 EOF
     exit 2
 }
@@ -94,6 +101,15 @@ node_replication_port() {
     echo "${port:--}"
 }
 
+# HTTP (/metrics, /health) port of node $1 from its metrics.listener, else "-".
+node_metrics_port() {
+    local props port
+    props="$(node_dir "$1")/node.properties"
+    [[ -f "$props" ]] || { echo "-"; return 0; }
+    port="$(sed -n 's/^metrics\.listener=.*:\([0-9][0-9]*\)$/\1/p' "$props" | head -n 1)"
+    echo "${port:--}"
+}
+
 # Ratis port of node $1 if its config lists it among the voters, else "-".
 node_ratis_port() {
     local props voters entry
@@ -123,8 +139,10 @@ voters_for() {
     (IFS=,; echo "${entries[*]}")
 }
 
+# Config of node $1 (client port $2) in a cluster of $4 nodes with voters $3. Topics created without a replication
+# factor (auto-created ones too) get min(N, 3) replicas, so that a node's loss is survived by default.
 write_config() {
-    local id="$1" port="$2" voters="$3" dir
+    local id="$1" port="$2" voters="$3" count="$4" dir
     dir="$(node_dir "$id")"
     mkdir -p "$dir/data"
     cat >"$dir/node.properties" <<EOF
@@ -136,7 +154,7 @@ replication.listener=127.0.0.1:$((port + REPLICATION_OFFSET))
 metrics.listener=127.0.0.1:$((port + METRICS_OFFSET))
 data.dir=$dir/data
 num.partitions=1
-default.replication.factor=1
+default.replication.factor=$((count < 3 ? count : 3))
 auto.create.topics.enable=true
 EOF
     if [[ -n "$voters" ]]; then
@@ -236,18 +254,47 @@ stop_nodes() {
         if live_pid "$id" >/dev/null; then
             echo "node $id (pid $pid) still alive after ${STOP_DEADLINE_S}s, sending SIGKILL" >&2
             kill -KILL "$pid" 2>/dev/null || true
+            await_exit "$pid"
         fi
         rm -f "$(pid_file "$id")"
         echo "node $id stopped (pid $pid)"
     done
 }
 
+# Waits (up to 10 s) until pid $1 is gone; a SIGKILLed process is gone as soon as the kernel has reaped it.
+await_exit() {
+    local deadline=$((SECONDS + 10))
+    while kill -0 "$1" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+}
+
 kill_node() {
     local id="$1" pid
     pid="$(live_pid "$id")" || die "node $id is not running"
     kill -KILL "$pid"
+    await_exit "$pid"
     rm -f "$(pid_file "$id")"
     echo "node $id killed (pid $pid)"
+}
+
+# A node id given on the command line must name a node that 'up' configured.
+check_id() {
+    [[ "$1" =~ ^[1-9]$ ]] || die "node id must be 1..9, was '$1'"
+    [[ -f "$(node_dir "$1")/node.properties" ]] || die "node $1 has no config at $(node_dir "$1") (run 'up' first)"
+}
+
+stop_node() {
+    live_pid "$1" >/dev/null || { rm -f "$(pid_file "$1")"; echo "node $1 is not running"; return 0; }
+    stop_nodes "$1"
+}
+
+cmd_logs() {
+    local id="$1" follow="$2" lines="$3" log
+    log="$(node_dir "$id")/node.log"
+    [[ -f "$log" ]] || die "node $id has no log yet ($log)"
+    if [[ "$follow" == 1 ]]; then
+        exec tail -n "$lines" -F "$log"
+    fi
+    tail -n "$lines" "$log"
 }
 
 # Ids of every node that has a directory under the data root, in numeric order.
@@ -272,17 +319,28 @@ kcat_listing() {
     (IFS=,; timeout 15 kcat -b "${servers[*]}" -L -m 5 2>/dev/null)
 }
 
-# Waits until kcat -L names a controller and lists $1 brokers, until $2 (a value of $SECONDS) at the latest.
+# Ids of the brokers that kcat -L output $1 lists (registered and unfenced), one per line.
+listed_brokers() {
+    sed -n 's/^  broker \([0-9][0-9]*\) at .*/\1/p' <<<"$1"
+}
+
+# Waits until kcat -L names a controller and lists nodes 1..$1 as brokers, until $2 (a value of $SECONDS) at
+# the latest.
 await_controller() {
-    local count="$1" deadline="$2" listing=""
+    local count="$1" deadline="$2" listing="" id missing
     while :; do
         listing="$(kcat_listing || true)"
-        if grep -q '(controller)' <<<"$listing" && grep -Eq "^ *$count brokers:" <<<"$listing"; then
+        missing=""
+        for ((id = 1; id <= count; id++)); do
+            listed_brokers "$listing" | grep -qx "$id" || missing+=" $id"
+        done
+        if [[ -z "$missing" ]] && grep -q '(controller)' <<<"$listing"; then
             echo "active controller: $(grep '(controller)' <<<"$listing" | sed 's/^ *//')" >&2
             return 0
         fi
         if ((SECONDS >= deadline)); then
-            echo "no active controller with $count live brokers within ${START_DEADLINE_S}s; last kcat -L:" >&2
+            echo "no active controller with nodes 1..$count registered within ${START_DEADLINE_S}s" \
+                "(not registered:${missing:- none}); last kcat -L:" >&2
             echo "${listing:-(no answer)}" >&2
             return 1
         fi
@@ -291,7 +349,7 @@ await_controller() {
 }
 
 cmd_up() {
-    local count="$1" id voters deadline failed=0 servers=()
+    local count="$1" id voters deadline port failed=0 servers=() urls=()
     [[ "$count" =~ ^[1-9]$ ]] || usage
     [[ "$BASE_PORT" =~ ^[0-9]+$ ]] || die "port must be a number: $BASE_PORT"
     ensure_built
@@ -300,7 +358,7 @@ cmd_up() {
         if live_pid "$id" >/dev/null; then
             echo "node $id already running; keeping its config" >&2
         else
-            write_config "$id" $((BASE_PORT + id - 1)) "$voters"
+            write_config "$id" $((BASE_PORT + id - 1)) "$voters" "$count"
         fi
     done
     # Start every node before waiting for any: no voter finishes starting until a quorum of voters runs.
@@ -315,8 +373,13 @@ cmd_up() {
     else
         echo "kcat is not on PATH: checked that every client port listens, not that a controller is active" >&2
     fi
-    for ((id = 1; id <= count; id++)); do servers+=("127.0.0.1:$(node_port "$id")"); done
+    for ((id = 1; id <= count; id++)); do
+        servers+=("127.0.0.1:$(node_port "$id")")
+        port="$(node_metrics_port "$id")"
+        [[ "$port" == "-" ]] || urls+=("http://127.0.0.1:$port/metrics")
+    done
     (IFS=,; echo "bootstrap.servers=${servers[*]}")
+    (IFS=,; echo "metrics.urls=${urls[*]-}")
 }
 
 cmd_down() {
@@ -325,15 +388,34 @@ cmd_down() {
     stop_nodes ${ids[@]+"${ids[@]}"}
 }
 
+# GET /health of the node with HTTP port $1: "ok" (200), the HTTP code, "down" (no answer) or "-" (no curl/port).
+node_health() {
+    local code
+    [[ "$1" != "-" ]] && command -v curl >/dev/null 2>&1 || { echo "-"; return 0; }
+    code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$1/health" 2>/dev/null || true)"
+    case "$code" in
+        200) echo ok ;;
+        000 | "") echo down ;;
+        *) echo "$code" ;;
+    esac
+}
+
 cmd_status() {
-    local id pid state role ratis_port listing
-    printf '%-4s %-8s %-6s %-7s %-6s %-6s %s\n' ID PID STATE ROLE PORT RATIS REPL
+    local id pid state role ratis_port registered listing="" kcat_ok=0
+    if have_kcat && listing="$(kcat_listing)"; then kcat_ok=1; fi
+    printf '%-3s %-8s %-6s %-10s %-7s %-6s %-6s %-6s %-7s %s\n' \
+        ID PID STATE REGISTERED ROLE PORT RATIS REPL HTTP HEALTH
     for id in $(node_ids); do
         if pid="$(live_pid "$id")"; then
             state=alive
         else
             state=dead
             pid="$(cat "$(pid_file "$id")" 2>/dev/null || echo -)"
+        fi
+        registered="?"
+        if ((kcat_ok)); then
+            registered=no
+            listed_brokers "$listing" | grep -qx "$id" && registered=yes
         fi
         ratis_port="$(node_ratis_port "$id")"
         role=broker
@@ -342,63 +424,99 @@ cmd_status() {
         elif ! grep -q '^controller\.quorum\.voters=.' "$(node_dir "$id")/node.properties" 2>/dev/null; then
             role=single
         fi
-        printf '%-4s %-8s %-6s %-7s %-6s %-6s %s\n' "$id" "$pid" "$state" "$role" "$(node_port "$id")" "$ratis_port" \
-            "$(node_replication_port "$id")"
+        printf '%-3s %-8s %-6s %-10s %-7s %-6s %-6s %-6s %-7s %s\n' "$id" "$pid" "$state" "$registered" "$role" \
+            "$(node_port "$id")" "$ratis_port" "$(node_replication_port "$id")" "$(node_metrics_port "$id")" \
+            "$([[ "$state" == alive ]] && node_health "$(node_metrics_port "$id")" || echo -)"
     done
     if ! have_kcat; then
-        echo "(kcat is not on PATH: install it to see the active controller and the partitions)"
+        echo
+        echo "(kcat is not on PATH: install it (apt-get install kcat) to see the active controller and the partitions)"
         return 0
     fi
-    if ! listing="$(kcat_listing)"; then
+    if ((kcat_ok == 0)); then
+        echo
         echo "(no live node answered kcat -L)"
         return 0
     fi
     echo
     # kcat -L prints '  broker 2 at 127.0.0.1:9093 (controller)', then per topic '  topic "t" with 6 partitions:'
-    # followed by '    partition 0, leader 1, replicas: 1,2,3, isrs: 1,2,3'.
+    # followed by '    partition 0, leader 1, replicas: 1,2,3, isrs: 1,2,3' (leader -1: none; a partition or
+    # topic error is appended as ', Broker: ...').
     awk '
+        function field(line, name,    rest) {
+            if (!match(line, name "[^,]*(,[0-9]+)*")) return ""
+            rest = substr(line, RSTART + length(name), RLENGTH - length(name))
+            gsub(/ /, "", rest)
+            return rest
+        }
+        function count(list,    n, parts) {
+            if (list == "") return 0
+            return split(list, parts, ",")
+        }
         /^ +[0-9]+ brokers:/ { live = $1 }
         /^  broker .*\(controller\)/ { controller = $2 }
         /^  topic "/ {
             topic = $2; gsub(/"/, "", topic)
-            if ($0 ~ /Broker:/) errors = errors sprintf("%s: %s\n", topic, $0)
+            if ($0 ~ /Broker:/) errors = errors sprintf("topic %s: %s\n", topic, $0)
         }
         /^    partition / {
             partition = $2; sub(/,/, "", partition)
-            leader = $4; sub(/,/, "", leader)
-            replicas = $6; sub(/,$/, "", replicas)
-            isr = $8
-            rows = rows sprintf("%-24s %-9s %-6s %-14s %s\n", topic, partition, leader, replicas, isr)
+            leader = field($0, "leader ")
+            replicas = field($0, "replicas: ")
+            isr = field($0, "isrs: ")
+            flags = ""
+            total++
+            if (leader == "" || leader == "-1") { offline++; flags = flags " offline" }
+            if (count(isr) < count(replicas)) { under++; flags = flags " under-replicated" }
+            rows = rows sprintf("%-24s %-9s %-6s %-14s %-14s%s\n", topic, partition, (leader == "" ? "-1" : leader),
+                (replicas == "" ? "-" : replicas), (isr == "" ? "-" : isr), flags)
         }
         END {
-            print "active controller: " (controller == "" ? "none" : controller) ", live brokers: " live
+            print "active controller: " (controller == "" ? "none" : controller) ", live brokers: " (live == "" ? 0 : live)
             if (rows != "") {
                 printf "\n%-24s %-9s %-6s %-14s %s\n", "TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR"
                 printf "%s", rows
             }
             printf "%s", errors
+            printf "\npartitions: %d, under-replicated: %d, offline: %d\n", total, under, offline
         }
     ' <<<"$listing"
 }
 
 main() {
-    local args=()
+    local args=() follow=0 lines=100
     while (($#)); do
         case "$1" in
             --port) [[ $# -ge 2 ]] || usage; BASE_PORT="$2"; shift 2 ;;
             --port=*) BASE_PORT="${1#--port=}"; shift ;;
+            --data-dir) [[ $# -ge 2 ]] || usage; DATA_ROOT="$2"; shift 2 ;;
+            --data-dir=*) DATA_ROOT="${1#--data-dir=}"; shift ;;
+            -f | --follow) follow=1; shift ;;
+            -n) [[ $# -ge 2 && "$2" =~ ^[0-9]+$ ]] || usage; lines="$2"; shift 2 ;;
             -h | --help) usage ;;
+            -*) echo "cluster.sh: unknown option $1" >&2; usage ;;
             *) args+=("$1"); shift ;;
         esac
     done
     ((${#args[@]})) || usage
+    [[ "$BASE_PORT" =~ ^[0-9]+$ ]] && ((BASE_PORT >= 1 && BASE_PORT + 300 + 8 <= 65535)) \
+        || die "port must be a number from 1 to $((65535 - 308)), was '$BASE_PORT'"
     local cmd="${args[0]}"
     case "$cmd" in
         up) ((${#args[@]} <= 2)) || usage; cmd_up "${args[1]:-$DEFAULT_NODES}" ;;
-        down) cmd_down ;;
-        status) cmd_status ;;
-        kill) ((${#args[@]} == 2)) || usage; kill_node "${args[1]}" ;;
-        start) ((${#args[@]} == 2)) || usage; ensure_built; start_node "${args[1]}" ;;
+        down) ((${#args[@]} == 1)) || usage; cmd_down ;;
+        status) ((${#args[@]} == 1)) || usage; cmd_status ;;
+        kill) ((${#args[@]} == 2)) || usage; check_id "${args[1]}"; kill_node "${args[1]}" ;;
+        stop) ((${#args[@]} == 2)) || usage; check_id "${args[1]}"; stop_node "${args[1]}" ;;
+        start) ((${#args[@]} == 2)) || usage; check_id "${args[1]}"; ensure_built; start_node "${args[1]}" ;;
+        restart)
+            ((${#args[@]} == 2)) || usage
+            check_id "${args[1]}"
+            ensure_built
+            stop_node "${args[1]}"
+            start_node "${args[1]}"
+            ;;
+        logs) ((${#args[@]} == 2)) || usage; check_id "${args[1]}"; cmd_logs "${args[1]}" "$follow" "$lines" ;;
         *) usage ;;
     esac
 }

@@ -70,6 +70,16 @@ final class MetadataQuorum implements Closeable {
         return new UUID(id.getMostSignificantBits(), id.getLeastSignificantBits());
     }
 
+    /** Whether this node's controller is the active one (always false on a broker that is not a voter). */
+    boolean controllerActive() {
+        return controller != null && controller.isActive();
+    }
+
+    /** The voter's Ratis store, for its term and indexes; null on a single node or a broker that is not a voter. */
+    RatisMetadataStore ratis() {
+        return store instanceof RatisMetadataStore ratis ? ratis : null;
+    }
+
     ControllerChannel channel() {
         return channel;
     }

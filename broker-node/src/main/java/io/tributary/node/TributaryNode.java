@@ -158,8 +158,10 @@ public final class TributaryNode implements Closeable {
         awaitUnfenced(config, lifecycle.start());
         // Caught up with the metadata up to our registration: logs of topics deleted meanwhile are now known stray.
         replicas.deleteStrayLogs();
+        NodeMetrics metrics = new NodeMetrics(config.nodeId(), replicas, groups, quorum::controllerActive,
+                quorum.ratis());
         NodeServices services = new NodeServices(config, clusterId, lifecycle, quorum.channel(), replicas,
-                new ProducerIdManager(quorum.channel(), config.nodeId()));
+                new ProducerIdManager(quorum.channel(), config.nodeId()), metrics);
         AtomicInteger threadIds = new AtomicInteger();
         ThreadPoolExecutor ioThreads = new ThreadPoolExecutor(config.numIoThreads(), config.numIoThreads(), 0,
                 TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(config.queuedMaxRequests()), r -> {
@@ -182,11 +184,10 @@ public final class TributaryNode implements Closeable {
                 new DescribeConfigsHandler(services),
                 new DescribeClusterHandler(services),
                 new OffsetForLeaderEpochHandler(services)));
-        dispatcher[0] = new RequestDispatcher(handlers, ioThreads);
+        dispatcher[0] = new RequestDispatcher(handlers, ioThreads, metrics);
         KafkaListener listener = new KafkaListener(config.listener().host(), config.listener().port(),
                 config.socketRequestMaxBytes(), dispatcher[0]);
         listener.start();
-        NodeMetrics metrics = new NodeMetrics(config.nodeId(), replicas, groups);
         MetricsHttpServer http = null;
         if (config.metricsListener() != null) {
             http = new MetricsHttpServer(config.metricsListener().host(), config.metricsListener().port(), metrics,

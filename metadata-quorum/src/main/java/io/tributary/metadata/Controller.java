@@ -55,7 +55,8 @@ public final class Controller implements Closeable {
         t.setDaemon(true);
         return t;
     });
-    private boolean active;
+    /** Written on the controller thread only; volatile so that {@link #isActive} may read it anywhere. */
+    private volatile boolean active;
 
     /**
      * @param updates what a broker at a given metadata offset lacks (deltas or a snapshot), for heartbeat answers
@@ -95,6 +96,11 @@ public final class Controller implements Closeable {
         });
     }
 
+    /** Whether this controller is the active one now. */
+    public boolean isActive() {
+        return active;
+    }
+
     /** Stops acting as controller (Ratis: leadership lost). */
     public void deactivate() {
         thread.execute(() -> {
@@ -107,14 +113,17 @@ public final class Controller implements Closeable {
 
     /** Serves one broker request; NOT_CONTROLLER while inactive. */
     public CompletableFuture<ControllerResponse> handle(ControllerRequest request) {
+        // A broker is alive when its request arrives, not when the controller thread gets to it: a slow commit
+        // ahead of it in the queue must not make a healthy broker look silent.
+        long receivedMs = clockMs.getAsLong();
         return CompletableFuture.supplyAsync(() -> {
             if (!active) {
                 return ControllerResponse.newBuilder().setError(ControllerErrorCode.NOT_CONTROLLER)
                         .setControllerId(-1).build();
             }
             ControllerResponse.Builder response = switch (request.getRequestCase()) {
-                case REGISTER_BROKER -> register(request.getRegisterBroker());
-                case HEARTBEAT -> heartbeat(request.getHeartbeat());
+                case REGISTER_BROKER -> register(request.getRegisterBroker(), receivedMs);
+                case HEARTBEAT -> heartbeat(request.getHeartbeat(), receivedMs);
                 case CREATE_TOPIC -> createTopic(request.getCreateTopic());
                 case DELETE_TOPIC -> result(ControllerDecisions.deleteTopic(store.image(),
                         request.getDeleteTopic().getName()));
@@ -130,7 +139,7 @@ public final class Controller implements Closeable {
         }, thread);
     }
 
-    private ControllerResponse.Builder register(RegisterBrokerRequest r) {
+    private ControllerResponse.Builder register(RegisterBrokerRequest r, long receivedMs) {
         List<BrokerRegistration.BrokerEndpoint> endpoints = r.getEndpointsList().stream()
                 .map(e -> new BrokerRegistration.BrokerEndpoint(e.getName(), e.getHost(), e.getPort()))
                 .toList();
@@ -139,7 +148,7 @@ public final class Controller implements Closeable {
         ControllerResponse.Builder response = result(decision);
         if (response.getError() == ControllerErrorCode.NONE) {
             long epoch = store.image().brokers().get(r.getBrokerId()).brokerEpoch();
-            heartbeats.touch(r.getBrokerId(), epoch, clockMs.getAsLong());
+            heartbeats.touch(r.getBrokerId(), epoch, receivedMs);
             log.info("node={} registered broker {} incarnation {} with epoch {}", nodeId, r.getBrokerId(),
                     r.getIncarnationId(), epoch);
             response.setRegisterBroker(RegisterBrokerResponse.newBuilder().setBrokerEpoch(epoch));
@@ -147,14 +156,14 @@ public final class Controller implements Closeable {
         return response;
     }
 
-    private ControllerResponse.Builder heartbeat(BrokerHeartbeatRequest r) {
+    private ControllerResponse.Builder heartbeat(BrokerHeartbeatRequest r, long receivedMs) {
         MetadataImage image = store.image();
         BrokerRegistration broker = image.brokers().get(r.getBrokerId());
         if (broker == null || broker.brokerEpoch() != r.getBrokerEpoch()) {
             return ControllerResponse.newBuilder().setHeartbeat(BrokerHeartbeatResponse.newBuilder()
                     .setFenced(true).setShouldRegister(true));
         }
-        heartbeats.touch(r.getBrokerId(), r.getBrokerEpoch(), clockMs.getAsLong());
+        heartbeats.touch(r.getBrokerId(), r.getBrokerEpoch(), receivedMs);
         ControllerResponse.Builder response = ControllerResponse.newBuilder();
         // Unfence only a broker that has caught up with the metadata up to its own registration.
         if (broker.fenced() && r.getMetadataOffset() >= broker.brokerEpoch()) {

@@ -112,6 +112,33 @@ public final class RatisMetadataStore implements MetadataStore {
         }
     }
 
+    /** This voter's current Raft term; -1 if its division cannot be reached (closing). */
+    public long currentTerm() {
+        try {
+            return server.getDivision(RatisSupport.GROUP_ID).getInfo().getCurrentTerm();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /** The index of the last metadata log entry this voter knows committed; -1 if unavailable. */
+    public long commitIndex() {
+        try {
+            return server.getDivision(RatisSupport.GROUP_ID).getRaftLog().getLastCommittedIndex();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /** The index of the last metadata log entry this voter applied to its image; -1 if unavailable. */
+    public long appliedIndex() {
+        try {
+            return server.getDivision(RatisSupport.GROUP_ID).getInfo().getLastAppliedIndex();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
     /** How many snapshots this voter has installed from a leader (its log was too far behind). */
     public int installedSnapshots() {
         return stateMachine.installedSnapshots();

@@ -35,6 +35,8 @@ public final class Partition {
     private volatile PartitionImage image;
     private volatile int minInsyncReplicas;
     private volatile long highWatermark;
+    /** Follower: the leader's high watermark in the last fetch response applied; -1 before any. */
+    private volatile long leaderHighWatermarkSeen = -1;
     /** Leader only: follower id -> what the leader knows of it. */
     private final Map<Integer, FollowerState> followers = new HashMap<>();
     /** Leader only: acks=all produces waiting for the high watermark to pass an offset. */
@@ -99,6 +101,15 @@ public final class Partition {
         this.minInsyncReplicas = value;
     }
 
+    /**
+     * Follower: how far this replica's log end trails the leader's high watermark as last seen in a fetch
+     * response (0 if it is level or ahead, or if this replica leads or has not fetched yet).
+     */
+    public long followerLag() {
+        long seen = leaderHighWatermarkSeen;
+        return isLeader() || seen < 0 ? 0 : Math.max(0, seen - log.logEndOffset());
+    }
+
     /** The offset below which records are committed and visible to consumers. */
     public long highWatermark() {
         return highWatermark;
@@ -134,6 +145,9 @@ public final class Partition {
     /** Follows a new image; pending acks=all produces fail (the caller answers NOT_LEADER_OR_FOLLOWER). */
     List<CompletableFuture<Void>> becomeFollower(PartitionImage next) {
         synchronized (this) {
+            if (next.leader() != image.leader() || next.leaderEpoch() != image.leaderEpoch()) {
+                leaderHighWatermarkSeen = -1; // another leader's high watermark: unknown until its first answer
+            }
             image = next;
             followers.clear();
             isrChangeInFlightFromEpoch = -1;
@@ -177,6 +191,7 @@ public final class Partition {
 
     /** Follower: the leader's high watermark, capped at what this replica has. */
     void updateFollowerHighWatermark(long leaderHighWatermark) {
+        leaderHighWatermarkSeen = leaderHighWatermark;
         synchronized (this) {
             long capped = Math.min(leaderHighWatermark, log.logEndOffset());
             if (capped > highWatermark) {

@@ -26,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import java.util.function.ToLongFunction;
 import java.util.regex.Pattern;
@@ -70,6 +71,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         return t;
     });
     private volatile MetadataImage lastImage = MetadataImage.EMPTY;
+    /** Counted from the image: ISR changes of partitions this node leads, whoever asked for them. */
+    private final AtomicLong isrShrinks = new AtomicLong();
+    private final AtomicLong isrExpands = new AtomicLong();
+    /** Leader epoch changes in the image of partitions this node hosts. */
+    private final AtomicLong leaderElections = new AtomicLong();
     private volatile IsrChannel isrChannel = (topicId, current, isr) -> CompletableFuture.completedFuture(false);
     private volatile LongSupplier brokerEpoch = () -> -1;
 
@@ -134,6 +140,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
                         current.log().updateConfig(logConfig(topic));
                     }
                 }
+                countChanges(previous.topic(topic.name()), p);
                 applyRole(current, p, next, nowMs);
             }
         }
@@ -143,6 +150,49 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             }
         }
         lastImage = next;
+    }
+
+    /**
+     * Counts what changed for a hosted partition since the previous image: a new leader epoch is a leader election;
+     * on the leader, members leaving or joining the ISR are a shrink or an expand. Counting from the image catches
+     * both this leader's accepted AlterPartitions and the controller's removal of fenced brokers.
+     */
+    private void countChanges(TopicImage before, PartitionImage next) {
+        PartitionImage prior = before == null ? null : before.partition(next.partition());
+        if (prior == null) {
+            return;
+        }
+        if (prior.leaderEpoch() != next.leaderEpoch()) {
+            leaderElections.incrementAndGet();
+        }
+        if (next.leader() == nodeId) {
+            if (!next.isr().containsAll(prior.isr())) {
+                isrShrinks.incrementAndGet();
+            }
+            if (!prior.isr().containsAll(next.isr())) {
+                isrExpands.incrementAndGet();
+            }
+        }
+    }
+
+    /** ISR shrinks of partitions this node led when the image recorded them. */
+    public long isrShrinks() {
+        return isrShrinks.get();
+    }
+
+    /** ISR expands of partitions this node led when the image recorded them. */
+    public long isrExpands() {
+        return isrExpands.get();
+    }
+
+    /** Leader epoch changes seen in the image for partitions this node hosts. */
+    public long leaderElections() {
+        return leaderElections.get();
+    }
+
+    /** The last metadata image this replica manager applied. */
+    public MetadataImage image() {
+        return lastImage;
     }
 
     private void applyRole(Partition partition, PartitionImage next, MetadataImage image, long nowMs) {

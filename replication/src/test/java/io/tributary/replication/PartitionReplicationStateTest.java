@@ -82,6 +82,24 @@ class PartitionReplicationStateTest {
     }
 
     @Test
+    void followerLagIsTheLeadersHighWatermarkSeenMinusTheOwnLogEnd() throws IOException {
+        log = PartitionLog.open(dir.resolve("t-0"), LogConfig.DEFAULTS, Clock.systemUTC());
+        Partition p = new Partition(new PartitionId("t", 0), new UUID(1, 1), log,
+                new PartitionImage(0, List.of(1, 2), List.of(1, 2), 2, 1, 1), LOCAL, 1);
+        assertThat(p.followerLag()).as("before any fetch").isZero();
+        p.updateFollowerHighWatermark(5);
+        assertThat(p.followerLag()).isEqualTo(5);
+        for (int i = 0; i < 3; i++) {
+            log.append(batch(), 1);
+        }
+        assertThat(p.followerLag()).isEqualTo(2);
+        for (int i = 0; i < 3; i++) {
+            log.append(batch(), 1);
+        }
+        assertThat(p.followerLag()).as("ahead of the leader's high watermark").isZero();
+    }
+
+    @Test
     void aSingleReplicaCommitsOnAppend() throws IOException {
         Partition p = leader(List.of(1), List.of(1));
         log.append(batch(), 1);

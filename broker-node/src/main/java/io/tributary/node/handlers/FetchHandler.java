@@ -4,6 +4,7 @@ import io.tributary.metadata.TopicImage;
 import io.tributary.replication.Partition;
 import io.tributary.replication.PartitionId;
 import io.tributary.replication.log.LogReadResult;
+import io.tributary.replication.log.RecordBatchHeader;
 import io.tributary.replication.log.internal.KafkaRecords;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -60,7 +61,54 @@ public final class FetchHandler implements ApiHandler {
                     .setSessionId(0));
         }
         long deadlineNs = System.nanoTime() + Math.max(0, request.maxWaitMs()) * 1_000_000L;
-        return attempt(request, context.apiVersion() >= 13, deadlineNs);
+        boolean byId = context.apiVersion() >= 13;
+        return attempt(request, byId, deadlineNs).thenApply(response -> {
+            countConsumed((FetchResponseData) response, byId);
+            return response;
+        });
+    }
+
+    /** Counts the records and bytes a consumer gets, per topic, from the batch headers of the response. */
+    private void countConsumed(FetchResponseData response, boolean byId) {
+        for (FetchResponseData.FetchableTopicResponse topic : response.responses()) {
+            String name = topic.topic();
+            if (byId) {
+                TopicImage image = node.metadata().image().topic(KafkaIds.fromKafka(topic.topicId()));
+                if (image == null) {
+                    continue;
+                }
+                name = image.name();
+            }
+            long records = 0;
+            long bytes = 0;
+            for (FetchResponseData.PartitionData p : topic.partitions()) {
+                if (p.records() != null && p.records().sizeInBytes() > 0) {
+                    ByteBuffer batches = KafkaRecords.unwrap(p.records());
+                    bytes += batches.remaining();
+                    records += recordCount(batches);
+                }
+            }
+            if (bytes > 0) {
+                node.metrics().consumed(name, records, bytes);
+            }
+        }
+    }
+
+    /** Records in the whole batches of {@code batches}, from each header's last offset delta; no decoding. */
+    static long recordCount(ByteBuffer batches) {
+        long count = 0;
+        int position = batches.position();
+        int limit = batches.limit();
+        while (position + RecordBatchHeader.HEADER_SIZE <= limit) {
+            int size = RecordBatchHeader.LOG_OVERHEAD
+                    + batches.getInt(position + RecordBatchHeader.BATCH_LENGTH_OFFSET);
+            if (size < RecordBatchHeader.HEADER_SIZE || position + size > limit) {
+                break;
+            }
+            count += batches.getInt(position + RecordBatchHeader.LAST_OFFSET_DELTA_OFFSET) + 1L;
+            position += size;
+        }
+        return count;
     }
 
     private CompletableFuture<ApiMessage> attempt(FetchRequestData request, boolean byId, long deadlineNs) {

@@ -135,7 +135,9 @@ public final class ProduceHandler implements ApiHandler {
             return new Appended(error(id.partition(), Errors.INVALID_RECORD, e.getMessage()), -1);
         }
         try {
+            int bytes = batches.remaining();
             LogAppendResult result = node.replicas().appendAsLeader(id, -1, batches, acks);
+            node.metrics().produced(id.topic(), result.lastOffset() - result.firstOffset() + 1, bytes);
             ProduceResponseData.PartitionProduceResponse response = new ProduceResponseData.PartitionProduceResponse()
                     .setIndex(id.partition())
                     .setErrorCode(Errors.NONE.code())

@@ -1,80 +1,152 @@
 package io.tributary.node.metrics;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tributary.metadata.MetadataImage;
+import io.tributary.metadata.PartitionImage;
+import io.tributary.metadata.RatisMetadataStore;
+import io.tributary.metadata.TopicImage;
 import io.tributary.node.group.GroupService;
 import io.tributary.replication.Partition;
 import io.tributary.replication.PartitionId;
 import io.tributary.replication.ReplicaManager;
 import java.io.Closeable;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's meters, in one Micrometer Prometheus registry; meter names are the constants below (Prometheus
- * style once exported: {@code tributary_group_lag} etc.). Group gauges are refreshed every few seconds from the
- * coordinators of this node: lag is the partition's high watermark, as this node's replica knows it, minus the
- * group's committed offset.
+ * The node's meters, in one Micrometer Prometheus registry; meter names are the constants below (Prometheus style
+ * once exported, e.g. {@code tributary_topic_in_records_total}; {@code docs/metrics.md} lists every exported name).
+ * Traffic and request meters are updated by the intent-named methods; cluster-state gauges read the replica
+ * manager, its metadata image and the quorum when scraped; per-partition and group gauges are refreshed every few
+ * seconds.
  *
- * <p>Threads: one refresher thread; scraping may happen on any thread.
+ * <p>Threads: the update methods may be called on any thread; one refresher thread; scraping on any thread.
  */
-public final class NodeMetrics implements Closeable {
+public final class NodeMetrics implements RequestMetrics, Closeable {
 
     public static final String GROUP_LAG = "tributary.group.lag";
     public static final String GROUP_STATE = "tributary.group.state";
     public static final String PARTITION_HIGH_WATERMARK = "tributary.partition.high.watermark";
     public static final String PARTITION_LOG_END_OFFSET = "tributary.partition.log.end.offset";
+    public static final String PARTITION_LOG_SIZE = "tributary.partition.log.size";
+    public static final String FOLLOWER_FETCH_LAG = "tributary.follower.fetch.lag";
+    public static final String TOPIC_IN_BYTES = "tributary.topic.in";
+    public static final String TOPIC_IN_RECORDS = "tributary.topic.in.records";
+    public static final String TOPIC_OUT_BYTES = "tributary.topic.out";
+    public static final String TOPIC_OUT_RECORDS = "tributary.topic.out.records";
+    public static final String REQUESTS = "tributary.requests";
+    public static final String REQUEST_LATENCY = "tributary.request.latency";
+    public static final String REQUEST_ERRORS = "tributary.request.errors";
+    public static final String PARTITIONS_LED = "tributary.partitions.led";
+    public static final String PARTITIONS_UNDER_REPLICATED = "tributary.partitions.under.replicated";
+    public static final String PARTITIONS_OFFLINE = "tributary.partitions.offline";
+    public static final String ISR_SHRINKS = "tributary.isr.shrinks";
+    public static final String ISR_EXPANDS = "tributary.isr.expands";
+    public static final String LEADER_ELECTIONS = "tributary.leader.elections";
+    public static final String CONTROLLER_ACTIVE = "tributary.controller.active";
+    public static final String RAFT_TERM = "tributary.raft.term";
+    public static final String RAFT_COMMIT_INDEX = "tributary.raft.commit.index";
+    public static final String RAFT_APPLIED_INDEX = "tributary.raft.applied.index";
     private static final Logger log = LoggerFactory.getLogger(NodeMetrics.class);
     private static final long REFRESH_MS = 2_000;
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ReplicaManager replicas;
     private final GroupService groups;
-    private final MultiGauge groupLag;
-    private final MultiGauge groupState;
-    private final MultiGauge highWatermarks;
-    private final MultiGauge logEndOffsets;
+    private final Map<String, TopicMeters> topics = new ConcurrentHashMap<>();
+    private final Map<ApiKeys, ApiMeters> apis = new ConcurrentHashMap<>();
+    private final Map<String, Counter> errors = new ConcurrentHashMap<>();
+    private final GaugeRows groupLag;
+    private final GaugeRows groupState;
+    private final GaugeRows highWatermarks;
+    private final GaugeRows logEndOffsets;
+    private final GaugeRows logSizes;
+    private final GaugeRows followerLags;
     private final ScheduledExecutorService refresher = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "metrics-refresh");
         t.setDaemon(true);
         return t;
     });
 
-    public NodeMetrics(int nodeId, ReplicaManager replicas, GroupService groups) {
+    private record TopicMeters(Counter bytesIn, Counter recordsIn, Counter bytesOut, Counter recordsOut) {}
+
+    private record ApiMeters(Counter requests, Timer latency) {}
+
+    /**
+     * The rows of a multi-gauge, each reading a holder kept across refreshes: a refresh updates values in place and
+     * only adds or removes rows, so a concurrent scrape never misses a row that exists before and after it (a
+     * Micrometer row overwrite removes and re-adds the meter). Used by the refresher thread only.
+     */
+    private static final class GaugeRows {
+        private final MultiGauge gauge;
+        private Map<Tags, AtomicLong> values = new HashMap<>();
+
+        GaugeRows(MultiGauge gauge) {
+            this.gauge = gauge;
+        }
+
+        void set(Map<Tags, Long> now) {
+            Map<Tags, AtomicLong> next = new HashMap<>();
+            List<MultiGauge.Row<?>> rows = new ArrayList<>();
+            now.forEach((tags, value) -> {
+                AtomicLong holder = values.getOrDefault(tags, new AtomicLong());
+                holder.set(value);
+                next.put(tags, holder);
+                rows.add(MultiGauge.Row.of(tags, holder, AtomicLong::get));
+            });
+            values = next;
+            gauge.register(rows, false);
+        }
+    }
+
+    /**
+     * @param controllerActive whether this node's controller is the active one
+     * @param ratis the voter's metadata store (Raft term and indexes), or null on a node that is not a voter
+     */
+    public NodeMetrics(int nodeId, ReplicaManager replicas, GroupService groups, BooleanSupplier controllerActive,
+            RatisMetadataStore ratis) {
         this.replicas = replicas;
         this.groups = groups;
         registry.config().commonTags("node", Integer.toString(nodeId));
-        new JvmMemoryMetrics().bindTo(registry);
-        new JvmGcMetrics().bindTo(registry);
-        new JvmThreadMetrics().bindTo(registry);
-        new ClassLoaderMetrics().bindTo(registry);
-        new ProcessorMetrics().bindTo(registry);
-        new UptimeMetrics().bindTo(registry);
-        groupLag = MultiGauge.builder(GROUP_LAG).description("records between a group's committed offset and the "
-                + "high watermark, per partition, for groups this node coordinates").baseUnit("records")
-                .register(registry);
-        groupState = MultiGauge.builder(GROUP_STATE).description("1 for the current state of each group this node "
-                + "coordinates").register(registry);
-        highWatermarks = MultiGauge.builder(PARTITION_HIGH_WATERMARK)
-                .description("high watermark of each partition replica on this node").register(registry);
-        logEndOffsets = MultiGauge.builder(PARTITION_LOG_END_OFFSET)
-                .description("log end offset of each partition replica on this node").register(registry);
+        bindJvmAndProcess();
+        groupLag = rows(GROUP_LAG, "records", "records between a group's committed offset and the high watermark, "
+                + "per partition, for groups this node coordinates");
+        groupState = rows(GROUP_STATE, null, "1 for the current state of each group this node coordinates");
+        highWatermarks = rows(PARTITION_HIGH_WATERMARK, null, "high watermark of each partition replica on this node");
+        logEndOffsets = rows(PARTITION_LOG_END_OFFSET, null, "log end offset of each partition replica on this node");
+        logSizes = rows(PARTITION_LOG_SIZE, "bytes", "bytes of log segments on disk of each partition replica here");
+        followerLags = rows(FOLLOWER_FETCH_LAG, "records", "records between the leader's high watermark, as last "
+                + "fetched, and this follower's log end");
+        registerClusterState(controllerActive, ratis);
         refresher.scheduleWithFixedDelay(this::refresh, 0, REFRESH_MS, TimeUnit.MILLISECONDS);
     }
 
@@ -83,40 +155,166 @@ public final class NodeMetrics implements Closeable {
         return registry.scrape();
     }
 
+    /** A leader appended client batches to a partition of {@code topic}. */
+    public void produced(String topic, long records, long bytes) {
+        TopicMeters meters = topicMeters(topic);
+        meters.recordsIn.increment(records);
+        meters.bytesIn.increment(bytes);
+    }
+
+    /** A consumer fetch response carried {@code records} records in {@code bytes} bytes of {@code topic}. */
+    public void consumed(String topic, long records, long bytes) {
+        TopicMeters meters = topicMeters(topic);
+        meters.recordsOut.increment(records);
+        meters.bytesOut.increment(bytes);
+    }
+
+    @Override
+    public void requestHandled(ApiKeys api, long nanos) {
+        ApiMeters meters = apis.computeIfAbsent(api, this::apiMeters);
+        meters.requests.increment();
+        meters.latency.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void requestFailed(ApiKeys api, Errors error) {
+        errors.computeIfAbsent(api.name + "/" + error.name(), key -> Counter.builder(REQUEST_ERRORS)
+                .description("errors in responses, per partition for Produce and Fetch")
+                .tags("api", api.name, "error", error.name()).register(registry)).increment();
+    }
+
+    private GaugeRows rows(String name, String baseUnit, String description) {
+        return new GaugeRows(MultiGauge.builder(name).baseUnit(baseUnit).description(description).register(registry));
+    }
+
+    private TopicMeters topicMeters(String topic) {
+        return topics.computeIfAbsent(topic, t -> new TopicMeters(
+                Counter.builder(TOPIC_IN_BYTES).baseUnit("bytes").tag("topic", t)
+                        .description("bytes appended by producers to this node as leader").register(registry),
+                Counter.builder(TOPIC_IN_RECORDS).tag("topic", t)
+                        .description("records appended by producers to this node as leader").register(registry),
+                Counter.builder(TOPIC_OUT_BYTES).baseUnit("bytes").tag("topic", t)
+                        .description("record bytes sent in consumer fetch responses").register(registry),
+                Counter.builder(TOPIC_OUT_RECORDS).tag("topic", t)
+                        .description("records sent in consumer fetch responses").register(registry)));
+    }
+
+    private ApiMeters apiMeters(ApiKeys api) {
+        return new ApiMeters(
+                Counter.builder(REQUESTS).tag("api", api.name).description("Kafka requests handled")
+                        .register(registry),
+                Timer.builder(REQUEST_LATENCY).tag("api", api.name)
+                        .description("time from a decoded request to its response, waits of fetches included")
+                        .publishPercentileHistogram()
+                        .minimumExpectedValue(Duration.ofMillis(1))
+                        .maximumExpectedValue(Duration.ofSeconds(30))
+                        .register(registry));
+    }
+
+    private void bindJvmAndProcess() {
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+    }
+
+    private void registerClusterState(BooleanSupplier controllerActive, RatisMetadataStore ratis) {
+        Gauge.builder(PARTITIONS_LED, replicas, r -> count(r, Partition::isLeader))
+                .description("partitions this node leads").register(registry);
+        Gauge.builder(PARTITIONS_UNDER_REPLICATED, replicas, r -> count(r, p -> p.isLeader()
+                        && p.image().isr().size() < p.image().replicas().size()))
+                .description("partitions this node leads whose ISR is smaller than their replica set")
+                .register(registry);
+        Gauge.builder(PARTITIONS_OFFLINE, replicas, r -> offline(r.image()))
+                .description("partitions of the cluster without a leader, in this node's metadata image")
+                .register(registry);
+        FunctionCounter.builder(ISR_SHRINKS, replicas, ReplicaManager::isrShrinks)
+                .description("ISR shrinks of partitions this node led, as the metadata recorded them")
+                .register(registry);
+        FunctionCounter.builder(ISR_EXPANDS, replicas, ReplicaManager::isrExpands)
+                .description("ISR expands of partitions this node led, as the metadata recorded them")
+                .register(registry);
+        FunctionCounter.builder(LEADER_ELECTIONS, replicas, ReplicaManager::leaderElections)
+                .description("leader epoch changes of partitions this node hosts").register(registry);
+        Gauge.builder(CONTROLLER_ACTIVE, controllerActive, a -> a.getAsBoolean() ? 1 : 0)
+                .strongReference(true) // nothing else holds the supplier; a weak reference would read NaN
+                .description("1 on the node whose controller is active, else 0").register(registry);
+        if (ratis != null) {
+            Gauge.builder(RAFT_TERM, ratis, RatisMetadataStore::currentTerm)
+                    .description("this voter's Raft term of the metadata quorum").register(registry);
+            Gauge.builder(RAFT_COMMIT_INDEX, ratis, RatisMetadataStore::commitIndex)
+                    .description("last committed index of the metadata log on this voter").register(registry);
+            Gauge.builder(RAFT_APPLIED_INDEX, ratis, RatisMetadataStore::appliedIndex)
+                    .description("last index of the metadata log applied on this voter").register(registry);
+        }
+    }
+
+    private static double count(ReplicaManager replicas, Predicate<Partition> which) {
+        return replicas.partitions().stream().filter(which).count();
+    }
+
+    private static double offline(MetadataImage image) {
+        long count = 0;
+        for (TopicImage topic : image.topics().values()) {
+            for (PartitionImage p : topic.partitions()) {
+                if (!p.hasLeader()) {
+                    count++;
+                }
+            }
+        }
+        return count;
+    }
+
     private void refresh() {
         try {
-            Map<TopicPartition, Long> hw = new HashMap<>();
-            List<MultiGauge.Row<?>> hwRows = new ArrayList<>();
-            List<MultiGauge.Row<?>> leoRows = new ArrayList<>();
-            for (Partition p : replicas.partitions()) {
-                PartitionId id = p.id();
-                Tags tags = Tags.of("topic", id.topic(), "partition", Integer.toString(id.partition()));
-                long high = p.highWatermark();
-                long end = p.log().logEndOffset();
-                hw.put(new TopicPartition(id.topic(), id.partition()), high);
-                hwRows.add(MultiGauge.Row.of(tags, high));
-                leoRows.add(MultiGauge.Row.of(tags, end));
-            }
-            highWatermarks.register(hwRows, true);
-            logEndOffsets.register(leoRows, true);
+            Map<TopicPartition, Long> hw = refreshPartitions();
             Map<String, GroupService.GroupSnapshot> snapshot = groups.snapshot().get(5, TimeUnit.SECONDS);
-            List<MultiGauge.Row<?>> lagRows = new ArrayList<>();
-            List<MultiGauge.Row<?>> stateRows = new ArrayList<>();
+            Map<Tags, Long> lags = new HashMap<>();
+            Map<Tags, Long> states = new HashMap<>();
             snapshot.forEach((group, s) -> {
-                stateRows.add(MultiGauge.Row.of(Tags.of("group", group, "state", s.state()), 1));
+                states.put(Tags.of("group", group, "state", s.state()), 1L);
                 s.committedOffsets().forEach((tp, committed) -> {
                     Long high = hw.get(tp);
                     if (high != null) {
-                        lagRows.add(MultiGauge.Row.of(Tags.of("group", group, "topic", tp.topic(), "partition",
-                                Integer.toString(tp.partition())), Math.max(0, high - committed)));
+                        lags.put(Tags.of("group", group, "topic", tp.topic(), "partition",
+                                Integer.toString(tp.partition())), Math.max(0, high - committed));
                     }
                 });
             });
-            groupLag.register(lagRows, true);
-            groupState.register(stateRows, true);
+            groupLag.set(lags);
+            groupState.set(states);
         } catch (Exception e) {
             log.debug("metrics refresh failed: {}", e.toString());
         }
+    }
+
+    /** Refreshes the per-partition gauges; returns each hosted partition's high watermark. */
+    private Map<TopicPartition, Long> refreshPartitions() {
+        Map<TopicPartition, Long> hw = new HashMap<>();
+        Map<Tags, Long> hwRows = new HashMap<>();
+        Map<Tags, Long> leoRows = new HashMap<>();
+        Map<Tags, Long> sizeRows = new HashMap<>();
+        Map<Tags, Long> lagRows = new HashMap<>();
+        for (Partition p : replicas.partitions()) {
+            PartitionId id = p.id();
+            Tags tags = Tags.of("topic", id.topic(), "partition", Integer.toString(id.partition()));
+            long high = p.highWatermark();
+            hw.put(new TopicPartition(id.topic(), id.partition()), high);
+            hwRows.put(tags, high);
+            leoRows.put(tags, p.log().logEndOffset());
+            sizeRows.put(tags, p.log().sizeInBytes());
+            if (!p.isLeader()) {
+                lagRows.put(tags, p.followerLag());
+            }
+        }
+        highWatermarks.set(hwRows);
+        logEndOffsets.set(leoRows);
+        logSizes.set(sizeRows);
+        followerLags.set(lagRows);
+        return hw;
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.tributary.node.network;
 
 import io.tributary.node.handlers.ApiHandler;
 import io.tributary.node.handlers.RequestContext;
+import io.tributary.node.metrics.RequestMetrics;
 import java.nio.ByteBuffer;
 import java.util.Collection;
 import java.util.EnumMap;
@@ -11,6 +12,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import org.apache.kafka.common.message.ApiMessageType;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.message.ResponseHeaderData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
@@ -43,14 +46,16 @@ public final class RequestDispatcher {
 
     private final Map<ApiKeys, ApiHandler> handlers = new EnumMap<>(ApiKeys.class);
     private final ExecutorService ioThreads;
+    private final RequestMetrics metrics;
 
-    public RequestDispatcher(Collection<ApiHandler> apiHandlers, ExecutorService ioThreads) {
+    public RequestDispatcher(Collection<ApiHandler> apiHandlers, ExecutorService ioThreads, RequestMetrics metrics) {
         for (ApiHandler h : apiHandlers) {
             if (handlers.put(h.apiKey(), h) != null) {
                 throw new IllegalArgumentException("two handlers for " + h.apiKey());
             }
         }
         this.ioThreads = ioThreads;
+        this.metrics = metrics;
     }
 
     /** The APIs and version ranges this node serves: exactly what ApiVersions advertises. */
@@ -103,6 +108,7 @@ public final class RequestDispatcher {
             return CompletableFuture.completedFuture(Outcome.CLOSE);
         }
         RequestContext context = new RequestContext(header, clientAddress);
+        long startNs = System.nanoTime();
         CompletableFuture<ApiMessage> response;
         try {
             response = handler.handle(context, request);
@@ -110,13 +116,40 @@ public final class RequestDispatcher {
             response = CompletableFuture.failedFuture(e);
         }
         return response.handle((message, error) -> {
+            metrics.requestHandled(apiKey, System.nanoTime() - startNs);
             if (error != null) {
+                metrics.requestFailed(apiKey, Errors.UNKNOWN_SERVER_ERROR);
                 log.error("{} v{} from {} failed; answering UNKNOWN_SERVER_ERROR", apiKey, version, clientAddress,
                         error);
                 return errorResponse(header, frame, Errors.UNKNOWN_SERVER_ERROR);
             }
+            countErrors(apiKey, message);
             return message == null ? Outcome.NO_RESPONSE : new Outcome(encode(header, message), false);
         });
+    }
+
+    /** Counts the error codes of a produce or fetch response: its top-level one and each partition's. */
+    private void countErrors(ApiKeys apiKey, ApiMessage message) {
+        if (message instanceof ProduceResponseData produce) {
+            for (ProduceResponseData.TopicProduceResponse topic : produce.responses()) {
+                for (ProduceResponseData.PartitionProduceResponse p : topic.partitionResponses()) {
+                    countError(apiKey, p.errorCode());
+                }
+            }
+        } else if (message instanceof FetchResponseData fetch) {
+            countError(apiKey, fetch.errorCode());
+            for (FetchResponseData.FetchableTopicResponse topic : fetch.responses()) {
+                for (FetchResponseData.PartitionData p : topic.partitions()) {
+                    countError(apiKey, p.errorCode());
+                }
+            }
+        }
+    }
+
+    private void countError(ApiKeys apiKey, short code) {
+        if (code != Errors.NONE.code()) {
+            metrics.requestFailed(apiKey, Errors.forCode(code));
+        }
     }
 
     private Outcome unsupportedVersion(ApiKeys apiKey, short version, ByteBuffer frame, String clientAddress) {

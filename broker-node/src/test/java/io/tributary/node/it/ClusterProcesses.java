@@ -65,6 +65,8 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
     private final Map<Integer, NodeProcess> nodes = new TreeMap<>();
     /** Nodes this harness has not been told to kill: one of them dead means it crashed. */
     private final Set<Integer> expectedAlive = new TreeSet<>();
+    /** Node id -> port of its HTTP endpoint ({@code metrics.listener}: /metrics, /health), kept across restarts. */
+    private final Map<Integer, Integer> metricsPorts = new TreeMap<>();
     private Path root;
     private String voters;
     private boolean failed;
@@ -100,19 +102,23 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
     @Override
     public void beforeAll(ExtensionContext context) throws IOException {
         root = Files.createTempDirectory("tributary-" + context.getRequiredTestClass().getSimpleName() + "-");
-        // Client ports 0..n-1, Ratis ports of the voters n..n+v-1, replication ports n+v..2n+v-1.
-        List<Integer> ports = NodeProcess.freePorts(2 * nodeCount + voterCount);
+        // Client ports 0..n-1, Ratis ports of the voters n..n+v-1, replication ports n+v..2n+v-1, metrics ports
+        // 2n+v..3n+v-1.
+        List<Integer> ports = NodeProcess.freePorts(3 * nodeCount + voterCount);
         voters = IntStream.rangeClosed(1, voterCount)
                 .mapToObj(id -> id + "@127.0.0.1:" + ports.get(nodeCount + id - 1))
                 .collect(Collectors.joining(","));
         for (int id = 1; id <= nodeCount; id++) {
             Map<String, String> config = new LinkedHashMap<>();
             config.put("controller.quorum.voters", voters);
+            int metricsPort = ports.get(2 * nodeCount + voterCount + id - 1);
+            config.put("metrics.listener", "127.0.0.1:" + metricsPort);
             if (shortTimeouts) {
                 config.put("broker.session.timeout.ms", Long.toString(SESSION_TIMEOUT.toMillis()));
                 config.put("broker.heartbeat.interval.ms", Long.toString(HEARTBEAT_INTERVAL.toMillis()));
             }
             config.putAll(overrides);
+            metricsPorts.put(id, metricsPort);
             Path dir = Files.createDirectories(root.resolve("node-" + id));
             int replicationPort = ports.get(nodeCount + voterCount + id - 1);
             nodes.put(id, NodeProcess.prepare(id, dir, ports.get(id - 1), replicationPort, config));
@@ -187,6 +193,15 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
     /** The client port of node {@code id}. */
     int port(int id) {
         return node(id).port();
+    }
+
+    /**
+     * The port of node {@code id}'s HTTP endpoint ({@code GET /metrics}, {@code GET /health} on 127.0.0.1), unless
+     * the test's overrides set {@code metrics.listener} themselves.
+     */
+    int metricsPort(int id) {
+        node(id);
+        return metricsPorts.get(id);
     }
 
     /** bootstrap.servers naming the given nodes, or every running node if none is given. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tributary.node.handlers.ApiHandler;
 import io.tributary.node.handlers.ApiVersionsHandler;
 import io.tributary.node.handlers.RequestContext;
+import io.tributary.node.metrics.RequestMetrics;
 import java.nio.ByteBuffer;
 import java.util.HexFormat;
 import java.util.List;
@@ -59,7 +60,7 @@ class CodecGoldenBytesTest {
             }
         };
         self[0] = new RequestDispatcher(List.of(new ApiVersionsHandler(() -> self[0].supportedVersions()), metadata),
-                executor);
+                executor, RequestMetrics.NONE);
         return self[0];
     }
 

@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: a 3-node Tributary cluster, then a 3-node Apache Kafka (KRaft) reference cluster,
+# one after the other on this machine, with the same workload driven by Kafka's own ProducerPerformance and
+# ConsumerPerformance (via ../shared/bench/bench.sh and BOOTSTRAP=...). Prints one table with both systems and
+# the Tributary/Kafka ratio. See docs/benchmarks.md for a recorded run.
+#
+#   bench/run.sh                 full run (Tributary, then Kafka, then the table)
+#   bench/run.sh tributary|kafka one system only (run both with the same OUT_DIR, then `report OUT_DIR`)
+#   bench/run.sh report DIR      re-print the table of an earlier run
+#   bench/run.sh profile         Tributary only: warm-up, then a JFR recording of the node that leads the most
+#                                partitions of the topic during an acks=all producer run; prints the hottest frames
+#
+# Environment (defaults in brackets):
+#   RECORDS [300000]        records per producer run (and read back by each consumer run)
+#   WARMUP_RECORDS [300000] unrecorded acks=all warm-up per cluster (JIT); 0 skips it
+#   LAT_RATE [5000] LAT_RECORDS [100000]   moderate-rate acks=all latency run; LAT_RECORDS=0 skips it
+#   TRIB_PORT [29092]       Tributary port base (clients 29092-29094, Ratis +100, replication +200, metrics +300);
+#                           chosen not to clash with the Kafka reference cluster (19092-19094, 19192-19194) or with
+#                           a developer's default Tributary cluster (9092-...)
+#   TRIBUTARY_HEAP [-Xms1g -Xmx1g]  same heap as the Kafka reference brokers
+#   KAFKA_BENCH_DIR [<repo>/../shared/bench]   the Kafka reference scripts (fetch.sh is run if the jars are missing)
+#   OUT_DIR [/tmp/tributary-bench/<timestamp>] raw tool output, summary.tsv per system, load samples, table
+#
+# Needs: java 17, mvn (Tributary build, Kafka jar fetch), kcat (deploy/cluster.sh readiness check), curl.
+# Everything it starts (both clusters, the load tools, the load sampler) is stopped by pid on exit.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KBENCH="${KAFKA_BENCH_DIR:-$REPO_ROOT/../shared/bench}"
+[[ -x "$KBENCH/bench.sh" ]] || { echo "run.sh: no $KBENCH/bench.sh (set KAFKA_BENCH_DIR)" >&2; exit 1; }
+KBENCH="$(cd "$KBENCH" && pwd)"
+
+RECORDS="${RECORDS:-300000}"
+WARMUP_RECORDS="${WARMUP_RECORDS:-300000}"
+LAT_RATE="${LAT_RATE:-5000}"
+LAT_RECORDS="${LAT_RECORDS:-100000}"
+TRIB_PORT="${TRIB_PORT:-29092}"
+export TRIBUTARY_HEAP="${TRIBUTARY_HEAP:--Xms1g -Xmx1g}"
+OUT_DIR="${OUT_DIR:-/tmp/tributary-bench/$(date +%Y%m%d-%H%M%S)}"
+TRIB_DATA=""
+TRIB_BS="127.0.0.1:$TRIB_PORT,127.0.0.1:$((TRIB_PORT + 1)),127.0.0.1:$((TRIB_PORT + 2))"
+KAFKA_BS="127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094"
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+# --- process bookkeeping: every child runs in its own process group (setsid), its pid kept here -------------
+CHILD=""          # the load tool / cluster script currently running
+SAMPLER=""        # background load-average sampler
+TRIB_UP=0
+KAFKA_UP=0
+
+# Runs "$@" in a new process group and waits for it; the trap kills that group if we are interrupted.
+run() {
+    setsid "$@" &
+    CHILD=$!
+    local rc=0
+    wait "$CHILD" || rc=$?
+    CHILD=""
+    return "$rc"
+}
+
+trib_cluster() { TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" "$REPO_ROOT/deploy/cluster.sh" "$@"; }
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [[ -n "$CHILD" ]] && kill -0 "$CHILD" 2>/dev/null; then
+        kill -TERM -- "-$CHILD" 2>/dev/null || true
+        sleep 1
+        kill -KILL -- "-$CHILD" 2>/dev/null || true
+    fi
+    if ((TRIB_UP)); then log "stopping Tributary cluster"; trib_cluster down >&2 || true; fi
+    if ((KAFKA_UP)); then log "stopping Kafka cluster"; "$KBENCH/cluster.sh" down >&2 || true; fi
+    if [[ -n "$SAMPLER" ]]; then kill -TERM "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true; fi
+    [[ -n "$TRIB_DATA" ]] && rm -rf "$TRIB_DATA"
+    exit "$rc"
+}
+phase() { echo "$1" >"$OUT_DIR/phase"; }
+
+setup() {
+    mkdir -p "$OUT_DIR"
+    TRIB_DATA="$(mktemp -d /tmp/tributary-bench-data.XXXXXX)"
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    exec > >(tee -a "$OUT_DIR/run.log") 2>&1
+    echo idle >"$OUT_DIR/phase"
+    # 1-minute load average every 5 s, tagged with the current phase
+    (
+        while :; do
+            printf '%s\t%s\t%s\n' "$(date +%H:%M:%S)" "$(cat "$OUT_DIR/phase")" "$(cut -d' ' -f1 /proc/loadavg)"
+            sleep 5
+        done
+    ) >>"$OUT_DIR/load.tsv" &
+    SAMPLER=$!
+    log "output: $OUT_DIR; $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# bench.sh wrapper: results of system $1 go to $OUT_DIR/$1/summary.tsv
+bench() {
+    local sys="$1" bs="$2"; shift 2
+    RESULTS_DIR="$OUT_DIR/$sys" BOOTSTRAP="$bs" run "$KBENCH/bench.sh" "$@"
+}
+
+# The workload (same for both systems): warm-up, acks=all and acks=1 producer throughput on fresh
+# 6-partition RF 3 min.insync.replicas=2 topics, each read back by ConsumerPerformance, then the
+# moderate-rate acks=all latency run.
+workload() {
+    local sys="$1" bs="$2" t stamp
+    stamp="$(date +%H%M%S)"
+    if ((WARMUP_RECORDS > 0)); then
+        phase "$sys-warmup"
+        t="warmup-$stamp"
+        bench "$sys" "$bs" create-topic "$t"
+        log "$sys: warm-up, $WARMUP_RECORDS records acks=all (not reported)"
+        RESULTS_DIR="$OUT_DIR/$sys-warmup" BOOTSTRAP="$bs" run "$KBENCH/bench.sh" produce "$t" all "$WARMUP_RECORDS" 1024 -1 >&2
+        bench "$sys" "$bs" delete-topic "$t"
+    fi
+    for acks in all 1; do
+        t="bench-acks$acks-$stamp"
+        bench "$sys" "$bs" create-topic "$t"
+        phase "$sys-produce-acks$acks"
+        bench "$sys" "$bs" produce "$t" "$acks" "$RECORDS" 1024 -1
+        phase "$sys-consume-acks$acks"
+        bench "$sys" "$bs" consume "$t" "$RECORDS" "written-acks$acks"
+        bench "$sys" "$bs" delete-topic "$t"
+        phase "$sys-pause"
+        sleep 5
+    done
+    if ((LAT_RECORDS > 0)); then
+        t="lat-$stamp"
+        bench "$sys" "$bs" create-topic "$t"
+        phase "$sys-latency"
+        bench "$sys" "$bs" produce "$t" all "$LAT_RECORDS" 1024 "$LAT_RATE"
+        bench "$sys" "$bs" delete-topic "$t"
+    fi
+    phase idle
+}
+
+run_tributary() {
+    log "Tributary: 3 nodes, port base $TRIB_PORT, data $TRIB_DATA, heap '$TRIBUTARY_HEAP'"
+    phase tributary-start
+    TRIB_UP=1
+    run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" "$REPO_ROOT/deploy/cluster.sh" up 3 >&2
+    git -C "$REPO_ROOT" rev-parse --short HEAD >"$OUT_DIR/tributary-commit" 2>/dev/null || true
+    workload tributary "$TRIB_BS"
+    log "Tributary: stopping"
+    phase tributary-stop
+    run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" "$REPO_ROOT/deploy/cluster.sh" down >&2
+    TRIB_UP=0
+}
+
+run_kafka() {
+    # shellcheck source=/dev/null
+    if ! (. "$KBENCH/common.sh" && [[ -d "$BROKER_LIBS" && -d "$(tools_libs)" ]]); then
+        log "Kafka jars missing: running $KBENCH/fetch.sh"
+        run "$KBENCH/fetch.sh" >&2
+    fi
+    log "Apache Kafka: 3 nodes (../shared/bench/cluster.sh), clients $KAFKA_BS"
+    phase kafka-start
+    KAFKA_UP=1
+    run "$KBENCH/cluster.sh" up >&2
+    workload kafka "$KAFKA_BS"
+    log "Kafka: stopping"
+    phase kafka-stop
+    run "$KBENCH/cluster.sh" down >&2
+    KAFKA_UP=0
+}
+
+# Table from $OUT_DIR/{tributary,kafka}/summary.tsv (columns: time kind topic acks params records_per_s
+# MB_per_s avg_ms p50_ms p99_ms p999_ms max_ms extra).
+report() {
+    awk -F'\t' -v records="$RECORDS" -v warm="$WARMUP_RECORDS" -v lrate="$LAT_RATE" -v lrec="$LAT_RECORDS" '
+        FNR == 1 { sys = (FILENAME ~ /\/kafka\/summary.tsv$/) ? "K" : "T"; next }
+        {
+            if ($2 == "produce" && $3 ~ /^lat-/) key = "latency acks=all @" lrate "/s"
+            else if ($2 == "produce") key = "produce acks=" $4
+            else if ($2 == "consume") key = "consume (" $4 ")"
+            else next
+            if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+            rs[sys, key] = $6; mb[sys, key] = $7; p50[sys, key] = $9; p99[sys, key] = $10; p999[sys, key] = $11
+        }
+        function v(x) { return (x == "" || x == "-") ? "-" : x }
+        function r0(x) { return (x == "" || x == "-") ? "-" : sprintf("%.0f", x) }
+        function r1(x) { return (x == "" || x == "-") ? "-" : sprintf("%.1f", x) }
+        function ratio(a, b) { return (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) ? "-" : sprintf("%.2fx", a / b) }
+        END {
+            printf "records per producer/consumer run: %d x 1024 B; warm-up %d records per cluster (unreported); latency run %d records at %d rec/s\n", records, warm, lrec, lrate
+            printf "%-26s | %-58s | %-58s | %s\n", "", "Tributary", "Apache Kafka", "Tributary/Kafka"
+            printf "%-26s | %10s %8s %8s %8s %8s | %10s %8s %8s %8s %8s | %8s %8s %8s\n", "benchmark", \
+                "rec/s", "MB/s", "p50 ms", "p99 ms", "p99.9", "rec/s", "MB/s", "p50 ms", "p99 ms", "p99.9", "rec/s", "p50", "p99"
+            for (i = 1; i <= n; i++) {
+                k = order[i]
+                printf "%-26s | %10s %8s %8s %8s %8s | %10s %8s %8s %8s %8s | %8s %8s %8s\n", k, \
+                    r0(rs["T", k]), r1(mb["T", k]), v(p50["T", k]), v(p99["T", k]), v(p999["T", k]), \
+                    r0(rs["K", k]), r1(mb["K", k]), v(p50["K", k]), v(p99["K", k]), v(p999["K", k]), \
+                    ratio(rs["T", k], rs["K", k]), ratio(p50["T", k], p50["K", k]), ratio(p99["T", k], p99["K", k])
+            }
+            print "consume rows: ConsumerPerformance fetch rec/s and MB/s (group join excluded); no latency."
+            print "ratios: rec/s > 1 means Tributary is faster; p50/p99 < 1 means Tributary has lower latency."
+        }' "$OUT_DIR"/tributary/summary.tsv "$OUT_DIR"/kafka/summary.tsv 2>/dev/null || true
+    echo
+    echo "machine load (1-min load average, sampled every 5 s; $(nproc) cores):"
+    awk -F'\t' '{ s[$2] += $3; c[$2]++; if ($3 > m[$2]) m[$2] = $3; if (!($2 in o)) { o[$2] = ++n; name[n] = $2 } }
+        END { for (i = 1; i <= n; i++) { p = name[i]; printf "  %-26s mean %5.2f  max %5.2f  (%d samples)\n", p, s[p] / c[p], m[p], c[p] } }' \
+        "$OUT_DIR/load.tsv"
+    echo "raw output: $OUT_DIR"
+}
+
+# profile: Tributary only; JFR on the node leading most partitions of an acks=all producer run
+profile() {
+    local secs="${JFR_SECONDS:-30}" t leader pid jfr
+    log "profile: Tributary, warm-up, then JFR ${secs}s on the busiest leader during acks=all produce"
+    TRIB_UP=1
+    run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" "$REPO_ROOT/deploy/cluster.sh" up 3 >&2
+    t="prof-$(date +%H%M%S)"
+    bench tributary "$TRIB_BS" create-topic "$t"
+    RESULTS_DIR="$OUT_DIR/tributary-warmup" BOOTSTRAP="$TRIB_BS" run "$KBENCH/bench.sh" produce "$t" all "$WARMUP_RECORDS" 1024 -1 >&2
+    leader="$(timeout 15 kcat -b "$TRIB_BS" -L -t "$t" 2>/dev/null | awk '/partition/ { sub(/,/, "", $4); c[$4]++ }
+        END { for (l in c) if (c[l] > best) { best = c[l]; id = l } print id }')"
+    pid="$(cat "$TRIB_DATA/node-$leader/node.pid")"
+    jfr="$OUT_DIR/leader-node$leader.jfr"
+    log "profile: leader node $leader (pid $pid) -> $jfr"
+    (sleep 5; jcmd "$pid" JFR.start name=bench settings=profile duration="${secs}s" filename="$jfr" >&2) &
+    local starter=$!
+    bench tributary "$TRIB_BS" produce "$t" all "${PROFILE_RECORDS:-1500000}" 1024 -1 || true
+    wait "$starter" || true
+    for _ in $(seq 1 60); do [[ -s "$jfr" ]] && break; sleep 1; done
+    sleep 2
+    echo "== top frames (top of stack) in jdk.ExecutionSample, node $leader =="
+    jfr print --events jdk.ExecutionSample "$jfr" | awk '/stackTrace = \[/ { getline; sub(/^ +/, ""); print }' \
+        | sed -E 's/ +line:.*//' | sort | uniq -c | sort -rn | head -30
+    echo "== all frames (inclusive) =="
+    jfr print --events jdk.ExecutionSample "$jfr" | grep -E '^\s+[a-zA-Z].*line:' | sed -E 's/^ +//; s/ +line:.*//' \
+        | sort | uniq -c | sort -rn | head -40
+}
+
+case "${1:-all}" in
+    all) setup; run_tributary; run_kafka; report | tee "$OUT_DIR/table.txt" ;;
+    tributary) setup; run_tributary; report | tee "$OUT_DIR/table.txt" ;;
+    kafka) setup; run_kafka; report | tee "$OUT_DIR/table.txt" ;;
+    profile) setup; profile ;;
+    report) OUT_DIR="${2:?usage: run.sh report OUT_DIR}"; report ;;
+    *) sed -n '2,26p' "$0"; exit 2 ;;
+esac
