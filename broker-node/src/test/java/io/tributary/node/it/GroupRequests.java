@@ -2,12 +2,9 @@ package io.tributary.node.it;
 
 import static org.awaitility.Awaitility.await;
 
-import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.message.FindCoordinatorRequestData;
 import org.apache.kafka.common.message.FindCoordinatorResponseData;
@@ -19,9 +16,6 @@ import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.requests.RequestHeader;
-import org.apache.kafka.common.requests.RequestUtils;
-import org.apache.kafka.common.requests.ResponseHeader;
 
 /**
  * Group-protocol requests sent to one node's port, encoded and decoded with kafka-clients' own message classes, for
@@ -36,7 +30,6 @@ final class GroupRequests {
     static final short OFFSET_COMMIT_VERSION = 8;
     static final short HEARTBEAT_VERSION = 4;
     private static final Duration RESPONSE_DEADLINE = Duration.ofSeconds(15);
-    private static final AtomicInteger CORRELATION_IDS = new AtomicInteger();
 
     private GroupRequests() {}
 
@@ -109,24 +102,7 @@ final class GroupRequests {
         return Errors.forCode(response.errorCode());
     }
 
-    /** Sends one request and returns the response body, positioned after the response header. */
     private static ByteBufferAccessor send(int port, ApiKeys api, short version, ApiMessage body) {
-        int correlationId = CORRELATION_IDS.incrementAndGet();
-        RequestHeader header = new RequestHeader(api, version, "tributary-group-it", correlationId);
-        ByteBuffer payload = RequestUtils.serialize(header.data(), header.headerVersion(), body, version);
-        byte[] bytes = new byte[payload.remaining()];
-        payload.get(bytes);
-        try (RawConnection connection = new RawConnection(port)) {
-            connection.write(RawConnection.sizePrefixed(bytes.length, bytes));
-            ByteBuffer frame = connection.readFrame(RESPONSE_DEADLINE);
-            ResponseHeader responseHeader = ResponseHeader.parse(frame, api.responseHeaderVersion(version));
-            if (responseHeader.correlationId() != correlationId) {
-                throw new AssertionError(api + " on port " + port + ": correlation id "
-                        + responseHeader.correlationId() + ", expected " + correlationId);
-            }
-            return new ByteBufferAccessor(frame);
-        } catch (IOException e) {
-            throw new UncheckedIOException(api + " v" + version + " to 127.0.0.1:" + port + " failed", e);
-        }
+        return KafkaRequests.send(port, api, version, body, RESPONSE_DEADLINE);
     }
 }

@@ -319,6 +319,11 @@ final class KafkaRequests {
 
     /** Sends one request and returns the response body, positioned after the response header. */
     private static ByteBufferAccessor send(int port, ApiKeys api, short version, ApiMessage body) {
+        return send(port, api, version, body, RESPONSE_DEADLINE);
+    }
+
+    /** As {@link #send(int, ApiKeys, short, ApiMessage)}, waiting up to {@code responseDeadline} for the answer. */
+    static ByteBufferAccessor send(int port, ApiKeys api, short version, ApiMessage body, Duration responseDeadline) {
         int correlationId = CORRELATION_IDS.incrementAndGet();
         RequestHeader header = new RequestHeader(api, version, "tributary-it", correlationId);
         ByteBuffer payload = RequestUtils.serialize(header.data(), header.headerVersion(), body, version);
@@ -326,7 +331,7 @@ final class KafkaRequests {
         payload.get(bytes);
         try (RawConnection connection = new RawConnection(port)) {
             connection.write(RawConnection.sizePrefixed(bytes.length, bytes));
-            ByteBuffer frame = connection.readFrame(RESPONSE_DEADLINE);
+            ByteBuffer frame = connection.readFrame(responseDeadline);
             ResponseHeader responseHeader = ResponseHeader.parse(frame, api.responseHeaderVersion(version));
             if (responseHeader.correlationId() != correlationId) {
                 throw new AssertionError(api + " on port " + port + ": correlation id "
