@@ -1,13 +1,12 @@
 package io.tributary.node;
 
 import io.tributary.metadata.ControllerChannel;
-import io.tributary.metadata.PartitionImage;
 import io.tributary.metadata.Uuids;
 import io.tributary.proto.metadata.AlterPartitionRequest;
-import io.tributary.proto.metadata.ControllerErrorCode;
 import io.tributary.proto.metadata.ControllerRequest;
+import io.tributary.replication.IsrChangeResult;
 import io.tributary.replication.IsrChannel;
-import java.util.List;
+import io.tributary.replication.IsrProposal;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
@@ -30,24 +29,24 @@ final class ControllerIsrChannel implements IsrChannel {
     }
 
     @Override
-    public CompletableFuture<Boolean> alterIsr(UUID topicId, PartitionImage current, List<Integer> newIsr) {
+    public CompletableFuture<IsrChangeResult> alterIsr(UUID topicId, int partition, IsrProposal proposal) {
         AlterPartitionRequest request = AlterPartitionRequest.newBuilder()
                 .setBrokerId(nodeId)
                 .setBrokerEpoch(brokerEpoch.getAsLong())
                 .setTopicId(Uuids.toProto(topicId))
-                .setPartition(current.partition())
-                .setLeaderEpoch(current.leaderEpoch())
-                .setPartitionEpoch(current.partitionEpoch())
-                .addAllNewIsr(newIsr)
+                .setPartition(partition)
+                .setLeaderEpoch(proposal.leaderEpoch())
+                .setPartitionEpoch(proposal.partitionEpoch())
+                .addAllNewIsr(proposal.isr())
                 .build();
         return controller.send(ControllerRequest.newBuilder().setAlterPartition(request).build())
                 .thenApply(response -> {
-                    if (response.getError() != ControllerErrorCode.NONE) {
-                        log.info("node={} AlterPartition of {} partition {} refused: {} {}", nodeId, topicId,
-                                current.partition(), response.getError(), response.getErrorMessage());
-                        return false;
+                    IsrChangeResult result = IsrChangeResult.of(response.getError());
+                    if (result != IsrChangeResult.COMMITTED) {
+                        log.info("node={} AlterPartition of {} partition {} answered {}: {} {}", nodeId, topicId,
+                                partition, result, response.getError(), response.getErrorMessage());
                     }
-                    return true;
+                    return result;
                 });
     }
 }

@@ -1,7 +1,5 @@
 package io.tributary.replication;
 
-import io.tributary.metadata.PartitionImage;
-import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 
@@ -9,6 +7,9 @@ import java.util.concurrent.CompletableFuture;
 @FunctionalInterface
 public interface IsrChannel {
 
-    /** Completes true if the controller committed the change, false if it refused it. */
-    CompletableFuture<Boolean> alterIsr(UUID topicId, PartitionImage current, List<Integer> newIsr);
+    /**
+     * Sends {@code proposal} for partition {@code partition} of topic {@code topicId}. Completes with the controller's
+     * answer; completes with {@link IsrChangeResult#UNKNOWN} (or exceptionally) when there was none.
+     */
+    CompletableFuture<IsrChangeResult> alterIsr(UUID topicId, int partition, IsrProposal proposal);
 }

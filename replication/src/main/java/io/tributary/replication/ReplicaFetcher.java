@@ -1,6 +1,5 @@
 package io.tributary.replication;
 
-import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
@@ -12,7 +11,7 @@ import io.tributary.proto.replication.ReplicaFetchRequest;
 import io.tributary.proto.replication.ReplicaFetchResponse;
 import io.tributary.proto.replication.ReplicationServiceGrpc;
 import io.tributary.replication.log.EpochEndOffset;
-import io.tributary.replication.log.PartitionLog;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,6 +38,8 @@ final class ReplicaFetcher implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ReplicaFetcher.class);
     private static final long RECONNECT_BACKOFF_MS = 500;
+    /** How long a partition whose fetch failed sits out of fetches (Kafka's replica.fetch.backoff.ms). */
+    static final long ERROR_BACKOFF_MS = 1_000;
 
     private final int nodeId;
     private final int leaderId;
@@ -50,6 +51,13 @@ final class ReplicaFetcher implements AutoCloseable {
     private final int maxBytes;
     /** Followed partitions with the leader epoch this node believes in. */
     private final Map<PartitionId, Integer> partitions = new ConcurrentHashMap<>();
+    /** Partitions whose last fetch failed -> when they may be fetched again (System.nanoTime based, in ms). */
+    private final Map<PartitionId, Long> backoffUntilMs = new ConcurrentHashMap<>();
+    /** The fetch in flight: per partition, the offset and leader epoch it was sent with. */
+    private volatile Map<PartitionId, SentFetch> inFlight = Map.of();
+
+    /** What one partition's fetch was sent with; its answer applies only if the partition still matches it. */
+    private record SentFetch(long fetchOffset, int leaderEpoch) {}
     private StreamObserver<ReplicaFetchRequest> stream;
     private volatile boolean closed;
 
@@ -84,6 +92,7 @@ final class ReplicaFetcher implements AutoCloseable {
 
     void remove(PartitionId id) {
         partitions.remove(id);
+        backoffUntilMs.remove(id);
     }
 
     boolean isEmpty() {
@@ -163,20 +172,37 @@ final class ReplicaFetcher implements AutoCloseable {
                 .setBrokerEpoch(brokerEpoch.getAsLong())
                 .setMaxWaitMs(maxWaitMs)
                 .setMaxBytes(maxBytes);
+        long nowMs = System.nanoTime() / 1_000_000L;
+        long nextBackoffEndMs = Long.MAX_VALUE;
+        Map<PartitionId, SentFetch> sent = new HashMap<>();
         for (Map.Entry<PartitionId, Integer> e : partitions.entrySet()) {
             Partition p = replicas.hostedOrNull(e.getKey());
             if (p == null) {
                 continue;
             }
-            PartitionLog partitionLog = p.log();
+            Long until = backoffUntilMs.get(e.getKey());
+            if (until != null && until > nowMs) {
+                nextBackoffEndMs = Math.min(nextBackoffEndMs, until);
+                continue;
+            }
+            ReplicaLog partitionLog = p.replicaLog();
+            long fetchOffset = partitionLog.logEndOffset();
+            sent.put(e.getKey(), new SentFetch(fetchOffset, e.getValue()));
             request.addPartitions(PartitionFetch.newBuilder()
                     .setTopic(e.getKey().topic())
                     .setTopicId(Uuids.toProto(p.topicId()))
                     .setPartition(e.getKey().partition())
-                    .setFetchOffset(partitionLog.logEndOffset())
+                    .setFetchOffset(fetchOffset)
                     .setLastFetchedEpoch(partitionLog.latestEpoch().orElse(-1))
                     .setCurrentLeaderEpoch(e.getValue()));
         }
+        if (sent.isEmpty()) {
+            // Every partition is backing off after an error: fetch again when the first one may.
+            long delayMs = nextBackoffEndMs == Long.MAX_VALUE ? maxWaitMs : Math.max(1, nextBackoffEndMs - nowMs);
+            scheduler.schedule(this::sendNext, delayMs, TimeUnit.MILLISECONDS);
+            return;
+        }
+        inFlight = sent;
         try {
             current.onNext(request.build());
         } catch (RuntimeException e) {
@@ -184,57 +210,49 @@ final class ReplicaFetcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Applies the answer to the fetch in flight, partition by partition, each only if the partition still follows
+     * this leader in the epoch and from the offset the fetch was sent with ({@link Partition#applyFetch}). A
+     * partition whose answer is an error sits out of fetches for {@link #ERROR_BACKOFF_MS}.
+     */
     private void apply(ReplicaFetchResponse response) {
+        Map<PartitionId, SentFetch> sent = inFlight;
+        long nowMs = System.nanoTime() / 1_000_000L;
         for (PartitionData data : response.getPartitionsList()) {
             PartitionId id = new PartitionId(data.getTopic(), data.getPartition());
-            if (!partitions.containsKey(id)) {
-                continue;
-            }
+            SentFetch fetch = sent.get(id);
+            Integer followedEpoch = partitions.get(id);
             Partition p = replicas.hostedOrNull(id);
-            if (p == null || p.isLeader()) {
+            if (fetch == null || followedEpoch == null || followedEpoch != fetch.leaderEpoch() || p == null) {
                 continue;
             }
             try {
-                if (data.getError() == ReplicaFetchError.OFFSET_OUT_OF_RANGE) {
-                    log.warn("node={} {} fell below leader {}'s log start {}: starting over there", nodeId, id,
-                            leaderId, data.getLogStartOffset());
-                    p.log().truncateFullyAndStartAt(data.getLogStartOffset());
-                    p.onTruncate();
-                } else if (data.getError() != ReplicaFetchError.NONE) {
+                Partition.Applied applied = p.applyFetch(leaderId, fetch.leaderEpoch(), fetch.fetchOffset(),
+                        answerOf(data));
+                if (applied == Partition.Applied.ERROR) {
                     log.debug("node={} fetch of {} from leader {}: {}", nodeId, id, leaderId, data.getError());
-                } else if (data.hasDivergingEpoch()) {
-                    truncateDivergence(p, data.getDivergingEpoch());
+                    backoffUntilMs.put(id, nowMs + ERROR_BACKOFF_MS);
                 } else {
-                    ByteString records = data.getRecords();
-                    if (!records.isEmpty()) {
-                        p.log().appendAsFollower(records.asReadOnlyByteBuffer());
-                    }
-                    p.updateFollowerHighWatermark(data.getHighWatermark());
+                    backoffUntilMs.remove(id);
+                }
+                if (data.hasDivergingEpoch() && applied == Partition.Applied.APPLIED) {
+                    log.info("node={} {} diverges from leader {} at epoch {}: truncated from {} to {}", nodeId, id,
+                            leaderId, data.getDivergingEpoch().getEpoch(), fetch.fetchOffset(),
+                            p.replicaLog().logEndOffset());
                 }
             } catch (java.io.IOException | RuntimeException e) {
                 log.error("node={} cannot apply leader {}'s data for {}", nodeId, leaderId, id, e);
+                backoffUntilMs.put(id, nowMs + ERROR_BACKOFF_MS);
             }
         }
     }
 
-    private void truncateDivergence(Partition p, io.tributary.proto.replication.EpochEndOffset diverging)
-            throws java.io.IOException {
-        PartitionLog partitionLog = p.log();
-        EpochEndOffset own = partitionLog.endOffsetForEpoch(diverging.getEpoch());
-        long to;
-        if (diverging.getEndOffset() < 0) {
-            // The leader knows no epoch at or below ours (ours is newer than all of its): keep what is committed.
-            to = Math.min(p.highWatermark(), partitionLog.logEndOffset());
-        } else if (own.endOffset() < 0) {
-            to = Math.min(diverging.getEndOffset(), partitionLog.logEndOffset());
-        } else {
-            to = Math.min(diverging.getEndOffset(), own.endOffset());
-        }
-        to = Math.max(to, partitionLog.logStartOffset());
-        log.info("node={} {} diverges from leader {} at epoch {}: truncating from {} to {}", nodeId, p.id(),
-                leaderId, diverging.getEpoch(), partitionLog.logEndOffset(), to);
-        partitionLog.truncateTo(to);
-        p.onTruncate();
+    private static FetchAnswer answerOf(PartitionData data) {
+        EpochEndOffset diverging = data.hasDivergingEpoch()
+                ? new EpochEndOffset(data.getDivergingEpoch().getEpoch(), data.getDivergingEpoch().getEndOffset())
+                : null;
+        return new FetchAnswer(data.getError(), data.getHighWatermark(), data.getLogStartOffset(), diverging,
+                data.getRecords().asReadOnlyByteBuffer());
     }
 
     @Override

@@ -5,7 +5,6 @@ import io.tributary.metadata.MetadataImage;
 import io.tributary.metadata.MetadataView;
 import io.tributary.metadata.PartitionImage;
 import io.tributary.metadata.TopicImage;
-import io.tributary.replication.log.LogAppendResult;
 import io.tributary.replication.log.LogConfig;
 import io.tributary.replication.log.PartitionLog;
 import java.io.Closeable;
@@ -76,7 +75,10 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     private final AtomicLong isrExpands = new AtomicLong();
     /** Leader epoch changes in the image of partitions this node hosts. */
     private final AtomicLong leaderElections = new AtomicLong();
-    private volatile IsrChannel isrChannel = (topicId, current, isr) -> CompletableFuture.completedFuture(false);
+    private volatile IsrChannel isrChannel = (topicId, partition, proposal) ->
+            CompletableFuture.completedFuture(IsrChangeResult.UNKNOWN);
+    /** How long a leader waits before re-sending an AlterPartition that got no definite answer. */
+    private static final long ISR_CHANGE_RETRY_BACKOFF_MS = 500;
     private volatile LongSupplier brokerEpoch = () -> -1;
 
     public ReplicaManager(int nodeId, Path logsDir, LogConfig defaults, Clock clock, ReplicationConfig replication)
@@ -200,7 +202,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         if (next.leader() == nodeId) {
             boolean wasLeader = partition.isLeader() && partition.leaderEpoch() == next.leaderEpoch();
             unfollow(id);
-            complete(partition.becomeLeader(next, nowMs));
+            partition.becomeLeader(next, nowMs).run();
             if (!wasLeader) {
                 log.info("node={} leads {} in epoch {} from offset {}, ISR {}", nodeId, id, next.leaderEpoch(),
                         partition.log().logEndOffset(), next.isr());
@@ -210,7 +212,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         }
         boolean sameLeader = !partition.isLeader() && partition.image().leader() == next.leader()
                 && partition.image().leaderEpoch() == next.leaderEpoch();
-        fail(partition.becomeFollower(next));
+        partition.becomeFollower(next).run();
         if (next.leader() < 0) {
             unfollow(id);
         } else if (!sameLeader || !isFollowed(id, next.leader())) {
@@ -269,7 +271,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         unfollow(id);
         Partition removed = partitions.remove(id);
         if (removed != null) {
-            fail(removed.becomeFollower(removed.image()));
+            removed.becomeFollower(removed.image()).run();
             try {
                 removed.log().delete();
                 log.info("node={} deleted partition={}", nodeId, id);
@@ -327,36 +329,22 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     }
 
     /**
-     * Appends client batches to a partition this node leads. For acks=all ({@code requiredAcks == -1}) an ISR
-     * smaller than min.insync.replicas refuses the batch before anything is appended (NOT_ENOUGH_REPLICAS). Log
-     * validation failures surface as {@link io.tributary.replication.log.LogException}.
+     * Appends client batches to a partition this node leads ({@link Partition#appendAsLeader}): the leadership and,
+     * for acks=all ({@code requiredAcks == -1}), min.insync.replicas are checked atomically with the append, and the
+     * outcome's future completes once the high watermark passes the batches. Log validation failures surface as
+     * {@link io.tributary.replication.log.LogException}.
      */
-    public LogAppendResult appendAsLeader(PartitionId id, int clientLeaderEpoch, ByteBuffer batches, int requiredAcks) {
+    public AppendOutcome appendAsLeader(PartitionId id, int clientLeaderEpoch, ByteBuffer batches,
+            int requiredAcks) {
         Partition p = partition(id);
-        p.checkLeader(clientLeaderEpoch);
-        if (requiredAcks == -1 && p.isrSize() < p.minInsyncReplicas()) {
-            throw new ReplicaException(ReplicaError.NOT_ENOUGH_REPLICAS, "the ISR of " + id + " has "
-                    + p.isrSize() + " members, fewer than min.insync.replicas " + p.minInsyncReplicas());
-        }
         try {
-            LogAppendResult result = p.log().append(batches, p.leaderEpoch());
-            complete(p.onLeaderAppend());
+            AppendOutcome outcome = p.appendAsLeader(batches, clientLeaderEpoch, requiredAcks, clock.millis());
             wake(id);
-            return result;
+            return outcome;
         } catch (IOException e) {
             log.error("node={} cannot append to {}", nodeId, id, e);
             throw new ReplicaException(ReplicaError.KAFKA_STORAGE_ERROR, "disk error on " + id + ": " + e);
         }
-    }
-
-    /**
-     * Completes once the high watermark of a partition this node leads reaches {@code offsetExclusive} (acks=all);
-     * fails with NOT_LEADER_OR_FOLLOWER if leadership moves first. The caller bounds the wait.
-     */
-    public CompletableFuture<Void> awaitCommitted(PartitionId id, long offsetExclusive) {
-        Partition p = partition(id);
-        CompletableFuture<Void> waiter = p.awaitHighWatermark(offsetExclusive);
-        return waiter == null ? CompletableFuture.completedFuture(null) : waiter;
     }
 
     /**
@@ -400,11 +388,9 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         }
     }
 
-    /** Called by the leader-side fetch handling when a follower's fetch moved a high watermark. */
-    void onHighWatermarkMaybeMoved(Partition p, List<CompletableFuture<Void>> completed) {
-        if (!completed.isEmpty()) {
-            complete(completed);
-        }
+    /** Called by the leader-side fetch handling when a follower's fetch may have moved a high watermark. */
+    void onHighWatermarkMaybeMoved(Partition p, Completions completed) {
+        completed.run();
         wake(p.id());
     }
 
@@ -416,27 +402,18 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         return nodeId;
     }
 
-    private static void complete(List<CompletableFuture<Void>> waiters) {
-        waiters.forEach(f -> f.complete(null));
-    }
-
-    private void fail(List<CompletableFuture<Void>> waiters) {
-        waiters.forEach(f -> f.completeExceptionally(new ReplicaException(ReplicaError.NOT_LEADER_OR_FOLLOWER,
-                "leadership moved before the batch was committed")));
-    }
-
     private void checkIsrs() {
         long nowMs = clock.millis();
+        Map<Integer, BrokerRegistration> brokers = lastImage.brokers();
         for (Partition p : partitions.values()) {
             try {
-                p.isrChange(nowMs, replication.replicaLagTimeMaxMs()).ifPresent(isr -> {
-                    PartitionImage current = p.image();
-                    log.info("node={} asks to change the ISR of {} from {} to {}", nodeId, p.id(), current.isr(),
-                            isr);
-                    isrChannel.alterIsr(p.topicId(), current, isr).whenComplete((accepted, error) -> {
-                        if (error != null || !accepted) {
-                            p.isrChangeDone();
-                        }
+                p.isrChange(brokers, nowMs, replication.replicaLagTimeMaxMs()).ifPresent(proposal -> {
+                    log.info("node={} asks to change the ISR of {} from {} to {} (partition epoch {})", nodeId,
+                            p.id(), p.image().isr(), proposal.isr(), proposal.partitionEpoch());
+                    isrChannel.alterIsr(p.topicId(), p.id().partition(), proposal).whenComplete((result, error) -> {
+                        IsrChangeResult outcome = error != null || result == null ? IsrChangeResult.UNKNOWN : result;
+                        p.onIsrChangeResult(proposal, outcome, clock.millis(), ISR_CHANGE_RETRY_BACKOFF_MS).run();
+                        wake(p.id());
                     });
                 });
             } catch (RuntimeException e) {

@@ -297,9 +297,8 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
         }
         PartitionId id = new PartitionId(TOPIC, shard.partition);
         try {
-            LogAppendResult appended = replicas.appendAsLeader(id, shard.leaderEpoch,
-                    KafkaRecords.batchOf(keys, values, clockMs.getAsLong()), -1);
-            return replicas.awaitCommitted(id, appended.lastOffset() + 1)
+            return replicas.appendAsLeader(id, shard.leaderEpoch,
+                    KafkaRecords.batchOf(keys, values, clockMs.getAsLong()), -1).committed()
                     .orTimeout(APPEND_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);

@@ -32,6 +32,7 @@ final class ErrorCodes {
             case UNKNOWN_LEADER_EPOCH -> Errors.UNKNOWN_LEADER_EPOCH;
             case KAFKA_STORAGE_ERROR -> Errors.KAFKA_STORAGE_ERROR;
             case NOT_ENOUGH_REPLICAS -> Errors.NOT_ENOUGH_REPLICAS;
+            case NOT_ENOUGH_REPLICAS_AFTER_APPEND -> Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
         };
     }
 

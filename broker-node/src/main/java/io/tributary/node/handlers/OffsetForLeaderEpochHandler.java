@@ -2,6 +2,7 @@ package io.tributary.node.handlers;
 
 import io.tributary.replication.Partition;
 import io.tributary.replication.PartitionId;
+import io.tributary.replication.log.EpochEndOffset;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.common.message.OffsetForLeaderEpochRequestData;
 import org.apache.kafka.common.message.OffsetForLeaderEpochResponseData;
@@ -10,10 +11,22 @@ import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
- * OffsetForLeaderEpoch v2-v4 (KIP-101/KIP-320): the end offset of a leader epoch, which consumers use to detect
- * log truncation after a leader change. A node that has led a partition in one epoch only (every partition of a
- * single node) answers: the requested epoch's end is the log end offset if it is the current epoch or older, and
- * undefined (-1, -1) for a newer epoch. The per-epoch history arrives with replication's leader-epoch checkpoint.
+ * OffsetForLeaderEpoch v2-v4 (KIP-101/KIP-320): where a leader epoch ended in the leader's log, which consumers use
+ * to detect log truncation after a leader change and followers use to find where their log diverges.
+ *
+ * <p>Answers as Kafka's {@code Partition.lastOffsetForLeaderEpoch}: the leader only (followers, whose v3+ requests
+ * carry their replica id, are served by the leader too), fenced by {@code currentLeaderEpoch}; then the leader-epoch
+ * cache's answer ({@code LeaderEpochFileCache.endOffsetFor}, here {@code PartitionLog.endOffsetForEpoch}) for the
+ * requested epoch E:
+ * <ul>
+ * <li>E is the current leader epoch: (E, log end offset);
+ * <li>an older epoch: the largest epoch at or below E in the log, and the start offset of the first epoch above E;
+ * <li>E older than every epoch in the log (retention removed them): (E, start offset of the first epoch), as Kafka's
+ *     code (not its javadoc) answers;
+ * <li>E newer than the current leader epoch, or -1: undefined (-1, -1) with error NONE.
+ * </ul>
+ * The leader's cache holds its current epoch because {@code Partition.becomeLeader} assigns it in the log before it
+ * publishes the new leader epoch (Kafka does both under one lock). Called on a network thread; answers at once.
  */
 public final class OffsetForLeaderEpochHandler implements ApiHandler {
 
@@ -61,14 +74,14 @@ public final class OffsetForLeaderEpochHandler implements ApiHandler {
         try {
             Partition partition = node.replicas().partition(id);
             partition.checkLeader(p.currentLeaderEpoch());
-            if (p.leaderEpoch() > partition.leaderEpoch()) {
-                return result.setErrorCode(Errors.NONE.code()).setLeaderEpoch(-1).setEndOffset(-1);
-            }
+            EpochEndOffset answer = partition.log().endOffsetForEpoch(p.leaderEpoch());
             return result.setErrorCode(Errors.NONE.code())
-                    .setLeaderEpoch(partition.leaderEpoch())
-                    .setEndOffset(partition.log().logEndOffset());
+                    .setLeaderEpoch(answer.epoch())
+                    .setEndOffset(answer.endOffset());
         } catch (RuntimeException e) {
-            return result.setErrorCode(ErrorCodes.of(e).code()).setLeaderEpoch(-1).setEndOffset(-1);
+            return result.setErrorCode(ErrorCodes.of(e).code())
+                    .setLeaderEpoch(EpochEndOffset.UNDEFINED_EPOCH)
+                    .setEndOffset(EpochEndOffset.UNDEFINED_EPOCH_OFFSET);
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.tributary.node.handlers;
 
 import io.tributary.metadata.TopicImage;
+import io.tributary.replication.AppendOutcome;
 import io.tributary.replication.PartitionId;
 import io.tributary.replication.log.LogAppendResult;
 import io.tributary.replication.log.internal.KafkaRecords;
@@ -22,9 +23,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Produce v3-v13 (v13 names topics by id): appends each partition's record batches to the local leader log.
  * {@code acks=0} gets no response; {@code acks=1} is answered after the leader's append; {@code acks=all} after
- * the high watermark passes the batch (every ISR member has it), without holding a thread, or REQUEST_TIMED_OUT
- * after the request's timeout. With an ISR smaller than min.insync.replicas, acks=all gets NOT_ENOUGH_REPLICAS and
- * nothing is appended. Transactional produce is refused: transactions are not served.
+ * the high watermark passes the batch (every member of the maximal ISR has it), without holding a thread, or
+ * REQUEST_TIMED_OUT after the request's timeout. With an ISR smaller than min.insync.replicas, acks=all gets
+ * NOT_ENOUGH_REPLICAS and nothing is appended; if the ISR falls below it while the batch waits, the answer is
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND, and NOT_LEADER_OR_FOLLOWER if the leader epoch changes first. Transactional produce is refused: transactions are not served.
  */
 public final class ProduceHandler implements ApiHandler {
 
@@ -77,8 +79,7 @@ public final class ProduceHandler implements ApiHandler {
                     Appended appended = append(new PartitionId(image.name(), p.index()), p, acks);
                     partitions.add(appended.response());
                     if (acks == -1 && appended.response().errorCode() == Errors.NONE.code()) {
-                        pending.add(awaitCommitted(new PartitionId(image.name(), p.index()), appended,
-                                Math.max(0, request.timeoutMs())));
+                        pending.add(awaitCommitted(appended, Math.max(0, request.timeoutMs())));
                     }
                 }
             }
@@ -95,17 +96,9 @@ public final class ProduceHandler implements ApiHandler {
     }
 
     /** acks=all: completes once the batch is committed, turning a timeout or lost leadership into its error. */
-    private CompletableFuture<Void> awaitCommitted(PartitionId id, Appended appended, int timeoutMs) {
+    private CompletableFuture<Void> awaitCommitted(Appended appended, int timeoutMs) {
         ProduceResponseData.PartitionProduceResponse response = appended.response();
-        long lastOffsetExclusive = appended.lastOffset() + 1;
-        CompletableFuture<Void> committed;
-        try {
-            committed = node.replicas().awaitCommitted(id, lastOffsetExclusive);
-        } catch (RuntimeException e) {
-            setError(response, ErrorCodes.of(e), e.getMessage());
-            return CompletableFuture.completedFuture(null);
-        }
-        return committed.orTimeout(timeoutMs, TimeUnit.MILLISECONDS).handle((v, error) -> {
+        return appended.committed().orTimeout(timeoutMs, TimeUnit.MILLISECONDS).handle((v, error) -> {
             if (error != null) {
                 Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
                 if (cause instanceof TimeoutException) {
@@ -124,19 +117,21 @@ public final class ProduceHandler implements ApiHandler {
         response.setErrorCode(error.code()).setErrorMessage(message).setBaseOffset(-1);
     }
 
-    /** A partition's answer and, if it was appended, the last offset of its batches (-1 otherwise). */
-    private record Appended(ProduceResponseData.PartitionProduceResponse response, long lastOffset) {}
+    /** A partition's answer and, if it was appended, when it is committed (null otherwise). */
+    private record Appended(ProduceResponseData.PartitionProduceResponse response,
+            CompletableFuture<Void> committed) {}
 
     private Appended append(PartitionId id, ProduceRequestData.PartitionProduceData data, short acks) {
         ByteBuffer batches;
         try {
             batches = data.records() == null ? ByteBuffer.allocate(0) : KafkaRecords.unwrap(data.records());
         } catch (IllegalArgumentException e) {
-            return new Appended(error(id.partition(), Errors.INVALID_RECORD, e.getMessage()), -1);
+            return new Appended(error(id.partition(), Errors.INVALID_RECORD, e.getMessage()), null);
         }
         try {
             int bytes = batches.remaining();
-            LogAppendResult result = node.replicas().appendAsLeader(id, -1, batches, acks);
+            AppendOutcome outcome = node.replicas().appendAsLeader(id, -1, batches, acks);
+            LogAppendResult result = outcome.result();
             node.metrics().produced(id.topic(), result.lastOffset() - result.firstOffset() + 1, bytes);
             ProduceResponseData.PartitionProduceResponse response = new ProduceResponseData.PartitionProduceResponse()
                     .setIndex(id.partition())
@@ -144,11 +139,11 @@ public final class ProduceHandler implements ApiHandler {
                     .setBaseOffset(result.firstOffset())
                     .setLogAppendTimeMs(result.logAppendTimeMs())
                     .setLogStartOffset(node.replicas().partition(id).log().logStartOffset());
-            return new Appended(response, result.lastOffset());
+            return new Appended(response, outcome.committed());
         } catch (RuntimeException e) {
             Errors error = ErrorCodes.of(e);
             log.debug("produce to {} refused: {} {}", id, error, e.getMessage());
-            return new Appended(error(id.partition(), error, e.getMessage()), -1);
+            return new Appended(error(id.partition(), error, e.getMessage()), null);
         }
     }
 

@@ -160,7 +160,12 @@ final class LogSegment {
 
     /** Visits every batch header (no CRC check; the segment was loaded already). */
     void forEachBatch(BatchScanner.Visitor visitor) throws IOException {
-        new BatchScanner(channel).walk(0, size, baseOffset, false, visitor);
+        forEachBatchFrom(0, visitor);
+    }
+
+    /** Visits the batch headers from {@code position}, a batch boundary, to the end (no CRC check). */
+    void forEachBatchFrom(int position, BatchScanner.Visitor visitor) throws IOException {
+        new BatchScanner(channel).walk(position, size, baseOffset, false, visitor);
     }
 
     // ---------------------------------------------------------------- appending (writer only)

@@ -9,11 +9,13 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -439,8 +441,9 @@ public final class PartitionLog implements Closeable {
      * Removes every record at and above {@code offset} (follower truncation, KIP-101), and the leader epoch entries
      * that start at or after the new log end offset. Batches are never split: if {@code offset} falls inside a
      * batch, that whole batch goes too and the log end offset becomes its base offset (as Kafka's
-     * {@code LogSegment.truncateTo}); a follower fetches the removed records again. Producer state forgets the
-     * removed batches.
+     * {@code LogSegment.truncateTo}); a follower fetches the removed records again. Each idempotent producer that
+     * had a batch removed gets the state a replay of the remaining log gives it (cost: one header walk of the log, see
+     * {@code rebuildProducerState}); one with no batch left is forgotten.
      *
      * <p>If {@code offset} is at or above the log end offset no batch is removed, but leader epoch entries starting
      * at the log end offset are (Kafka: a replica that became leader, assigned its epoch and appended nothing must
@@ -464,6 +467,7 @@ public final class PartitionLog implements Closeable {
             // The batch holding offset (or the first one after it, past a gap in the offsets) goes entirely.
             int position = floor.findBatchPosition(offset, floor.size());
             long target = position < 0 ? offset : floor.readHeader(position).baseOffset();
+            Set<Long> truncatedProducers = producersFrom(floor, position);
             readersLock.writeLock().lock();
             try {
                 long removedBytes = 0;
@@ -474,7 +478,6 @@ public final class PartitionLog implements Closeable {
                 }
                 removedBytes += floor.truncateTo(target);
                 logEndOffset = floor.nextOffset();
-                producerState.truncateTo(logEndOffset);
                 epochCache.truncateFromEnd(logEndOffset);
                 recoveryPoint = Math.min(recoveryPoint, logEndOffset);
                 Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
@@ -484,9 +487,58 @@ public final class PartitionLog implements Closeable {
             } finally {
                 readersLock.writeLock().unlock();
             }
+            // Outside the exclusive lock: reads go on; appends wait on the append lock, so none sees the old state.
+            rebuildProducerState(truncatedProducers);
         } finally {
             appendLock.unlock();
         }
+    }
+
+    /**
+     * Ids of the producers with a batch from {@code position} of {@code floor} (nothing of it if negative) or in a
+     * later segment: the batches a truncation removes. Reads their headers once. Append lock held.
+     */
+    private Set<Long> producersFrom(LogSegment floor, int position) throws IOException {
+        Set<Long> producerIds = new HashSet<>();
+        BatchScanner.Visitor collect = (header, pos) -> {
+            if (header.hasProducerId()) {
+                producerIds.add(header.producerId());
+            }
+        };
+        if (position >= 0) {
+            floor.forEachBatchFrom(position, collect);
+        }
+        for (LogSegment later : segments.tailMap(floor.baseOffset(), false).values()) {
+            later.forEachBatch(collect);
+        }
+        return producerIds;
+    }
+
+    /**
+     * Rebuilds the state of {@code producerIds} by replaying the batch headers of the whole remaining log, as
+     * {@link #open} does (Kafka's {@code UnifiedLog.truncateTo} reloads producer state the same way, from its latest
+     * snapshot at or below the truncation offset; we have no snapshots). The whole log, because a producer's state
+     * (epoch, last {@value ProducerStateManager#MAX_CACHED_BATCHES} batches, last timestamp) may come from batches
+     * anywhere below the truncation point. Cost: one sequential header walk of every segment (64 KiB read-ahead, no
+     * CRC, no decompression), like an open after a clean shutdown, under the append lock; paid only when a
+     * truncation removes a batch with a producer id, which is rare (a follower's divergent tail, KIP-101).
+     */
+    private void rebuildProducerState(Set<Long> producerIds) throws IOException {
+        if (producerIds.isEmpty()) {
+            return;
+        }
+        ProducerStateManager replayed = new ProducerStateManager();
+        for (LogSegment segment : segments.values()) {
+            segment.forEachBatch((header, position) -> {
+                if (header.hasProducerId() && producerIds.contains(header.producerId())) {
+                    replayed.replay(header);
+                }
+            });
+        }
+        replayed.truncateHead(logStartOffset); // as in initialise
+        producerState.restoreAfterTruncation(producerIds, replayed);
+        LOG.info("Rebuilt producer state after truncation dir={} producers={} logEndOffset={}", dir,
+                producerIds.size(), logEndOffset);
     }
 
     /**

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -13,8 +14,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@value #MAX_CACHED_BATCHES} batches' sequence and offset ranges. Used by the leader append to drop retries
  * (duplicates) and reject gaps and fenced epochs, with the rules of Kafka's {@code ProducerAppendInfo}.
  *
- * <p>Rebuilt on open by replaying batch headers (no decompression), trimmed by truncation. Not persisted:
- * Kafka's producer snapshots are not implemented, so open time grows with the log (headers only).
+ * <p>Rebuilt on open by replaying batch headers (no decompression); after a truncation, the producers that had a
+ * batch removed are rebuilt the same way (see {@link #restoreAfterTruncation}). Not persisted: Kafka's producer
+ * snapshots are not implemented, so open and truncation time grow with the log (headers only).
  *
  * <p>Threads: mutated only by {@link PartitionLog} under its append lock. The public accessors may be called from
  * any thread; entries are immutable and swapped atomically.
@@ -99,16 +101,24 @@ public final class ProducerStateManager {
     }
 
     /**
-     * Drops every batch at or above {@code offset}; a producer left without batches is forgotten, so that its
-     * next batch is accepted with any sequence, as Kafka does for a producer whose state was removed.
+     * After a truncation (KIP-101): gives each producer of {@code producerIds} that this state still knows the entry
+     * {@code replayed} has for it, or forgets it if {@code replayed} has none. {@code replayed} must hold what a
+     * replay of the remaining log gives those producers (as on restart), which is what Kafka's
+     * {@code UnifiedLog.truncateTo} rebuilds. Trimming the removed batches off the cached ones is not enough: only
+     * the last {@value #MAX_CACHED_BATCHES} batches are cached, so a producer whose cached batches were all removed
+     * would be forgotten although earlier batches of it remain, and its next batch accepted at any sequence.
+     * Producers this state does not know (expired, see {@link #expire}) stay forgotten; producers outside
+     * {@code producerIds} (no batch removed) keep their entry.
      */
-    void truncateTo(long offset) {
-        producers.replaceAll((id, entry) -> {
-            List<BatchMetadata> kept = entry.batches().stream().filter(b -> b.firstOffset() < offset).toList();
-            return kept.size() == entry.batches().size() ? entry
-                    : new ProducerEntry(id, entry.producerEpoch(), kept, entry.lastTimestamp());
-        });
-        producers.values().removeIf(entry -> entry.batches().isEmpty());
+    void restoreAfterTruncation(Set<Long> producerIds, ProducerStateManager replayed) {
+        for (long producerId : producerIds) {
+            ProducerEntry entry = replayed.producers.get(producerId);
+            if (entry == null) {
+                producers.remove(producerId);
+            } else {
+                producers.computeIfPresent(producerId, (id, previous) -> entry);
+            }
+        }
     }
 
     void clear() {

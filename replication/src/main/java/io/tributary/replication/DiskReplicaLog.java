@@ -1,0 +1,63 @@
+package io.tributary.replication;
+
+import io.tributary.replication.log.EpochEndOffset;
+import io.tributary.replication.log.LogAppendResult;
+import io.tributary.replication.log.LogReadResult;
+import io.tributary.replication.log.PartitionLog;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.OptionalInt;
+
+/** The on-disk {@link PartitionLog} as the replication core sees it. */
+record DiskReplicaLog(PartitionLog log) implements ReplicaLog {
+
+    @Override
+    public long logStartOffset() {
+        return log.logStartOffset();
+    }
+
+    @Override
+    public long logEndOffset() {
+        return log.logEndOffset();
+    }
+
+    @Override
+    public OptionalInt latestEpoch() {
+        return log.latestEpoch();
+    }
+
+    @Override
+    public EpochEndOffset endOffsetForEpoch(int epoch) {
+        return log.endOffsetForEpoch(epoch);
+    }
+
+    @Override
+    public void assignEpoch(int epoch) {
+        log.assignEpoch(epoch);
+    }
+
+    @Override
+    public LogAppendResult append(ByteBuffer batches, int leaderEpoch) throws IOException {
+        return log.append(batches, leaderEpoch);
+    }
+
+    @Override
+    public void appendAsFollower(ByteBuffer batches) throws IOException {
+        log.appendAsFollower(batches);
+    }
+
+    @Override
+    public LogReadResult read(long offset, int maxBytes, long maxOffsetExclusive) throws IOException {
+        return log.read(offset, maxBytes, maxOffsetExclusive);
+    }
+
+    @Override
+    public void truncateTo(long offset) throws IOException {
+        log.truncateTo(offset);
+    }
+
+    @Override
+    public void truncateFullyAndStartAt(long offset) throws IOException {
+        log.truncateFullyAndStartAt(offset);
+    }
+}

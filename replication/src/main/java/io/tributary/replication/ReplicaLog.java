@@ -1,0 +1,45 @@
+package io.tributary.replication;
+
+import io.tributary.replication.log.EpochEndOffset;
+import io.tributary.replication.log.LogAppendResult;
+import io.tributary.replication.log.LogReadResult;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.OptionalInt;
+
+/**
+ * What the replication core ({@link Partition}) needs of a partition's log: positions, the leader-epoch history,
+ * appends as leader and follower, reads of stored batches, and truncation. {@link DiskReplicaLog} is the on-disk log;
+ * the seeded simulation uses an in-memory one. Implementations are called under the partition's lock for every
+ * change; reads may also come from other threads.
+ */
+public interface ReplicaLog {
+
+    long logStartOffset();
+
+    long logEndOffset();
+
+    /** The epoch of the latest leader-epoch entry, empty if none. */
+    OptionalInt latestEpoch();
+
+    /** Where {@code epoch} ends in this log (KIP-101/320); {@link EpochEndOffset#UNDEFINED} if unknown. */
+    EpochEndOffset endOffsetForEpoch(int epoch);
+
+    /** Records that {@code epoch} starts at the log end offset (a new leader, before its first append). */
+    void assignEpoch(int epoch);
+
+    /** Leader append: validates, assigns offsets from the log end offset, stamps {@code leaderEpoch}. */
+    LogAppendResult append(ByteBuffer batches, int leaderEpoch) throws IOException;
+
+    /** Follower append of batches carrying the leader's offsets and epochs, stored unchanged. */
+    void appendAsFollower(ByteBuffer batches) throws IOException;
+
+    /** Whole stored batches from {@code offset}, at least one if any, up to {@code maxBytes} otherwise. */
+    LogReadResult read(long offset, int maxBytes, long maxOffsetExclusive) throws IOException;
+
+    /** Removes every record at and above {@code offset} (whole batches). */
+    void truncateTo(long offset) throws IOException;
+
+    /** Empties the log and restarts it at {@code offset}. */
+    void truncateFullyAndStartAt(long offset) throws IOException;
+}

@@ -1,0 +1,732 @@
+package io.tributary.replication;
+
+import static org.assertj.core.api.Assertions.fail;
+
+import io.tributary.metadata.BrokerRegistration;
+import io.tributary.metadata.ControllerDecisions;
+import io.tributary.metadata.ControllerResult;
+import io.tributary.metadata.MetadataImage;
+import io.tributary.metadata.PartitionImage;
+import io.tributary.metadata.TopicImage;
+import io.tributary.proto.metadata.MetadataRecord;
+import io.tributary.proto.replication.ReplicaFetchError;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.SimpleRecord;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A seeded simulation of one partition replicated over {@value #NODES} nodes, in the style of Kafka's
+ * {@code RaftEventSimulationTest}: the real replication core ({@link Partition}) on every node over an in-memory log,
+ * the real controller decisions ({@link ControllerDecisions}: registration, heartbeats and session expiry, fencing,
+ * election from the ISR, AlterPartition), virtual time, a network that delays, drops and partitions messages
+ * (follower fetches and answers, AlterPartition and its answers, heartbeats, metadata propagation), crashes (kill -9,
+ * and power loss that loses unflushed data), and random acks=all / acks=1 produce.
+ *
+ * <p>After every event: no acknowledged acks=all record is ever missing from the current leader's log or holds
+ * another value; replicas agree below their high watermarks (a committed offset never changes value); the high
+ * watermark never goes back within a leader epoch; at most one leader per epoch. At the end the faults heal and an
+ * acks=all produce must succeed (no wedge).
+ *
+ * <p>A failing seed is printed; {@code -Dtributary.seed=N} replays it alone; {@code -Dtributary.sim.seeds=N} runs
+ * N seeds (CI runs {@value #CI_SEEDS}; a long run uses thousands).
+ *
+ * <p>Model limits: one partition, the controller itself never fails (Ratis is not simulated). A power loss hits a
+ * node only while every node is up, whole, connected and in the ISR; the node restarts only once its old incarnation was fenced, and until
+ * it is back in the ISR every fault hits that node only. Kafka, like Tributary, acknowledges before fsync: a replica
+ * that lost unflushed data and then became the last ISR member (or lost it together with another replica) would
+ * lose acknowledged records, which is outside what acks=all promises (KIP-966's unclean-shutdown rule would be
+ * needed). SIGKILL ({@code kill -9}, the page cache survives) is not limited.
+ */
+class ReplicationSimulationTest {
+
+    static final int NODES = 3;
+    static final int CI_SEEDS = 200;
+    private static final int MIN_ISR = 2;
+    private static final long DURATION_MS = 20_000;
+    private static final long SESSION_TIMEOUT_MS = 1_000;
+    private static final long HEARTBEAT_MS = 150;
+    private static final long LAG_TIME_MS = 600;
+    private static final long REQUEST_TIMEOUT_MS = 1_500;
+    private static final long CONTROLLER_TIMEOUT_MS = 400;
+    private static final UUID TOPIC_ID = new UUID(7, 7);
+    private static final PartitionId TP = new PartitionId("t", 0);
+
+    @Test
+    void noAcknowledgedWriteIsLostUnderRandomFaults() {
+        String fixed = System.getProperty("tributary.seed");
+        int seeds = Integer.getInteger("tributary.sim.seeds", CI_SEEDS);
+        long base = 0x5eed_0000L;
+        if (fixed != null) {
+            new World(Long.parseLong(fixed)).run();
+            return;
+        }
+        for (int i = 0; i < seeds; i++) {
+            long seed = base + i;
+            try {
+                new World(seed).run();
+            } catch (AssertionError | RuntimeException e) {
+                throw new AssertionError("simulation failed with seed " + seed + " (replay: -Dtributary.seed="
+                        + seed + "): " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** One simulated cluster and its history. */
+    static final class World {
+        final long seed;
+        final Random random;
+        final PriorityQueue<Event> queue = new PriorityQueue<>();
+        long nowMs;
+        long sequence;
+        final List<String> trace = new ArrayList<>();
+        /** Faults and role changes only, the last few hundred: what a failure report shows first. */
+        final List<String> notes = new ArrayList<>();
+
+        // Controller
+        MetadataImage controllerImage = MetadataImage.EMPTY;
+        long metadataOffset;
+        final Map<Integer, Long> lastHeartbeatMs = new HashMap<>();
+
+        // Network: cut links (ordered pairs, -1 = controller)
+        final Set<Long> cut = new HashSet<>();
+
+        final Map<Integer, Node> nodes = new TreeMap<>();
+
+        // History
+        final Map<Long, String> acked = new HashMap<>();
+        final Map<Long, String> newAcks = new HashMap<>();
+        final Map<Long, String> committed = new HashMap<>();
+        final Map<Integer, Integer> leaderOfEpoch = new HashMap<>();
+        long values;
+        long acksAll;
+
+        World(long seed) {
+            this.seed = seed;
+            this.random = new Random(seed);
+        }
+
+        record Event(long atMs, long seq, String what, Runnable action) implements Comparable<Event> {
+            @Override
+            public int compareTo(Event o) {
+                return atMs != o.atMs ? Long.compare(atMs, o.atMs) : Long.compare(seq, o.seq);
+            }
+        }
+
+        void note(String what) {
+            if (notes.size() > 300) {
+                notes.subList(0, 100).clear();
+            }
+            notes.add(nowMs + " " + what);
+        }
+
+        String history() {
+            return "\nfaults and roles:\n" + String.join("\n", notes.subList(Math.max(0, notes.size() - 60),
+                    notes.size())) + "\nlast events:\n" + String.join("\n", trace.subList(Math.max(0,
+                    trace.size() - 40), trace.size()));
+        }
+
+        void at(long delayMs, String what, Runnable action) {
+            queue.add(new Event(nowMs + Math.max(0, delayMs), sequence++, what, action));
+        }
+
+        /** Delivers a message from {@code from} to {@code to} (-1: the controller) unless dropped or cut. */
+        void send(int from, int to, String what, Runnable onDelivery) {
+            if (isCut(from, to) || random.nextInt(100) < 2) {
+                return;
+            }
+            at(1 + random.nextInt(random.nextInt(10) == 0 ? 200 : 20), what, () -> {
+                if (!isCut(from, to)) {
+                    onDelivery.run();
+                }
+            });
+        }
+
+        boolean isCut(int a, int b) {
+            return cut.contains(link(a, b)) || cut.contains(link(b, a));
+        }
+
+        static long link(int a, int b) {
+            return ((long) a << 32) | (b & 0xffffffffL);
+        }
+
+        void run() {
+            for (int id = 1; id <= NODES; id++) {
+                nodes.put(id, new Node(this, id));
+            }
+            for (Node n : nodes.values()) {
+                n.register();
+            }
+            for (Node n : nodes.values()) {
+                controllerHeartbeat(n.id, n.brokerEpoch);
+            }
+            createTopic();
+            at(0, "controller tick", this::controllerTick);
+            for (Node n : nodes.values()) {
+                n.start();
+            }
+            at(50, "produce", this::produceLoop);
+            at(500 + random.nextInt(1_000), "fault", this::faultLoop);
+            while (!queue.isEmpty() && queue.peek().atMs <= DURATION_MS) {
+                step();
+            }
+            heal();
+            long end = nowMs + 8_000;
+            while (!queue.isEmpty() && queue.peek().atMs <= end) {
+                step();
+            }
+            checkAcksOnLeader(true);
+            finalProduceSucceeds();
+        }
+
+        void step() {
+            Event e = queue.poll();
+            nowMs = e.atMs;
+            if (trace.size() > 400) {
+                trace.subList(0, 200).clear();
+            }
+            trace.add(nowMs + " " + e.what);
+            try {
+                e.action.run();
+                checkInvariants();
+            } catch (AssertionError | RuntimeException ex) {
+                throw new AssertionError(ex.getMessage() + history(), ex);
+            }
+        }
+
+        // ------------------------------------------------------------ controller
+
+        void commit(ControllerResult<?> result) {
+            for (MetadataRecord record : result.records()) {
+                controllerImage = controllerImage.apply(record, ++metadataOffset);
+            }
+            if (!result.records().isEmpty()) {
+                publish();
+            }
+        }
+
+        void publish() {
+            MetadataImage image = controllerImage;
+            for (Node n : nodes.values()) {
+                send(-1, n.id, "metadata " + image.offset() + " to " + n.id, () -> n.onImage(image));
+            }
+        }
+
+        void createTopic() {
+            commit(ControllerDecisions.createTopic(controllerImage, "t", 1, NODES,
+                    Map.of("min.insync.replicas", String.valueOf(MIN_ISR)), TOPIC_ID));
+        }
+
+        void controllerHeartbeat(int brokerId, long brokerEpoch) {
+            BrokerRegistration b = controllerImage.brokers().get(brokerId);
+            if (b == null || b.brokerEpoch() != brokerEpoch) {
+                return;
+            }
+            lastHeartbeatMs.put(brokerId, nowMs);
+            if (b.fenced()) {
+                commit(ControllerDecisions.unfenceBrokerAndElect(controllerImage, brokerId));
+            }
+        }
+
+        void controllerTick() {
+            for (BrokerRegistration b : List.copyOf(controllerImage.brokers().values())) {
+                if (!b.fenced() && nowMs - lastHeartbeatMs.getOrDefault(b.brokerId(), 0L) > SESSION_TIMEOUT_MS) {
+                    commit(ControllerDecisions.fenceBroker(controllerImage, b.brokerId()));
+                }
+            }
+            // Re-publish now and then so that a node whose metadata was dropped catches up.
+            if (random.nextInt(4) == 0) {
+                publish();
+            }
+            at(100, "controller tick", this::controllerTick);
+        }
+
+        IsrChangeResult controllerAlterPartition(int brokerId, IsrProposal proposal) {
+            ControllerResult<PartitionImage> result = ControllerDecisions.alterPartition(controllerImage, TOPIC_ID,
+                    0, brokerId, proposal.leaderEpoch(), proposal.partitionEpoch(), proposal.isr());
+            if (!result.failed()) {
+                commit(result);
+            }
+            return IsrChangeResult.of(result.error());
+        }
+
+        PartitionImage controllerPartition() {
+            TopicImage topic = controllerImage.topic(TOPIC_ID);
+            return topic == null ? null : topic.partition(0);
+        }
+
+        // ------------------------------------------------------------ clients
+
+        void produceLoop() {
+            List<Node> leaders = nodes.values().stream().filter(n -> n.alive && n.partition != null
+                    && n.partition.isLeader()).toList();
+            if (!leaders.isEmpty()) {
+                Node leader = leaders.get(random.nextInt(leaders.size()));
+                produce(leader, random.nextInt(4) == 0 ? 1 : -1);
+            }
+            at(1 + random.nextInt(15), "produce", this::produceLoop);
+        }
+
+        /** Returns the future of an acks=all produce (completed when acked, failed otherwise), else null. */
+        CompletableFuture<Void> produce(Node leader, int acks) {
+            String value = "v" + (values++);
+            ByteBuffer batch = MemoryRecords.withRecords(Compression.NONE, new SimpleRecord(value.getBytes()))
+                    .buffer();
+            AppendOutcome outcome;
+            try {
+                outcome = leader.partition.appendAsLeader(batch, -1, acks, nowMs);
+            } catch (ReplicaException e) {
+                return null;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            if (acks != -1) {
+                return null;
+            }
+            long offset = outcome.result().lastOffset();
+            CompletableFuture<Void> committed = outcome.committed();
+            CompletableFuture<Void> result = new CompletableFuture<>();
+            committed.whenComplete((v, error) -> {
+                if (error == null) {
+                    String previous = acked.put(offset, value);
+                    if (previous != null) {
+                        throw new AssertionError("offset " + offset + " acknowledged twice: " + previous + ", "
+                                + value);
+                    }
+                    newAcks.put(offset, value);
+                    acksAll++;
+                    result.complete(null);
+                } else {
+                    result.completeExceptionally(error);
+                }
+            });
+            at(REQUEST_TIMEOUT_MS, "produce timeout", () -> committed.completeExceptionally(new TimeoutException()));
+            return result;
+        }
+
+        // ------------------------------------------------------------ faults
+
+        void faultLoop() {
+            int target = 1 + random.nextInt(NODES);
+            // While a node misses data it had acknowledged, faults hit only that node (see the class comment).
+            target = nodes.values().stream().filter(o -> o.lostData).mapToInt(o -> o.id).findFirst().orElse(target);
+            Node n = nodes.get(target);
+            switch (random.nextInt(6)) {
+                case 0 -> {
+                    if (n.alive) {
+                        n.crash(false);
+                        at(200 + random.nextInt(3_000), "restart " + target, n::restart);
+                    }
+                }
+                case 1 -> {
+                    PartitionImage current = controllerPartition();
+                    boolean othersWhole = nodes.values().stream().noneMatch(o -> o.lostData || !o.alive)
+                            && cut.isEmpty() && current != null && current.isr().size() == NODES;
+                    if (n.alive && othersWhole) {
+                        n.crash(true);
+                        at(200 + random.nextInt(3_000), "restart " + target, n::restart);
+                    }
+                }
+                case 2 -> {
+                    // Isolate a node from everyone, controller included, for a while.
+                    List<Long> links = new ArrayList<>();
+                    for (int other = -1; other <= NODES; other++) {
+                        if (other != 0 && other != target) {
+                            links.add(link(target, other));
+                        }
+                    }
+                    cutFor(links, "isolate " + target);
+                }
+                case 3 -> {
+                    // Cut one node from the others but not from the controller (it keeps heartbeating).
+                    List<Long> links = new ArrayList<>();
+                    for (int other = 1; other <= NODES; other++) {
+                        if (other != target) {
+                            links.add(link(target, other));
+                        }
+                    }
+                    cutFor(links, "cut replication of " + target);
+                }
+                case 4 -> {
+                    int other = 1 + random.nextInt(NODES);
+                    if (other != target) {
+                        cutFor(List.of(link(target, other)), "cut " + target + "-" + other);
+                    }
+                }
+                default -> {
+                    cutFor(List.of(link(target, -1)), "cut " + target + " from the controller");
+                }
+            }
+            at(300 + random.nextInt(2_500), "fault", this::faultLoop);
+        }
+
+        void cutFor(List<Long> links, String what) {
+            note(what);
+            cut.addAll(links);
+            at(200 + random.nextInt(3_000), "heal " + what, () -> links.forEach(cut::remove));
+        }
+
+        void heal() {
+            cut.clear();
+            for (Node n : nodes.values()) {
+                if (!n.alive) {
+                    at(random.nextInt(100), "final restart " + n.id, n::restart);
+                }
+            }
+            queue.removeIf(e -> e.what.equals("fault") || e.what.startsWith("restart"));
+        }
+
+        // ------------------------------------------------------------ invariants
+
+        void checkInvariants() {
+            PartitionImage current = controllerPartition();
+            for (Node n : nodes.values()) {
+                if (n.lostData && n.alive && current != null && current.isr().contains(n.id)) {
+                    n.lostData = false; // caught up to the high watermark and back in the ISR: whole again
+                }
+                if (n.partition == null) {
+                    continue;
+                }
+                Partition p = n.partition;
+                // At most one leader per epoch.
+                if (n.alive && p.isLeader()) {
+                    Integer other = leaderOfEpoch.putIfAbsent(p.leaderEpoch(), n.id);
+                    if (other != null && other != n.id) {
+                        throw new AssertionError("two leaders in epoch " + p.leaderEpoch() + ": " + other + " and "
+                                + n.id);
+                    }
+                    // The high watermark never goes back within a leader epoch.
+                    if (n.leaderHwEpoch == p.leaderEpoch() && p.highWatermark() < n.leaderHw) {
+                        throw new AssertionError("node " + n.id + " high watermark went back from " + n.leaderHw
+                                + " to " + p.highWatermark() + " in epoch " + p.leaderEpoch());
+                    }
+                    n.leaderHwEpoch = p.leaderEpoch();
+                    n.leaderHw = p.highWatermark();
+                }
+                // Replicas agree below their high watermarks: a committed offset never changes value.
+                long truncated = n.log.takeLowestTruncation();
+                n.checkedUpTo = Math.min(n.checkedUpTo, truncated);
+                long hw = Math.min(p.highWatermark(), n.log.logEndOffset());
+                for (long o = n.checkedUpTo; o < hw; o++) {
+                    String value = n.log.valueAt(o);
+                    String before = committed.putIfAbsent(o, value);
+                    if (before != null && !before.equals(value)) {
+                        throw new AssertionError("node " + n.id + " holds " + value + " at committed offset " + o
+                                + " where " + before + " was committed");
+                    }
+                }
+                n.checkedUpTo = Math.max(n.checkedUpTo, hw);
+            }
+            // Each new acknowledgement was committed (a leader's high watermark passed it) with its value.
+            for (Map.Entry<Long, String> ack : newAcks.entrySet()) {
+                String value = committed.get(ack.getKey());
+                if (!ack.getValue().equals(value)) {
+                    throw new AssertionError("acknowledged " + ack.getValue() + " at " + ack.getKey()
+                            + " but " + (value == null ? "nothing" : value) + " was committed there");
+                }
+            }
+            newAcks.clear();
+            checkAcksOnLeader(false);
+        }
+
+        /**
+         * Every acknowledged acks=all record is in the log of the current leader (the node the controller elected,
+         * once it has taken the leadership) at its offset.
+         */
+        void checkAcksOnLeader(boolean always) {
+            PartitionImage current = controllerPartition();
+            if (current == null || !current.hasLeader()) {
+                return;
+            }
+            Node leader = nodes.get(current.leader());
+            if (!leader.alive || leader.partition == null || !leader.partition.isLeader()
+                    || leader.partition.leaderEpoch() != current.leaderEpoch()) {
+                return;
+            }
+            if (!always && leader.ackCheckedEpoch == current.leaderEpoch()) {
+                return; // checked all when it took over; later acks are its own, checked against the commits
+            }
+            for (Map.Entry<Long, String> ack : acked.entrySet()) {
+                String value = leader.log.valueAt(ack.getKey());
+                if (!ack.getValue().equals(value)) {
+                    throw new AssertionError("acknowledged " + ack.getValue() + " at offset " + ack.getKey()
+                            + " is " + (value == null ? "missing" : "replaced by " + value) + " on leader "
+                            + leader.id + " in epoch " + current.leaderEpoch() + " (log end "
+                            + leader.log.logEndOffset() + ")");
+                }
+            }
+            leader.ackCheckedEpoch = current.leaderEpoch();
+        }
+
+        void finalProduceSucceeds() {
+            long deadline = nowMs + 10_000;
+            CompletableFuture<Void> last = null;
+            while (nowMs < deadline && !queue.isEmpty()) {
+                if (last != null && last.isDone() && !last.isCompletedExceptionally()) {
+                    checkAcksOnLeader(true);
+                    return;
+                }
+                if (last == null || last.isCompletedExceptionally()) {
+                    PartitionImage current = controllerPartition();
+                    Node leader = current != null && current.hasLeader() ? nodes.get(current.leader()) : null;
+                    last = leader != null && leader.alive && leader.partition != null && leader.partition.isLeader()
+                            ? produce(leader, -1) : null;
+                }
+                step();
+            }
+            throw new AssertionError("no acks=all produce succeeded within 10 s after the faults healed: "
+                    + controllerPartition() + "; nodes " + nodes.values() + history());
+        }
+    }
+
+    /** One broker: its metadata view, its replica of the partition and its follower fetch loop. */
+    static final class Node {
+        final World world;
+        final int id;
+        final InMemoryReplicaLog log = new InMemoryReplicaLog();
+        boolean alive = true;
+        boolean lostData;
+        int incarnation;
+        long brokerEpoch = -1;
+        MetadataImage image = MetadataImage.EMPTY;
+        Partition partition;
+        /** Bumped on crash: events of an earlier process are ignored. */
+        int generation;
+        boolean fetchInFlight;
+        long fetches;
+        long checkedUpTo;
+        int leaderHwEpoch = -1;
+        long leaderHw;
+        int ackCheckedEpoch = -1;
+
+        Node(World world, int id) {
+            this.world = world;
+            this.id = id;
+        }
+
+        @Override
+        public String toString() {
+            return "node" + id + (alive ? "" : "(down)") + " leo=" + log.logEndOffset() + " hw="
+                    + (partition == null ? -1 : partition.highWatermark()) + " role="
+                    + (partition == null ? "-" : partition.isLeader() ? "leader" : "follower")
+                    + (partition == null ? "" : " epoch=" + partition.leaderEpoch());
+        }
+
+        /** Registers a new incarnation directly with the controller (the registration RPC is not simulated). */
+        void register() {
+            incarnation++;
+            world.commit(ControllerDecisions.registerBrokerIncarnation(world.controllerImage, id,
+                    "node" + id + "-" + incarnation, List.of(), ""));
+            brokerEpoch = world.controllerImage.brokers().get(id).brokerEpoch();
+        }
+
+        void start() {
+            int gen = generation;
+            world.at(0, "heartbeat " + id, () -> heartbeatLoop(gen));
+            world.at(world.random.nextInt(50), "isr check " + id, () -> isrCheckLoop(gen));
+            world.at(world.random.nextInt(200), "flush " + id, () -> flushLoop(gen));
+            onImage(world.controllerImage);
+        }
+
+        void heartbeatLoop(int gen) {
+            if (gen != generation) {
+                return;
+            }
+            long epoch = brokerEpoch;
+            world.send(id, -1, "heartbeat from " + id, () -> world.controllerHeartbeat(id, epoch));
+            world.at(HEARTBEAT_MS, "heartbeat " + id, () -> heartbeatLoop(gen));
+        }
+
+        void flushLoop(int gen) {
+            if (gen != generation) {
+                return;
+            }
+            log.flush();
+            world.at(50 + world.random.nextInt(400), "flush " + id, () -> flushLoop(gen));
+        }
+
+        void isrCheckLoop(int gen) {
+            if (gen != generation) {
+                return;
+            }
+            if (partition != null) {
+                partition.isrChange(image.brokers(), world.nowMs, LAG_TIME_MS).ifPresent(proposal -> {
+                    boolean[] answered = {false};
+                    world.send(id, -1, "alter partition from " + id + " " + proposal.isr(), () -> {
+                        IsrChangeResult result = world.controllerAlterPartition(id, proposal);
+                        world.send(-1, id, "alter partition answer " + result + " to " + id, () -> {
+                            if (gen == generation && !answered[0]) {
+                                answered[0] = true;
+                                partition.onIsrChangeResult(proposal, result, world.nowMs, 200).run();
+                            }
+                        });
+                    });
+                    world.at(CONTROLLER_TIMEOUT_MS, "alter partition timeout " + id, () -> {
+                        if (gen == generation && !answered[0]) {
+                            answered[0] = true;
+                            partition.onIsrChangeResult(proposal, IsrChangeResult.UNKNOWN, world.nowMs, 200).run();
+                        }
+                    });
+                });
+            }
+            world.at(50, "isr check " + id, () -> isrCheckLoop(gen));
+        }
+
+        /** As ReplicaManager.onImage: open the replica, then lead or follow as the image says. */
+        void onImage(MetadataImage next) {
+            if (!alive || next.offset() <= image.offset() && partition != null) {
+                return;
+            }
+            image = next;
+            TopicImage topic = next.topic(TOPIC_ID);
+            if (topic == null) {
+                return;
+            }
+            PartitionImage p = topic.partition(0);
+            if (partition == null) {
+                partition = new Partition(TP, TOPIC_ID, log, new PartitionImage(0, p.replicas(), p.isr(),
+                        PartitionImage.NO_LEADER, -1, p.partitionEpoch()), id, MIN_ISR);
+            }
+            if (!p.equals(partition.image())) {
+                world.note("node " + id + " image " + next.offset() + ": leader " + p.leader() + " epoch "
+                        + p.leaderEpoch() + " isr " + p.isr() + " (log end " + log.logEndOffset() + ", hw "
+                        + partition.highWatermark() + ")");
+            }
+            if (p.leader() == id) {
+                partition.becomeLeader(p, world.nowMs).run();
+            } else {
+                partition.becomeFollower(p).run();
+                maybeFetch();
+            }
+        }
+
+        void maybeFetch() {
+            if (!alive || fetchInFlight || partition == null || partition.isLeader()
+                    || !partition.image().hasLeader()) {
+                return;
+            }
+            int leaderId = partition.image().leader();
+            int leaderEpoch = partition.image().leaderEpoch();
+            long fetchOffset = log.logEndOffset();
+            FollowerFetch fetch = new FollowerFetch(id, brokerEpoch, fetchOffset, log.latestEpoch().orElse(-1),
+                    leaderEpoch);
+            fetchInFlight = true;
+            long fetchId = ++fetches;
+            int gen = generation;
+            Node leader = world.nodes.get(leaderId);
+            world.send(id, leaderId, "fetch " + id + "->" + leaderId + " @" + fetchOffset, () ->
+                    leader.onFetch(this, gen, fetchId, fetch));
+            // The stream's answer may never come (dropped, cut, leader down): give up after a timeout.
+            world.at(CONTROLLER_TIMEOUT_MS, "fetch timeout " + id, () -> {
+                if (gen == generation && fetchInFlight && fetches == fetchId) {
+                    fetchInFlight = false;
+                    maybeFetch();
+                }
+            });
+        }
+
+        /** Leader side of a fetch; answers through the network. */
+        void onFetch(Node follower, int followerGen, long fetchId, FollowerFetch fetch) {
+            if (!alive || partition == null) {
+                return;
+            }
+            Completions done = new Completions();
+            FetchAnswer answer;
+            try {
+                answer = partition.onFollowerFetch(fetch, image.brokers(), 4_000, true, world.nowMs, done);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            done.run();
+            int leaderEpoch = fetch.currentLeaderEpoch();
+            boolean empty = answer.error() == ReplicaFetchError.NONE && answer.divergingEpoch() == null
+                    && !answer.records().hasRemaining();
+            // A fetch with nothing to return waits on the leader (long poll) before its answer goes back.
+            long holdMs = empty ? 5 + world.random.nextInt(40) : 0;
+            world.at(holdMs, "hold fetch", () -> world.send(id, follower.id, "fetch answer " + id + "->"
+                    + follower.id, () -> follower.onFetchAnswer(followerGen, fetchId, id, leaderEpoch,
+                    fetch.fetchOffset(), answer)));
+        }
+
+        void onFetchAnswer(int gen, long fetchId, int leaderId, int leaderEpoch, long fetchOffset,
+                FetchAnswer answer) {
+            if (gen != generation || !alive) {
+                return;
+            }
+            Partition.Applied applied;
+            try {
+                applied = partition.applyFetch(leaderId, leaderEpoch, fetchOffset, answer);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            if (fetchId != fetches) {
+                return; // the answer of a fetch given up on: applied if still valid, the loop is elsewhere
+            }
+            if (applied == Partition.Applied.ERROR) {
+                world.at(100, "fetch backoff " + id, () -> {
+                    if (gen == generation && fetches == fetchId) {
+                        fetchInFlight = false;
+                        maybeFetch();
+                    }
+                });
+                return;
+            }
+            fetchInFlight = false;
+            maybeFetch();
+        }
+
+        void crash(boolean powerLoss) {
+            world.note("crash " + id + (powerLoss ? " (power loss, log end " + log.logEndOffset() + " -> " : ""));
+            alive = false;
+            generation++;
+            fetchInFlight = false;
+            if (powerLoss) {
+                log.crash();
+                lostData = true;
+                world.note("  node " + id + " restarts with log end " + log.logEndOffset());
+            }
+            if (partition != null) {
+                // The process is gone: its waiters die with it (their clients see a broken connection).
+                partition.becomeFollower(new PartitionImage(0, partition.image().replicas(),
+                        partition.image().isr(), PartitionImage.NO_LEADER, partition.leaderEpoch(),
+                        partition.image().partitionEpoch())).run();
+            }
+            partition = null;
+            image = MetadataImage.EMPTY;
+            leaderHwEpoch = -1;
+        }
+
+        void restart() {
+            if (alive) {
+                return;
+            }
+            BrokerRegistration old = world.controllerImage.brokers().get(id);
+            if (lostData && old != null && !old.fenced()) {
+                // A node that lost acknowledged data comes back only as a fenced, new incarnation.
+                world.at(200, "restart " + id, this::restart);
+                return;
+            }
+            alive = true;
+            world.note("restart " + id + " log end " + log.logEndOffset());
+            checkedUpTo = 0;
+            register();
+            start();
+        }
+
+    }
+}
