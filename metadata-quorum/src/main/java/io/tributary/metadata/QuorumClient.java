@@ -27,7 +27,10 @@ public final class QuorumClient implements ControllerChannel, Closeable {
 
     private static final long RETRY_BACKOFF_MS = 100;
 
-    private final RaftClient client;
+    /** Per request Ratis retries at most this often; this class retries on until the caller's deadline. */
+    private static final int RATIS_ATTEMPTS = 5;
+
+    private final RaftClientHolder client;
     private final long deadlineMs;
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "controller-client-retry");
@@ -37,11 +40,14 @@ public final class QuorumClient implements ControllerChannel, Closeable {
 
     public QuorumClient(QuorumConfig config, long deadlineMs) {
         this.deadlineMs = deadlineMs;
-        this.client = RaftClient.newBuilder()
+        // Bounded Ratis retries: a request that can never complete must end and give its outstanding-request
+        // permit back (a retry-forever request abandoned by orTimeout held it for good and wedged the client).
+        this.client = new RaftClientHolder("controller client", () -> RaftClient.newBuilder()
                 .setProperties(RatisSupport.clientProperties(config))
                 .setRaftGroup(RatisSupport.group(config.voters()))
-                .setRetryPolicy(RetryPolicies.retryForeverWithSleep(RatisSupport.ms(RETRY_BACKOFF_MS)))
-                .build();
+                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(RATIS_ATTEMPTS,
+                        RatisSupport.ms(RETRY_BACKOFF_MS)))
+                .build());
     }
 
     @Override
@@ -58,9 +64,13 @@ public final class QuorumClient implements ControllerChannel, Closeable {
                     + deadlineMs + " ms"));
             return;
         }
-        client.async().sendReadOnly(Message.valueOf(ByteString.copyFrom(request.toByteArray())))
+        RaftClient current = client.get();
+        current.async().sendReadOnly(Message.valueOf(ByteString.copyFrom(request.toByteArray())))
                 .orTimeout(remainingMs, TimeUnit.MILLISECONDS)
                 .whenComplete((reply, error) -> {
+                    if (error != null && !(error instanceof TimeoutException)) {
+                        client.replace(current, error);
+                    }
                     ControllerResponse response = null;
                     if (error == null && reply.isSuccess()) {
                         try {

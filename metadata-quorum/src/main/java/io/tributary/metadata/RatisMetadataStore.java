@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
@@ -37,10 +38,11 @@ public final class RatisMetadataStore implements MetadataStore {
 
     private final int nodeId;
     private final RaftServer server;
-    private final RaftClient client;
+    private final RaftClientHolder client;
     private final MetadataStateMachine stateMachine;
 
-    private RatisMetadataStore(int nodeId, RaftServer server, RaftClient client, MetadataStateMachine stateMachine) {
+    private RatisMetadataStore(int nodeId, RaftServer server, RaftClientHolder client,
+            MetadataStateMachine stateMachine) {
         this.nodeId = nodeId;
         this.server = server;
         this.client = client;
@@ -84,11 +86,12 @@ public final class RatisMetadataStore implements MetadataStore {
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
         server.start();
-        RaftClient client = RaftClient.newBuilder()
-                .setProperties(RatisSupport.clientProperties(config))
-                .setRaftGroup(group)
-                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(20, RatisSupport.ms(100)))
-                .build();
+        RaftClientHolder client = new RaftClientHolder("node=" + nodeId + " controller writes",
+                () -> RaftClient.newBuilder()
+                        .setProperties(RatisSupport.clientProperties(config))
+                        .setRaftGroup(group)
+                        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(20, RatisSupport.ms(100)))
+                        .build());
         log.info("node={} joined the metadata quorum {} as a voter, storage {}", nodeId, config.voters(),
                 config.storageDir());
         return new RatisMetadataStore(nodeId, server, client, stateMachine);
@@ -165,7 +168,13 @@ public final class RatisMetadataStore implements MetadataStore {
             return CompletableFuture.completedFuture(image());
         }
         byte[] batch = MetadataBatch.newBuilder().addAllRecords(records).build().toByteArray();
-        return client.async().send(Message.valueOf(ByteString.copyFrom(batch))).thenApply(reply -> {
+        RaftClient current = client.get();
+        return current.async().send(Message.valueOf(ByteString.copyFrom(batch))).handle((reply, error) -> {
+            if (error != null) {
+                // The ordered client is unusable after a retry failure: the next commit gets a new one.
+                client.replace(current, error);
+                throw error instanceof CompletionException ce ? ce : new CompletionException(error);
+            }
             if (!reply.isSuccess()) {
                 throw new IllegalStateException("metadata commit failed on node " + nodeId + ": "
                         + reply.getException());
