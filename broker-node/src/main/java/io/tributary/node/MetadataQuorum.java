@@ -33,19 +33,25 @@ final class MetadataQuorum implements Closeable {
     private final Controller controller;
     private final ControllerChannel channel;
     private final QuorumClient client;
+    /** Heartbeats and registrations go on their own Ratis client: its ordered replies never wait behind ISR changes. */
+    private final ControllerChannel heartbeatChannel;
+    private final QuorumClient heartbeatClient;
 
-    private MetadataQuorum(MetadataStore store, Controller controller, ControllerChannel channel, QuorumClient client) {
+    private MetadataQuorum(MetadataStore store, Controller controller, ControllerChannel channel, QuorumClient client,
+            ControllerChannel heartbeatChannel, QuorumClient heartbeatClient) {
         this.store = store;
         this.controller = controller;
         this.channel = channel;
         this.client = client;
+        this.heartbeatChannel = heartbeatChannel;
+        this.heartbeatClient = heartbeatClient;
     }
 
     static MetadataQuorum start(NodeConfig config) throws IOException {
         if (!config.clustered()) {
             LocalMetadataStore store = LocalMetadataStore.open(config.dataDir().resolve("metadata"));
             Controller controller = new Controller(config.nodeId(), store, MetadataQuorum::newTopicId);
-            return new MetadataQuorum(store, controller, controller::handle, null);
+            return new MetadataQuorum(store, controller, controller::handle, null, controller::handle, null);
         }
         long electionMs = config.controllerQuorumElectionTimeoutMs();
         QuorumConfig quorum = new QuorumConfig(config.controllerQuorumVoters(),
@@ -53,15 +59,16 @@ final class MetadataQuorum implements Closeable {
                 config.controllerQuorumRequestTimeoutMs(), config.metadataSnapshotIntervalRecords(),
                 config.metadataLogSegmentBytes());
         QuorumClient client = new QuorumClient(quorum, config.controllerQuorumRequestTimeoutMs() * 3);
+        QuorumClient heartbeats = new QuorumClient(quorum, config.controllerQuorumRequestTimeoutMs() * 3);
         if (!config.isVoter()) {
             log.info("node={} is a broker of the cluster with voters {}", config.nodeId(), quorum.voters());
-            return new MetadataQuorum(null, null, client, client);
+            return new MetadataQuorum(null, null, client, client, heartbeats, heartbeats);
         }
         RatisMetadataStore store = RatisMetadataStore.start(config.nodeId(), quorum);
         Controller controller = new Controller(config.nodeId(), store, MetadataQuorum::newTopicId,
                 System::currentTimeMillis, store::updateSince, config.brokerSessionTimeoutMs());
         store.setController(controller::handle, controller::activate, controller::deactivate);
-        return new MetadataQuorum(store, controller, client, client);
+        return new MetadataQuorum(store, controller, client, client, heartbeats, heartbeats);
     }
 
     /** Kafka's topic ids avoid a leading '-' in their base64 form; use its generator. */
@@ -84,6 +91,11 @@ final class MetadataQuorum implements Closeable {
         return channel;
     }
 
+    /** The line for broker registration and heartbeats (separate from {@link #channel}'s ISR changes). */
+    ControllerChannel heartbeatChannel() {
+        return heartbeatChannel;
+    }
+
     /** The voter's own quorum state (or the single node's store); null on a broker that is not a voter. */
     MetadataView localView() {
         return store;
@@ -94,6 +106,9 @@ final class MetadataQuorum implements Closeable {
         try {
             if (client != null) {
                 client.close();
+            }
+            if (heartbeatClient != null) {
+                heartbeatClient.close();
             }
             if (controller != null) {
                 controller.close();

@@ -141,7 +141,7 @@ public final class TributaryNode implements Closeable {
             endpoints.add(new BrokerRegistration.BrokerEndpoint(ReplicaManager.REPLICATION_ENDPOINT, r.host(),
                     replicationServer.getPort()));
         }
-        BrokerLifecycle lifecycle = new BrokerLifecycle(config.nodeId(), endpoints, quorum.channel(),
+        BrokerLifecycle lifecycle = new BrokerLifecycle(config.nodeId(), endpoints, quorum.heartbeatChannel(),
                 quorum.localView(), config.brokerHeartbeatIntervalMs());
         replicas.setController(new ControllerIsrChannel(config.nodeId(), quorum.channel(), lifecycle::brokerEpoch),
                 lifecycle::brokerEpoch);

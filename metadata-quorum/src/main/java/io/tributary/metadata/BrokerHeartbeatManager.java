@@ -16,7 +16,8 @@ import java.util.TreeMap;
  * keep that registration alive. A registered broker not heard from since {@link #activate} counts from the
  * activation time, so that a controller fail-over gives every broker a full session to find the new controller.
  *
- * <p>Not thread-safe: owned by the controller thread. Lifecycle: {@link #activate} each time this node becomes the
+ * <p>Thread-safe (synchronized): heartbeats touch it when they arrive, on request threads, so that broker liveness
+ * never waits behind controller work; the controller thread asks it what expired. Lifecycle: {@link #activate} each time this node becomes the
  * active controller (it forgets what it knew before), then {@link #touch} and {@link #expired} until it is not.
  */
 public final class BrokerHeartbeatManager {
@@ -41,7 +42,7 @@ public final class BrokerHeartbeatManager {
     }
 
     /** This node became the active controller at {@code nowMs}: every registered broker starts a full session. */
-    public void activate(MetadataImage image, long nowMs) {
+    public synchronized void activate(MetadataImage image, long nowMs) {
         lastContactMs.clear();
         for (BrokerRegistration broker : image.brokers().values()) {
             touch(broker.brokerId(), broker.brokerEpoch(), nowMs);
@@ -51,7 +52,7 @@ public final class BrokerHeartbeatManager {
     }
 
     /** A heartbeat (or a committed registration) from {@code brokerId} under {@code brokerEpoch}. */
-    public void touch(int brokerId, long brokerEpoch, long nowMs) {
+    public synchronized void touch(int brokerId, long brokerEpoch, long nowMs) {
         TreeMap<Long, Long> epochs = lastContactMs.computeIfAbsent(brokerId, id -> new TreeMap<>());
         epochs.merge(brokerEpoch, nowMs, Math::max);
         while (epochs.size() > MAX_EPOCHS_PER_BROKER) {
@@ -65,7 +66,7 @@ public final class BrokerHeartbeatManager {
      *
      * @throws IllegalStateException if called before {@link #activate}
      */
-    public List<Integer> expired(MetadataImage image, long nowMs) {
+    public synchronized List<Integer> expired(MetadataImage image, long nowMs) {
         if (!active) {
             throw new IllegalStateException("broker sessions are tracked only by an active controller");
         }
@@ -80,7 +81,7 @@ public final class BrokerHeartbeatManager {
     }
 
     /** Forgets a broker's contacts; while it stays registered it counts from the activation time again. */
-    public void remove(int brokerId) {
+    public synchronized void remove(int brokerId) {
         lastContactMs.remove(brokerId);
     }
 

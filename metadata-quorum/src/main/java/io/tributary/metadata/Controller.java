@@ -116,6 +116,14 @@ public final class Controller implements Closeable {
         // A broker is alive when its request arrives, not when the controller thread gets to it: a slow commit
         // ahead of it in the queue must not make a healthy broker look silent.
         long receivedMs = clockMs.getAsLong();
+        if (request.getRequestCase() == ControllerRequest.RequestCase.HEARTBEAT && active
+                && !needsUnfence(request.getHeartbeat())) {
+            // Most heartbeats decide nothing: answer them here, at arrival, so that a backlog of commits on the
+            // controller thread never delays them into a fence storm (a broker sends its next heartbeat only
+            // after this answer).
+            return CompletableFuture.completedFuture(heartbeat(request.getHeartbeat(), receivedMs, false)
+                    .setControllerId(nodeId).build());
+        }
         return CompletableFuture.supplyAsync(() -> {
             if (!active) {
                 return ControllerResponse.newBuilder().setError(ControllerErrorCode.NOT_CONTROLLER)
@@ -123,7 +131,7 @@ public final class Controller implements Closeable {
             }
             ControllerResponse.Builder response = switch (request.getRequestCase()) {
                 case REGISTER_BROKER -> register(request.getRegisterBroker(), receivedMs);
-                case HEARTBEAT -> heartbeat(request.getHeartbeat(), receivedMs);
+                case HEARTBEAT -> heartbeat(request.getHeartbeat(), receivedMs, true);
                 case CREATE_TOPIC -> createTopic(request.getCreateTopic());
                 case DELETE_TOPIC -> result(ControllerDecisions.deleteTopic(store.image(),
                         request.getDeleteTopic().getName()));
@@ -156,7 +164,19 @@ public final class Controller implements Closeable {
         return response;
     }
 
-    private ControllerResponse.Builder heartbeat(BrokerHeartbeatRequest r, long receivedMs) {
+    /** Whether a heartbeat would unfence its broker (a commit, on the controller thread). */
+    private boolean needsUnfence(BrokerHeartbeatRequest r) {
+        BrokerRegistration broker = store.image().brokers().get(r.getBrokerId());
+        return broker != null && broker.brokerEpoch() == r.getBrokerEpoch() && broker.fenced()
+                && r.getMetadataOffset() >= broker.brokerEpoch();
+    }
+
+    /**
+     * A heartbeat: refreshes the session and answers with what the broker lacks. Runs on the controller thread when
+     * it may unfence (a commit), on the arriving thread with {@code mayUnfence} false (it then commits nothing; a
+     * broker due to be unfenced is unfenced by its next heartbeat).
+     */
+    private ControllerResponse.Builder heartbeat(BrokerHeartbeatRequest r, long receivedMs, boolean mayUnfence) {
         MetadataImage image = store.image();
         BrokerRegistration broker = image.brokers().get(r.getBrokerId());
         if (broker == null || broker.brokerEpoch() != r.getBrokerEpoch()) {
@@ -166,7 +186,7 @@ public final class Controller implements Closeable {
         heartbeats.touch(r.getBrokerId(), r.getBrokerEpoch(), receivedMs);
         ControllerResponse.Builder response = ControllerResponse.newBuilder();
         // Unfence only a broker that has caught up with the metadata up to its own registration.
-        if (broker.fenced() && r.getMetadataOffset() >= broker.brokerEpoch()) {
+        if (mayUnfence && broker.fenced() && r.getMetadataOffset() >= broker.brokerEpoch()) {
             ControllerResult<Void> unfence = ControllerDecisions.unfenceBrokerAndElect(image, r.getBrokerId());
             response = result(unfence);
             if (response.getError() == ControllerErrorCode.NONE) {

@@ -508,7 +508,8 @@ public final class Partition {
 
     /**
      * Leader: the controller's answer to {@code proposal}. Only a refusal (nothing committed) drops the change in
-     * flight; a commit waits for the image; a stale or missing answer is retried after {@code retryBackoffMs}.
+     * flight; a commit or a stale answer waits for the image (and is asked again after ten backoffs in case it never
+     * comes); a missing answer is retried after {@code retryBackoffMs}.
      */
     public Completions onIsrChangeResult(IsrProposal proposal, IsrChangeResult result, long nowMs,
             long retryBackoffMs) {
@@ -522,8 +523,9 @@ public final class Partition {
                     pendingIsr = null;
                     advanceHighWatermark(done);
                 }
-                case COMMITTED -> pendingIsr.retryAtMs = nowMs + 10 * retryBackoffMs;
-                case STALE, UNKNOWN -> pendingIsr.retryAtMs = nowMs + retryBackoffMs;
+                // A newer image is coming (or the controller lags): ask again only in case it never does.
+                case COMMITTED, STALE -> pendingIsr.retryAtMs = nowMs + 10 * retryBackoffMs;
+                case UNKNOWN -> pendingIsr.retryAtMs = nowMs + retryBackoffMs;
                 default -> throw new IllegalStateException("unknown result " + result);
             }
             return done;
