@@ -103,6 +103,7 @@ final class ReplicaFetcher implements AutoCloseable {
         if (closed) {
             return;
         }
+        inFlight = Map.of(); // nothing a previous stream asked for may be applied as an answer on this one
         stream = ReplicationServiceGrpc.newStub(channel).fetch(new StreamObserver<>() {
             @Override
             public void onNext(ReplicaFetchResponse response) {
