@@ -68,6 +68,7 @@ final class MetadataQuorum implements Closeable {
         Controller controller = new Controller(config.nodeId(), store, MetadataQuorum::newTopicId,
                 System::currentTimeMillis, store::updateSince, config.brokerSessionTimeoutMs());
         store.setController(controller::handle, controller::activate, controller::deactivate);
+        controller.setLeadershipCheck(store::isLeaderReady);
         return new MetadataQuorum(store, controller, client, client, heartbeats, heartbeats);
     }
 

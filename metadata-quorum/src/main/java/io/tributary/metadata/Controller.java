@@ -57,6 +57,7 @@ public final class Controller implements Closeable {
     });
     /** Written on the controller thread only; volatile so that {@link #isActive} may read it anywhere. */
     private volatile boolean active;
+    private volatile java.util.function.BooleanSupplier leadershipCheck = () -> true;
 
     /**
      * @param updates what a broker at a given metadata offset lacks (deltas or a snapshot), for heartbeat answers
@@ -84,9 +85,8 @@ public final class Controller implements Closeable {
     /** Becomes the active controller (Ratis: on leader-ready). */
     public void activate() {
         thread.execute(() -> {
-            if (active) {
-                return;
-            }
+            // Even if this controller thought it was still active (a missed step-down), a new term starts over:
+            // every broker gets a full session to reach it.
             active = true;
             MetadataImage image = store.image();
             heartbeats.activate(image, clockMs.getAsLong());
@@ -264,15 +264,29 @@ public final class Controller implements Closeable {
         return store.commit(decision.records()).join().offset();
     }
 
+    /**
+     * A check of this node's Raft leadership, asked before fencing: a controller that lost it (and missed the
+     * notification) must not fence brokers that simply cannot reach it.
+     */
+    public void setLeadershipCheck(java.util.function.BooleanSupplier isLeader) {
+        this.leadershipCheck = isLeader;
+    }
+
     private void fenceExpired() {
         if (!active) {
             return;
         }
+        if (!leadershipCheck.getAsBoolean()) {
+            log.info("node={} is no longer the metadata quorum leader: no longer the active controller", nodeId);
+            active = false;
+            return;
+        }
         try {
             MetadataImage image = store.image();
-            for (int brokerId : heartbeats.expired(image, clockMs.getAsLong())) {
-                log.info("node={} fencing broker {}: no heartbeat for the session timeout", nodeId, brokerId);
-                commit(ControllerDecisions.fenceBroker(store.image(), brokerId));
+            List<Integer> expired = heartbeats.expired(image, clockMs.getAsLong());
+            if (!expired.isEmpty()) {
+                log.info("node={} fencing brokers {}: no heartbeat for the session timeout", nodeId, expired);
+                commit(ControllerDecisions.fenceBrokers(image, expired));
             }
         } catch (RuntimeException e) {
             log.warn("node={} could not fence expired brokers; retrying next tick", nodeId, e);

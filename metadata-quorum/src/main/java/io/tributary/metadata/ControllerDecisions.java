@@ -183,6 +183,25 @@ public final class ControllerDecisions {
     }
 
     /**
+     * Fences several brokers whose sessions expired together, as one batch: each in turn, every decision made on
+     * the image with the previous ones applied, so that no partition is handed to a broker fenced in the same
+     * batch (fencing them one commit at a time elected brokers that were about to be fenced, and left their
+     * partitions offline).
+     */
+    public static ControllerResult<Void> fenceBrokers(MetadataImage image, List<Integer> brokerIds) {
+        List<MetadataRecord> records = new ArrayList<>();
+        MetadataImage next = image;
+        long offset = image.offset();
+        for (int brokerId : brokerIds) {
+            for (MetadataRecord record : fenceBroker(next, brokerId).records()) {
+                records.add(record);
+                next = next.apply(record, ++offset); // a scratch image: only the decisions matter
+            }
+        }
+        return ControllerResult.of(records, null);
+    }
+
+    /**
      * Unfences a registered broker (a heartbeat with its current broker epoch) and makes it the leader of every
      * offline partition whose ISR holds it: it was that partition's last ISR member, so it has every committed
      * record.

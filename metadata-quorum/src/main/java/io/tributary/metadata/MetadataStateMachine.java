@@ -241,6 +241,17 @@ final class MetadataStateMachine extends BaseStateMachine {
         onLeaderReady.run();
     }
 
+    /**
+     * Ratis steps a leader down with this (not with {@link #notifyLeaderChanged}, which it calls only once a new
+     * leader is known): without it a deposed controller stayed active through a leaderless window, and fenced
+     * live brokers, its own included.
+     */
+    @Override
+    public void notifyNotLeader(java.util.Collection<org.apache.ratis.statemachine.TransactionContext> pending) {
+        log.info("node={} stepped down as metadata quorum leader: no longer the active controller", nodeId);
+        onLeadershipLost.run();
+    }
+
     @Override
     public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
         if (newLeaderId == null || !newLeaderId.equals(groupMemberId.getPeerId())) {

@@ -121,6 +121,24 @@ class BrokerLivenessDecisionsTest {
     }
 
     @Test
+    void brokersFencedTogetherHandNoPartitionToEachOther() {
+        // Given: brokers 1 and 2 expire together; broker 1 leads t-0, broker 2 comes first after it.
+        MetadataImage image = withTopic(live(1, 2, 3), "t", T,
+                partition(0, List.of(1, 2, 3), List.of(1, 2, 3), 1, 0, 0),
+                partition(1, List.of(1, 2), List.of(1, 2), 1, 0, 0));
+
+        // When
+        MetadataImage after = replay(image, ControllerDecisions.fenceBrokers(image, List.of(1, 2)));
+
+        // Then: t-0 goes to broker 3, not to broker 2 (fenced in the same batch); t-1 has no live ISR member left.
+        assertThat(after.topic("t").partition(0).leader()).isEqualTo(3);
+        assertThat(after.topic("t").partition(0).isr()).containsExactly(3);
+        assertThat(after.topic("t").partition(1).leader()).isEqualTo(NO_LEADER);
+        assertThat(after.brokers().get(1).fenced()).isTrue();
+        assertThat(after.brokers().get(2).fenced()).isTrue();
+    }
+
+    @Test
     void fencingAFencedOrUnknownBrokerWritesNothing() {
         MetadataImage image = withTopic(live(1, 2), "t", T, partition(0, List.of(1, 2), List.of(1), 1, 0, 0));
         MetadataImage fenced = replay(image, ControllerDecisions.fenceBroker(image, 1));
