@@ -27,7 +27,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * Issue 4, "Done when": a follower is killed: it leaves the ISR after the lag time and acks=all keeps working; a
  * second follower is killed: acks=all fails with NOT_ENOUGH_REPLICAS and the log does not grow, while acks=1 still
- * succeeds; both restart, catch up and rejoin the ISR.
+ * succeeds but is not committed (the high watermark stays while the ISR is below min.insync.replicas, issue 9);
+ * both restart, catch up and rejoin the ISR, and the high watermark passes the acks=1 records.
  *
  * <p>Three nodes, of which only node 1 is a voter, and the partition under test is the one node 1 leads: killing
  * both followers then leaves the metadata quorum (and so the ISR changes it commits) working. The ISR lag time is
@@ -91,10 +92,15 @@ class FollowerFailureIT {
         assertThat(cluster.node(leader).partitionLogSize(TOPIC, partitionIndex))
                 .as("bytes of the leader's log on disk after refused produces").isEqualTo(sizeBefore);
 
-        // And acks=1 still succeeds (and with the ISR at the leader alone, is visible at once)
-        assertProduced(leaderPort, partition, (short) 1, "acks-1-alone");
+        // And acks=1 is still appended, but with the ISR below min.insync.replicas the high watermark does not move
+        // (KIP-966's strict min ISR: only the leader has these records, so they are not committed)
+        ProduceAnswer alone = KafkaRequests.produce(leaderPort, partition, (short) 1, values("acks-1-alone", 10));
+        assertThat(alone.error()).as("acks=1 produce with the ISR at {%d}: %s", leader, alone)
+                .isEqualTo(Errors.NONE);
         assertThat(cluster.node(leader).partitionLogSize(TOPIC, partitionIndex)).as("log size after acks=1")
                 .isGreaterThan(sizeBefore);
+        assertThat(KafkaRequests.latestOffset(leaderPort, partition)).as("high watermark after acks=1 below min ISR")
+                .isEqualTo(latestBefore);
 
         // When both followers are restarted
         cluster.restartDeadNodes();
@@ -104,6 +110,9 @@ class FollowerFailureIT {
                 CATCH_UP_DEADLINE);
         PartitionState rejoined = cluster.awaitFullIsr(TOPIC, partitionIndex, CATCH_UP_DEADLINE);
         assertThat(rejoined.leader()).as("leader after the followers came back").isEqualTo(leader);
+        await("high watermark past the acks=1 records once the ISR is back").atMost(CATCH_UP_DEADLINE)
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> KafkaRequests.latestOffset(leaderPort, partition) >= alone.baseOffset() + 10);
         List<String> stored = StoredLog.records(log).stream().map(StoredLog.StoredRecord::value).toList();
         assertThat(stored).as("records of the caught-up log")
                 .containsAll(values("acks-1-alone", 10))
