@@ -17,8 +17,9 @@ import java.util.TreeMap;
  * activation time, so that a controller fail-over gives every broker a full session to find the new controller.
  *
  * <p>Thread-safe (synchronized): heartbeats touch it when they arrive, on request threads, so that broker liveness
- * never waits behind controller work; the controller thread asks it what expired. Lifecycle: {@link #activate} each time this node becomes the
- * active controller (it forgets what it knew before), then {@link #touch} and {@link #expired} until it is not.
+ * never waits behind controller work; the controller thread asks it what expired. Lifecycle: {@link #activate}
+ * each time this node becomes the active controller (it forgets what it knew before), then {@link #touch} and
+ * {@link #expired} until it is not.
  */
 public final class BrokerHeartbeatManager {
 

@@ -15,6 +15,7 @@ import io.tributary.proto.metadata.RegisterBrokerRequest;
 import io.tributary.proto.metadata.RegisterBrokerResponse;
 import java.io.Closeable;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -57,7 +58,7 @@ public final class Controller implements Closeable {
     });
     /** Written on the controller thread only; volatile so that {@link #isActive} may read it anywhere. */
     private volatile boolean active;
-    private volatile java.util.function.BooleanSupplier leadershipCheck = () -> true;
+    private volatile BooleanSupplier leadershipCheck = () -> true;
 
     /**
      * @param updates what a broker at a given metadata offset lacks (deltas or a snapshot), for heartbeat answers
@@ -167,8 +168,12 @@ public final class Controller implements Closeable {
     /** Whether a heartbeat would unfence its broker (a commit, on the controller thread). */
     private boolean needsUnfence(BrokerHeartbeatRequest r) {
         BrokerRegistration broker = store.image().brokers().get(r.getBrokerId());
-        return broker != null && broker.brokerEpoch() == r.getBrokerEpoch() && broker.fenced()
-                && r.getMetadataOffset() >= broker.brokerEpoch();
+        return broker != null && broker.brokerEpoch() == r.getBrokerEpoch() && unfences(broker, r);
+    }
+
+    /** A fenced broker is unfenced by a heartbeat that shows it caught up with the metadata to its registration. */
+    private static boolean unfences(BrokerRegistration broker, BrokerHeartbeatRequest r) {
+        return broker.fenced() && r.getMetadataOffset() >= broker.brokerEpoch();
     }
 
     /**
@@ -185,8 +190,7 @@ public final class Controller implements Closeable {
         }
         heartbeats.touch(r.getBrokerId(), r.getBrokerEpoch(), receivedMs);
         ControllerResponse.Builder response = ControllerResponse.newBuilder();
-        // Unfence only a broker that has caught up with the metadata up to its own registration.
-        if (mayUnfence && broker.fenced() && r.getMetadataOffset() >= broker.brokerEpoch()) {
+        if (mayUnfence && unfences(broker, r)) {
             ControllerResult<Void> unfence = ControllerDecisions.unfenceBrokerAndElect(image, r.getBrokerId());
             response = result(unfence);
             if (response.getError() == ControllerErrorCode.NONE) {
@@ -268,7 +272,7 @@ public final class Controller implements Closeable {
      * A check of this node's Raft leadership, asked before fencing: a controller that lost it (and missed the
      * notification) must not fence brokers that simply cannot reach it.
      */
-    public void setLeadershipCheck(java.util.function.BooleanSupplier isLeader) {
+    public void setLeadershipCheck(BooleanSupplier isLeader) {
         this.leadershipCheck = isLeader;
     }
 

@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayDeque;
+import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -247,7 +248,7 @@ final class MetadataStateMachine extends BaseStateMachine {
      * live brokers, its own included.
      */
     @Override
-    public void notifyNotLeader(java.util.Collection<org.apache.ratis.statemachine.TransactionContext> pending) {
+    public void notifyNotLeader(Collection<TransactionContext> pending) {
         log.info("node={} stepped down as metadata quorum leader: no longer the active controller", nodeId);
         onLeadershipLost.run();
     }

@@ -39,21 +39,18 @@ final class RaftClientHolder implements Closeable {
     /** Replaces {@code failed} if it is still the current client (another caller may have replaced it already). */
     void replace(RaftClient failed, Throwable why) {
         RaftClient old;
+        long count;
         synchronized (this) {
             if (closed || client != failed) {
                 return;
             }
             old = client;
             client = factory.get();
-            replacements++;
+            count = ++replacements;
         }
-        log.info("{}: replacing the Ratis client after a failed request ({} replacements): {}", name, replacements,
+        log.info("{}: replacing the Ratis client after a failed request ({} replacements): {}", name, count,
                 why.toString());
         closeQuietly(old);
-    }
-
-    synchronized long replacements() {
-        return replacements;
     }
 
     private void closeQuietly(RaftClient old) {

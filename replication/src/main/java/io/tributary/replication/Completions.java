@@ -25,10 +25,6 @@ public final class Completions {
         errors.add(error);
     }
 
-    boolean isEmpty() {
-        return succeeded.isEmpty() && failed.isEmpty();
-    }
-
     /** Completes the waiters. Call without holding the partition's lock. */
     public void run() {
         if (this == NONE) {

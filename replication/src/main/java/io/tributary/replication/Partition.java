@@ -175,11 +175,6 @@ public final class Partition {
         return highWatermark;
     }
 
-    /** Leader: the number of members of the committed ISR. */
-    public int isrSize() {
-        return image.isr().size();
-    }
-
     /** Leader: the committed ISR plus the members of an ISR change in flight. */
     public Set<Integer> maximalIsr() {
         synchronized (this) {
@@ -254,7 +249,7 @@ public final class Partition {
      * @throws ReplicaException for a refused append; nothing was written
      * @throws io.tributary.replication.log.LogException for invalid batches; nothing was written
      */
-    public AppendOutcome appendAsLeader(ByteBuffer batches, int clientLeaderEpoch, int requiredAcks, long nowMs)
+    public AppendOutcome appendAsLeader(ByteBuffer batches, int clientLeaderEpoch, int requiredAcks)
             throws IOException {
         Completions done = new Completions();
         AppendOutcome outcome;
@@ -298,13 +293,6 @@ public final class Partition {
             if (atOffset != null && atOffset.remove(waiter) && atOffset.isEmpty()) {
                 commitWaiters.remove(offset);
             }
-        }
-    }
-
-    /** Leader: acks=all waiters registered and not yet completed (a bound the metrics can show). */
-    public int waiterCount() {
-        synchronized (this) {
-            return commitWaiters.values().stream().mapToInt(List::size).sum();
         }
     }
 

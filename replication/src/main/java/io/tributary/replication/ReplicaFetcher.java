@@ -6,7 +6,6 @@ import io.grpc.stub.StreamObserver;
 import io.tributary.metadata.Uuids;
 import io.tributary.proto.replication.PartitionData;
 import io.tributary.proto.replication.PartitionFetch;
-import io.tributary.proto.replication.ReplicaFetchError;
 import io.tributary.proto.replication.ReplicaFetchRequest;
 import io.tributary.proto.replication.ReplicaFetchResponse;
 import io.tributary.proto.replication.ReplicationServiceGrpc;

@@ -338,7 +338,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             int requiredAcks) {
         Partition p = partition(id);
         try {
-            AppendOutcome outcome = p.appendAsLeader(batches, clientLeaderEpoch, requiredAcks, clock.millis());
+            AppendOutcome outcome = p.appendAsLeader(batches, clientLeaderEpoch, requiredAcks);
             wake(id);
             return outcome;
         } catch (IOException e) {

@@ -69,7 +69,7 @@ class PartitionReplicationStateTest {
     }
 
     private static CompletableFuture<Void> produce(Partition p, int acks) throws IOException {
-        return p.appendAsLeader(batch(), -1, acks, 0).committed();
+        return p.appendAsLeader(batch(), -1, acks).committed();
     }
 
     private static FetchAnswer fetch(Partition p, int replica, long offset, long nowMs) throws IOException {

@@ -289,7 +289,7 @@ class ReplicationSimulationTest {
                     .buffer();
             AppendOutcome outcome;
             try {
-                outcome = leader.partition.appendAsLeader(batch, -1, acks, nowMs);
+                outcome = leader.partition.appendAsLeader(batch, -1, acks);
             } catch (ReplicaException e) {
                 return null;
             } catch (IOException e) {

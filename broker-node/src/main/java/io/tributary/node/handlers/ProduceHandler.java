@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * the high watermark passes the batch (every member of the maximal ISR has it), without holding a thread, or
  * REQUEST_TIMED_OUT after the request's timeout. With an ISR smaller than min.insync.replicas, acks=all gets
  * NOT_ENOUGH_REPLICAS and nothing is appended; if the ISR falls below it while the batch waits, the answer is
- * NOT_ENOUGH_REPLICAS_AFTER_APPEND, and NOT_LEADER_OR_FOLLOWER if the leader epoch changes first. Transactional produce is refused: transactions are not served.
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND, and NOT_LEADER_OR_FOLLOWER if the leader epoch changes first. Transactional
+ * produce is refused: transactions are not served.
  */
 public final class ProduceHandler implements ApiHandler {
 
