@@ -50,6 +50,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.protocol.ApiKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,8 +58,10 @@ import org.slf4j.LoggerFactory;
  * A Tributary node: its metadata store and controller, its partition replicas, and its Kafka listener.
  * {@link #main} runs one from a properties file until SIGTERM; tests may {@link #start} nodes in-process.
  *
- * <p>Lifecycle: {@link #start} opens the data dir (refusing one that belongs to another node id), replays the
- * metadata, opens the hosted logs (recovering them after a crash), registers the node, then listens.
+ * <p>Lifecycle: {@link #start} opens the data dir (refusing one that belongs to another node id), starts the
+ * metadata quorum, then registers the node while it opens the hosted logs (recovering them after a crash), and
+ * opens the Kafka listener once the controller has unfenced it. {@link #main} exits with status 1 if the
+ * start fails, before the node has registered when the cause is a port or the data dir.
  * {@link #close} stops listening, then closes logs and metadata, so that the next start is a clean one.
  */
 public final class TributaryNode implements Closeable {
@@ -108,7 +111,20 @@ public final class TributaryNode implements Closeable {
             System.exit(2);
             return;
         }
-        TributaryNode node = start(config);
+        // Loading Kafka's protocol classes takes seconds on a busy machine: do it while the quorum starts.
+        Thread warmUp = new Thread(ApiKeys::values, "warm-up");
+        warmUp.setDaemon(true);
+        warmUp.start();
+        TributaryNode node;
+        try {
+            node = start(config);
+        } catch (Throwable e) {
+            // A node that cannot start must not linger half-started (registered, leading partitions, no listener).
+            log.error("node={} failed to start; exiting", config.nodeId(), e);
+            System.err.println("Tributary node " + config.nodeId() + " failed to start: " + e);
+            System.exit(1);
+            return;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("node={} shutting down", config.nodeId());
             node.close();
@@ -118,6 +134,9 @@ public final class TributaryNode implements Closeable {
 
     public static TributaryNode start(NodeConfig config) throws IOException, InterruptedException {
         String clusterId = readOrCreateMeta(config);
+        // The Kafka listener opens once the node is unfenced (clients then find it ready), but a port that is taken
+        // must fail the start before the node registers and can be made a leader.
+        checkPortFree(config.listener());
         MetadataQuorum quorum = MetadataQuorum.start(config);
         LogConfig logDefaults = new LogConfig(config.logSegmentBytes(), config.logRollMs(), config.logRetentionMs(),
                 config.logRetentionBytes(), config.messageMaxBytes(), LogConfig.DEFAULTS.indexIntervalBytes(),
@@ -145,19 +164,15 @@ public final class TributaryNode implements Closeable {
                 quorum.localView(), config.brokerHeartbeatIntervalMs());
         replicas.setController(new ControllerIsrChannel(config.nodeId(), quorum.channel(), lifecycle::brokerEpoch),
                 lifecycle::brokerEpoch);
-        lifecycle.addListener(replicas);
+        // Heartbeats report the metadata the replicas have acted on: the controller unfences this node (and may
+        // make it a leader) only once its logs for the metadata up to its registration are open.
+        lifecycle.setPublishedOffset(() -> replicas.image().offset());
         GroupService groups = new GroupService(config.nodeId(), replicas, new GroupCoordinatorConfig(
                 config.groupInitialRebalanceDelayMs(), config.groupMaxSize(), config.groupMinSessionTimeoutMs(),
                 config.groupMaxSessionTimeoutMs(), GroupCoordinatorConfig.DEFAULT_NEW_MEMBER_JOIN_TIMEOUT_MS,
                 GroupCoordinatorConfig.DEFAULT_OFFSET_METADATA_MAX_SIZE, config.offsetsRetentionMinutes() * 60_000,
                 config.offsetsRetentionCheckIntervalMs()), System::currentTimeMillis,
                 config.offsetsTopicNumPartitions());
-        // After the replica manager: a group partition's log is open before its coordinator loads it.
-        lifecycle.addListener(groups);
-        replicas.startMaintenance(config.logRetentionCheckIntervalMs(), config.logFlushIntervalMs());
-        awaitUnfenced(config, lifecycle.start());
-        // Caught up with the metadata up to our registration: logs of topics deleted meanwhile are now known stray.
-        replicas.deleteStrayLogs();
         NodeMetrics metrics = new NodeMetrics(config.nodeId(), replicas, groups, quorum::controllerActive,
                 quorum.ratis());
         NodeServices services = new NodeServices(config, clusterId, lifecycle, quorum.channel(), replicas,
@@ -187,16 +202,38 @@ public final class TributaryNode implements Closeable {
         dispatcher[0] = new RequestDispatcher(handlers, ioThreads, metrics);
         KafkaListener listener = new KafkaListener(config.listener().host(), config.listener().port(),
                 config.socketRequestMaxBytes(), dispatcher[0]);
-        listener.start();
         MetricsHttpServer http = null;
         if (config.metricsListener() != null) {
             http = new MetricsHttpServer(config.metricsListener().host(), config.metricsListener().port(), metrics,
                     () -> lifecycle.brokerEpoch() >= 0);
         }
+        // Registration runs while the logs open: a restarted node is back in the cluster as soon as both are done.
+        CompletableFuture<Void> unfenced = lifecycle.start();
+        lifecycle.addListener(replicas);
+        // After the replica manager: a group partition's log is open before its coordinator loads it.
+        lifecycle.addListener(groups);
+        replicas.startMaintenance(config.logRetentionCheckIntervalMs(), config.logFlushIntervalMs());
+        awaitUnfenced(config, unfenced);
+        // Caught up with the metadata up to our registration: directories of topics deleted meanwhile are now known.
+        replicas.handleStrayLogs();
+        listener.start();
         log.info("Tributary node {} started: listening on {}:{}, cluster id {}, data dir {}", config.nodeId(),
                 config.listener().host(), listener.port(), clusterId, config.dataDir());
         return new TributaryNode(config, quorum, lifecycle, replicas, groups, replicationServer, ioThreads, listener,
                 metrics, http);
+    }
+
+    private static void checkPortFree(NodeConfig.Listener listener) throws IOException {
+        if (listener.port() == 0) {
+            return;
+        }
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(listener.host(), listener.port()));
+        } catch (IOException e) {
+            throw new IOException("cannot listen on " + listener.host() + ":" + listener.port() + ": " + e.getMessage(),
+                    e);
+        }
     }
 
     private static void awaitUnfenced(NodeConfig config, CompletableFuture<Void> unfenced) throws InterruptedException {

@@ -20,6 +20,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,6 +56,7 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
     private volatile MetadataImage image = MetadataImage.EMPTY;
     private volatile long brokerEpoch = -1;
     private volatile int controllerId = -1;
+    private volatile LongSupplier publishedOffset;
     private boolean inFlight;
 
     /**
@@ -70,6 +72,21 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
         if (localView != null) {
             localView.addListener((previous, next) -> completeWaiters(next.offset()));
         }
+    }
+
+    /**
+     * The metadata offset this node's components have acted on (opened logs, taken roles), when that can lag the
+     * image: heartbeats report the lower of the two, so that the controller unfences this broker (and may make it
+     * a leader) only once its replicas are ready for the metadata up to its registration.
+     */
+    public void setPublishedOffset(LongSupplier offset) {
+        this.publishedOffset = offset;
+    }
+
+    private long reportedOffset() {
+        long offset = image().offset();
+        LongSupplier published = publishedOffset;
+        return published == null ? offset : Math.min(offset, published.getAsLong());
     }
 
     /** Starts registering and heartbeating; the future completes once the controller has unfenced this broker. */
@@ -177,7 +194,7 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
 
     private CompletableFuture<ControllerResponse> heartbeat() {
         BrokerHeartbeatRequest request = BrokerHeartbeatRequest.newBuilder()
-                .setBrokerId(nodeId).setBrokerEpoch(brokerEpoch).setMetadataOffset(image().offset()).build();
+                .setBrokerId(nodeId).setBrokerEpoch(brokerEpoch).setMetadataOffset(reportedOffset()).build();
         return controller.send(ControllerRequest.newBuilder().setHeartbeat(request).build())
                 .whenComplete((response, error) -> {
                     if (error != null || response.getError() != ControllerErrorCode.NONE) {

@@ -12,8 +12,10 @@ import io.tributary.proto.metadata.RegisterBrokerRecord;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 
@@ -25,25 +27,34 @@ import java.util.UUID;
  * records gets the same image. Records that do not fit the image (a stale partition epoch, an unknown topic) are
  * skipped, never half-applied; the controller does not write them, so skipping only matters for races the
  * partition epoch exists to catch.
+ *
+ * <p>The image also remembers the ids of deleted topics (the most recent {@link #MAX_DELETED_TOPIC_IDS}): a broker
+ * deletes a log only when its topic id is known deleted, never because a topic is merely missing from an image
+ * (a torn snapshot or a stale replay must not look like a deletion).
  */
 public final class MetadataImage {
 
     public static final MetadataImage EMPTY =
-            new MetadataImage(-1, Map.of(), Map.of(), Map.of(), 0);
+            new MetadataImage(-1, Map.of(), Map.of(), Map.of(), 0, Set.of());
+    /** How many deleted topic ids an image remembers; the oldest are forgotten first. */
+    static final int MAX_DELETED_TOPIC_IDS = 100_000;
 
     private final long offset;
     private final Map<Integer, BrokerRegistration> brokers;
     private final Map<String, TopicImage> topicsByName;
     private final Map<UUID, TopicImage> topicsById;
     private final long nextProducerId;
+    /** In deletion order, oldest first. */
+    private final Set<UUID> deletedTopicIds;
 
     private MetadataImage(long offset, Map<Integer, BrokerRegistration> brokers, Map<String, TopicImage> topicsByName,
-            Map<UUID, TopicImage> topicsById, long nextProducerId) {
+            Map<UUID, TopicImage> topicsById, long nextProducerId, Set<UUID> deletedTopicIds) {
         this.offset = offset;
         this.brokers = Collections.unmodifiableMap(brokers);
         this.topicsByName = Collections.unmodifiableMap(topicsByName);
         this.topicsById = Collections.unmodifiableMap(topicsById);
         this.nextProducerId = nextProducerId;
+        this.deletedTopicIds = Collections.unmodifiableSet(deletedTopicIds);
     }
 
     /** The metadata offset of the last record applied, -1 for the empty image. */
@@ -77,6 +88,11 @@ public final class MetadataImage {
 
     public TopicImage topic(UUID topicId) {
         return topicsById.get(topicId);
+    }
+
+    /** Whether a topic with this id was deleted (one of the last {@link #MAX_DELETED_TOPIC_IDS} deletions). */
+    public boolean isDeleted(UUID topicId) {
+        return deletedTopicIds.contains(topicId);
     }
 
     /** The first producer id not yet handed out in a block. */
@@ -117,6 +133,7 @@ public final class MetadataImage {
             }
             snapshot.addTopics(topic);
         }
+        deletedTopicIds.forEach(id -> snapshot.addDeletedTopicIds(Uuids.toProto(id)));
         return snapshot.build();
     }
 
@@ -142,13 +159,16 @@ public final class MetadataImage {
             byName.put(topic.name(), topic);
             byId.put(topic.topicId(), topic);
         }
-        return new MetadataImage(snapshot.getOffset(), brokers, byName, byId, snapshot.getNextProducerId());
+        Set<UUID> deleted = new LinkedHashSet<>();
+        snapshot.getDeletedTopicIdsList().forEach(id -> deleted.add(Uuids.fromProto(id)));
+        return new MetadataImage(snapshot.getOffset(), brokers, byName, byId, snapshot.getNextProducerId(), deleted);
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof MetadataImage other && offset == other.offset && nextProducerId == other.nextProducerId
-                && brokers.equals(other.brokers) && topicsByName.equals(other.topicsByName);
+                && brokers.equals(other.brokers) && topicsByName.equals(other.topicsByName)
+                && List.copyOf(deletedTopicIds).equals(List.copyOf(other.deletedTopicIds));
     }
 
     @Override
@@ -162,6 +182,7 @@ public final class MetadataImage {
         Map<String, TopicImage> nextByName = topicsByName;
         Map<UUID, TopicImage> nextById = topicsById;
         long nextPid = nextProducerId;
+        Set<UUID> nextDeleted = deletedTopicIds;
         switch (record.getRecordCase()) {
             case REGISTER_BROKER -> {
                 RegisterBrokerRecord r = record.getRegisterBroker();
@@ -207,6 +228,12 @@ public final class MetadataImage {
                     nextById = new HashMap<>(topicsById);
                     nextByName.remove(topic.name());
                     nextById.remove(topic.topicId());
+                    LinkedHashSet<UUID> deleted = new LinkedHashSet<>(deletedTopicIds);
+                    deleted.add(topic.topicId());
+                    while (deleted.size() > MAX_DELETED_TOPIC_IDS) {
+                        deleted.remove(deleted.iterator().next());
+                    }
+                    nextDeleted = deleted;
                 }
             }
             case PARTITION_CHANGE -> {
@@ -247,6 +274,6 @@ public final class MetadataImage {
             case RECORD_NOT_SET -> throw new IllegalArgumentException("metadata record without a type at offset "
                     + recordOffset);
         }
-        return new MetadataImage(recordOffset, nextBrokers, nextByName, nextById, nextPid);
+        return new MetadataImage(recordOffset, nextBrokers, nextByName, nextById, nextPid, nextDeleted);
     }
 }

@@ -95,9 +95,14 @@ class MetadataImageTest {
         MetadataImage image = withBrokers(1);
         image = image.apply(ControllerDecisions.createTopic(image, "t", 1, 1, Map.of(), TOPIC_ID).records().get(0),
                 10);
+        assertThat(image.isDeleted(TOPIC_ID)).isFalse();
         image = image.apply(ControllerDecisions.deleteTopic(image, "t").records().get(0), 11);
         assertThat(image.topic("t")).isNull();
         assertThat(image.topic(TOPIC_ID)).isNull();
+        // The deletion is remembered (brokers delete a log only for a topic id known deleted), snapshots included.
+        assertThat(image.isDeleted(TOPIC_ID)).isTrue();
+        assertThat(MetadataImage.fromSnapshot(image.toSnapshot()).isDeleted(TOPIC_ID)).isTrue();
+        assertThat(MetadataImage.fromSnapshot(image.toSnapshot())).isEqualTo(image);
         assertThat(ControllerDecisions.deleteTopic(image, "t").error())
                 .isEqualTo(ControllerError.UNKNOWN_TOPIC_OR_PARTITION);
 

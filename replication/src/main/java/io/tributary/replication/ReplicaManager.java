@@ -7,21 +7,26 @@ import io.tributary.metadata.PartitionImage;
 import io.tributary.metadata.TopicImage;
 import io.tributary.replication.log.LogConfig;
 import io.tributary.replication.log.PartitionLog;
+import io.tributary.replication.log.PartitionMetadataFile;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -37,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * The partition replicas this node hosts, and their replication. It follows the metadata image: it opens the log
  * of every partition whose replica set names this node, makes each one leader or follower as the image says
  * (followers fetch from their leader through a {@link ReplicaFetcher} per leader broker), and deletes the logs of
- * partitions it no longer hosts. As leader it appends client batches, serves follower fetches
+ * partitions it no longer hosts (only for an explicit deletion or reassignment of their topic id: never because
+ * a topic is missing from an image). As leader it appends client batches, serves follower fetches
  * ({@link #handleReplicaFetch}), advances high watermarks, completes acks=all waits, and asks the controller to
  * shrink or expand ISRs. It wakes waiting fetches, and runs retention and flushing in the background.
  *
@@ -50,6 +56,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     private static final Pattern PARTITION_DIR = Pattern.compile(".+-[0-9]+");
     /** The name of the broker endpoint followers fetch from. */
     public static final String REPLICATION_ENDPOINT = "REPLICATION";
+    private static final int LOG_LOADER_THREADS = 4;
 
     private final int nodeId;
     private final Path logsDir;
@@ -75,6 +82,15 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     private final AtomicLong isrExpands = new AtomicLong();
     /** Leader epoch changes in the image of partitions this node hosts. */
     private final AtomicLong leaderElections = new AtomicLong();
+    private final AtomicLong strayLogDirs = new AtomicLong();
+    /** Directory/topic id pairs already reported as held by another topic id (to log each once). */
+    private final Set<String> conflicting = ConcurrentHashMap.newKeySet();
+    /** Opens and recovers logs in parallel when many are hosted at once (start-up). */
+    private final ExecutorService logLoaders = Executors.newFixedThreadPool(LOG_LOADER_THREADS, r -> {
+        Thread t = new Thread(r, "log-loader");
+        t.setDaemon(true);
+        return t;
+    });
     private volatile IsrChannel isrChannel = (topicId, partition, proposal) ->
             CompletableFuture.completedFuture(IsrChangeResult.UNKNOWN);
     /** How long a leader waits before re-sending an AlterPartition that got no definite answer. */
@@ -117,41 +133,62 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
 
     @Override
     public synchronized void onImage(MetadataImage previous, MetadataImage next) {
-        Set<PartitionId> hosted = new HashSet<>();
-        long nowMs = clock.millis();
+        Map<PartitionId, Hosted> hosted = new LinkedHashMap<>();
         for (TopicImage topic : next.topics().values()) {
             for (PartitionImage p : topic.partitions()) {
-                if (!p.replicas().contains(nodeId)) {
-                    continue;
+                if (p.replicas().contains(nodeId)) {
+                    hosted.put(new PartitionId(topic.name(), p.partition()), new Hosted(topic, p));
                 }
-                PartitionId id = new PartitionId(topic.name(), p.partition());
-                hosted.add(id);
-                Partition current = partitions.get(id);
-                if (current != null && !current.topicId().equals(topic.topicId())) {
-                    removePartition(id);
-                    current = null;
-                }
-                int minIsr = replication.minInsyncFor(topic.configs().get("min.insync.replicas"),
-                        p.replicas().size());
-                if (current == null) {
-                    current = openPartition(id, topic, p, minIsr);
-                } else {
-                    current.setMinInsyncReplicas(minIsr);
-                    if (previous.topic(topic.name()) == null
-                            || !previous.topic(topic.name()).configs().equals(topic.configs())) {
-                        current.log().updateConfig(logConfig(topic));
-                    }
-                }
-                countChanges(previous.topic(topic.name()), p);
-                applyRole(current, p, next, nowMs);
             }
         }
-        for (PartitionId id : List.copyOf(partitions.keySet())) {
-            if (!hosted.contains(id)) {
-                removePartition(id);
+        // Replicas of another incarnation of the topic (deleted and created again under the same name) go first:
+        // the new incarnation's log lives in the same directory.
+        for (Map.Entry<PartitionId, Partition> e : List.copyOf(partitions.entrySet())) {
+            Hosted h = hosted.get(e.getKey());
+            if (h == null || !h.topic().topicId().equals(e.getValue().topicId())) {
+                removePartition(e.getKey(), next);
             }
+        }
+        openAll(hosted, next);
+        long nowMs = clock.millis();
+        for (Map.Entry<PartitionId, Hosted> e : hosted.entrySet()) {
+            Partition current = partitions.get(e.getKey());
+            if (current == null) {
+                continue; // its directory belongs to another topic id; see openPartition
+            }
+            TopicImage topic = e.getValue().topic();
+            PartitionImage p = e.getValue().partition();
+            current.setMinInsyncReplicas(replication.minInsyncFor(topic.configs().get("min.insync.replicas"),
+                    p.replicas().size()));
+            if (previous.topic(topic.name()) == null
+                    || !previous.topic(topic.name()).configs().equals(topic.configs())) {
+                current.log().updateConfig(logConfig(topic));
+            }
+            countChanges(previous.topic(topic.name()), p);
+            applyRole(current, p, next, nowMs);
         }
         lastImage = next;
+    }
+
+    private record Hosted(TopicImage topic, PartitionImage partition) {
+    }
+
+    /**
+     * Opens the logs of newly hosted partitions, several at a time: a restarted node opens (and recovers) all of
+     * its logs at once, and one after another that took seconds.
+     */
+    private void openAll(Map<PartitionId, Hosted> hosted, MetadataImage image) {
+        List<Map.Entry<PartitionId, Hosted>> toOpen = hosted.entrySet().stream()
+                .filter(e -> !partitions.containsKey(e.getKey())).toList();
+        if (toOpen.isEmpty()) {
+            return;
+        }
+        List<CompletableFuture<Void>> opened = new ArrayList<>();
+        for (Map.Entry<PartitionId, Hosted> e : toOpen) {
+            opened.add(CompletableFuture.runAsync(() -> openPartition(e.getKey(), e.getValue().topic(),
+                    e.getValue().partition(), image), logLoaders));
+        }
+        CompletableFuture.allOf(opened.toArray(CompletableFuture[]::new)).join();
     }
 
     /**
@@ -252,55 +289,124 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         }
     }
 
-    private Partition openPartition(PartitionId id, TopicImage topic, PartitionImage image, int minIsr) {
+    /**
+     * Opens a hosted partition's log, unless its directory records another topic id: that is the log of another
+     * incarnation of the topic. If that incarnation is known deleted its directory is deleted first; otherwise
+     * (for example while replaying older metadata than the directory) the partition is left unopened and the
+     * directory untouched, until an image names its topic id.
+     */
+    private void openPartition(PartitionId id, TopicImage topic, PartitionImage image, MetadataImage metadata) {
+        Path dir = logsDir.resolve(id.dirName());
         try {
-            PartitionLog partitionLog = PartitionLog.open(logsDir.resolve(id.dirName()), logConfig(topic), clock);
+            Optional<UUID> recorded = PartitionMetadataFile.read(dir);
+            if (recorded.isPresent() && !recorded.get().equals(topic.topicId())) {
+                if (!metadata.isDeleted(recorded.get())) {
+                    if (conflicting.add(id.dirName() + "/" + topic.topicId())) {
+                        log.warn("node={} does not open {} for topic id {}: its directory holds topic id {}, which "
+                                + "the metadata does not show deleted", nodeId, id, topic.topicId(), recorded.get());
+                    }
+                    return;
+                }
+                log.info("node={} deletes the log of {} of deleted topic id {} before topic id {} uses it", nodeId,
+                        id, recorded.get(), topic.topicId());
+                PartitionLog.open(dir, defaults, clock).delete();
+            }
+            conflicting.remove(id.dirName() + "/" + topic.topicId());
+            if (recorded.isEmpty() || !recorded.get().equals(topic.topicId())) {
+                PartitionMetadataFile.write(dir, topic.topicId());
+            }
+            PartitionLog partitionLog = PartitionLog.open(dir, logConfig(topic), clock);
             // The image's role is applied right after; start as a follower of nobody.
             PartitionImage unassigned = new PartitionImage(image.partition(), image.replicas(), image.isr(),
                     PartitionImage.NO_LEADER, -1, image.partitionEpoch());
+            int minIsr = replication.minInsyncFor(topic.configs().get("min.insync.replicas"), image.replicas().size());
             Partition partition = new Partition(id, topic.topicId(), partitionLog, unassigned, nodeId, minIsr);
             partitions.put(id, partition);
             log.info("node={} opened partition={} logEndOffset={}", nodeId, id, partitionLog.logEndOffset());
-            return partition;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot open the log of " + id, e);
+        } catch (IOException | RuntimeException e) {
+            // One unreadable log must not stop the others: this replica stays offline (clients and followers get
+            // errors for it) and the next image tries again.
+            log.error("node={} cannot open the log of {}: the replica stays offline", nodeId, id, e);
         }
     }
 
-    private void removePartition(PartitionId id) {
+    /**
+     * Stops hosting a partition. Its log is deleted only on an explicit change for its topic id: the topic was
+     * deleted, or it still exists and no longer names this node as a replica. A topic that is merely missing from
+     * the image (a torn or stale image) keeps its log on disk; only the replica is closed.
+     */
+    private void removePartition(PartitionId id, MetadataImage image) {
         unfollow(id);
         Partition removed = partitions.remove(id);
         if (removed != null) {
             removed.becomeFollower(removed.image()).run();
+            UUID topicId = removed.topicId();
+            boolean deleted = image.isDeleted(topicId);
+            boolean reassigned = image.topic(topicId) != null;
             try {
-                removed.log().delete();
-                log.info("node={} deleted partition={}", nodeId, id);
+                if (deleted || reassigned) {
+                    removed.log().delete();
+                    log.info("node={} deleted partition={} ({})", nodeId, id, deleted ? "topic deleted"
+                            : "no longer a replica");
+                } else {
+                    removed.log().close();
+                    log.error("node={} closed partition={}: topic id {} is missing from the metadata at offset {} "
+                            + "but not deleted; its log stays on disk", nodeId, id, topicId, image.offset());
+                }
             } catch (IOException e) {
-                log.error("node={} cannot delete the log of {}", nodeId, id, e);
+                log.error("node={} cannot delete or close the log of {}", nodeId, id, e);
             }
         }
         wake(id);
     }
 
     /**
-     * Deletes partition folders left from topics deleted while this node was down. Call only once the image is
-     * current (the node has caught up with the metadata): a stale image would make live logs look stray.
+     * Deals with partition directories this node does not host, once its image is current (the node has caught up
+     * with the metadata): a directory of a topic id the metadata shows deleted, or of a topic that no longer names
+     * this node as a replica, is deleted; any other (no topic id, or an id the metadata does not know) is renamed
+     * aside to {@code <name>.<millis>-stray} and reported, never deleted.
      */
-    public synchronized void deleteStrayLogs() {
+    public synchronized void handleStrayLogs() {
         Set<String> hostedDirs = new HashSet<>();
         partitions.keySet().forEach(id -> hostedDirs.add(id.dirName()));
+        MetadataImage image = lastImage;
         try (Stream<Path> dirs = Files.list(logsDir)) {
             for (Path dir : dirs.toList()) {
                 String name = dir.getFileName().toString();
-                if (Files.isDirectory(dir) && PARTITION_DIR.matcher(name).matches() && !hostedDirs.contains(name)) {
-                    log.info("node={} deleting stray log {}", nodeId, name);
-                    PartitionLog stray = PartitionLog.open(dir, defaults, clock);
-                    stray.delete();
+                if (!Files.isDirectory(dir) || !PARTITION_DIR.matcher(name).matches() || hostedDirs.contains(name)) {
+                    continue;
+                }
+                Optional<UUID> topicId = readTopicId(dir);
+                if (topicId.isPresent() && (image.isDeleted(topicId.get()) || image.topic(topicId.get()) != null)) {
+                    log.info("node={} deleting stray log {} of topic id {} ({})", nodeId, name, topicId.get(),
+                            image.isDeleted(topicId.get()) ? "topic deleted" : "no longer a replica");
+                    PartitionLog.open(dir, defaults, clock).delete();
+                } else {
+                    Path aside = dir.resolveSibling(name + "." + clock.millis() + "-stray");
+                    Files.move(dir, aside);
+                    strayLogDirs.incrementAndGet();
+                    log.warn("node={} renamed unknown partition directory {} to {} (topic id {}): not in the "
+                            + "metadata and not deleted; inspect it, then remove it by hand", nodeId, name,
+                            aside.getFileName(), topicId.map(UUID::toString).orElse("not recorded"));
                 }
             }
         } catch (IOException e) {
-            log.error("node={} cannot clean stray logs in {}", nodeId, logsDir, e);
+            log.error("node={} cannot check for stray logs in {}", nodeId, logsDir, e);
         }
+    }
+
+    private Optional<UUID> readTopicId(Path dir) {
+        try {
+            return PartitionMetadataFile.read(dir);
+        } catch (IOException e) {
+            log.warn("node={} cannot read the topic id of {}: {}", nodeId, dir, e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** Partition directories renamed aside as stray since start. */
+    public long strayLogDirs() {
+        return strayLogDirs.get();
     }
 
     /**
@@ -454,6 +560,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         }
         fetchers.clear();
         fetcherScheduler.shutdownNow();
+        logLoaders.shutdownNow();
         for (Partition p : partitions.values()) {
             try {
                 p.log().close();

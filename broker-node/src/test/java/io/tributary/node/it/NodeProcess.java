@@ -245,6 +245,16 @@ final class NodeProcess implements AutoCloseable {
         paused = false;
     }
 
+    /** Waits for the spawned process to exit by itself; its exit code, or empty if it still runs at the deadline. */
+    java.util.OptionalInt awaitExitCode(Duration deadline) {
+        requireStarted();
+        if (!waitFor(deadline)) {
+            return java.util.OptionalInt.empty();
+        }
+        removeReaper();
+        return java.util.OptionalInt.of(process.exitValue());
+    }
+
     /** SIGKILL: the node gets no chance to flush or close anything. Returns once the process is gone. */
     void kill() {
         requireStarted();
