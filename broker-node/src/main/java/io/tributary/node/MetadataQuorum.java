@@ -67,8 +67,11 @@ final class MetadataQuorum implements Closeable {
         RatisMetadataStore store = RatisMetadataStore.start(config.nodeId(), quorum);
         Controller controller = new Controller(config.nodeId(), store, MetadataQuorum::newTopicId,
                 System::currentTimeMillis, store::updateSince, config.brokerSessionTimeoutMs());
-        store.setController(controller::handle, controller::activate, controller::deactivate);
+        // The term is read when Ratis reports this voter ready as leader; the controller's batches carry it.
+        store.setController(controller::handle, () -> controller.activate(store.currentTerm()),
+                controller::deactivate);
         controller.setLeadershipCheck(store::isLeaderReady);
+        controller.setTermSupplier(store::currentTerm);
         return new MetadataQuorum(store, controller, client, client, heartbeats, heartbeats);
     }
 

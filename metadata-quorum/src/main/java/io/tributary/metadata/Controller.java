@@ -10,18 +10,27 @@ import io.tributary.proto.metadata.ControllerResponse;
 import io.tributary.proto.metadata.CreateTopicRequest;
 import io.tributary.proto.metadata.CreateTopicResponse;
 import io.tributary.proto.metadata.MetadataDeltas;
+import io.tributary.proto.metadata.MetadataRecord;
 import io.tributary.proto.metadata.MetadataUpdate;
 import io.tributary.proto.metadata.RegisterBrokerRequest;
 import io.tributary.proto.metadata.RegisterBrokerResponse;
 import java.io.Closeable;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -29,11 +38,21 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The active controller: the single writer of metadata. Each request is decided by {@link ControllerDecisions}
- * against the latest image and its records committed through the {@link MetadataStore}, one request at a time on
- * the controller thread, so that each decision sees the effect of the one before. It also tracks broker liveness:
- * a broker silent for the session timeout is fenced (it leaves every ISR; the partitions it led get new leaders
- * from their ISR), and a fenced broker that heartbeats with its current epoch, caught up, is unfenced.
+ * The active controller: the single writer of metadata. Requests queue on the controller thread, which decides
+ * them in order with {@link ControllerDecisions}, each against the image as the decisions before it leave it, and
+ * commits the records of everything queued as one batch through the {@link MetadataStore} (group commit): a burst
+ * of requests (100 topics in one CreateTopics, an ISR change per partition after a fail-over) costs one commit, not
+ * one per request. The thread never waits for a commit: requests arriving meanwhile queue for the next batch.
+ * Answers are built from the image once the batch is applied, never from the decision alone. Batches carry the Raft
+ * term of the controller's activation; the state machine refuses a batch committed in another term, so a deposed
+ * controller's decisions never apply (its callers get NOT_CONTROLLER and ask again).
+ *
+ * <p>It also tracks broker liveness: a broker silent for the session timeout is fenced (it leaves every ISR; the
+ * partitions it led get new leaders from their ISR), and a fenced broker that heartbeats with its current epoch,
+ * caught up, is unfenced. Fencing goes ahead of queued requests. Most heartbeats are answered at arrival.
+ *
+ * <p>Retries of one request (the same non-empty {@code request_id}) get the same answer: the first one's, while it
+ * is remembered (the last {@link #REMEMBERED_REQUESTS} requests), instead of running twice.
  *
  * <p>Lifecycle: created on every voter (on a single node: on the node); active only between {@link #activate}
  * (Ratis' leader-ready) and {@link #deactivate}; inactive, it answers NOT_CONTROLLER. On activation every
@@ -44,6 +63,11 @@ import org.slf4j.LoggerFactory;
 public final class Controller implements Closeable {
 
     private static final Logger log = LoggerFactory.getLogger(Controller.class);
+    /** Requests waiting for the controller thread; more are refused (the broker asks again). */
+    static final int MAX_QUEUED_REQUESTS = 10_000;
+    /** A batch takes requests until it holds this many records (a single larger decision goes alone). */
+    static final int MAX_BATCH_RECORDS = 2_000;
+    static final int REMEMBERED_REQUESTS = 10_000;
 
     private final int nodeId;
     private final MetadataStore store;
@@ -56,9 +80,28 @@ public final class Controller implements Closeable {
         t.setDaemon(true);
         return t;
     });
+    /** Controller thread only. */
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    /** Controller thread only: whether a batch is being committed. */
+    private boolean committing;
+    /** Answers by request id, for retries; guarded by itself. */
+    private final Map<String, CompletableFuture<ControllerResponse>> remembered =
+            new LinkedHashMap<>(16, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, CompletableFuture<ControllerResponse>> eldest) {
+                    return size() > REMEMBERED_REQUESTS;
+                }
+            };
     /** Written on the controller thread only; volatile so that {@link #isActive} may read it anywhere. */
     private volatile boolean active;
     private volatile BooleanSupplier leadershipCheck = () -> true;
+    private volatile LongSupplier termSupplier = () -> 0;
+    /** Controller thread only: a fencing decision is queued or committing (one at a time). */
+    private boolean fencing;
+    /** The Raft term of this activation; batches carry it. Controller thread only. */
+    private long term;
+    private final AtomicLong batches = new AtomicLong();
 
     /**
      * @param updates what a broker at a given metadata offset lacks (deltas or a snapshot), for heartbeat answers
@@ -83,23 +126,44 @@ public final class Controller implements Closeable {
         activate();
     }
 
-    /** Becomes the active controller (Ratis: on leader-ready). */
+    /** Where {@link #activate()} reads the Raft term (Ratis: the voter's current term); batches carry it. */
+    public void setTermSupplier(LongSupplier term) {
+        this.termSupplier = term;
+    }
+
+    /** Becomes the active controller in the current term of the {@link #setTermSupplier term supplier}. */
     public void activate() {
+        activate(termSupplier.getAsLong());
+    }
+
+    /**
+     * Becomes the active controller for Raft term {@code leaderTerm} (Ratis: on leader-ready, with the term read
+     * there, so that a step-down before the controller thread gets to it cannot lend it the next term).
+     */
+    public void activate(long leaderTerm) {
         thread.execute(() -> {
             // Even if this controller thought it was still active (a missed step-down), a new term starts over:
             // every broker gets a full session to reach it.
             active = true;
+            term = leaderTerm;
             MetadataImage image = store.image();
             heartbeats.activate(image, clockMs.getAsLong());
-            log.info("node={} is the active controller at metadata offset {}", nodeId, image.offset());
+            log.info("node={} is the active controller at metadata offset {} in term {}", nodeId, image.offset(),
+                    term);
             // Partitions left without a leader while no controller was active get one if an ISR member is live.
-            commit(ControllerDecisions.electLeaders(image));
+            enqueue(new Pending(null, clockMs.getAsLong(), new CompletableFuture<>(),
+                    working -> decided(ControllerDecisions.electLeaders(working), applied -> ok(applied))), true);
         });
     }
 
     /** Whether this controller is the active one now. */
     public boolean isActive() {
         return active;
+    }
+
+    /** Metadata batches this controller has committed (or tried to). */
+    public long batches() {
+        return batches.get();
     }
 
     /** Stops acting as controller (Ratis: leadership lost). */
@@ -109,6 +173,7 @@ public final class Controller implements Closeable {
                 log.info("node={} is no longer the active controller", nodeId);
             }
             active = false;
+            failQueued();
         });
     }
 
@@ -122,47 +187,230 @@ public final class Controller implements Closeable {
             // Most heartbeats decide nothing: answer them here, at arrival, so that a backlog of commits on the
             // controller thread never delays them into a fence storm (a broker sends its next heartbeat only
             // after this answer).
-            return CompletableFuture.completedFuture(heartbeat(request.getHeartbeat(), receivedMs, false)
+            return CompletableFuture.completedFuture(heartbeatAnswer(request.getHeartbeat(), store.image(),
+                    receivedMs).setControllerId(nodeId).build());
+        }
+        if (request.getRequestCase() == ControllerRequest.RequestCase.FETCH_METADATA && active) {
+            return CompletableFuture.completedFuture(ControllerResponse.newBuilder()
+                    .setMetadata(updates.apply(request.getFetchMetadata().getFromOffset()))
                     .setControllerId(nodeId).build());
         }
-        return CompletableFuture.supplyAsync(() -> {
-            if (!active) {
-                return ControllerResponse.newBuilder().setError(ControllerErrorCode.NOT_CONTROLLER)
-                        .setControllerId(-1).build();
+        String requestId = request.getRequestId();
+        CompletableFuture<ControllerResponse> answer = new CompletableFuture<>();
+        if (!requestId.isEmpty()) {
+            synchronized (remembered) {
+                CompletableFuture<ControllerResponse> earlier = remembered.putIfAbsent(requestId, answer);
+                if (earlier != null) {
+                    return earlier;
+                }
             }
-            ControllerResponse.Builder response = switch (request.getRequestCase()) {
-                case REGISTER_BROKER -> register(request.getRegisterBroker(), receivedMs);
-                case HEARTBEAT -> heartbeat(request.getHeartbeat(), receivedMs, true);
-                case CREATE_TOPIC -> createTopic(request.getCreateTopic());
-                case DELETE_TOPIC -> result(ControllerDecisions.deleteTopic(store.image(),
-                        request.getDeleteTopic().getName()));
-                case ALLOCATE_PRODUCER_IDS -> allocateProducerIds(request.getAllocateProducerIds().getBrokerId(),
-                        request.getAllocateProducerIds().getSize());
-                case ALTER_PARTITION -> alterPartition(request.getAlterPartition());
-                case FETCH_METADATA -> ControllerResponse.newBuilder()
-                        .setMetadata(updates.apply(request.getFetchMetadata().getFromOffset()));
-                case REQUEST_NOT_SET -> ControllerResponse.newBuilder().setError(ControllerErrorCode.INVALID_REQUEST)
-                        .setErrorMessage("empty controller request");
-            };
-            return response.setControllerId(nodeId).build();
-        }, thread);
+            // A failed attempt (no controller, a refused batch) is not remembered: the retry runs again.
+            answer.whenComplete((response, error) -> {
+                if (error != null || response.getError() == ControllerErrorCode.NOT_CONTROLLER) {
+                    synchronized (remembered) {
+                        remembered.remove(requestId, answer);
+                    }
+                }
+            });
+        }
+        if (queued.incrementAndGet() > MAX_QUEUED_REQUESTS) {
+            queued.decrementAndGet();
+            answer.complete(notController("controller busy: " + MAX_QUEUED_REQUESTS + " requests queued"));
+            return answer;
+        }
+        Pending pending = new Pending(request, receivedMs, answer, working -> decide(request, receivedMs, working));
+        try {
+            thread.execute(() -> {
+                queued.decrementAndGet();
+                enqueue(pending, false);
+            });
+        } catch (RejectedExecutionException closed) {
+            queued.decrementAndGet();
+            answer.complete(notController("controller closed"));
+        }
+        return answer;
     }
 
-    private ControllerResponse.Builder register(RegisterBrokerRequest r, long receivedMs) {
+    /** A queued request and how to decide it against the image left by the decisions before it. */
+    private record Pending(ControllerRequest request, long receivedMs, CompletableFuture<ControllerResponse> answer,
+            Function<MetadataImage, Decision> decide) {
+    }
+
+    /** A decision's records, and how to answer once they are applied (or at once, if it has none). */
+    private record Decision(List<MetadataRecord> records, Function<MetadataImage, ControllerResponse.Builder> answer) {
+    }
+
+    private static Decision decided(ControllerResult<?> result, Function<MetadataImage, ControllerResponse.Builder>
+            answer) {
+        if (result.failed()) {
+            ControllerResponse.Builder error = ControllerResponse.newBuilder().setError(toCode(result.error()))
+                    .setErrorMessage(result.message() == null ? "" : result.message());
+            return new Decision(List.of(), applied -> error);
+        }
+        return new Decision(result.records(), answer);
+    }
+
+    private static ControllerResponse.Builder ok(MetadataImage applied) {
+        return ControllerResponse.newBuilder().setError(ControllerErrorCode.NONE).setMetadataOffset(applied.offset());
+    }
+
+    private ControllerResponse notController(String message) {
+        return ControllerResponse.newBuilder().setError(ControllerErrorCode.NOT_CONTROLLER).setErrorMessage(message)
+                .setControllerId(-1).build();
+    }
+
+    /** Controller thread: queues a request (fencing goes first) and starts a batch if none is committing. */
+    private void enqueue(Pending pending, boolean first) {
+        if (!active) {
+            pending.answer().complete(notController("not the active controller"));
+            return;
+        }
+        if (first) {
+            queue.addFirst(pending);
+        } else {
+            queue.addLast(pending);
+        }
+        commitNextBatch();
+    }
+
+    /**
+     * Controller thread: decides the queued requests in order against a working image (the applied image plus the
+     * decisions before each), then commits all their records as one batch. Requests that decide nothing are
+     * answered at once.
+     */
+    private void commitNextBatch() {
+        if (committing || queue.isEmpty() || !active) {
+            return;
+        }
+        MetadataImage base = store.image();
+        MetadataImage working = base;
+        List<MetadataRecord> records = new ArrayList<>();
+        List<Pending> waiting = new ArrayList<>();
+        List<Decision> decisions = new ArrayList<>();
+        while (!queue.isEmpty() && (records.isEmpty() || records.size() + estimate(queue.peekFirst())
+                <= MAX_BATCH_RECORDS)) {
+            Pending pending = queue.pollFirst();
+            Decision decision;
+            try {
+                decision = pending.decide().apply(working);
+            } catch (RuntimeException e) {
+                log.error("node={} failed to decide {}", nodeId, pending.request(), e);
+                pending.answer().complete(ControllerResponse.newBuilder().setError(ControllerErrorCode.INVALID_REQUEST)
+                        .setErrorMessage("controller error: " + e).setControllerId(nodeId).build());
+                continue;
+            }
+            if (decision.records().isEmpty() && records.isEmpty()) {
+                complete(pending, decision, base);
+                continue;
+            }
+            // A decision without records after others in this batch may rest on them (a topic "already exists"
+            // because an earlier request creates it): it is answered with the batch, from the applied image.
+            // Every record of a batch gets the batch's offset once committed; the working image uses the next free
+            // offset, which only decisions within this batch can see.
+            for (MetadataRecord record : decision.records()) {
+                working = working.apply(record, base.offset() + 1);
+            }
+            records.addAll(decision.records());
+            waiting.add(pending);
+            decisions.add(decision);
+        }
+        if (records.isEmpty()) {
+            return;
+        }
+        committing = true;
+        batches.incrementAndGet();
+        CompletableFuture<MetadataImage> commit;
+        try {
+            commit = store.commit(records, term);
+        } catch (RuntimeException e) {
+            commit = CompletableFuture.failedFuture(e);
+        }
+        commit.whenComplete((applied, error) -> thread.execute(() -> {
+            committing = false;
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause()
+                    : error;
+            if (cause != null) {
+                log.info("node={} metadata commit of {} requests failed: {}", nodeId, waiting.size(),
+                        cause.toString());
+            }
+            for (int i = 0; i < waiting.size(); i++) {
+                Pending pending = waiting.get(i);
+                if (cause != null) {
+                    pending.answer().complete(notController("metadata commit failed: " + cause));
+                } else {
+                    complete(pending, decisions.get(i), applied);
+                }
+            }
+            if (cause instanceof FencedBatchException) {
+                log.info("node={} lost the term {} it was activated in: no longer the active controller", nodeId,
+                        term);
+                active = false;
+                failQueued();
+            }
+            commitNextBatch();
+        }));
+    }
+
+    /** How many records a queued request may write, to keep batches bounded (a guess; decisions are exact). */
+    private static int estimate(Pending pending) {
+        ControllerRequest r = pending.request();
+        if (r != null && r.hasCreateTopic()) {
+            return Math.max(1, r.getCreateTopic().getPartitions());
+        }
+        return 2;
+    }
+
+    private void complete(Pending pending, Decision decision, MetadataImage applied) {
+        try {
+            pending.answer().complete(decision.answer().apply(applied).setControllerId(nodeId).build());
+        } catch (RuntimeException e) {
+            log.error("node={} failed to answer {}", nodeId, pending.request(), e);
+            pending.answer().complete(notController("controller error: " + e));
+        }
+    }
+
+    private void failQueued() {
+        while (!queue.isEmpty()) {
+            queue.pollFirst().answer().complete(notController("not the active controller"));
+        }
+    }
+
+    /** Decides one broker request against {@code working}; controller thread. */
+    private Decision decide(ControllerRequest request, long receivedMs, MetadataImage working) {
+        return switch (request.getRequestCase()) {
+            case REGISTER_BROKER -> register(request.getRegisterBroker(), receivedMs, working);
+            case HEARTBEAT -> heartbeat(request.getHeartbeat(), receivedMs, working);
+            case CREATE_TOPIC -> createTopic(request.getCreateTopic(), working);
+            case DELETE_TOPIC -> decided(ControllerDecisions.deleteTopic(working,
+                    request.getDeleteTopic().getName()), Controller::ok);
+            case ALLOCATE_PRODUCER_IDS -> allocateProducerIds(request.getAllocateProducerIds().getBrokerId(),
+                    request.getAllocateProducerIds().getSize(), working);
+            case ALTER_PARTITION -> alterPartition(request.getAlterPartition(), working);
+            case FETCH_METADATA -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
+                    .setMetadata(updates.apply(request.getFetchMetadata().getFromOffset())));
+            case REQUEST_NOT_SET -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
+                    .setError(ControllerErrorCode.INVALID_REQUEST).setErrorMessage("empty controller request"));
+        };
+    }
+
+    private Decision register(RegisterBrokerRequest r, long receivedMs, MetadataImage working) {
         List<BrokerRegistration.BrokerEndpoint> endpoints = r.getEndpointsList().stream()
                 .map(e -> new BrokerRegistration.BrokerEndpoint(e.getName(), e.getHost(), e.getPort()))
                 .toList();
-        ControllerResult<Long> decision = ControllerDecisions.registerBrokerIncarnation(store.image(),
-                r.getBrokerId(), r.getIncarnationId(), endpoints, r.getRack());
-        ControllerResponse.Builder response = result(decision);
-        if (response.getError() == ControllerErrorCode.NONE) {
-            long epoch = store.image().brokers().get(r.getBrokerId()).brokerEpoch();
-            heartbeats.touch(r.getBrokerId(), epoch, receivedMs);
+        ControllerResult<Long> decision = ControllerDecisions.registerBrokerIncarnation(working, r.getBrokerId(),
+                r.getIncarnationId(), endpoints, r.getRack());
+        return decided(decision, applied -> {
+            BrokerRegistration broker = applied.brokers().get(r.getBrokerId());
+            if (broker == null || !broker.incarnationId().equals(r.getIncarnationId())) {
+                return ControllerResponse.newBuilder().setError(ControllerErrorCode.NOT_CONTROLLER)
+                        .setErrorMessage("registration of broker " + r.getBrokerId() + " was not applied");
+            }
+            heartbeats.touch(r.getBrokerId(), broker.brokerEpoch(), receivedMs);
             log.info("node={} registered broker {} incarnation {} with epoch {}", nodeId, r.getBrokerId(),
-                    r.getIncarnationId(), epoch);
-            response.setRegisterBroker(RegisterBrokerResponse.newBuilder().setBrokerEpoch(epoch));
-        }
-        return response;
+                    r.getIncarnationId(), broker.brokerEpoch());
+            return ok(applied).setRegisterBroker(RegisterBrokerResponse.newBuilder()
+                    .setBrokerEpoch(broker.brokerEpoch()));
+        });
     }
 
     /** Whether a heartbeat would unfence its broker (a commit, on the controller thread). */
@@ -176,96 +424,96 @@ public final class Controller implements Closeable {
         return broker.fenced() && r.getMetadataOffset() >= broker.brokerEpoch();
     }
 
-    /**
-     * A heartbeat: refreshes the session and answers with what the broker lacks. Runs on the controller thread when
-     * it may unfence (a commit), on the arriving thread with {@code mayUnfence} false (it then commits nothing; a
-     * broker due to be unfenced is unfenced by its next heartbeat).
-     */
-    private ControllerResponse.Builder heartbeat(BrokerHeartbeatRequest r, long receivedMs, boolean mayUnfence) {
-        MetadataImage image = store.image();
+    /** A heartbeat on the controller thread: one that may unfence its broker. */
+    private Decision heartbeat(BrokerHeartbeatRequest r, long receivedMs, MetadataImage working) {
+        BrokerRegistration broker = working.brokers().get(r.getBrokerId());
+        if (broker == null || broker.brokerEpoch() != r.getBrokerEpoch() || !unfences(broker, r)) {
+            return new Decision(List.of(), applied -> heartbeatAnswer(r, applied, receivedMs));
+        }
+        heartbeats.touch(r.getBrokerId(), r.getBrokerEpoch(), receivedMs);
+        return decided(ControllerDecisions.unfenceBrokerAndElect(working, r.getBrokerId()), applied -> {
+            log.info("node={} unfenced broker {}", nodeId, r.getBrokerId());
+            return heartbeatAnswer(r, applied, receivedMs).setMetadataOffset(applied.offset());
+        });
+    }
+
+    /** Refreshes a heartbeat's session and answers with what the broker lacks, from {@code image}. */
+    private ControllerResponse.Builder heartbeatAnswer(BrokerHeartbeatRequest r, MetadataImage image,
+            long receivedMs) {
         BrokerRegistration broker = image.brokers().get(r.getBrokerId());
         if (broker == null || broker.brokerEpoch() != r.getBrokerEpoch()) {
             return ControllerResponse.newBuilder().setHeartbeat(BrokerHeartbeatResponse.newBuilder()
                     .setFenced(true).setShouldRegister(true));
         }
         heartbeats.touch(r.getBrokerId(), r.getBrokerEpoch(), receivedMs);
-        ControllerResponse.Builder response = ControllerResponse.newBuilder();
-        if (mayUnfence && unfences(broker, r)) {
-            ControllerResult<Void> unfence = ControllerDecisions.unfenceBrokerAndElect(image, r.getBrokerId());
-            response = result(unfence);
-            if (response.getError() == ControllerErrorCode.NONE) {
-                log.info("node={} unfenced broker {}", nodeId, r.getBrokerId());
-            }
-            image = store.image();
-        }
         MetadataUpdate update = r.getMetadataOffset() >= image.offset()
                 ? MetadataUpdate.newBuilder().setDeltas(MetadataDeltas.newBuilder().setLastOffset(image.offset()))
                         .build()
                 : updates.apply(r.getMetadataOffset());
-        return response.setHeartbeat(BrokerHeartbeatResponse.newBuilder()
-                .setFenced(image.brokers().get(r.getBrokerId()).fenced())
+        return ControllerResponse.newBuilder().setHeartbeat(BrokerHeartbeatResponse.newBuilder()
+                .setFenced(broker.fenced())
                 .setMetadata(update));
     }
 
-    private ControllerResponse.Builder createTopic(CreateTopicRequest r) {
-        ControllerResult<TopicImage> decision = ControllerDecisions.createTopic(store.image(), r.getName(),
+    private Decision createTopic(CreateTopicRequest r, MetadataImage working) {
+        ControllerResult<TopicImage> decision = ControllerDecisions.createTopic(working, r.getName(),
                 r.getPartitions(), r.getReplicationFactor(), Map.copyOf(r.getConfigsMap()), topicIds.get());
-        if (r.getValidateOnly() && !decision.failed()) {
-            decision = ControllerResult.of(List.of(), decision.response());
-        }
-        ControllerResult<TopicImage> decided = decision;
-        ControllerResponse.Builder response = result(decision);
-        if (!decided.failed()) {
-            TopicImage t = decided.response();
-            response.setCreateTopic(CreateTopicResponse.newBuilder()
-                    .setTopicId(Uuids.toProto(t.topicId()))
-                    .setPartitions(t.partitions().size())
-                    .setReplicationFactor(t.partitions().get(0).replicas().size()));
-        }
-        return response;
-    }
-
-    /** Commits a decision's records (if it succeeded) and turns it into a response with the commit offset. */
-    private ControllerResponse.Builder alterPartition(AlterPartitionRequest r) {
-        BrokerRegistration broker = store.image().brokers().get(r.getBrokerId());
-        if (broker == null || broker.brokerEpoch() != r.getBrokerEpoch() || broker.fenced()) {
-            return ControllerResponse.newBuilder().setError(ControllerErrorCode.STALE_BROKER_EPOCH)
-                    .setErrorMessage("broker " + r.getBrokerId() + " epoch " + r.getBrokerEpoch() + " is not current");
-        }
-        ControllerResponse.Builder response = result(ControllerDecisions.alterPartition(store.image(),
-                Uuids.fromProto(r.getTopicId()), r.getPartition(), r.getBrokerId(), r.getLeaderEpoch(),
-                r.getPartitionEpoch(), r.getNewIsrList()));
-        if (response.getError() == ControllerErrorCode.NONE) {
-            log.info("node={} ISR of topic {} partition {} is now {}", nodeId, Uuids.fromProto(r.getTopicId()),
-                    r.getPartition(), r.getNewIsrList());
-        }
-        return response;
-    }
-
-    private ControllerResponse.Builder allocateProducerIds(int brokerId, int size) {
-        if (size <= 0 || size > 1_000_000) {
-            return ControllerResponse.newBuilder().setError(ControllerErrorCode.INVALID_REQUEST)
-                    .setErrorMessage("producer id block size must be in 1..1000000");
-        }
-        ControllerResult<Long> decision = ControllerDecisions.allocateProducerIds(store.image(), brokerId, size);
-        return result(decision).setProducerIds(AllocateProducerIdsResponse.newBuilder()
-                .setFirstProducerId(decision.response()).setSize(size));
-    }
-
-    private ControllerResponse.Builder result(ControllerResult<?> decision) {
         if (decision.failed()) {
-            return ControllerResponse.newBuilder().setError(toCode(decision.error()))
-                    .setErrorMessage(decision.message() == null ? "" : decision.message());
+            return decided(decision, null);
         }
-        long offset = commit(decision);
-        return ControllerResponse.newBuilder().setError(ControllerErrorCode.NONE).setMetadataOffset(offset);
+        TopicImage decided = decision.response();
+        Function<TopicImage, ControllerResponse.Builder> answer = t -> ControllerResponse.newBuilder()
+                .setError(ControllerErrorCode.NONE)
+                .setCreateTopic(CreateTopicResponse.newBuilder()
+                        .setTopicId(Uuids.toProto(t.topicId()))
+                        .setPartitions(t.partitions().size())
+                        .setReplicationFactor(t.partitions().get(0).replicas().size()));
+        if (r.getValidateOnly()) {
+            return new Decision(List.of(), applied -> answer.apply(decided).setMetadataOffset(applied.offset()));
+        }
+        return new Decision(decision.records(), applied -> {
+            TopicImage created = applied.topic(decided.topicId());
+            if (created == null) {
+                return ControllerResponse.newBuilder().setError(ControllerErrorCode.NOT_CONTROLLER)
+                        .setErrorMessage("topic " + r.getName() + " was not created");
+            }
+            return answer.apply(created).setMetadataOffset(applied.offset());
+        });
     }
 
-    private long commit(ControllerResult<?> decision) {
-        if (decision.records().isEmpty()) {
-            return store.image().offset();
+    private Decision alterPartition(AlterPartitionRequest r, MetadataImage working) {
+        BrokerRegistration broker = working.brokers().get(r.getBrokerId());
+        if (broker == null || broker.brokerEpoch() != r.getBrokerEpoch() || broker.fenced()) {
+            return new Decision(List.of(), applied -> ControllerResponse.newBuilder()
+                    .setError(ControllerErrorCode.STALE_BROKER_EPOCH)
+                    .setErrorMessage("broker " + r.getBrokerId() + " epoch " + r.getBrokerEpoch()
+                            + " is not current"));
         }
-        return store.commit(decision.records()).join().offset();
+        UUID topicId = Uuids.fromProto(r.getTopicId());
+        return decided(ControllerDecisions.alterPartition(working, topicId, r.getPartition(), r.getBrokerId(),
+                r.getLeaderEpoch(), r.getPartitionEpoch(), r.getNewIsrList()), applied -> {
+                    log.info("node={} ISR of topic {} partition {} is now {}", nodeId, topicId, r.getPartition(),
+                            r.getNewIsrList());
+                    return ok(applied);
+                });
+    }
+
+    private Decision allocateProducerIds(int brokerId, int size, MetadataImage working) {
+        if (size <= 0 || size > 1_000_000) {
+            return new Decision(List.of(), applied -> ControllerResponse.newBuilder()
+                    .setError(ControllerErrorCode.INVALID_REQUEST)
+                    .setErrorMessage("producer id block size must be in 1..1000000"));
+        }
+        ControllerResult<Long> decision = ControllerDecisions.allocateProducerIds(working, brokerId, size);
+        long first = decision.response();
+        return decided(decision, applied -> {
+            if (applied.nextProducerId() < first + size) {
+                return ControllerResponse.newBuilder().setError(ControllerErrorCode.NOT_CONTROLLER)
+                        .setErrorMessage("producer id block was not applied");
+            }
+            return ok(applied).setProducerIds(AllocateProducerIdsResponse.newBuilder()
+                    .setFirstProducerId(first).setSize(size));
+        });
     }
 
     /**
@@ -283,18 +531,24 @@ public final class Controller implements Closeable {
         if (!leadershipCheck.getAsBoolean()) {
             log.info("node={} is no longer the metadata quorum leader: no longer the active controller", nodeId);
             active = false;
+            failQueued();
             return;
         }
-        try {
-            MetadataImage image = store.image();
-            List<Integer> expired = heartbeats.expired(image, clockMs.getAsLong());
-            if (!expired.isEmpty()) {
-                log.info("node={} fencing brokers {}: no heartbeat for the session timeout", nodeId, expired);
-                commit(ControllerDecisions.fenceBrokers(image, expired));
-            }
-        } catch (RuntimeException e) {
-            log.warn("node={} could not fence expired brokers; retrying next tick", nodeId, e);
+        List<Integer> expired = heartbeats.expired(store.image(), clockMs.getAsLong());
+        if (expired.isEmpty() || fencing) {
+            return;
         }
+        fencing = true;
+        CompletableFuture<ControllerResponse> done = new CompletableFuture<>();
+        done.whenComplete((r, e) -> fencing = false);
+        // Ahead of every queued request: a dead broker's partitions must not wait for a backlog.
+        enqueue(new Pending(null, clockMs.getAsLong(), done, working -> {
+            List<Integer> stillExpired = heartbeats.expired(working, clockMs.getAsLong());
+            if (!stillExpired.isEmpty()) {
+                log.info("node={} fencing brokers {}: no heartbeat for the session timeout", nodeId, stillExpired);
+            }
+            return decided(ControllerDecisions.fenceBrokers(working, stillExpired), Controller::ok);
+        }), true);
     }
 
     static ControllerErrorCode toCode(ControllerError error) {

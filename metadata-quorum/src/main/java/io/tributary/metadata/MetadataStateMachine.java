@@ -54,6 +54,9 @@ final class MetadataStateMachine extends BaseStateMachine {
     private static final Logger log = LoggerFactory.getLogger(MetadataStateMachine.class);
     /** How many recent batches are kept to catch brokers up with deltas rather than whole snapshots. */
     static final int RECENT_BATCHES = 2_000;
+    /** The answer to a batch skipped for its term. */
+    static final ByteString FENCED = ByteString.copyFromUtf8("FENCED");
+    private final java.util.concurrent.atomic.AtomicLong fencedBatches = new java.util.concurrent.atomic.AtomicLong();
 
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private final List<MetadataView.MetadataListener> listeners = new CopyOnWriteArrayList<>();
@@ -176,8 +179,22 @@ final class MetadataStateMachine extends BaseStateMachine {
             // A committed entry that does not decode is a programmer error: every node would fail the same way.
             throw new IllegalStateException("undecodable metadata entry at index " + entry.getIndex(), e);
         }
+        if (batch.getControllerTerm() != 0 && batch.getControllerTerm() != entry.getTerm()) {
+            // Decided by a controller of another term (deposed; its write reached the new leader): every voter
+            // skips it the same way, and the sender learns from the answer.
+            log.warn("node={} skips the metadata batch at index {}: decided in term {}, logged in term {}", nodeId,
+                    entry.getIndex(), batch.getControllerTerm(), entry.getTerm());
+            fencedBatches.incrementAndGet();
+            apply(entry.getTerm(), entry.getIndex(), MetadataBatch.getDefaultInstance());
+            return CompletableFuture.completedFuture(Message.valueOf(FENCED));
+        }
         apply(entry.getTerm(), entry.getIndex(), batch);
         return CompletableFuture.completedFuture(Message.EMPTY);
+    }
+
+    /** Batches skipped because they were logged in another term than their controller's. */
+    long fencedBatches() {
+        return fencedBatches.get();
     }
 
     private synchronized void apply(long term, long index, MetadataBatch batch) {

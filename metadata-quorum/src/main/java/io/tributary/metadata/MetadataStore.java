@@ -17,4 +17,13 @@ public interface MetadataStore extends MetadataView, Closeable {
      * with the image that includes it.
      */
     CompletableFuture<MetadataImage> commit(List<MetadataRecord> records);
+
+    /**
+     * Commits the records as one batch fenced by the controller's Raft {@code term}: if the quorum appends it in
+     * another term (the controller was deposed and its write reached the new leader), no node applies it and the
+     * future fails with {@link FencedBatchException}. A store without terms commits it as {@link #commit(List)}.
+     */
+    default CompletableFuture<MetadataImage> commit(List<MetadataRecord> records, long term) {
+        return commit(records);
+    }
 }

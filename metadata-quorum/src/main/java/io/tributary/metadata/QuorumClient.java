@@ -5,6 +5,7 @@ import io.tributary.proto.metadata.ControllerRequest;
 import io.tributary.proto.metadata.ControllerResponse;
 import java.io.Closeable;
 import java.io.IOException;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -53,6 +54,12 @@ public final class QuorumClient implements ControllerChannel, Closeable {
     @Override
     public CompletableFuture<ControllerResponse> send(ControllerRequest request) {
         CompletableFuture<ControllerResponse> result = new CompletableFuture<>();
+        if (request.getRequestId().isEmpty() && !request.hasHeartbeat() && !request.hasFetchMetadata()) {
+            // Read-only queries are not de-duplicated by Ratis, and this client retries: one id for every attempt
+            // lets the controller answer a retry of a change it already made (or is making) instead of making it
+            // twice (a CreateTopics re-sent after a timeout answered "already exists").
+            request = request.toBuilder().setRequestId(UUID.randomUUID().toString()).build();
+        }
         attempt(request, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(deadlineMs), result);
         return result;
     }

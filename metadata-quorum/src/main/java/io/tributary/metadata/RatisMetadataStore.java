@@ -164,10 +164,16 @@ public final class RatisMetadataStore implements MetadataStore {
 
     @Override
     public CompletableFuture<MetadataImage> commit(List<MetadataRecord> records) {
+        return commit(records, 0);
+    }
+
+    @Override
+    public CompletableFuture<MetadataImage> commit(List<MetadataRecord> records, long term) {
         if (records.isEmpty()) {
             return CompletableFuture.completedFuture(image());
         }
-        byte[] batch = MetadataBatch.newBuilder().addAllRecords(records).build().toByteArray();
+        byte[] batch = MetadataBatch.newBuilder().addAllRecords(records).setControllerTerm(term).build()
+                .toByteArray();
         RaftClient current = client.get();
         return current.async().send(Message.valueOf(ByteString.copyFrom(batch))).handle((reply, error) -> {
             if (error != null) {
@@ -178,6 +184,10 @@ public final class RatisMetadataStore implements MetadataStore {
             if (!reply.isSuccess()) {
                 throw new IllegalStateException("metadata commit failed on node " + nodeId + ": "
                         + reply.getException());
+            }
+            if (MetadataStateMachine.FENCED.equals(reply.getMessage().getContent())) {
+                throw new FencedBatchException("metadata batch of term " + term + " was committed in another term "
+                        + "and skipped: node " + nodeId + " is no longer the active controller");
             }
             // Ratis answers after the leader applied the entry; this node is the leader, so the image has it.
             return image();

@@ -1,6 +1,7 @@
 package io.tributary.metadata;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
@@ -119,6 +120,37 @@ class RatisMetadataStoreTest {
         awaitLeader();
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> voters.values().forEach(
                 v -> assertThat(v.image().topics()).isEqualTo(before.topics())));
+    }
+
+    @Test
+    void aBatchDecidedInAnEarlierTermIsSkippedByEveryVoter() throws Exception {
+        Map<Integer, InetSocketAddress> addresses = new HashMap<>();
+        for (int id = 1; id <= 3; id++) {
+            addresses.put(id, InetSocketAddress.createUnresolved("127.0.0.1", freePort()));
+        }
+        configs = new QuorumConfigFactory(addresses, dir);
+        for (int id = 1; id <= 3; id++) {
+            start(id);
+        }
+        RatisMetadataStore leader = awaitLeader();
+        long term = leader.currentTerm();
+        // A deposed controller decided a producer id block in the previous term; its write goes through its Ratis
+        // client, which redirects it to the current leader (here: sent from a follower, as a deposed one is).
+        RatisMetadataStore deposed = voters.values().stream().filter(v -> v != leader).findFirst().orElseThrow();
+        ControllerResult<Long> stale = ControllerDecisions.allocateProducerIds(leader.image(), 2, 1000);
+
+        assertThatThrownBy(() -> deposed.commit(stale.records(), term - 1).join())
+                .hasCauseInstanceOf(FencedBatchException.class);
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> voters.values().forEach(
+                v -> assertThat(v.appliedIndex()).isGreaterThanOrEqualTo(leader.appliedIndex())));
+        voters.values().forEach(v -> assertThat(v.image().nextProducerId()).isZero());
+
+        // The active controller's own decision, of the current term, applies; the block is handed out once.
+        ControllerResult<Long> current = ControllerDecisions.allocateProducerIds(leader.image(), 1, 1000);
+        assertThat(current.response()).isEqualTo(stale.response());
+        leader.commit(current.records(), term).join();
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> voters.values().forEach(
+                v -> assertThat(v.image().nextProducerId()).isEqualTo(1000L)));
     }
 
     private Stream<Path> snapshotFiles(RatisMetadataStore store) throws IOException {
