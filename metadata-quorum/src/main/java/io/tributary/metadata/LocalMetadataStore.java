@@ -20,8 +20,14 @@ import org.slf4j.LoggerFactory;
  * A single node's metadata store: an append-only file of committed batches, replayed on open.
  *
  * <p>File format ({@code metadata.log}): a sequence of frames, each {@code length int32 | crc32c int32 |
- * MetadataBatch protobuf bytes (length bytes)}, big-endian; the CRC covers the protobuf bytes. A torn or corrupt
- * final frame (a crash mid-write) is truncated on open. The offset of a record is its index in the whole log.
+ * MetadataBatch protobuf bytes (length bytes)}, big-endian; the CRC covers the protobuf bytes, and a frame's length
+ * is in {@code 1..MAX_FRAME_BYTES}. The offset of a record is its index in the whole log.
+ *
+ * <p>On open, a bad frame (a length out of range or past the end, or a CRC mismatch) is a torn tail only if no valid
+ * frame follows it anywhere in the file: a crash mid-write tears the last frame only, and that tail is truncated.
+ * A bad frame with a valid frame after it is corruption in the middle of the log; truncating there would drop
+ * committed metadata (and the node would then delete the data the lost records describe), so open fails instead
+ * and leaves the file as it is.
  *
  * <p>Threads: {@link #commit} may be called from any thread; commits are serialised under a lock, written and
  * fsynced before they are applied, and listeners run on the committing thread while the lock is held.
@@ -47,37 +53,77 @@ public final class LocalMetadataStore implements MetadataStore {
         FileChannel channel = FileChannel.open(dir.resolve("metadata.log"),
                 StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         LocalMetadataStore store = new LocalMetadataStore(channel);
-        store.replay();
+        try {
+            store.replay(dir.resolve("metadata.log"));
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
         return store;
     }
 
-    private void replay() throws IOException {
+    private void replay(Path file) throws IOException {
         long position = 0;
         long size = channel.size();
-        ByteBuffer header = ByteBuffer.allocate(FRAME_HEADER_BYTES);
-        while (position + FRAME_HEADER_BYTES <= size) {
-            header.clear();
-            channel.read(header, position);
-            int length = header.getInt(0);
-            int crc = header.getInt(4);
-            if (length < 0 || length > MAX_FRAME_BYTES || position + FRAME_HEADER_BYTES + length > size) {
-                break;
-            }
-            ByteBuffer body = ByteBuffer.allocate(length);
-            channel.read(body, position + FRAME_HEADER_BYTES);
-            body.flip();
-            if (crc32c(body) != crc) {
-                break;
-            }
+        ByteBuffer body;
+        while ((body = frameAt(position, size)) != null) {
             applyBatch(MetadataBatch.parseFrom(body).getRecordsList());
-            position += FRAME_HEADER_BYTES + length;
+            position += FRAME_HEADER_BYTES + body.limit();
         }
         if (position < size) {
-            log.warn("Truncating metadata log from {} to {} bytes: torn or corrupt final frame", size, position);
+            long next = nextValidFrame(position + 1, size);
+            if (next >= 0) {
+                throw new IOException(file + " is corrupt at byte " + position + ": valid frames follow at byte "
+                        + next + "; refusing to start; restore it or remove the node's data dir");
+            }
+            log.warn("Truncating metadata log {} from {} to {} bytes: torn final frame (no valid frame follows)",
+                    file, size, position);
             channel.truncate(position);
             channel.force(true);
         }
         channel.position(position);
+    }
+
+    /**
+     * The body of the valid frame at {@code position} (read in full, its CRC checked), or null if the bytes there are
+     * not a whole valid frame within the first {@code size} bytes.
+     */
+    private ByteBuffer frameAt(long position, long size) throws IOException {
+        if (position + FRAME_HEADER_BYTES > size) {
+            return null;
+        }
+        ByteBuffer header = ByteBuffer.allocate(FRAME_HEADER_BYTES);
+        readFully(header, position);
+        int length = header.getInt(0);
+        if (length <= 0 || length > MAX_FRAME_BYTES || position + FRAME_HEADER_BYTES + length > size) {
+            return null;
+        }
+        ByteBuffer body = ByteBuffer.allocate(length);
+        readFully(body, position + FRAME_HEADER_BYTES);
+        body.flip();
+        return crc32c(body) == header.getInt(4) ? body : null;
+    }
+
+    /**
+     * The first position from {@code from} where a valid frame starts, or -1. Byte by byte: after a bad frame its
+     * length cannot be trusted. Only the CRC is checked against candidates whose length fits, so the scan of a torn
+     * tail (at most one frame long) is cheap.
+     */
+    private long nextValidFrame(long from, long size) throws IOException {
+        for (long q = from; q + FRAME_HEADER_BYTES < size; q++) {
+            if (frameAt(q, size) != null) {
+                return q;
+            }
+        }
+        return -1;
+    }
+
+    private void readFully(ByteBuffer buffer, long position) throws IOException {
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer, position + buffer.position()) < 0) {
+                throw new IOException("metadata log ended at byte " + (position + buffer.position()) + " while read");
+            }
+        }
     }
 
     @Override
