@@ -12,8 +12,9 @@ import io.tributary.proto.metadata.MetadataUpdate;
 import io.tributary.proto.metadata.OffsetBatch;
 import java.io.File;
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.List;
@@ -42,9 +43,12 @@ import org.slf4j.LoggerFactory;
  * replays its records into the next {@link MetadataImage} (every record of the entry gets the entry's log index
  * as its offset) and tells the listeners. Nothing else happens in apply: no clock, no randomness, no I/O.
  *
- * <p>Snapshots are the image as an {@link ImageSnapshot} in Ratis' simple snapshot storage; Ratis installs them on
- * lagging or new voters and purges its log behind them. Read-only queries carry {@link ControllerRequest}s, which
- * Ratis routes to the leader; they go to the active controller when it is ready, else get NOT_CONTROLLER.
+ * <p>Snapshots are the image as an {@link ImageSnapshot} in Ratis' simple snapshot storage, written durably and
+ * verified against their MD5 when loaded ({@link MetadataSnapshotFile}): a corrupt snapshot stops the node rather
+ * than leave it with a smaller image. Ratis installs them on lagging or new voters and purges its log behind them.
+ *
+ * <p>Read-only queries carry {@link ControllerRequest}s, which Ratis routes to the leader; they go to the active
+ * controller when it is ready, else get NOT_CONTROLLER.
  *
  * <p>Threads: apply runs on Ratis' state machine updater thread; {@link #image()} and {@link #updateSince} may be
  * called from any thread.
@@ -65,6 +69,8 @@ final class MetadataStateMachine extends BaseStateMachine {
     private final java.util.concurrent.atomic.AtomicInteger installedSnapshots =
             new java.util.concurrent.atomic.AtomicInteger();
     private volatile MetadataImage image = MetadataImage.EMPTY;
+    /** Ratis' state machine folder, where the snapshots are; set by {@link #initialize}. */
+    private volatile Path snapshotDir;
     /** Every batch applied after this offset is in {@link #recent}. */
     private long recentFromOffset = -1;
     private volatile Function<ControllerRequest, CompletableFuture<ControllerResponse>> controller;
@@ -95,6 +101,7 @@ final class MetadataStateMachine extends BaseStateMachine {
     public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
         super.initialize(server, groupId, raftStorage);
         storage.init(raftStorage);
+        snapshotDir = raftStorage.getStorageDir().getStateMachineDir().toPath();
         getLifeCycle().startAndTransition(this::loadLatestSnapshot);
     }
 
@@ -130,12 +137,12 @@ final class MetadataStateMachine extends BaseStateMachine {
         // Rescan the folder: an installed snapshot replaces its files behind the cached latest one.
         SingleFileSnapshotInfo snapshot = storage.loadLatestSnapshot();
         if (snapshot == null) {
+            requireNoSnapshotFile();
             return;
         }
-        File file = snapshot.getFile().getPath().toFile();
-        ImageSnapshot loaded = ImageSnapshot.parseFrom(Files.readAllBytes(file.toPath()));
+        MetadataImage loaded = MetadataSnapshotFile.read(snapshot.getFile().getPath().toFile());
         MetadataImage previous = image;
-        image = MetadataImage.fromSnapshot(loaded);
+        image = loaded;
         recent.clear();
         recentFromOffset = image.offset();
         updateLastAppliedTermIndex(snapshot.getTerm(), snapshot.getIndex());
@@ -143,6 +150,33 @@ final class MetadataStateMachine extends BaseStateMachine {
                 image.offset());
         for (MetadataView.MetadataListener listener : listeners) {
             listener.onImage(previous, image);
+        }
+    }
+
+    /**
+     * Ratis' storage also answers "no snapshot" when it cannot read the folder or an MD5 file in it (it logs a
+     * warning); starting from an empty image over a log purged behind that snapshot would lose the metadata.
+     */
+    private void requireNoSnapshotFile() throws IOException {
+        Path dir = snapshotDir;
+        if (dir == null || !Files.isDirectory(dir)) {
+            return;
+        }
+        Path latest = null;
+        long latestIndex = -1;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+            for (Path file : files) {
+                var name = SimpleStateMachineStorage.SNAPSHOT_REGEX.matcher(file.getFileName().toString());
+                if (name.matches() && Long.parseLong(name.group(2)) > latestIndex) {
+                    latest = file;
+                    latestIndex = Long.parseLong(name.group(2));
+                }
+            }
+        }
+        if (latest != null) {
+            throw MetadataSnapshotFile.corrupt(latest.toFile(),
+                    "Ratis' snapshot storage could not load the snapshots in its folder (see its warning above)",
+                    null);
         }
     }
 
@@ -158,10 +192,7 @@ final class MetadataStateMachine extends BaseStateMachine {
             return -1;
         }
         File file = storage.getSnapshotFile(last.getTerm(), last.getIndex());
-        File tmp = new File(file.getParentFile(), file.getName() + ".tmp");
-        Files.write(tmp.toPath(), current.toSnapshot().toByteArray());
-        Files.move(tmp.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE);
-        MD5FileUtil.computeAndSaveMd5ForFile(file);
+        MetadataSnapshotFile.write(file, current.toSnapshot());
         storage.updateLatestSnapshot(new SingleFileSnapshotInfo(
                 new org.apache.ratis.server.storage.FileInfo(file.toPath(), MD5FileUtil.readStoredMd5ForFile(file)),
                 last));

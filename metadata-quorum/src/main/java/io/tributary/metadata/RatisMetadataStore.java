@@ -49,7 +49,18 @@ public final class RatisMetadataStore implements MetadataStore {
         this.stateMachine = stateMachine;
     }
 
+    /**
+     * Starts this node's voter.
+     *
+     * @throws IOException if Ratis cannot start, for example on a corrupt metadata snapshot (the node must not run)
+     */
     public static RatisMetadataStore start(int nodeId, QuorumConfig config) throws IOException {
+        return start(nodeId, config, new MetadataStateMachine(nodeId));
+    }
+
+    /** As {@link #start(int, QuorumConfig)}, on a given state machine: tests watch it while the server starts. */
+    static RatisMetadataStore start(int nodeId, QuorumConfig config, MetadataStateMachine stateMachine)
+            throws IOException {
         if (!config.isVoter(nodeId)) {
             throw new IllegalArgumentException("node " + nodeId + " is not a voter of " + config.voters());
         }
@@ -76,7 +87,6 @@ public final class RatisMetadataStore implements MetadataStore {
         RaftServerConfigKeys.Log.Appender.setBufferByteLimit(properties, SizeInBytes.valueOf(appenderBytes));
         RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(properties, true);
 
-        MetadataStateMachine stateMachine = new MetadataStateMachine(nodeId);
         RaftGroup group = RatisSupport.group(config.voters());
         RaftServer server = RaftServer.newBuilder()
                 .setServerId(RatisSupport.peerId(nodeId))
@@ -85,7 +95,13 @@ public final class RatisMetadataStore implements MetadataStore {
                 .setProperties(properties)
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
-        server.start();
+        try {
+            // Fails if the state machine cannot load its latest snapshot (MetadataSnapshotFile: a corrupt one).
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            closeAfterFailedStart(nodeId, server, e);
+            throw startFailure(e);
+        }
         RaftClientHolder client = new RaftClientHolder("node=" + nodeId + " controller writes",
                 () -> RaftClient.newBuilder()
                         .setProperties(RatisSupport.clientProperties(config))
@@ -95,6 +111,25 @@ public final class RatisMetadataStore implements MetadataStore {
         log.info("node={} joined the metadata quorum {} as a voter, storage {}", nodeId, config.voters(),
                 config.storageDir());
         return new RatisMetadataStore(nodeId, server, client, stateMachine);
+    }
+
+    /** Ratis reports a state machine that failed to initialize as a CompletionException; callers get its cause. */
+    private static IOException startFailure(Exception e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof IOException io) {
+                return cause == e ? io : new IOException(io.getMessage(), e);
+            }
+        }
+        return new IOException("the metadata quorum server did not start: " + e, e);
+    }
+
+    private static void closeAfterFailedStart(int nodeId, RaftServer server, Exception failure) {
+        try {
+            server.close();
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
+        }
+        log.error("node={} could not start its metadata quorum server", nodeId, failure);
     }
 
     /**
