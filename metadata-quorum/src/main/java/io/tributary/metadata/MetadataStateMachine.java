@@ -43,6 +43,12 @@ import org.slf4j.LoggerFactory;
  * replays its records into the next {@link MetadataImage} (every record of the entry gets the entry's log index
  * as its offset) and tells the listeners. Nothing else happens in apply: no clock, no randomness, no I/O.
  *
+ * <p>Apply never throws: an exception there stops Ratis' state machine updater, and as every voter replays the same
+ * committed entry after each restart, one bad entry would stop the quorum for good. An entry that does not decode,
+ * or whose records do not apply to the image, is skipped whole (the image is unchanged, never half-applied), logged
+ * at ERROR and counted in {@link #skippedEntries()}; its index still counts as applied. Decoding and applying are
+ * pure, so every voter skips the same entries.
+ *
  * <p>Snapshots are the image as an {@link ImageSnapshot} in Ratis' simple snapshot storage, written durably and
  * verified against their MD5 when loaded ({@link MetadataSnapshotFile}): a corrupt snapshot stops the node rather
  * than leave it with a smaller image. Ratis installs them on lagging or new voters and purges its log behind them.
@@ -69,6 +75,7 @@ final class MetadataStateMachine extends BaseStateMachine {
     private final java.util.concurrent.atomic.AtomicInteger installedSnapshots =
             new java.util.concurrent.atomic.AtomicInteger();
     private volatile MetadataImage image = MetadataImage.EMPTY;
+    private volatile long skippedEntries;
     /** Ratis' state machine folder, where the snapshots are; set by {@link #initialize}. */
     private volatile Path snapshotDir;
     /** Every batch applied after this offset is in {@link #recent}. */
@@ -116,6 +123,11 @@ final class MetadataStateMachine extends BaseStateMachine {
 
     int installedSnapshots() {
         return installedSnapshots.get();
+    }
+
+    /** How many committed entries this state machine skipped since it started, as they did not decode or apply. */
+    long skippedEntries() {
+        return skippedEntries;
     }
 
     @Override
@@ -200,6 +212,10 @@ final class MetadataStateMachine extends BaseStateMachine {
         return last.getIndex();
     }
 
+    /**
+     * Applies one committed entry; never throws (see the class comment). The reply is {@link Message#EMPTY} when
+     * the entry was applied, else why it was skipped.
+     */
     @Override
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
         var entry = trx.getLogEntry();
@@ -207,8 +223,8 @@ final class MetadataStateMachine extends BaseStateMachine {
         try {
             batch = MetadataBatch.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray());
         } catch (InvalidProtocolBufferException e) {
-            // A committed entry that does not decode is a programmer error: every node would fail the same way.
-            throw new IllegalStateException("undecodable metadata entry at index " + entry.getIndex(), e);
+            return CompletableFuture.completedFuture(
+                    skip(entry.getTerm(), entry.getIndex(), "it does not decode as a MetadataBatch", e));
         }
         if (batch.getControllerTerm() != 0 && batch.getControllerTerm() != entry.getTerm()) {
             // Decided by a controller of another term (deposed; its write reached the new leader): every voter
@@ -219,8 +235,7 @@ final class MetadataStateMachine extends BaseStateMachine {
             apply(entry.getTerm(), entry.getIndex(), MetadataBatch.getDefaultInstance());
             return CompletableFuture.completedFuture(Message.valueOf(FENCED));
         }
-        apply(entry.getTerm(), entry.getIndex(), batch);
-        return CompletableFuture.completedFuture(Message.EMPTY);
+        return CompletableFuture.completedFuture(apply(entry.getTerm(), entry.getIndex(), batch));
     }
 
     /** Batches skipped because they were logged in another term than their controller's. */
@@ -228,11 +243,17 @@ final class MetadataStateMachine extends BaseStateMachine {
         return fencedBatches.get();
     }
 
-    private synchronized void apply(long term, long index, MetadataBatch batch) {
+    private synchronized Message apply(long term, long index, MetadataBatch batch) {
         MetadataImage previous = image;
         MetadataImage next = previous;
-        for (MetadataRecord record : batch.getRecordsList()) {
-            next = next.apply(record, index);
+        try {
+            for (MetadataRecord record : batch.getRecordsList()) {
+                next = next.apply(record, index);
+            }
+        } catch (RuntimeException e) {
+            // MetadataImage.apply is pure, so this fails the same way on every voter: a record without a type
+            // (IllegalArgumentException), or one that builds an invalid image (a misnumbered partition list).
+            return skip(term, index, "its records do not apply to the image", e);
         }
         image = next;
         recent.addLast(OffsetBatch.newBuilder().setOffset(index).setBatch(batch).build());
@@ -243,6 +264,16 @@ final class MetadataStateMachine extends BaseStateMachine {
         for (MetadataView.MetadataListener listener : listeners) {
             listener.onImage(previous, next);
         }
+        return Message.EMPTY;
+    }
+
+    /** Skips a committed entry whole: the image is unchanged, but the entry counts as applied so Ratis goes on. */
+    private synchronized Message skip(long term, long index, String reason, Exception cause) {
+        skippedEntries++;
+        updateLastAppliedTermIndex(term, index);
+        log.error("node={} skipped metadata entry index={} term={}: {}; the image is unchanged at offset {}",
+                nodeId, index, term, reason, image.offset(), cause);
+        return Message.valueOf("metadata entry at index " + index + " was skipped: " + reason);
     }
 
     /** What a node at {@code fromOffset} lacks: the batches after it if they are all kept, else a snapshot. */

@@ -182,6 +182,11 @@ public final class RatisMetadataStore implements MetadataStore {
         return stateMachine.installedSnapshots();
     }
 
+    /** How many committed entries this voter skipped since it started, as they did not decode or apply. */
+    public long skippedEntries() {
+        return stateMachine.skippedEntries();
+    }
+
     @Override
     public MetadataImage image() {
         return stateMachine.image();
@@ -223,6 +228,11 @@ public final class RatisMetadataStore implements MetadataStore {
             if (MetadataStateMachine.FENCED.equals(reply.getMessage().getContent())) {
                 throw new FencedBatchException("metadata batch of term " + term + " was committed in another term "
                         + "and skipped: node " + nodeId + " is no longer the active controller");
+            }
+            if (reply.getMessage() != null && !reply.getMessage().getContent().isEmpty()) {
+                // The state machine skipped the batch (it did not apply to the image): committed, but not in it.
+                throw new IllegalStateException("metadata commit on node " + nodeId + " was not applied: "
+                        + reply.getMessage().getContent().toStringUtf8());
             }
             // Ratis answers after the leader applied the entry; this node is the leader, so the image has it.
             return image();
