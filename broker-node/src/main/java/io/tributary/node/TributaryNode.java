@@ -202,25 +202,58 @@ public final class TributaryNode implements Closeable {
         dispatcher[0] = new RequestDispatcher(handlers, ioThreads, metrics);
         KafkaListener listener = new KafkaListener(config.listener().host(), config.listener().port(),
                 config.socketRequestMaxBytes(), dispatcher[0]);
+        java.util.concurrent.atomic.AtomicBoolean listening = new java.util.concurrent.atomic.AtomicBoolean();
         MetricsHttpServer http = null;
         if (config.metricsListener() != null) {
             http = new MetricsHttpServer(config.metricsListener().host(), config.metricsListener().port(), metrics,
-                    () -> lifecycle.brokerEpoch() >= 0);
+                    () -> healthProblems(config, lifecycle, quorum, listening.get()));
         }
         // Registration runs while the logs open: a restarted node is back in the cluster as soon as both are done.
         CompletableFuture<Void> unfenced = lifecycle.start();
         lifecycle.addListener(replicas);
         // After the replica manager: a group partition's log is open before its coordinator loads it.
         lifecycle.addListener(groups);
+        // Last: by now the replicas have acted on the image, so requests waiting for this offset may go on.
+        lifecycle.addListener((previous, next) -> lifecycle.onPublished());
         replicas.startMaintenance(config.logRetentionCheckIntervalMs(), config.logFlushIntervalMs());
         awaitUnfenced(config, unfenced);
         // Caught up with the metadata up to our registration: directories of topics deleted meanwhile are now known.
         replicas.handleStrayLogs();
         listener.start();
+        listening.set(true);
         log.info("Tributary node {} started: listening on {}:{}, cluster id {}, data dir {}", config.nodeId(),
                 config.listener().host(), listener.port(), clusterId, config.dataDir());
         return new TributaryNode(config, quorum, lifecycle, replicas, groups, replicationServer, ioThreads, listener,
                 metrics, http);
+    }
+
+    /** What {@code GET /health} reports: nothing when the node serves well. */
+    private static List<String> healthProblems(NodeConfig config, BrokerLifecycle lifecycle, MetadataQuorum quorum,
+            boolean listening) {
+        List<String> problems = new ArrayList<>();
+        if (lifecycle.brokerEpoch() < 0) {
+            problems.add("not registered with an active controller");
+        } else if (lifecycle.isFenced()) {
+            problems.add("fenced by the active controller");
+        }
+        long silentMs = lifecycle.msSinceControllerContact();
+        if (silentMs > config.brokerSessionTimeoutMs()) {
+            problems.add("no answer from an active controller for " + silentMs + " ms");
+        }
+        if (!listening) {
+            problems.add("Kafka listener not open");
+        }
+        if (quorum.ratis() != null) {
+            if (!quorum.ratis().stateMachineRunning()) {
+                problems.add("metadata state machine is not running");
+            }
+            long skipped = quorum.ratis().skippedEntries();
+            if (skipped > 0) {
+                problems.add("metadata state machine skipped " + skipped
+                        + " entries that did not decode or apply (see the log)");
+            }
+        }
+        return problems;
     }
 
     private static void checkPortFree(NodeConfig.Listener listener) throws IOException {

@@ -57,6 +57,9 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
     private volatile long brokerEpoch = -1;
     private volatile int controllerId = -1;
     private volatile LongSupplier publishedOffset;
+    /** When an active controller last answered (System.nanoTime), 0 before any answer. */
+    private volatile long lastContactNs;
+    private volatile boolean fenced = true;
     private boolean inFlight;
 
     /**
@@ -70,7 +73,7 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
         this.localView = localView;
         this.heartbeatIntervalMs = heartbeatIntervalMs;
         if (localView != null) {
-            localView.addListener((previous, next) -> completeWaiters(next.offset()));
+            localView.addListener((previous, next) -> completeWaiters(Math.min(next.offset(), reportedOffset())));
         }
     }
 
@@ -81,6 +84,14 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
      */
     public void setPublishedOffset(LongSupplier offset) {
         this.publishedOffset = offset;
+    }
+
+    /**
+     * Tells the lifecycle that the components behind {@link #setPublishedOffset} have acted on a new image (call it
+     * from a listener added after theirs): waiters of {@link #awaitOffset} up to there complete.
+     */
+    public void onPublished() {
+        completeWaiters(reportedOffset());
     }
 
     private long reportedOffset() {
@@ -97,6 +108,17 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
 
     public long brokerEpoch() {
         return brokerEpoch;
+    }
+
+    /** Whether the controller's last heartbeat answer said this broker is fenced (true before any). */
+    public boolean isFenced() {
+        return fenced;
+    }
+
+    /** Milliseconds since an active controller last answered this broker; -1 if none ever did. */
+    public long msSinceControllerContact() {
+        long last = lastContactNs;
+        return last == 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - last);
     }
 
     /** The id of the node that last answered as the active controller, -1 before any answer. */
@@ -123,15 +145,16 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
 
     /**
      * Completes once this node's image has reached {@code offset} (for example a change the controller just
-     * committed for a client of this node), or exceptionally after {@code timeoutMs}.
+     * committed for a client of this node), and its replicas have acted on it (see {@link #setPublishedOffset}), or
+     * exceptionally after {@code timeoutMs}.
      */
     public CompletableFuture<Void> awaitOffset(long offset, long timeoutMs) {
-        if (image().offset() >= offset) {
+        if (reportedOffset() >= offset) {
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> waiter = offsetWaiters.computeIfAbsent(offset, o -> new CompletableFuture<>());
-        if (image().offset() >= offset) {
-            completeWaiters(image().offset());
+        if (reportedOffset() >= offset) {
+            completeWaiters(reportedOffset());
         } else if (localView == null) {
             fetchNow();
         }
@@ -169,6 +192,7 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
             }
             if (error == null && response.getError() != ControllerErrorCode.NOT_CONTROLLER) {
                 controllerId = response.getControllerId();
+                lastContactNs = System.nanoTime();
             }
             if (error != null) {
                 log.debug("node={} controller unreachable: {}", nodeId, error.toString());
@@ -206,6 +230,7 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
                         brokerEpoch = -1;
                         return;
                     }
+                    fenced = response.getHeartbeat().getFenced();
                     if (response.getHeartbeat().hasMetadata()) {
                         applyUpdate(response.getHeartbeat().getMetadata());
                     }

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * and leaves the file as it is.
  *
  * <p>Threads: {@link #commit} may be called from any thread; commits are serialised under a lock, written and
- * fsynced before they are applied, and listeners run on the committing thread while the lock is held.
+ * fsynced before they are applied; listeners get the images on the {@link MetadataPublisher}'s thread.
  */
 public final class LocalMetadataStore implements MetadataStore {
 
@@ -39,7 +38,7 @@ public final class LocalMetadataStore implements MetadataStore {
     private static final int MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
     private final FileChannel channel;
-    private final List<MetadataListener> listeners = new CopyOnWriteArrayList<>();
+    private final MetadataPublisher publisher = new MetadataPublisher(-1);
     private volatile MetadataImage image = MetadataImage.EMPTY;
     private long nextOffset;
 
@@ -152,25 +151,23 @@ public final class LocalMetadataStore implements MetadataStore {
     }
 
     private void applyBatch(List<MetadataRecord> records) {
-        MetadataImage previous = image;
-        MetadataImage next = previous;
+        MetadataImage next = image;
         for (MetadataRecord record : records) {
             next = next.apply(record, nextOffset++);
         }
         image = next;
-        for (MetadataListener listener : listeners) {
-            listener.onImage(previous, next);
-        }
+        publisher.publish(next);
     }
 
     @Override
-    public synchronized void addListener(MetadataListener listener) {
-        listeners.add(listener);
-        listener.onImage(MetadataImage.EMPTY, image);
+    public void addListener(MetadataListener listener) {
+        publisher.addListener(listener);
+        publisher.publish(image);
     }
 
     @Override
     public synchronized void close() throws IOException {
+        publisher.close();
         channel.close();
     }
 

@@ -17,9 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Collection;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftGroupId;
@@ -41,7 +39,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The Ratis state machine of the metadata quorum. Each Ratis log entry is one {@link MetadataBatch}; applying it
  * replays its records into the next {@link MetadataImage} (every record of the entry gets the entry's log index
- * as its offset) and tells the listeners. Nothing else happens in apply: no clock, no randomness, no I/O.
+ * as its offset) and hands the image to the {@link MetadataPublisher}, whose thread tells the listeners (they open
+ * logs and load groups; none of that runs on the applying thread). Nothing else happens in apply: no clock, no
+ * randomness, no I/O.
  *
  * <p>Apply never throws: an exception there stops Ratis' state machine updater, and as every voter replays the same
  * committed entry after each restart, one bad entry would stop the quorum for good. An entry that does not decode,
@@ -69,7 +69,7 @@ final class MetadataStateMachine extends BaseStateMachine {
     private final java.util.concurrent.atomic.AtomicLong fencedBatches = new java.util.concurrent.atomic.AtomicLong();
 
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
-    private final List<MetadataView.MetadataListener> listeners = new CopyOnWriteArrayList<>();
+    private final MetadataPublisher publisher;
     private final ArrayDeque<OffsetBatch> recent = new ArrayDeque<>();
     private final int nodeId;
     private final java.util.concurrent.atomic.AtomicInteger installedSnapshots =
@@ -86,6 +86,7 @@ final class MetadataStateMachine extends BaseStateMachine {
 
     MetadataStateMachine(int nodeId) {
         this.nodeId = nodeId;
+        this.publisher = new MetadataPublisher(nodeId);
     }
 
     void setController(Function<ControllerRequest, CompletableFuture<ControllerResponse>> handler,
@@ -99,9 +100,21 @@ final class MetadataStateMachine extends BaseStateMachine {
         return image;
     }
 
-    synchronized void addListener(MetadataView.MetadataListener listener) {
-        listeners.add(listener);
-        listener.onImage(MetadataImage.EMPTY, image);
+    /** Adds a listener; it gets images on the publisher thread, never on Ratis' applying thread. */
+    void addListener(MetadataView.MetadataListener listener) {
+        publisher.addListener(listener);
+        publisher.publish(image);
+    }
+
+    /** The offset of the last image every listener has been given. */
+    long publishedOffset() {
+        return publisher.publishedOffset();
+    }
+
+    @Override
+    public void close() throws IOException {
+        publisher.close();
+        super.close();
     }
 
     @Override
@@ -152,17 +165,13 @@ final class MetadataStateMachine extends BaseStateMachine {
             requireNoSnapshotFile();
             return;
         }
-        MetadataImage loaded = MetadataSnapshotFile.read(snapshot.getFile().getPath().toFile());
-        MetadataImage previous = image;
-        image = loaded;
+        image = MetadataSnapshotFile.read(snapshot.getFile().getPath().toFile());
         recent.clear();
         recentFromOffset = image.offset();
         updateLastAppliedTermIndex(snapshot.getTerm(), snapshot.getIndex());
         log.info("node={} loaded metadata snapshot {} (image offset {})", nodeId, snapshot.getTermIndex(),
                 image.offset());
-        for (MetadataView.MetadataListener listener : listeners) {
-            listener.onImage(previous, image);
-        }
+        publisher.publish(image);
     }
 
     /**
@@ -244,8 +253,7 @@ final class MetadataStateMachine extends BaseStateMachine {
     }
 
     private synchronized Message apply(long term, long index, MetadataBatch batch) {
-        MetadataImage previous = image;
-        MetadataImage next = previous;
+        MetadataImage next = image;
         try {
             for (MetadataRecord record : batch.getRecordsList()) {
                 next = next.apply(record, index);
@@ -261,9 +269,7 @@ final class MetadataStateMachine extends BaseStateMachine {
             recentFromOffset = recent.removeFirst().getOffset();
         }
         updateLastAppliedTermIndex(term, index);
-        for (MetadataView.MetadataListener listener : listeners) {
-            listener.onImage(previous, next);
-        }
+        publisher.publish(next);
         return Message.EMPTY;
     }
 

@@ -182,6 +182,15 @@ public final class RatisMetadataStore implements MetadataStore {
         return stateMachine.installedSnapshots();
     }
 
+    /** Whether the metadata state machine runs (or is paused for a snapshot install), not failed or closed. */
+    public boolean stateMachineRunning() {
+        var state = stateMachine.getLifeCycleState();
+        return state == org.apache.ratis.util.LifeCycle.State.RUNNING
+                || state == org.apache.ratis.util.LifeCycle.State.PAUSING
+                || state == org.apache.ratis.util.LifeCycle.State.PAUSED
+                || state == org.apache.ratis.util.LifeCycle.State.STARTING;
+    }
+
     /** How many committed entries this voter skipped since it started, as they did not decode or apply. */
     public long skippedEntries() {
         return stateMachine.skippedEntries();

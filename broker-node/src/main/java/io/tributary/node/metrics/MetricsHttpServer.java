@@ -8,23 +8,31 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
-import java.util.function.BooleanSupplier;
+import java.util.List;
+import java.util.function.Supplier;
 
 /**
- * The node's HTTP endpoint: {@code GET /metrics} (Prometheus text format) and {@code GET /health} (200 while the
- * node is registered and serving, 503 otherwise). JDK's built-in HTTP server on one thread; nothing else is served.
+ * The node's HTTP endpoint: {@code GET /metrics} (Prometheus text format) and {@code GET /health} (200 {@code ok}
+ * while the node is registered, unfenced and listening, reaches the active controller, and, on a voter, its metadata
+ * state machine runs and has skipped no entry; 503 with the problems otherwise). JDK's built-in HTTP server on one thread; nothing else is served.
  */
 public final class MetricsHttpServer implements Closeable {
 
     private final HttpServer server;
 
-    public MetricsHttpServer(String host, int port, NodeMetrics metrics, BooleanSupplier healthy) throws IOException {
+    /**
+     * @param problems what keeps the node from serving well, checked on each {@code GET /health}: none is 200
+     *     {@code ok}, else 503 with one problem per line
+     */
+    public MetricsHttpServer(String host, int port, NodeMetrics metrics, Supplier<List<String>> problems)
+            throws IOException {
         server = HttpServer.create(new InetSocketAddress(host, port), 16);
         server.createContext("/metrics", exchange -> respond(exchange, 200,
                 "text/plain; version=0.0.4; charset=utf-8", metrics.scrape()));
         server.createContext("/health", exchange -> {
-            boolean ok = healthy.getAsBoolean();
-            respond(exchange, ok ? 200 : 503, "text/plain; charset=utf-8", ok ? "ok\n" : "not serving\n");
+            List<String> found = problems.get();
+            respond(exchange, found.isEmpty() ? 200 : 503, "text/plain; charset=utf-8",
+                    found.isEmpty() ? "ok\n" : String.join("\n", found) + "\n");
         });
         server.setExecutor(Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "metrics-http");

@@ -1,0 +1,112 @@
+package io.tributary.metadata;
+
+import java.io.Closeable;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hands metadata images to the listeners on its own thread (Kafka's MetadataLoader/publishers), so that applying the
+ * metadata log, on Ratis' state machine thread, never waits for a listener's disk I/O (opening and recovering logs,
+ * loading groups): a slow listener delays only itself, never the quorum, its commits or the controller's answers.
+ *
+ * <p>Images are coalesced: when several are applied while the listeners are busy, the listeners next see one change
+ * from the last image they were given to the latest. Each listener sees images in offset order; a listener that
+ * throws is logged and keeps getting later images. {@link #publishedOffset} is the offset of the last image every
+ * listener has been given.
+ *
+ * <p>Threads: {@link #publish} from the applying thread, without blocking; listeners run on "metadata-publisher".
+ */
+final class MetadataPublisher implements Closeable {
+
+    private static final Logger log = LoggerFactory.getLogger(MetadataPublisher.class);
+
+    private final int nodeId;
+    private final List<MetadataView.MetadataListener> listeners = new CopyOnWriteArrayList<>();
+    private final AtomicReference<MetadataImage> latest = new AtomicReference<>(MetadataImage.EMPTY);
+    private final AtomicBoolean scheduled = new AtomicBoolean();
+    private final ExecutorService thread;
+    /** Publisher thread only. */
+    private MetadataImage published = MetadataImage.EMPTY;
+    private volatile long publishedOffset = -1;
+
+    MetadataPublisher(int nodeId) {
+        this.nodeId = nodeId;
+        this.thread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "metadata-publisher");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Makes {@code image} the next one to publish; returns at once. */
+    void publish(MetadataImage image) {
+        latest.set(image);
+        if (scheduled.compareAndSet(false, true)) {
+            try {
+                thread.execute(this::drain);
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                scheduled.set(false);
+            }
+        }
+    }
+
+    private void drain() {
+        scheduled.set(false);
+        MetadataImage next = latest.get();
+        if (next == published) {
+            return;
+        }
+        MetadataImage previous = published;
+        for (MetadataView.MetadataListener listener : listeners) {
+            notify(listener, previous, next);
+        }
+        published = next;
+        publishedOffset = next.offset();
+    }
+
+    private void notify(MetadataView.MetadataListener listener, MetadataImage previous, MetadataImage next) {
+        try {
+            listener.onImage(previous, next);
+        } catch (RuntimeException e) {
+            log.error("node={} metadata listener {} failed on the image at offset {}", nodeId, listener,
+                    next.offset(), e);
+        }
+    }
+
+    /**
+     * Adds a listener and gives it the last published image (from the empty one), on the publisher thread; returns
+     * once that is done, so that listeners added one after another are ready in that order.
+     */
+    void addListener(MetadataView.MetadataListener listener) {
+        try {
+            thread.submit(() -> {
+                listeners.add(listener);
+                notify(listener, MetadataImage.EMPTY, published);
+            }).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while adding a metadata listener", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot add a metadata listener", e.getCause());
+        }
+        // Anything applied meanwhile reaches the new listener with the next drain.
+        publish(latest.get());
+    }
+
+    /** The offset of the last image every listener has been given; -1 before the first. */
+    long publishedOffset() {
+        return publishedOffset;
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+    }
+}
