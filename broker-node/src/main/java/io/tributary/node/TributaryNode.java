@@ -2,6 +2,7 @@ package io.tributary.node;
 
 import io.tributary.metadata.BrokerLifecycle;
 import io.tributary.metadata.BrokerRegistration;
+import io.tributary.metadata.QuorumDescription;
 import io.tributary.node.group.GroupCoordinatorConfig;
 import io.tributary.node.group.GroupService;
 import io.tributary.node.handlers.ApiHandler;
@@ -14,6 +15,7 @@ import io.tributary.node.handlers.CreateTopicsHandler;
 import io.tributary.node.handlers.DeleteTopicsHandler;
 import io.tributary.node.handlers.DescribeClusterHandler;
 import io.tributary.node.handlers.DescribeConfigsHandler;
+import io.tributary.node.handlers.DescribeQuorumHandler;
 import io.tributary.node.handlers.FetchHandler;
 import io.tributary.node.handlers.InitProducerIdHandler;
 import io.tributary.node.handlers.ListOffsetsHandler;
@@ -198,7 +200,8 @@ public final class TributaryNode implements Closeable {
                 new InitProducerIdHandler(services),
                 new DescribeConfigsHandler(services),
                 new DescribeClusterHandler(services),
-                new OffsetForLeaderEpochHandler(services)));
+                new OffsetForLeaderEpochHandler(services),
+                new DescribeQuorumHandler(services, () -> describeQuorum(config, quorum, lifecycle))));
         dispatcher[0] = new RequestDispatcher(handlers, ioThreads, metrics);
         KafkaListener listener = new KafkaListener(config.listener().host(), config.listener().port(),
                 config.socketRequestMaxBytes(), dispatcher[0]);
@@ -225,6 +228,22 @@ public final class TributaryNode implements Closeable {
                 config.listener().host(), listener.port(), clusterId, config.dataDir());
         return new TributaryNode(config, quorum, lifecycle, replicas, groups, replicationServer, ioThreads, listener,
                 metrics, http);
+    }
+
+    /** The metadata quorum as its leader sees it (a single node is a quorum of one); null if no leader answers. */
+    private static CompletableFuture<QuorumDescription> describeQuorum(NodeConfig config, MetadataQuorum quorum,
+            BrokerLifecycle lifecycle) {
+        if (!config.clustered()) {
+            long end = lifecycle.image().offset() + 1;
+            long now = System.currentTimeMillis();
+            return CompletableFuture.completedFuture(new QuorumDescription(config.nodeId(), 1, end,
+                    List.of(new QuorumDescription.Voter(config.nodeId(), end, now, now))));
+        }
+        return quorum.channel().send(io.tributary.proto.metadata.ControllerRequest.newBuilder()
+                        .setDescribeQuorum(io.tributary.proto.metadata.DescribeQuorumRequest.getDefaultInstance())
+                        .build())
+                .handle((response, error) -> error == null && response.hasDescribeQuorum()
+                        ? QuorumDescription.fromProto(response.getDescribeQuorum()) : null);
     }
 
     /** What {@code GET /health} reports: nothing when the node serves well. */

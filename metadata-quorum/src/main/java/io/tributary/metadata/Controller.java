@@ -388,6 +388,9 @@ public final class Controller implements Closeable {
             case ALTER_PARTITION -> alterPartition(request.getAlterPartition(), working);
             case FETCH_METADATA -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
                     .setMetadata(updates.apply(request.getFetchMetadata().getFromOffset())));
+            case DESCRIBE_QUORUM -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
+                    .setError(ControllerErrorCode.INVALID_REQUEST)
+                    .setErrorMessage("DescribeQuorum is answered by the quorum leader's state machine"));
             case REQUEST_NOT_SET -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
                     .setError(ControllerErrorCode.INVALID_REQUEST).setErrorMessage("empty controller request"));
         };

@@ -82,6 +82,7 @@ final class MetadataStateMachine extends BaseStateMachine {
     private long recentFromOffset = -1;
     private volatile Function<ControllerRequest, CompletableFuture<ControllerResponse>> controller;
     private volatile Runnable onLeaderReady = () -> { };
+    private volatile java.util.function.Supplier<QuorumDescription> describer = () -> null;
     private volatile Runnable onLeadershipLost = () -> { };
 
     MetadataStateMachine(int nodeId) {
@@ -94,6 +95,10 @@ final class MetadataStateMachine extends BaseStateMachine {
         this.controller = handler;
         this.onLeaderReady = leaderReady;
         this.onLeadershipLost = leadershipLost;
+    }
+
+    void setDescriber(java.util.function.Supplier<QuorumDescription> describer) {
+        this.describer = describer;
     }
 
     MetadataImage image() {
@@ -304,6 +309,17 @@ final class MetadataStateMachine extends BaseStateMachine {
         } catch (InvalidProtocolBufferException e) {
             return CompletableFuture.completedFuture(toMessage(ControllerResponse.newBuilder()
                     .setError(ControllerErrorCode.INVALID_REQUEST).setErrorMessage("undecodable request").build()));
+        }
+        if (parsed.hasDescribeQuorum()) {
+            // Ratis routes read-only queries to the leader: this is the leader's own view of the quorum.
+            QuorumDescription described = describer.get();
+            ControllerResponse.Builder answer = ControllerResponse.newBuilder();
+            if (described == null) {
+                answer.setError(ControllerErrorCode.NOT_CONTROLLER).setErrorMessage("quorum not reachable");
+            } else {
+                answer.setDescribeQuorum(described.toProto());
+            }
+            return CompletableFuture.completedFuture(toMessage(answer.build()));
         }
         if (parsed.hasFetchMetadata()) {
             return CompletableFuture.completedFuture(toMessage(ControllerResponse.newBuilder()

@@ -110,7 +110,10 @@ public final class RatisMetadataStore implements MetadataStore {
                         .build());
         log.info("node={} joined the metadata quorum {} as a voter, storage {}", nodeId, config.voters(),
                 config.storageDir());
-        return new RatisMetadataStore(nodeId, server, client, stateMachine);
+        RatisMetadataStore store = new RatisMetadataStore(nodeId, server, client, stateMachine);
+        List<Integer> voterIds = List.copyOf(config.voters().keySet());
+        stateMachine.setDescriber(() -> store.describe(voterIds));
+        return store;
     }
 
     /** Ratis reports a state machine that failed to initialize as a CompletionException; callers get its cause. */
@@ -180,6 +183,36 @@ public final class RatisMetadataStore implements MetadataStore {
     /** How many snapshots this voter has installed from a leader (its log was too far behind). */
     public int installedSnapshots() {
         return stateMachine.installedSnapshots();
+    }
+
+    /** The quorum as this voter sees it (see {@link QuorumDescription}); null if its division cannot be reached. */
+    public QuorumDescription describe(List<Integer> voterIds) {
+        try {
+            var division = server.getDivision(RatisSupport.GROUP_ID);
+            var info = division.getInfo();
+            long now = System.currentTimeMillis();
+            long commit = division.getRaftLog().getLastCommittedIndex();
+            int leaderId = info.getLeaderId() == null ? -1 : RatisSupport.nodeId(info.getLeaderId());
+            java.util.Map<Integer, QuorumDescription.Voter> known = new java.util.HashMap<>();
+            long ownEnd = division.getRaftLog().getNextIndex();
+            known.put(nodeId, new QuorumDescription.Voter(nodeId, ownEnd, now, now));
+            if (info.isLeader()) {
+                var followers = info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList();
+                long[] matches = info.getFollowerMatchIndices();
+                for (int i = 0; i < followers.size() && i < matches.length; i++) {
+                    int id = RatisSupport.nodeId(org.apache.ratis.protocol.RaftPeerId.valueOf(followers.get(i).getId().getId()));
+                    long last = now - followers.get(i).getLastRpcElapsedTimeMs();
+                    // Ratis' match index is the last replicated entry; Kafka's log end offset is the next one.
+                    long end = matches[i] + 1;
+                    known.put(id, new QuorumDescription.Voter(id, end, last, end >= commit + 1 ? last : -1));
+                }
+            }
+            List<QuorumDescription.Voter> voters = voterIds.stream().sorted()
+                    .map(id -> known.getOrDefault(id, new QuorumDescription.Voter(id, -1, -1, -1))).toList();
+            return new QuorumDescription(leaderId, info.getCurrentTerm(), commit + 1, voters);
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** Whether the metadata state machine runs (or is paused for a snapshot install), not failed or closed. */

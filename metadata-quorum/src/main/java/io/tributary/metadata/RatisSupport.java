@@ -26,6 +26,16 @@ final class RatisSupport {
         return RaftPeerId.valueOf("node-" + nodeId);
     }
 
+    /** The node id of a peer id made by {@link #peerId}; -1 for any other. */
+    static int nodeId(RaftPeerId peerId) {
+        String id = peerId.toString();
+        try {
+            return id.startsWith("node-") ? Integer.parseInt(id.substring(5)) : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     static RaftGroup group(Map<Integer, InetSocketAddress> voters) {
         List<RaftPeer> peers = voters.entrySet().stream()
                 .map(e -> RaftPeer.newBuilder()

@@ -23,6 +23,45 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class ControlPlaneBurstIT {
 
     private static final int TOPICS = 100;
+    private static final Duration TOOL_DEADLINE = Duration.ofSeconds(60);
+
+    @org.junit.jupiter.api.io.TempDir
+    java.nio.file.Path workDir;
+
+    /**
+     * Kafka's kafka-metadata-quorum (DescribeQuorum, forwarded to the quorum leader) describes the quorum: the active
+     * controller as leader, a high watermark, every voter, and the followers' replication state.
+     */
+    @Test
+    void kafkaMetadataQuorumToolDescribesTheQuorum() {
+        cluster.awaitHealthy();
+        java.nio.file.Path jars = java.nio.file.Path.of(System.getProperty("kafka.tools.dir", "target/kafka-tools"))
+                .toAbsolutePath();
+        ExternalCommand.Result status = ExternalCommand.run(List.of(
+                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                "-cp", jars + "/*", "org.apache.kafka.tools.MetadataQuorumCommand",
+                "--bootstrap-server", cluster.bootstrap(), "describe", "--status"), "", TOOL_DEADLINE, workDir);
+        assertThat(status.exitCode()).as("%s", status).isZero();
+        String out = String.join("\n", status.stdoutLines());
+        int controller = cluster.controllerId();
+        assertThat(status.stdoutLines()).as("%s", status)
+                .anyMatch(line -> line.matches("LeaderId:\\s+" + controller + "\\s*"))
+                .anyMatch(line -> line.matches("HighWatermark:\\s+[1-9][0-9]*\\s*"))
+                .anyMatch(line -> line.startsWith("CurrentVoters:"));
+        for (int id : cluster.ids()) {
+            assertThat(out).contains("\"id\": " + id);
+        }
+
+        ExternalCommand.Result replication = ExternalCommand.run(List.of(
+                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                "-cp", jars + "/*", "org.apache.kafka.tools.MetadataQuorumCommand",
+                "--bootstrap-server", cluster.bootstrap(), "describe", "--replication"), "", TOOL_DEADLINE,
+                workDir);
+        assertThat(replication.exitCode()).as("%s", replication).isZero();
+        assertThat(replication.stdoutLines()).as("%s", replication)
+                .anyMatch(line -> line.matches("\\s*" + controller + "\\s.*Leader\\s*"))
+                .filteredOn(line -> line.contains("Follower")).hasSize(cluster.ids().size() - 1);
+    }
 
     @RegisterExtension
     static final ClusterProcesses cluster = ClusterProcesses.atDefaultTimeouts(3, 3, Map.of());

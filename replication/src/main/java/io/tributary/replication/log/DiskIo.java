@@ -42,11 +42,25 @@ final class DiskIo {
      * write a temporary sibling, fsync it, rename over the target.
      */
     static void writeAtomically(Path target, ByteBuffer content) throws IOException {
+        replace(target, content, true);
+    }
+
+    /**
+     * Replaces {@code target} with {@code content} without forcing anything to disk: readers see the old or the new
+     * file, but after a crash it may be either, or empty. Only for files rebuilt from the log when unreadable.
+     */
+    static void replaceUnforced(Path target, ByteBuffer content) throws IOException {
+        replace(target, content, false);
+    }
+
+    private static void replace(Path target, ByteBuffer content, boolean force) throws IOException {
         Path tmp = target.resolveSibling(target.getFileName() + TMP_SUFFIX);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             writeFully(ch, content, 0);
-            ch.force(true);
+            if (force) {
+                ch.force(true);
+            }
         }
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -29,9 +29,9 @@ import org.slf4j.LoggerFactory;
  * 0 0                 "epoch startOffset", one line per entry, ascending, separated by one space
  * 3 150
  * </pre>
- * Replaced atomically (temporary file, fsync, rename, directory fsync) on every change, before the change is visible
- * in memory. A missing, unreadable or inconsistent file reads as "no checkpoint" (WARN); {@link PartitionLog#open}
- * then rebuilds the cache from the batch headers, which carry the epoch of the leader that wrote them.
+ * Replaced (temporary file, rename; not forced to disk) on every change, before the change is visible in memory.
+ * {@link PartitionLog#open} always rebuilds the cache from the batch headers, which carry the epoch of the leader
+ * that wrote them; a missing, unreadable or disagreeing file is only reported (WARN).
  *
  * <p>Threads: the mutators ({@link #assign}, {@link #truncateFromEnd}, {@link #truncateFromStart}, {@link #clear})
  * are {@code synchronized}; {@link PartitionLog} calls them under its append lock, and nobody else should mutate a
@@ -85,7 +85,8 @@ public final class LeaderEpochCache {
             LOG.info("Rebuilt leader epoch cache from batch headers dir={} entries={}", file.getParent(), rebuilt);
         }
         LeaderEpochCache cache = new LeaderEpochCache(file, result);
-        if (stored.isEmpty() || !stored.get().equals(result)) {
+        // No file reads as no entries: a new log does not write (and fsync) an empty one.
+        if (stored.isEmpty() ? !result.isEmpty() : !stored.get().equals(result)) {
             cache.persist(result);
         }
         return cache;
@@ -205,10 +206,14 @@ public final class LeaderEpochCache {
         persist(List.of());
     }
 
-    /** Writes the file, then publishes {@code next}: a failed write leaves memory as it was. */
+    /**
+     * Writes the file, then publishes {@code next}: a failed write leaves memory as it was. Not forced to disk (as
+     * Kafka since KAFKA-15046): on open, {@link #recover} rebuilds the entries from the batch headers and uses them
+     * whenever the file is missing, unreadable or disagrees, so an fsync here bought nothing, and cost two per
+     * partition on every leader change (seconds for a node taking over thousands of partitions).
+     */
     private void persist(List<EpochEntry> next) throws IOException {
-        DiskIo.writeAtomically(file, ByteBuffer.wrap(encode(next).getBytes(StandardCharsets.UTF_8)));
-        DiskIo.fsyncDirectory(file.getParent());
+        DiskIo.replaceUnforced(file, ByteBuffer.wrap(encode(next).getBytes(StandardCharsets.UTF_8)));
         entries = List.copyOf(next);
     }
 

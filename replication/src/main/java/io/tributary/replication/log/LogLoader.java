@@ -38,8 +38,8 @@ final class LogLoader {
             loadSegments(dir, config, cleanShutdown, recoveryPoint, baseOffsets, segments);
             if (segments.isEmpty()) {
                 long base = Math.max(0, logStartOffsetCheckpoint);
+                // PartitionLog.open fsyncs the directory once it is loaded.
                 segments.put(base, LogSegment.create(dir, base, config.segmentIndexBytes()));
-                DiskIo.fsyncDirectory(dir);
             }
         } catch (IOException | RuntimeException e) {
             for (LogSegment segment : segments.values()) {

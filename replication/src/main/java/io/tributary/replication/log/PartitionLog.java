@@ -103,7 +103,7 @@ public final class PartitionLog implements Closeable {
         long startCheckpoint = Checkpoint.read(dir.resolve(LOG_START_OFFSET_FILE), -1);
         var loaded = LogLoader.load(dir, config, cleanShutdown, recoveryPoint, startCheckpoint);
         PartitionLog log = new PartitionLog(dir, config, clock, loaded);
-        log.initialise(startCheckpoint);
+        log.initialise(startCheckpoint, recoveryPoint);
         Files.deleteIfExists(marker);
         DiskIo.fsyncDirectory(dir);
         LOG.info("Opened partition log dir={} cleanShutdown={} segments={} logStartOffset={} logEndOffset={}",
@@ -111,7 +111,7 @@ public final class PartitionLog implements Closeable {
         return log;
     }
 
-    private void initialise(long startCheckpoint) throws IOException {
+    private void initialise(long startCheckpoint, long recoveryCheckpoint) throws IOException {
         LogSegment active = segments.lastEntry().getValue();
         logEndOffset = active.nextOffset();
         logStartOffset = Math.min(Math.max(startCheckpoint, segments.firstKey()), logEndOffset);
@@ -129,8 +129,14 @@ public final class PartitionLog implements Closeable {
         epochCache = LeaderEpochCache.recover(dir.resolve(LeaderEpochCache.FILE_NAME), epochs.entries(),
                 logStartOffset, logEndOffset);
         recoveryPoint = logEndOffset; // the loader flushed every segment it walked
-        Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
-        Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+        // Only what changed is written (each write is an fsync): a new, empty log or a clean restart writes nothing,
+        // as the files read (or their absence, read as the defaults) already say the same.
+        if (recoveryPoint != recoveryCheckpoint) {
+            Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+        }
+        if (logStartOffset != Math.max(startCheckpoint, 0)) {
+            Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+        }
     }
 
     // ---------------------------------------------------------------- appends

@@ -57,12 +57,14 @@ public final class PartitionMetadataFile {
         }
     }
 
-    /** Records {@code topicId} in {@code dir} durably (atomic replace, file and directory fsynced). */
+    /**
+     * Records {@code topicId} in {@code dir}: atomic replace, the file fsynced. The directory entry becomes durable
+     * with the directory's next fsync ({@link PartitionLog#open} does one), so write it before opening the log.
+     */
     public static void write(Path dir, UUID topicId) throws IOException {
         Files.createDirectories(dir);
         String content = "version: 0\ntopic_id: "
                 + new Uuid(topicId.getMostSignificantBits(), topicId.getLeastSignificantBits()) + "\n";
         DiskIo.writeAtomically(dir.resolve(FILE_NAME), ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)));
-        DiskIo.fsyncDirectory(dir);
     }
 }
