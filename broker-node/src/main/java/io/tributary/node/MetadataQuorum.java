@@ -65,6 +65,9 @@ final class MetadataQuorum implements Closeable {
             return new MetadataQuorum(null, null, client, client, heartbeats, heartbeats);
         }
         RatisMetadataStore store = RatisMetadataStore.start(config.nodeId(), quorum);
+        // A replaced Ratis client starts at the leader this voter knows, not at a voter that may be down.
+        client.useLocalLeaderView(store);
+        heartbeats.useLocalLeaderView(store);
         Controller controller = new Controller(config.nodeId(), store, MetadataQuorum::newTopicId,
                 System::currentTimeMillis, store::updateSince, config.brokerSessionTimeoutMs());
         // The term is read when Ratis reports this voter ready as leader; the controller's batches carry it.

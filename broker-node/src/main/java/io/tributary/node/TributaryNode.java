@@ -113,10 +113,6 @@ public final class TributaryNode implements Closeable {
             System.exit(2);
             return;
         }
-        // Loading Kafka's protocol classes takes seconds on a busy machine: do it while the quorum starts.
-        Thread warmUp = new Thread(ApiKeys::values, "warm-up");
-        warmUp.setDaemon(true);
-        warmUp.start();
         TributaryNode node;
         try {
             node = start(config);
@@ -140,6 +136,11 @@ public final class TributaryNode implements Closeable {
         // must fail the start before the node registers and can be made a leader.
         checkPortFree(config.listener());
         MetadataQuorum quorum = MetadataQuorum.start(config);
+        // Loading Kafka's protocol classes takes seconds on a busy machine: do it while the node registers and opens
+        // its logs, once the metadata quorum (the critical path back into the cluster) has started.
+        Thread warmUp = new Thread(ApiKeys::values, "warm-up");
+        warmUp.setDaemon(true);
+        warmUp.start();
         LogConfig logDefaults = new LogConfig(config.logSegmentBytes(), config.logRollMs(), config.logRetentionMs(),
                 config.logRetentionBytes(), config.messageMaxBytes(), LogConfig.DEFAULTS.indexIntervalBytes(),
                 LogConfig.DEFAULTS.segmentIndexBytes());

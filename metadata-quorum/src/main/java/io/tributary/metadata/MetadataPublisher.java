@@ -4,10 +4,12 @@ import java.io.Closeable;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,6 +17,11 @@ import org.slf4j.LoggerFactory;
  * Hands metadata images to the listeners on its own thread (Kafka's MetadataLoader/publishers), so that applying the
  * metadata log, on Ratis' state machine thread, never waits for a listener's disk I/O (opening and recovering logs,
  * loading groups): a slow listener delays only itself, never the quorum, its commits or the controller's answers.
+ *
+ * <p>Nothing is published before the node has caught up with the quorum ({@code caughtUp}: a leader is known and
+ * everything committed is applied): a restarted node does not open logs and take roles from the stale image it
+ * replays on the way (Kafka's MetadataLoader waits for the high watermark the same way). Listeners added meanwhile
+ * get the empty image.
  *
  * <p>Images are coalesced: when several are applied while the listeners are busy, the listeners next see one change
  * from the last image they were given to the latest. Each listener sees images in offset order; a listener that
@@ -26,19 +33,29 @@ import org.slf4j.LoggerFactory;
 final class MetadataPublisher implements Closeable {
 
     private static final Logger log = LoggerFactory.getLogger(MetadataPublisher.class);
+    private static final long CATCH_UP_CHECK_MS = 50;
 
     private final int nodeId;
     private final List<MetadataView.MetadataListener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicReference<MetadataImage> latest = new AtomicReference<>(MetadataImage.EMPTY);
     private final AtomicBoolean scheduled = new AtomicBoolean();
-    private final ExecutorService thread;
+    private final ScheduledExecutorService thread;
+    private final BooleanSupplier caughtUp;
     /** Publisher thread only. */
     private MetadataImage published = MetadataImage.EMPTY;
+    /** Publisher thread only: caught up once, publishing from then on. */
+    private boolean ready;
     private volatile long publishedOffset = -1;
 
+    /** A publisher that publishes at once (a single node's own store is always caught up). */
     MetadataPublisher(int nodeId) {
+        this(nodeId, () -> true);
+    }
+
+    MetadataPublisher(int nodeId, BooleanSupplier caughtUp) {
         this.nodeId = nodeId;
-        this.thread = Executors.newSingleThreadExecutor(r -> {
+        this.caughtUp = caughtUp;
+        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "metadata-publisher");
             t.setDaemon(true);
             return t;
@@ -58,6 +75,16 @@ final class MetadataPublisher implements Closeable {
     }
 
     private void drain() {
+        if (!ready) {
+            if (!caughtUp.getAsBoolean()) {
+                // Still replaying or without a leader: look again shortly (scheduled stays set meanwhile).
+                thread.schedule(this::drain, CATCH_UP_CHECK_MS, TimeUnit.MILLISECONDS);
+                return;
+            }
+            ready = true;
+            log.info("node={} caught up with the metadata quorum at offset {}: publishing images", nodeId,
+                    latest.get().offset());
+        }
         scheduled.set(false);
         MetadataImage next = latest.get();
         if (next == published) {

@@ -83,11 +83,12 @@ final class MetadataStateMachine extends BaseStateMachine {
     private volatile Function<ControllerRequest, CompletableFuture<ControllerResponse>> controller;
     private volatile Runnable onLeaderReady = () -> { };
     private volatile java.util.function.Supplier<QuorumDescription> describer = () -> null;
+    private volatile java.util.function.BooleanSupplier caughtUp = () -> true;
     private volatile Runnable onLeadershipLost = () -> { };
 
     MetadataStateMachine(int nodeId) {
         this.nodeId = nodeId;
-        this.publisher = new MetadataPublisher(nodeId);
+        this.publisher = new MetadataPublisher(nodeId, () -> caughtUp.getAsBoolean());
     }
 
     void setController(Function<ControllerRequest, CompletableFuture<ControllerResponse>> handler,
@@ -95,6 +96,11 @@ final class MetadataStateMachine extends BaseStateMachine {
         this.controller = handler;
         this.onLeaderReady = leaderReady;
         this.onLeadershipLost = leadershipLost;
+    }
+
+    /** When listeners may get images: once this voter has caught up with the quorum (set before it starts). */
+    void setCaughtUp(java.util.function.BooleanSupplier caughtUp) {
+        this.caughtUp = caughtUp;
     }
 
     void setDescriber(java.util.function.Supplier<QuorumDescription> describer) {

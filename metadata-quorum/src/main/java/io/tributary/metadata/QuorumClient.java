@@ -43,12 +43,8 @@ public final class QuorumClient implements ControllerChannel, Closeable {
         this.deadlineMs = deadlineMs;
         // Bounded Ratis retries: a request that can never complete must end and give its outstanding-request
         // permit back (a retry-forever request abandoned by orTimeout held it for good and wedged the client).
-        this.client = new RaftClientHolder("controller client", () -> RaftClient.newBuilder()
-                .setProperties(RatisSupport.clientProperties(config))
-                .setRaftGroup(RatisSupport.group(config.voters()))
-                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(RATIS_ATTEMPTS,
-                        RatisSupport.ms(RETRY_BACKOFF_MS)))
-                .build());
+        this.client = new RaftClientHolder("controller client", leader -> RatisSupport.client(config, leader,
+                RetryPolicies.retryUpToMaximumCountWithFixedSleep(RATIS_ATTEMPTS, RatisSupport.ms(RETRY_BACKOFF_MS))));
     }
 
     @Override
@@ -80,6 +76,7 @@ public final class QuorumClient implements ControllerChannel, Closeable {
                     }
                     ControllerResponse response = null;
                     if (error == null && reply.isSuccess()) {
+                        client.noteLeader(reply.getServerId());
                         try {
                             response = ControllerResponse.parseFrom(reply.getMessage().getContent().toByteArray());
                         } catch (IOException e) {
@@ -94,6 +91,11 @@ public final class QuorumClient implements ControllerChannel, Closeable {
                                 TimeUnit.MILLISECONDS);
                     }
                 });
+    }
+
+    /** On a voter: new Ratis clients start at the leader this node's own Raft server knows. */
+    public void useLocalLeaderView(RatisMetadataStore store) {
+        client.setLocalLeaderView(store::leaderPeerId);
     }
 
     @Override

@@ -2,7 +2,9 @@ package io.tributary.metadata;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.client.RaftClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,6 +16,10 @@ import org.slf4j.LoggerFactory;
  * client with {@link #replace}; the next {@link #get} builds a fresh one and the old one is closed (its outstanding
  * requests fail, releasing their permits).
  *
+ * <p>A fresh client knows no leader and tries the voters in turn (each a timeout if the voter is down or cut off):
+ * it is built with a leader hint instead, the local voter's view of the leader when there is one, else the server
+ * that last answered a request ({@link #noteLeader}).
+ *
  * <p>Threads: any.
  */
 final class RaftClientHolder implements Closeable {
@@ -21,15 +27,40 @@ final class RaftClientHolder implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(RaftClientHolder.class);
 
     private final String name;
-    private final Supplier<RaftClient> factory;
+    private final Function<RaftPeerId, RaftClient> factory;
+    private volatile Supplier<RaftPeerId> localLeader = () -> null;
+    private volatile RaftPeerId lastLeader;
     private RaftClient client;
     private long replacements;
     private boolean closed;
 
-    RaftClientHolder(String name, Supplier<RaftClient> factory) {
+    /** @param factory builds a client, with the leader hint it is given when not null */
+    RaftClientHolder(String name, Function<RaftPeerId, RaftClient> factory) {
         this.name = name;
         this.factory = factory;
-        this.client = factory.get();
+        this.client = factory.apply(null);
+    }
+
+    /** Where this node's own Raft server sees the leader (voters); null when it does not know. */
+    void setLocalLeaderView(Supplier<RaftPeerId> localLeader) {
+        this.localLeader = localLeader;
+    }
+
+    /** The server that answered a request successfully: the leader, as far as the client can tell. */
+    void noteLeader(RaftPeerId serverId) {
+        if (serverId != null) {
+            lastLeader = serverId;
+        }
+    }
+
+    private RaftPeerId leaderHint() {
+        RaftPeerId local = null;
+        try {
+            local = localLeader.get();
+        } catch (RuntimeException e) {
+            // The local server is closing: fall back to the last answer.
+        }
+        return local != null ? local : lastLeader;
     }
 
     synchronized RaftClient get() {
@@ -45,7 +76,7 @@ final class RaftClientHolder implements Closeable {
                 return;
             }
             old = client;
-            client = factory.get();
+            client = factory.apply(leaderHint());
             count = ++replacements;
         }
         log.info("{}: replacing the Ratis client after a failed request ({} replacements): {}", name, count,

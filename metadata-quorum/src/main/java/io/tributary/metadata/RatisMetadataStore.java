@@ -15,6 +15,7 @@ import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -95,6 +96,17 @@ public final class RatisMetadataStore implements MetadataStore {
                 .setProperties(properties)
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
+        // Listeners get images once this voter knows a leader and has applied everything committed: not the stale
+        // images of its replay after a restart.
+        stateMachine.setCaughtUp(() -> {
+            try {
+                var division = server.getDivision(RatisSupport.GROUP_ID);
+                return division.getInfo().getLeaderId() != null
+                        && division.getInfo().getLastAppliedIndex() >= division.getRaftLog().getLastCommittedIndex();
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        });
         try {
             // Fails if the state machine cannot load its latest snapshot (MetadataSnapshotFile: a corrupt one).
             server.start();
@@ -103,14 +115,12 @@ public final class RatisMetadataStore implements MetadataStore {
             throw startFailure(e);
         }
         RaftClientHolder client = new RaftClientHolder("node=" + nodeId + " controller writes",
-                () -> RaftClient.newBuilder()
-                        .setProperties(RatisSupport.clientProperties(config))
-                        .setRaftGroup(group)
-                        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(20, RatisSupport.ms(100)))
-                        .build());
+                leader -> RatisSupport.client(config, leader,
+                        RetryPolicies.retryUpToMaximumCountWithFixedSleep(20, RatisSupport.ms(100))));
         log.info("node={} joined the metadata quorum {} as a voter, storage {}", nodeId, config.voters(),
                 config.storageDir());
         RatisMetadataStore store = new RatisMetadataStore(nodeId, server, client, stateMachine);
+        client.setLocalLeaderView(store::leaderPeerId);
         List<Integer> voterIds = List.copyOf(config.voters().keySet());
         stateMachine.setDescriber(() -> store.describe(voterIds));
         return store;
@@ -183,6 +193,15 @@ public final class RatisMetadataStore implements MetadataStore {
     /** How many snapshots this voter has installed from a leader (its log was too far behind). */
     public int installedSnapshots() {
         return stateMachine.installedSnapshots();
+    }
+
+    /** The leader this voter's Raft server knows; null if none (or the server is closing). */
+    RaftPeerId leaderPeerId() {
+        try {
+            return server.getDivision(RatisSupport.GROUP_ID).getInfo().getLeaderId();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** The quorum as this voter sees it (see {@link QuorumDescription}); null if its division cannot be reached. */

@@ -50,6 +50,19 @@ final class RatisSupport {
         return TimeDuration.valueOf(millis, TimeUnit.MILLISECONDS);
     }
 
+    /** A client of the metadata group; sent first to {@code leader} when not null. */
+    static org.apache.ratis.client.RaftClient client(QuorumConfig config, RaftPeerId leader,
+            org.apache.ratis.retry.RetryPolicy retryPolicy) {
+        var builder = org.apache.ratis.client.RaftClient.newBuilder()
+                .setProperties(clientProperties(config))
+                .setRaftGroup(group(config.voters()))
+                .setRetryPolicy(retryPolicy);
+        if (leader != null) {
+            builder.setLeaderId(leader);
+        }
+        return builder.build();
+    }
+
     static RaftProperties clientProperties(QuorumConfig config) {
         RaftProperties properties = new RaftProperties();
         org.apache.ratis.client.RaftClientConfigKeys.Rpc.setRequestTimeout(properties, ms(config.requestTimeoutMs()));

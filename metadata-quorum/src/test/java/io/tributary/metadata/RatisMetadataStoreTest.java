@@ -132,14 +132,22 @@ class RatisMetadataStoreTest {
         for (int id = 1; id <= 3; id++) {
             start(id);
         }
-        RatisMetadataStore leader = awaitLeader();
+        RatisMetadataStore deposed = awaitLeader();
+        long deposedTerm = deposed.currentTerm();
+        // The controller of this term decides a producer id block...
+        ControllerResult<Long> stale = ControllerDecisions.allocateProducerIds(deposed.image(), 2, 1000);
+        // ...then loses leadership before its write is committed (here: leadership moves to another voter).
+        int next = voters.entrySet().stream().filter(e -> e.getValue() != deposed).findFirst().orElseThrow().getKey();
+        try (var admin = RatisSupport.client(configs.forNode(next), null,
+                org.apache.ratis.retry.RetryPolicies.retryUpToMaximumCountWithFixedSleep(10, RatisSupport.ms(200)))) {
+            admin.admin().transferLeadership(RatisSupport.peerId(next), 10_000);
+        }
+        RatisMetadataStore leader = await().atMost(Duration.ofSeconds(30)).until(this::awaitLeader,
+                l -> l != deposed && l.currentTerm() > deposedTerm);
         long term = leader.currentTerm();
-        // A deposed controller decided a producer id block in the previous term; its write goes through its Ratis
-        // client, which redirects it to the current leader (here: sent from a follower, as a deposed one is).
-        RatisMetadataStore deposed = voters.values().stream().filter(v -> v != leader).findFirst().orElseThrow();
-        ControllerResult<Long> stale = ControllerDecisions.allocateProducerIds(leader.image(), 2, 1000);
 
-        assertThatThrownBy(() -> deposed.commit(stale.records(), term - 1).join())
+        // Its write goes through its Ratis client, which sends it to the new leader: logged in the new term, skipped.
+        assertThatThrownBy(() -> deposed.commit(stale.records(), deposedTerm).join())
                 .hasCauseInstanceOf(FencedBatchException.class);
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> voters.values().forEach(
                 v -> assertThat(v.appliedIndex()).isGreaterThanOrEqualTo(leader.appliedIndex())));
