@@ -74,7 +74,6 @@ final class MetadataQuorum implements Closeable {
         store.setController(controller::handle, () -> controller.activate(store.currentTerm()),
                 controller::deactivate);
         controller.setLeadershipCheck(store::isLeaderReady);
-        controller.setTermSupplier(store::currentTerm);
         return new MetadataQuorum(store, controller, client, client, heartbeats, heartbeats);
     }
 

@@ -29,7 +29,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
@@ -96,12 +95,10 @@ public final class Controller implements Closeable {
     /** Written on the controller thread only; volatile so that {@link #isActive} may read it anywhere. */
     private volatile boolean active;
     private volatile BooleanSupplier leadershipCheck = () -> true;
-    private volatile LongSupplier termSupplier = () -> 0;
     /** Controller thread only: a fencing decision is queued or committing (one at a time). */
     private boolean fencing;
     /** The Raft term of this activation; batches carry it. Controller thread only. */
     private long term;
-    private final AtomicLong batches = new AtomicLong();
 
     /**
      * @param updates what a broker at a given metadata offset lacks (deltas or a snapshot), for heartbeat answers
@@ -123,17 +120,7 @@ public final class Controller implements Closeable {
     public Controller(int nodeId, MetadataStore store, Supplier<UUID> topicIds) {
         this(nodeId, store, topicIds, System::currentTimeMillis,
                 offset -> MetadataUpdate.newBuilder().setSnapshot(store.image().toSnapshot()).build(), 3_000);
-        activate();
-    }
-
-    /** Where {@link #activate()} reads the Raft term (Ratis: the voter's current term); batches carry it. */
-    public void setTermSupplier(LongSupplier term) {
-        this.termSupplier = term;
-    }
-
-    /** Becomes the active controller in the current term of the {@link #setTermSupplier term supplier}. */
-    public void activate() {
-        activate(termSupplier.getAsLong());
+        activate(0); // no terms: its batches are not fenced
     }
 
     /**
@@ -159,11 +146,6 @@ public final class Controller implements Closeable {
     /** Whether this controller is the active one now. */
     public boolean isActive() {
         return active;
-    }
-
-    /** Metadata batches this controller has committed (or tried to). */
-    public long batches() {
-        return batches.get();
     }
 
     /** Stops acting as controller (Ratis: leadership lost). */
@@ -318,7 +300,6 @@ public final class Controller implements Closeable {
             return;
         }
         committing = true;
-        batches.incrementAndGet();
         CompletableFuture<MetadataImage> commit;
         try {
             commit = store.commit(records, term);

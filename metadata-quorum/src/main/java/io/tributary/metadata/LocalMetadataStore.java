@@ -162,7 +162,6 @@ public final class LocalMetadataStore implements MetadataStore {
     @Override
     public void addListener(MetadataListener listener) {
         publisher.addListener(listener);
-        publisher.publish(image);
     }
 
     @Override

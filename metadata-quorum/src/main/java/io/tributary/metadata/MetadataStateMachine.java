@@ -66,7 +66,6 @@ final class MetadataStateMachine extends BaseStateMachine {
     static final int RECENT_BATCHES = 2_000;
     /** The answer to a batch skipped for its term. */
     static final ByteString FENCED = ByteString.copyFromUtf8("FENCED");
-    private final java.util.concurrent.atomic.AtomicLong fencedBatches = new java.util.concurrent.atomic.AtomicLong();
 
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private final MetadataPublisher publisher;
@@ -114,12 +113,6 @@ final class MetadataStateMachine extends BaseStateMachine {
     /** Adds a listener; it gets images on the publisher thread, never on Ratis' applying thread. */
     void addListener(MetadataView.MetadataListener listener) {
         publisher.addListener(listener);
-        publisher.publish(image);
-    }
-
-    /** The offset of the last image every listener has been given. */
-    long publishedOffset() {
-        return publisher.publishedOffset();
     }
 
     @Override
@@ -251,16 +244,10 @@ final class MetadataStateMachine extends BaseStateMachine {
             // skips it the same way, and the sender learns from the answer.
             log.warn("node={} skips the metadata batch at index {}: decided in term {}, logged in term {}", nodeId,
                     entry.getIndex(), batch.getControllerTerm(), entry.getTerm());
-            fencedBatches.incrementAndGet();
             apply(entry.getTerm(), entry.getIndex(), MetadataBatch.getDefaultInstance());
             return CompletableFuture.completedFuture(Message.valueOf(FENCED));
         }
         return CompletableFuture.completedFuture(apply(entry.getTerm(), entry.getIndex(), batch));
-    }
-
-    /** Batches skipped because they were logged in another term than their controller's. */
-    long fencedBatches() {
-        return fencedBatches.get();
     }
 
     private synchronized Message apply(long term, long index, MetadataBatch batch) {

@@ -158,8 +158,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             }
             TopicImage topic = e.getValue().topic();
             PartitionImage p = e.getValue().partition();
-            current.setMinInsyncReplicas(replication.minInsyncFor(topic.configs().get("min.insync.replicas"),
-                    p.replicas().size()));
+            current.setMinInsyncReplicas(minInsyncFor(topic, p));
             if (previous.topic(topic.name()) == null
                     || !previous.topic(topic.name()).configs().equals(topic.configs())) {
                 current.log().updateConfig(logConfig(topic));
@@ -309,7 +308,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
                 }
                 log.info("node={} deletes the log of {} of deleted topic id {} before topic id {} uses it", nodeId,
                         id, recorded.get(), topic.topicId());
-                PartitionLog.open(dir, defaults, clock).delete();
+                PartitionLog.deleteDirectory(dir);
             }
             conflicting.remove(id.dirName() + "/" + topic.topicId());
             if (recorded.isEmpty() || !recorded.get().equals(topic.topicId())) {
@@ -319,8 +318,8 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             // The image's role is applied right after; start as a follower of nobody.
             PartitionImage unassigned = new PartitionImage(image.partition(), image.replicas(), image.isr(),
                     PartitionImage.NO_LEADER, -1, image.partitionEpoch());
-            int minIsr = replication.minInsyncFor(topic.configs().get("min.insync.replicas"), image.replicas().size());
-            Partition partition = new Partition(id, topic.topicId(), partitionLog, unassigned, nodeId, minIsr);
+            Partition partition = new Partition(id, topic.topicId(), partitionLog, unassigned, nodeId,
+                    minInsyncFor(topic, image));
             partitions.put(id, partition);
             log.info("node={} opened partition={} logEndOffset={}", nodeId, id, partitionLog.logEndOffset());
         } catch (IOException | RuntimeException e) {
@@ -341,13 +340,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         if (removed != null) {
             removed.becomeFollower(removed.image()).run();
             UUID topicId = removed.topicId();
-            boolean deleted = image.isDeleted(topicId);
-            boolean reassigned = image.topic(topicId) != null;
+            String deletion = deletionReason(image, topicId);
             try {
-                if (deleted || reassigned) {
+                if (deletion != null) {
                     removed.log().delete();
-                    log.info("node={} deleted partition={} ({})", nodeId, id, deleted ? "topic deleted"
-                            : "no longer a replica");
+                    log.info("node={} deleted partition={} ({})", nodeId, id, deletion);
                 } else {
                     removed.log().close();
                     log.error("node={} closed partition={}: topic id {} is missing from the metadata at offset {} "
@@ -377,10 +374,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
                     continue;
                 }
                 Optional<UUID> topicId = readTopicId(dir);
-                if (topicId.isPresent() && (image.isDeleted(topicId.get()) || image.topic(topicId.get()) != null)) {
+                String deletion = topicId.map(id -> deletionReason(image, id)).orElse(null);
+                if (deletion != null) {
                     log.info("node={} deleting stray log {} of topic id {} ({})", nodeId, name, topicId.get(),
-                            image.isDeleted(topicId.get()) ? "topic deleted" : "no longer a replica");
-                    PartitionLog.open(dir, defaults, clock).delete();
+                            deletion);
+                    PartitionLog.deleteDirectory(dir);
                 } else {
                     Path aside = dir.resolveSibling(name + "." + clock.millis() + "-stray");
                     Files.move(dir, aside);
@@ -393,6 +391,22 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         } catch (IOException e) {
             log.error("node={} cannot check for stray logs in {}", nodeId, logsDir, e);
         }
+    }
+
+    /**
+     * Why a log of {@code topicId} that this node no longer hosts may be deleted: the image shows the topic deleted,
+     * or the topic still there (so without this node among its replicas). Null: the image does not know the topic id,
+     * and its log is kept.
+     */
+    private static String deletionReason(MetadataImage image, UUID topicId) {
+        if (image.isDeleted(topicId)) {
+            return "topic deleted";
+        }
+        return image.topic(topicId) != null ? "no longer a replica" : null;
+    }
+
+    private int minInsyncFor(TopicImage topic, PartitionImage partition) {
+        return replication.minInsyncFor(topic.configs().get("min.insync.replicas"), partition.replicas().size());
     }
 
     private Optional<UUID> readTopicId(Path dir) {
