@@ -170,6 +170,7 @@ public final class TributaryNode implements Closeable {
         // Heartbeats report the metadata the replicas have acted on: the controller unfences this node (and may
         // make it a leader) only once its logs for the metadata up to its registration are open.
         lifecycle.setPublishedOffset(() -> replicas.image().offset());
+        replicas.setNewestImage(lifecycle::image);
         GroupService groups = new GroupService(config.nodeId(), replicas, new GroupCoordinatorConfig(
                 config.groupInitialRebalanceDelayMs(), config.groupMaxSize(), config.groupMinSessionTimeoutMs(),
                 config.groupMaxSessionTimeoutMs(), GroupCoordinatorConfig.DEFAULT_NEW_MEMBER_JOIN_TIMEOUT_MS,

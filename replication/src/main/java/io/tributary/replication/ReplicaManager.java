@@ -32,6 +32,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -96,6 +97,8 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     /** How long a leader waits before re-sending an AlterPartition that got no definite answer. */
     private static final long ISR_CHANGE_RETRY_BACKOFF_MS = 500;
     private volatile LongSupplier brokerEpoch = () -> -1;
+    /** The node's newest applied image, which may be ahead of the last one handed to this manager. */
+    private volatile Supplier<MetadataImage> newestImage = () -> lastImage;
 
     public ReplicaManager(int nodeId, Path logsDir, LogConfig defaults, Clock clock, ReplicationConfig replication)
             throws IOException {
@@ -430,14 +433,27 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     public Partition partition(PartitionId id) {
         Partition p = partitions.get(id);
         if (p == null) {
-            TopicImage topic = lastImage.topic(id.topic());
-            if (topic != null && topic.partition(id.partition()) != null) {
+            if (exists(lastImage, id) || exists(newestImage.get(), id)) {
                 throw new ReplicaException(ReplicaError.NOT_LEADER_OR_FOLLOWER, "node " + nodeId
                         + " holds no replica of " + id);
             }
             throw new ReplicaException(ReplicaError.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host " + id);
         }
         return p;
+    }
+
+    private static boolean exists(MetadataImage image, PartitionId id) {
+        TopicImage topic = image.topic(id.topic());
+        return topic != null && topic.partition(id.partition()) != null;
+    }
+
+    /**
+     * Where the node's newest applied image comes from. A partition it shows that this manager does not host yet
+     * (its image is still being published) is answered NOT_LEADER_OR_FOLLOWER, which clients retry, rather than
+     * UNKNOWN_TOPIC_OR_PARTITION (Kafka's ReplicaManager consults its metadata cache the same way).
+     */
+    public void setNewestImage(Supplier<MetadataImage> newest) {
+        this.newestImage = newest;
     }
 
     Partition hostedOrNull(PartitionId id) {

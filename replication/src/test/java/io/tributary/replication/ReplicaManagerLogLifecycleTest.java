@@ -151,6 +151,24 @@ class ReplicaManagerLogLifecycleTest {
         assertEquals(Optional.of(id), PartitionMetadataFile.read(dir.resolve("t-0")));
     }
 
+    @Test
+    void aPartitionTheNodeKnowsButHasNotOpenedYetIsNotLeaderRatherThanUnknown() {
+        PartitionId id = new PartitionId("t", 0);
+        MetadataImage created = create(MetadataImage.EMPTY, "t", UUID.randomUUID(), 0);
+        assertEquals(ReplicaError.UNKNOWN_TOPIC_OR_PARTITION,
+                assertThrows(ReplicaException.class, () -> replicas.partition(id)).error());
+
+        // The node has applied the creation, but the image has not been handed to the replica manager yet
+        replicas.setNewestImage(() -> created);
+        assertEquals(ReplicaError.NOT_LEADER_OR_FOLLOWER,
+                assertThrows(ReplicaException.class, () -> replicas.partition(id)).error());
+        assertEquals(ReplicaError.UNKNOWN_TOPIC_OR_PARTITION,
+                assertThrows(ReplicaException.class, () -> replicas.partition(new PartitionId("t", 1))).error());
+
+        replicas.onImage(MetadataImage.EMPTY, created);
+        assertNotNull(replicas.partition(id));
+    }
+
     private void produce(String topic, int records) throws IOException {
         PartitionId id = new PartitionId(topic, 0);
         long before = replicas.partition(id).log().logEndOffset();

@@ -135,9 +135,20 @@ class BrokerFencingIT {
                 .map(Map.Entry::getKey).findFirst()
                 .orElseThrow(() -> new AssertionError("no partition of " + topic + " led by node " + victim
                         + ": " + partitions));
-        assertThat(KafkaRequests.produceOne(cluster.port(victim), new TopicPartition(topic, onVictim), "back"))
-                .as("Produce to partition %d on its leader %d", onVictim, victim)
-                .isEqualTo(Errors.NONE);
+        // (metadata can name it leader a moment before its replica manager has opened the log: meanwhile it answers
+        // NOT_LEADER_OR_FOLLOWER, which clients retry, never UNKNOWN_TOPIC_OR_PARTITION)
+        await("Produce to partition " + onVictim + " on its leader " + victim)
+                .atMost(Clients.CLIENT_DEADLINE)
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> {
+                    Errors error = KafkaRequests.produceOne(cluster.port(victim), new TopicPartition(topic, onVictim),
+                            "back");
+                    if (error != Errors.NONE && error != Errors.NOT_LEADER_OR_FOLLOWER) {
+                        throw new AssertionError("Produce to partition " + onVictim + " on its leader " + victim
+                                + " failed with " + error);
+                    }
+                    return error == Errors.NONE;
+                });
     }
 
     /** The node other than {@code controller} that leads the most partitions. */

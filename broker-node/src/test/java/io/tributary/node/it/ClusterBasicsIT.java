@@ -1,10 +1,12 @@
 package io.tributary.node.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.tributary.node.it.KafkaRequests.ClusterView;
 import io.tributary.node.it.KafkaRequests.MetadataView;
 import io.tributary.node.it.KafkaRequests.PartitionState;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -132,15 +134,32 @@ class ClusterBasicsIT {
             TopicPartition tp = new TopicPartition(topic, index);
             for (int node : cluster.ids()) {
                 // When Produce and Fetch are sent to that node directly
-                Errors produced = KafkaRequests.produceOne(cluster.port(node), tp, "direct");
-                Errors fetched = KafkaRequests.fetchFromStart(cluster.port(node), tp);
-
-                // Then the leader takes them and the followers send the client to the leader
-                Errors expected = node == partition.leader() ? Errors.NONE : Errors.NOT_LEADER_OR_FOLLOWER;
-                assertThat(produced).as("Produce to %s on node %d (leader %d)", tp, node, partition.leader())
-                        .isEqualTo(expected);
-                assertThat(fetched).as("Fetch of %s on node %d (leader %d)", tp, node, partition.leader())
-                        .isEqualTo(expected);
+                // Then the leader takes them (once it has opened its log: until then it too answers
+                // NOT_LEADER_OR_FOLLOWER, which clients retry) and the followers send the client to the leader
+                if (node == partition.leader()) {
+                    int leader = node;
+                    await("Produce and Fetch of " + tp + " on its leader " + leader)
+                            .atMost(Clients.CLIENT_DEADLINE)
+                            .pollInterval(Duration.ofMillis(50))
+                            .until(() -> {
+                                Errors produced = KafkaRequests.produceOne(cluster.port(leader), tp, "direct");
+                                Errors fetched = KafkaRequests.fetchFromStart(cluster.port(leader), tp);
+                                for (Errors error : List.of(produced, fetched)) {
+                                    if (error != Errors.NONE && error != Errors.NOT_LEADER_OR_FOLLOWER) {
+                                        throw new AssertionError("Produce/Fetch of " + tp + " on its leader "
+                                                + leader + ": " + produced + "/" + fetched);
+                                    }
+                                }
+                                return produced == Errors.NONE && fetched == Errors.NONE;
+                            });
+                } else {
+                    Errors produced = KafkaRequests.produceOne(cluster.port(node), tp, "direct");
+                    Errors fetched = KafkaRequests.fetchFromStart(cluster.port(node), tp);
+                    assertThat(produced).as("Produce to %s on node %d (leader %d)", tp, node, partition.leader())
+                            .isEqualTo(Errors.NOT_LEADER_OR_FOLLOWER);
+                    assertThat(fetched).as("Fetch of %s on node %d (leader %d)", tp, node, partition.leader())
+                            .isEqualTo(Errors.NOT_LEADER_OR_FOLLOWER);
+                }
             }
         });
     }
