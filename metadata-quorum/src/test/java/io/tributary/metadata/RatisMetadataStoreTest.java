@@ -123,6 +123,23 @@ class RatisMetadataStoreTest {
     }
 
     @Test
+    void theLeaderKeepsRetryingAnUnreachableVoterWithinAQuarterSecond() throws Exception {
+        // Ratis' default waits 5 s between attempts once a voter has failed 30 times: a voter restarted after
+        // ~15 s down then waits up to 5 s more before the leader sends it anything (seen in the harness).
+        configs = new QuorumConfigFactory(Map.of(1, InetSocketAddress.createUnresolved("127.0.0.1", freePort())),
+                dir);
+        org.apache.ratis.retry.RetryPolicy policy = start(1).appenderRetryPolicy();
+        for (int failures = 1; failures <= 1_000_000; failures *= 2) {
+            int attempt = failures;
+            org.apache.ratis.retry.RetryPolicy.Action action = policy.handleAttemptFailure(() -> attempt);
+            assertThat(action.shouldRetry()).as("retries after %d failures", attempt).isTrue();
+            // MultipleLinearRandomRetry sleeps between 0.5 and 1.5 times the configured wait
+            assertThat(action.getSleepTime().toLong(java.util.concurrent.TimeUnit.MILLISECONDS))
+                    .as("wait after %d failures", attempt).isLessThanOrEqualTo(375);
+        }
+    }
+
+    @Test
     void aBatchDecidedInAnEarlierTermIsSkippedByEveryVoter() throws Exception {
         Map<Integer, InetSocketAddress> addresses = new HashMap<>();
         for (int id = 1; id <= 3; id++) {
