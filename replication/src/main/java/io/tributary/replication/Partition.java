@@ -489,6 +489,20 @@ public final class Partition {
         }
     }
 
+    /**
+     * Leader: whether {@code replica}, outside the ISR, has caught up to the high watermark with no ISR change in
+     * flight: a cheap test on the fetch path before {@link #isrChange} (which decides).
+     */
+    public boolean mayExpandIsrWith(int replica) {
+        synchronized (this) {
+            if (!isLeader() || pendingIsr != null || image.isr().contains(replica)) {
+                return false;
+            }
+            FollowerState f = followers.get(replica);
+            return f != null && f.logEndOffset >= highWatermark && f.logEndOffset >= leaderEpochStartOffset;
+        }
+    }
+
     private static boolean eligible(int replica, FollowerState f, Map<Integer, BrokerRegistration> brokers) {
         BrokerRegistration broker = brokers.get(replica);
         return broker != null && !broker.fenced() && broker.brokerEpoch() == f.brokerEpoch;

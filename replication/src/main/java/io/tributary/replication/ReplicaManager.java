@@ -72,6 +72,12 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         t.setDaemon(true);
         return t;
     });
+    /** ISR checks run apart from flushes and retention, so that a slow disk never delays a shrink or an expand. */
+    private final ScheduledExecutorService isrChecks = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "isr-check");
+        t.setDaemon(true);
+        return t;
+    });
     private final ScheduledExecutorService fetcherScheduler = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "replica-fetcher");
         t.setDaemon(true);
@@ -122,7 +128,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
                 TimeUnit.MILLISECONDS);
         background.scheduleWithFixedDelay(this::flushAll, flushIntervalMs, flushIntervalMs, TimeUnit.MILLISECONDS);
         long isrCheckMs = Math.max(50, Math.min(500, replication.replicaLagTimeMaxMs() / 4));
-        background.scheduleWithFixedDelay(this::checkIsrs, isrCheckMs, isrCheckMs, TimeUnit.MILLISECONDS);
+        isrChecks.scheduleWithFixedDelay(this::checkIsrs, isrCheckMs, isrCheckMs, TimeUnit.MILLISECONDS);
     }
 
     /** The config a topic's logs use: the node's defaults with the topic's overrides. */
@@ -542,19 +548,28 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         long nowMs = clock.millis();
         Map<Integer, BrokerRegistration> brokers = lastImage.brokers();
         for (Partition p : partitions.values()) {
-            try {
-                p.isrChange(brokers, nowMs, replication.replicaLagTimeMaxMs()).ifPresent(proposal -> {
-                    log.info("node={} asks to change the ISR of {} from {} to {} (partition epoch {})", nodeId,
-                            p.id(), p.image().isr(), proposal.isr(), proposal.partitionEpoch());
-                    isrChannel.alterIsr(p.topicId(), p.id().partition(), proposal).whenComplete((result, error) -> {
-                        IsrChangeResult outcome = error != null || result == null ? IsrChangeResult.UNKNOWN : result;
-                        p.onIsrChangeResult(proposal, outcome, clock.millis(), ISR_CHANGE_RETRY_BACKOFF_MS).run();
-                        wake(p.id());
-                    });
+            maybeChangeIsr(p, brokers, nowMs);
+        }
+    }
+
+    /**
+     * Leader: asks the controller for the ISR change {@link Partition#isrChange} proposes, if any. Runs on the ISR
+     * check thread, and on the fetch path when a follower outside the ISR has caught up (Kafka's maybeExpandIsr), so
+     * that a restarted replica rejoins the ISR on the fetch that catches it up rather than at the next check.
+     */
+    void maybeChangeIsr(Partition p, Map<Integer, BrokerRegistration> brokers, long nowMs) {
+        try {
+            p.isrChange(brokers, nowMs, replication.replicaLagTimeMaxMs()).ifPresent(proposal -> {
+                log.info("node={} asks to change the ISR of {} from {} to {} (partition epoch {})", nodeId,
+                        p.id(), p.image().isr(), proposal.isr(), proposal.partitionEpoch());
+                isrChannel.alterIsr(p.topicId(), p.id().partition(), proposal).whenComplete((result, error) -> {
+                    IsrChangeResult outcome = error != null || result == null ? IsrChangeResult.UNKNOWN : result;
+                    p.onIsrChangeResult(proposal, outcome, clock.millis(), ISR_CHANGE_RETRY_BACKOFF_MS).run();
+                    wake(p.id());
                 });
-            } catch (RuntimeException e) {
-                log.warn("node={} ISR check of {} failed", nodeId, p.id(), e);
-            }
+            });
+        } catch (RuntimeException e) {
+            log.warn("node={} ISR check of {} failed", nodeId, p.id(), e);
         }
     }
 
@@ -585,6 +600,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     @Override
     public synchronized void close() {
         background.shutdownNow();
+        isrChecks.shutdownNow();
         for (ReplicaFetcher fetcher : fetchers.values()) {
             fetcher.close();
         }

@@ -132,6 +132,9 @@ public final class ReplicationService extends ReplicationServiceGrpc.Replication
                 answer = FetchAnswer.error(ReplicaFetchError.STORAGE_ERROR);
             }
             replicas.onHighWatermarkMaybeMoved(p, done);
+            if (answer.error() == ReplicaFetchError.NONE && p.mayExpandIsrWith(request.getReplicaId())) {
+                replicas.maybeChangeIsr(p, brokers, nowMs);
+            }
             data.setError(answer.error());
             if (answer.error() != ReplicaFetchError.NONE) {
                 if (answer.logStartOffset() >= 0) {
