@@ -43,13 +43,15 @@ public final class RatisMetadataStore implements MetadataStore {
     private final RaftServer server;
     private final RaftClientHolder client;
     private final MetadataStateMachine stateMachine;
+    private final PeerReconnector reconnector;
 
     private RatisMetadataStore(int nodeId, RaftServer server, RaftClientHolder client,
-            MetadataStateMachine stateMachine) {
+            MetadataStateMachine stateMachine, PeerReconnector reconnector) {
         this.nodeId = nodeId;
         this.server = server;
         this.client = client;
         this.stateMachine = stateMachine;
+        this.reconnector = reconnector;
     }
 
     /**
@@ -124,7 +126,10 @@ public final class RatisMetadataStore implements MetadataStore {
                         RetryPolicies.retryUpToMaximumCountWithFixedSleep(20, RatisSupport.ms(100))));
         log.info("node={} joined the metadata quorum {} as a voter, storage {}", nodeId, config.voters(),
                 config.storageDir());
-        RatisMetadataStore store = new RatisMetadataStore(nodeId, server, client, stateMachine);
+        PeerReconnector reconnector = new PeerReconnector(server, config.voters().keySet().stream()
+                .filter(id -> id != nodeId).map(RatisSupport::peerId).toList());
+        reconnector.start();
+        RatisMetadataStore store = new RatisMetadataStore(nodeId, server, client, stateMachine, reconnector);
         client.setLocalLeaderView(store::leaderPeerId);
         List<Integer> voterIds = List.copyOf(config.voters().keySet());
         stateMachine.setDescriber(() -> store.describe(voterIds));
@@ -201,6 +206,11 @@ public final class RatisMetadataStore implements MetadataStore {
         return org.apache.ratis.retry.RetryPolicy.parse(
                 RaftServerConfigKeys.Log.Appender.retryPolicy(server.getProperties()),
                 RaftServerConfigKeys.Log.Appender.RETRY_POLICY_KEY);
+    }
+
+    /** Resets the connect backoff of this voter's channels to the other voters now; how many were reset. */
+    int resetPeerConnectBackoff() {
+        return reconnector.resetAll();
     }
 
     public int installedSnapshots() {
@@ -314,6 +324,7 @@ public final class RatisMetadataStore implements MetadataStore {
 
     @Override
     public void close() throws IOException {
+        reconnector.close();
         client.close();
         server.close();
     }

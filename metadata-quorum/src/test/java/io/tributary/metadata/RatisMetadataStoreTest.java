@@ -140,6 +140,20 @@ class RatisMetadataStoreTest {
     }
 
     @Test
+    void aVoterResetsTheReconnectBackoffOfItsChannelsToTheOtherVoters() throws Exception {
+        // Ratis' vote requests use channels that sit in gRPC's reconnect backoff after a peer was down: the
+        // PeerReconnector resets it (reflectively: Ratis keeps the method on a package-private class). If a Ratis
+        // upgrade breaks that, this fails instead of elections silently slowing down after outages.
+        Map<Integer, InetSocketAddress> addresses = new HashMap<>();
+        for (int id = 1; id <= 3; id++) {
+            addresses.put(id, InetSocketAddress.createUnresolved("127.0.0.1", freePort()));
+        }
+        configs = new QuorumConfigFactory(addresses, dir);
+        RatisMetadataStore store = start(1);
+        assertThat(store.resetPeerConnectBackoff()).as("channels reset, to voters 2 and 3").isEqualTo(2);
+    }
+
+    @Test
     void aBatchDecidedInAnEarlierTermIsSkippedByEveryVoter() throws Exception {
         Map<Integer, InetSocketAddress> addresses = new HashMap<>();
         for (int id = 1; id <= 3; id++) {

@@ -136,6 +136,9 @@ final class ReplicaFetcher implements AutoCloseable {
             scheduler.schedule(() -> {
                 synchronized (this) {
                     if (stream == null && !partitions.isEmpty()) {
+                        // A leader that was down is reached as soon as it listens again, not after gRPC's
+                        // reconnect backoff (up to two minutes after a long outage).
+                        channel.resetConnectBackoff();
                         open();
                     }
                 }
