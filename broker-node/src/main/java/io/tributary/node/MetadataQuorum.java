@@ -47,7 +47,9 @@ final class MetadataQuorum implements Closeable {
         this.heartbeatClient = heartbeatClient;
     }
 
-    static MetadataQuorum start(NodeConfig config) throws IOException {
+    /** @param interNodeTls mutual TLS on the Ratis port, or null for plaintext */
+    static MetadataQuorum start(NodeConfig config, io.tributary.metadata.InterNodeTls interNodeTls)
+            throws IOException {
         if (!config.clustered()) {
             LocalMetadataStore store = LocalMetadataStore.open(config.dataDir().resolve("metadata"));
             Controller controller = new Controller(config.nodeId(), store, MetadataQuorum::newTopicId);
@@ -57,7 +59,7 @@ final class MetadataQuorum implements Closeable {
         QuorumConfig quorum = new QuorumConfig(config.controllerQuorumVoters(),
                 config.dataDir().resolve("metadata-raft"), electionMs, electionMs * 2,
                 config.controllerQuorumRequestTimeoutMs(), config.metadataSnapshotIntervalRecords(),
-                config.metadataLogSegmentBytes());
+                config.metadataLogSegmentBytes(), interNodeTls);
         QuorumClient client = new QuorumClient(quorum, config.controllerQuorumRequestTimeoutMs() * 3);
         QuorumClient heartbeats = new QuorumClient(quorum, config.controllerQuorumRequestTimeoutMs() * 3);
         if (!config.isVoter()) {

@@ -6,6 +6,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
@@ -53,7 +54,32 @@ public record NodeConfig(
         int groupMaxSize,
         long offsetsRetentionMinutes,
         long offsetsRetentionCheckIntervalMs,
-        Listener metricsListener) {
+        Listener metricsListener,
+        InterNodeSecurity interNode) {
+
+    /**
+     * How nodes talk to each other ({@code inter.node.*}): PLAINTEXT, or SSL (mutual TLS on the Ratis and
+     * replication ports, every node presenting a certificate from its keystore that the others' truststore trusts).
+     */
+    public record InterNodeSecurity(String protocol, Path keystoreLocation, String keystoreType,
+            String keystorePassword, String keyPassword, Path truststoreLocation, String truststoreType,
+            String truststorePassword) {
+
+        public boolean ssl() {
+            return protocol.equals("SSL");
+        }
+
+        /** Reads the keystores; throws IllegalArgumentException naming the setting that is wrong. */
+        public io.tributary.metadata.InterNodeTls load() {
+            return io.tributary.metadata.InterNodeTls.load(keystoreLocation, keystoreType,
+                    chars(keystorePassword), keyPassword.isEmpty() ? null : chars(keyPassword), truststoreLocation,
+                    truststoreType, chars(truststorePassword));
+        }
+
+        private static char[] chars(String password) {
+            return password.isEmpty() ? null : password.toCharArray();
+        }
+    }
 
     /** Every key this record reads, with its default ({@code null}: required). */
     public static final Map<String, String> DEFAULTS = defaults();
@@ -98,6 +124,14 @@ public record NodeConfig(
         d.put("offsets.retention.minutes", "10080");
         d.put("offsets.retention.check.interval.ms", "600000");
         d.put("metrics.listener", "");
+        d.put("inter.node.security.protocol", "PLAINTEXT");
+        d.put("inter.node.ssl.keystore.location", "");
+        d.put("inter.node.ssl.keystore.type", "PKCS12");
+        d.put("inter.node.ssl.keystore.password", "");
+        d.put("inter.node.ssl.key.password", "");
+        d.put("inter.node.ssl.truststore.location", "");
+        d.put("inter.node.ssl.truststore.type", "PKCS12");
+        d.put("inter.node.ssl.truststore.password", "");
         return d;
     }
 
@@ -198,7 +232,27 @@ public record NodeConfig(
                 intValue(props, "group.max.size"),
                 longValue(props, "offsets.retention.minutes"),
                 longValue(props, "offsets.retention.check.interval.ms"),
-                metricsListener(get(props, "metrics.listener")));
+                metricsListener(get(props, "metrics.listener")),
+                interNode(props));
+    }
+
+    private static InterNodeSecurity interNode(Properties props) {
+        String protocol = get(props, "inter.node.security.protocol").toUpperCase(java.util.Locale.ROOT);
+        if (!protocol.equals("PLAINTEXT") && !protocol.equals("SSL")) {
+            throw new IllegalArgumentException("inter.node.security.protocol must be PLAINTEXT or SSL, was '"
+                    + protocol + "'");
+        }
+        String keystore = get(props, "inter.node.ssl.keystore.location");
+        String truststore = get(props, "inter.node.ssl.truststore.location");
+        if (protocol.equals("SSL") && (keystore.isEmpty() || truststore.isEmpty())) {
+            throw new IllegalArgumentException("inter.node.security.protocol=SSL needs "
+                    + "inter.node.ssl.keystore.location (this node's key and certificate) and "
+                    + "inter.node.ssl.truststore.location (the cluster CA)");
+        }
+        return new InterNodeSecurity(protocol, keystore.isEmpty() ? null : Path.of(keystore),
+                get(props, "inter.node.ssl.keystore.type"), get(props, "inter.node.ssl.keystore.password"),
+                get(props, "inter.node.ssl.key.password"), truststore.isEmpty() ? null : Path.of(truststore),
+                get(props, "inter.node.ssl.truststore.type"), get(props, "inter.node.ssl.truststore.password"));
     }
 
     /** {@code host:port} of the HTTP endpoint ({@code /metrics}, {@code /health}); null (none) when empty. */
@@ -274,6 +328,12 @@ public record NodeConfig(
         v.put("offsets.retention.minutes", Long.toString(offsetsRetentionMinutes));
         v.put("offsets.retention.check.interval.ms", Long.toString(offsetsRetentionCheckIntervalMs));
         v.put("metrics.listener", metricsListener == null ? "" : metricsListener.host() + ":" + metricsListener.port());
+        v.put("inter.node.security.protocol", interNode.protocol());
+        v.put("inter.node.ssl.keystore.location", Objects.toString(interNode.keystoreLocation(), ""));
+        v.put("inter.node.ssl.keystore.type", interNode.keystoreType());
+        v.put("inter.node.ssl.truststore.location", Objects.toString(interNode.truststoreLocation(), ""));
+        v.put("inter.node.ssl.truststore.type", interNode.truststoreType());
+        // Passwords are never shown (Kafka answers them as sensitive, with no value).
         return v;
     }
 

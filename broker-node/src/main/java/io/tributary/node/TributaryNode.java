@@ -28,6 +28,8 @@ import io.tributary.node.network.KafkaListener;
 import io.tributary.node.network.RequestDispatcher;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.tributary.metadata.InterNodeTls;
+import io.tributary.replication.ReplicationTls;
 import io.tributary.replication.ReplicaManager;
 import io.tributary.replication.ReplicationConfig;
 import io.tributary.replication.ReplicationService;
@@ -135,7 +137,9 @@ public final class TributaryNode implements Closeable {
         // The Kafka listener opens once the node is unfenced (clients then find it ready), but a port that is taken
         // must fail the start before the node registers and can be made a leader.
         checkPortFree(config.listener());
-        MetadataQuorum quorum = MetadataQuorum.start(config);
+        // Keystores are read before anything starts: a wrong path or password fails the start, naming the setting.
+        InterNodeTls interNodeTls = config.interNode().ssl() ? config.interNode().load() : null;
+        MetadataQuorum quorum = MetadataQuorum.start(config, interNodeTls);
         // Loading Kafka's protocol classes takes seconds on a busy machine: do it while the node registers and opens
         // its logs, once the metadata quorum (the critical path back into the cluster) has started.
         Thread warmUp = new Thread(ApiKeys::values, "warm-up");
@@ -155,7 +159,14 @@ public final class TributaryNode implements Closeable {
         if (config.clustered()) {
             // Followers fetch from this node over gRPC; the endpoint is registered so that they find it.
             NodeConfig.Listener r = config.replicationListener();
-            replicationServer = NettyServerBuilder.forAddress(new InetSocketAddress(r.host(), r.port()))
+            NettyServerBuilder replicationBuilder = NettyServerBuilder.forAddress(
+                    new InetSocketAddress(r.host(), r.port()));
+            if (interNodeTls != null) {
+                // Only nodes (certificates of the cluster CA) may fetch from this leader.
+                replicationBuilder.sslContext(ReplicationTls.server(interNodeTls));
+                replicas.setInterNodeTls(interNodeTls);
+            }
+            replicationServer = replicationBuilder
                     .addService(new ReplicationService(replicas))
                     .maxInboundMessageSize(16 << 20)
                     .build()

@@ -17,9 +17,18 @@ import java.util.TreeMap;
  * @param snapshotIntervalEntries take a snapshot (and purge the Ratis log behind it) every this many entries
  * @param logSegmentBytes Ratis log segment size; only closed segments are purged, and metadata entries are small,
  *     so segments are small too
+ * @param tls mutual TLS for the Ratis port (servers and clients), or null for plaintext
  */
 public record QuorumConfig(Map<Integer, InetSocketAddress> voters, Path storageDir, long electionTimeoutMinMs,
-        long electionTimeoutMaxMs, long requestTimeoutMs, long snapshotIntervalEntries, long logSegmentBytes) {
+        long electionTimeoutMaxMs, long requestTimeoutMs, long snapshotIntervalEntries, long logSegmentBytes,
+        InterNodeTls tls) {
+
+    /** A quorum whose voters and clients talk in plaintext. */
+    public QuorumConfig(Map<Integer, InetSocketAddress> voters, Path storageDir, long electionTimeoutMinMs,
+            long electionTimeoutMaxMs, long requestTimeoutMs, long snapshotIntervalEntries, long logSegmentBytes) {
+        this(voters, storageDir, electionTimeoutMinMs, electionTimeoutMaxMs, requestTimeoutMs,
+                snapshotIntervalEntries, logSegmentBytes, null);
+    }
 
     public QuorumConfig {
         voters = Map.copyOf(new TreeMap<>(voters));

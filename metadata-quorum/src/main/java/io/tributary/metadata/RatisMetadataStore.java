@@ -96,13 +96,17 @@ public final class RatisMetadataStore implements MetadataStore {
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(properties, APPENDER_RETRY_POLICY);
 
         RaftGroup group = RatisSupport.group(config.voters());
-        RaftServer server = RaftServer.newBuilder()
+        var serverBuilder = RaftServer.newBuilder()
                 .setServerId(RatisSupport.peerId(nodeId))
                 .setGroup(group)
                 .setStateMachine(stateMachine)
                 .setProperties(properties)
-                .setOption(RaftStorage.StartupOption.RECOVER)
-                .build();
+                .setOption(RaftStorage.StartupOption.RECOVER);
+        if (config.tls() != null) {
+            // Voters accept only peers and clients presenting a certificate of the cluster CA.
+            serverBuilder.setParameters(config.tls().ratisParameters());
+        }
+        RaftServer server = serverBuilder.build();
         // Listeners get images once this voter knows a leader and has applied everything committed: not the stale
         // images of its replay after a restart.
         stateMachine.setCaughtUp(() -> {

@@ -57,6 +57,9 @@ final class RatisSupport {
                 .setProperties(clientProperties(config))
                 .setRaftGroup(group(config.voters()))
                 .setRetryPolicy(retryPolicy);
+        if (config.tls() != null) {
+            builder.setParameters(config.tls().ratisParameters());
+        }
         if (leader != null) {
             builder.setLeaderId(leader);
         }

@@ -60,12 +60,19 @@ final class ReplicaFetcher implements AutoCloseable {
     private StreamObserver<ReplicaFetchRequest> stream;
     private volatile boolean closed;
 
-    ReplicaFetcher(int nodeId, int leaderId, String host, int port, ReplicaManager replicas,
+    /** @param tls mutual TLS towards the leader, or null for plaintext */
+    ReplicaFetcher(int nodeId, int leaderId, String host, int port,
+            io.grpc.netty.shaded.io.netty.handler.ssl.SslContext tls, ReplicaManager replicas,
             ScheduledExecutorService scheduler, LongSupplier brokerEpoch, int maxWaitMs, int maxBytes) {
         this.nodeId = nodeId;
         this.leaderId = leaderId;
-        this.channel = NettyChannelBuilder.forAddress(host, port).usePlaintext()
-                .maxInboundMessageSize(Math.max(maxBytes * 2, 4 << 20)).build();
+        NettyChannelBuilder builder = NettyChannelBuilder.forAddress(host, port);
+        if (tls != null) {
+            builder.sslContext(tls);
+        } else {
+            builder.usePlaintext();
+        }
+        this.channel = builder.maxInboundMessageSize(Math.max(maxBytes * 2, 4 << 20)).build();
         this.replicas = replicas;
         this.scheduler = scheduler;
         this.brokerEpoch = brokerEpoch;

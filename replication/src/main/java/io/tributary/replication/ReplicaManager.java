@@ -103,6 +103,8 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     /** How long a leader waits before re-sending an AlterPartition that got no definite answer. */
     private static final long ISR_CHANGE_RETRY_BACKOFF_MS = 500;
     private volatile LongSupplier brokerEpoch = () -> -1;
+    /** Mutual TLS towards leaders' replication ports, or null for plaintext. */
+    private volatile io.grpc.netty.shaded.io.netty.handler.ssl.SslContext fetcherTls;
     /** The node's newest applied image, which may be ahead of the last one handed to this manager. */
     private volatile Supplier<MetadataImage> newestImage = () -> lastImage;
 
@@ -114,6 +116,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         this.clock = clock;
         this.replication = replication;
         Files.createDirectories(logsDir);
+    }
+
+    /** Makes this node's fetchers use mutual TLS with {@code tls} (call before the first image). */
+    public void setInterNodeTls(io.tributary.metadata.InterNodeTls tls) {
+        this.fetcherTls = tls == null ? null : ReplicationTls.client(tls);
     }
 
     /** Wires the controller: ISR changes go through {@code channel}; fetches carry this broker's epoch. */
@@ -281,8 +288,8 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             return;
         }
         ReplicaFetcher fetcher = fetchers.computeIfAbsent(next.leader(), leaderId -> new ReplicaFetcher(nodeId,
-                leaderId, endpoint.host(), endpoint.port(), this, fetcherScheduler, () -> brokerEpoch.getAsLong(),
-                replication.fetchWaitMaxMs(), replication.fetchMaxBytes()));
+                leaderId, endpoint.host(), endpoint.port(), fetcherTls, this, fetcherScheduler,
+                () -> brokerEpoch.getAsLong(), replication.fetchWaitMaxMs(), replication.fetchMaxBytes()));
         fetcher.set(id, next.leaderEpoch());
         log.info("node={} follows {} from leader {} in epoch {}", nodeId, id, next.leader(), next.leaderEpoch());
     }

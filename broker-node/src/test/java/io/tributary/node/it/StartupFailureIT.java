@@ -69,4 +69,40 @@ class StartupFailureIT {
         assertThat(exit.getAsInt()).isNotZero();
         assertThat(node.logSince(0)).contains("belongs to node 7");
     }
+
+    @Test
+    void aMissingKeystoreOrAWrongTruststorePasswordMakesTheNodeExitNonZeroNamingTheSetting() throws Exception {
+        List<Integer> ports = NodeProcess.freePorts(3);
+        java.nio.file.Path truststore = dir.resolve("truststore.p12");
+        java.security.KeyStore empty = java.security.KeyStore.getInstance("PKCS12");
+        empty.load(null, null);
+        try (var out = java.nio.file.Files.newOutputStream(truststore)) {
+            empty.store(out, "right".toCharArray());
+        }
+        Map<String, String> tls = Map.of(
+                "controller.quorum.voters", "1@127.0.0.1:" + ports.get(1),
+                "inter.node.security.protocol", "SSL",
+                "inter.node.ssl.keystore.location", dir.resolve("missing.p12").toString(),
+                "inter.node.ssl.truststore.location", truststore.toString(),
+                "inter.node.ssl.truststore.password", "wrong");
+        node = NodeProcess.prepare(1, java.nio.file.Files.createDirectories(dir.resolve("a")), ports.get(0), ports.get(2), tls);
+        node.spawn();
+        OptionalInt exit = node.awaitExitCode(Duration.ofSeconds(60));
+        assertThat(exit).as("exit code; log:\n%s", node.logTail(40)).isPresent();
+        assertThat(exit.getAsInt()).isNotZero();
+        assertThat(node.logSince(0)).contains("inter.node.ssl.keystore.location").contains("missing.p12")
+                .doesNotContain("joined the metadata quorum");
+        node.close();
+
+        // The keystore exists now (the truststore file, which holds no key), but the truststore password is wrong
+        Map<String, String> wrongPassword = new java.util.HashMap<>(tls);
+        wrongPassword.put("inter.node.ssl.keystore.location", truststore.toString());
+        wrongPassword.put("inter.node.ssl.keystore.password", "right");
+        node = NodeProcess.prepare(1, java.nio.file.Files.createDirectories(dir.resolve("b")), ports.get(0), ports.get(2), wrongPassword);
+        node.spawn();
+        exit = node.awaitExitCode(Duration.ofSeconds(60));
+        assertThat(exit).as("exit code; log:\n%s", node.logTail(40)).isPresent();
+        assertThat(exit.getAsInt()).isNotZero();
+        assertThat(node.logSince(0)).contains("inter.node.ssl.truststore.password");
+    }
 }
