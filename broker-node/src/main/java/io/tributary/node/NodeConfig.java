@@ -17,8 +17,8 @@ import java.util.TreeMap;
  */
 public record NodeConfig(
         int nodeId,
-        Listener listener,
-        Listener advertisedListener,
+        List<Listener> listeners,
+        List<Listener> advertisedListeners,
         Path dataDir,
         int numPartitions,
         int defaultReplicationFactor,
@@ -55,7 +55,14 @@ public record NodeConfig(
         long offsetsRetentionMinutes,
         long offsetsRetentionCheckIntervalMs,
         Listener metricsListener,
-        InterNodeSecurity interNode) {
+        InterNodeSecurity interNode,
+        Map<String, String> ssl) {
+
+    /** Kafka's listener names for its security protocols, used when a listener's name is not in the map. */
+    public static final Map<String, String> DEFAULT_SECURITY_PROTOCOLS = Map.of("PLAINTEXT", "PLAINTEXT",
+            "SSL", "SSL", "SASL_PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SASL_SSL");
+    /** The security protocols a Kafka listener can use today. */
+    static final Set<String> SUPPORTED_PROTOCOLS = Set.of("PLAINTEXT", "SSL");
 
     /**
      * How nodes talk to each other ({@code inter.node.*}): PLAINTEXT, or SSL (mutual TLS on the Ratis and
@@ -124,6 +131,7 @@ public record NodeConfig(
         d.put("offsets.retention.minutes", "10080");
         d.put("offsets.retention.check.interval.ms", "600000");
         d.put("metrics.listener", "");
+        d.put("listener.security.protocol.map", "");
         d.put("inter.node.security.protocol", "PLAINTEXT");
         d.put("inter.node.ssl.keystore.location", "");
         d.put("inter.node.ssl.keystore.type", "PKCS12");
@@ -137,6 +145,10 @@ public record NodeConfig(
 
     public NodeConfig {
         require(nodeId >= 0, "node.id must be >= 0, was " + nodeId);
+        listeners = List.copyOf(listeners);
+        advertisedListeners = List.copyOf(advertisedListeners);
+        ssl = Map.copyOf(ssl);
+        require(!listeners.isEmpty(), "listeners must name at least one listener");
         require(numPartitions >= 1, "num.partitions must be >= 1");
         require(defaultReplicationFactor >= 1, "default.replication.factor must be >= 1");
         require(logSegmentBytes >= 14, "log.segment.bytes must be >= 14");
@@ -175,6 +187,21 @@ public record NodeConfig(
                 "metadata.log.segment.bytes must be in 4096..67108864");
     }
 
+    /** The first listener: the one a node alone advertises first, and the default replication host. */
+    public Listener listener() {
+        return listeners.get(0);
+    }
+
+    /** How clients reach the first listener. */
+    public Listener advertisedListener() {
+        return advertisedListeners.get(0);
+    }
+
+    /** Whether any Kafka listener uses TLS (then {@code ssl.*} must name a keystore). */
+    public boolean anySslListener() {
+        return listeners.stream().anyMatch(l -> l.protocol().equals("SSL") || l.protocol().equals("SASL_SSL"));
+    }
+
     /** Whether this node runs in a cluster (a metadata quorum is configured) rather than alone. */
     public boolean clustered() {
         return !controllerQuorumVoters.isEmpty();
@@ -186,17 +213,35 @@ public record NodeConfig(
 
     /** Reads and validates a config; throws IllegalArgumentException naming the bad key. */
     public static NodeConfig from(Properties props) {
+        Map<String, String> ssl = new TreeMap<>();
         for (String key : props.stringPropertyNames()) {
-            if (!DEFAULTS.containsKey(key)) {
-                throw new IllegalArgumentException("unknown config key '" + key + "'; known keys: " + DEFAULTS.keySet());
+            if (ListenerSsl.isSslKey(key)) {
+                ssl.put(key, props.getProperty(key).trim());
+            } else if (!DEFAULTS.containsKey(key)) {
+                throw new IllegalArgumentException("unknown config key '" + key + "'; known keys: " + DEFAULTS.keySet()
+                        + " and Kafka's ssl.* keys");
             }
         }
-        Listener listener = Listener.parse("listeners", get(props, "listeners"));
-        String advertised = get(props, "advertised.listeners");
+        Map<String, String> protocols = protocolMap(get(props, "listener.security.protocol.map"));
+        List<Listener> listeners = Listener.parseAll("listeners", get(props, "listeners"), protocols);
+        String advertisedValue = get(props, "advertised.listeners");
+        List<Listener> advertised = advertisedValue.isBlank() ? listeners
+                : Listener.parseAll("advertised.listeners", advertisedValue, protocols);
+        for (Listener a : advertised) {
+            if (listeners.stream().noneMatch(l -> l.name().equals(a.name()))) {
+                throw new IllegalArgumentException("advertised.listeners names " + a.name()
+                        + ", which is not one of the listeners " + listeners);
+            }
+        }
+        // Every listener is advertised: as configured in advertised.listeners, else at its bound address.
+        List<Listener> allAdvertised = new java.util.ArrayList<>();
+        for (Listener l : listeners) {
+            allAdvertised.add(advertised.stream().filter(a -> a.name().equals(l.name())).findFirst().orElse(l));
+        }
         return new NodeConfig(
                 intValue(props, "node.id"),
-                listener,
-                advertised.isBlank() ? listener : Listener.parse("advertised.listeners", advertised),
+                listeners,
+                allAdvertised,
                 Path.of(get(props, "data.dir")),
                 intValue(props, "num.partitions"),
                 intValue(props, "default.replication.factor"),
@@ -218,7 +263,7 @@ public record NodeConfig(
                 longValue(props, "controller.quorum.request.timeout.ms"),
                 longValue(props, "metadata.snapshot.interval.records"),
                 longValue(props, "metadata.log.segment.bytes"),
-                replicationListener(get(props, "replication.listener"), listener),
+                replicationListener(get(props, "replication.listener"), listeners.get(0)),
                 longValue(props, "replica.lag.time.max.ms"),
                 intValue(props, "min.insync.replicas"),
                 props.containsKey("min.insync.replicas"),
@@ -233,7 +278,27 @@ public record NodeConfig(
                 longValue(props, "offsets.retention.minutes"),
                 longValue(props, "offsets.retention.check.interval.ms"),
                 metricsListener(get(props, "metrics.listener")),
-                interNode(props));
+                interNode(props),
+                ListenerSsl.requireKeystoreIfUsed(ssl, listeners));
+    }
+
+    /** Parses {@code NAME:PROTOCOL,...}; Kafka's defaults for the names it does not mention. */
+    private static Map<String, String> protocolMap(String value) {
+        Map<String, String> map = new TreeMap<>(DEFAULT_SECURITY_PROTOCOLS);
+        if (value.isBlank()) {
+            return map;
+        }
+        for (String entry : value.split(",")) {
+            String[] parts = entry.trim().split(":");
+            if (parts.length != 2 || parts[0].isBlank()
+                    || !DEFAULT_SECURITY_PROTOCOLS.containsKey(parts[1].trim().toUpperCase(java.util.Locale.ROOT))) {
+                throw new IllegalArgumentException("listener.security.protocol.map entry '" + entry.trim()
+                        + "' must look like NAME:PROTOCOL with PROTOCOL one of " + DEFAULT_SECURITY_PROTOCOLS.keySet());
+            }
+            map.put(parts[0].trim().toUpperCase(java.util.Locale.ROOT),
+                    parts[1].trim().toUpperCase(java.util.Locale.ROOT));
+        }
+        return map;
     }
 
     private static InterNodeSecurity interNode(Properties props) {
@@ -290,8 +355,12 @@ public record NodeConfig(
         Map<String, String> v = new TreeMap<>();
         v.put("node.id", Integer.toString(nodeId));
         v.put("data.dir", dataDir.toString());
-        v.put("listeners", listener.toString());
-        v.put("advertised.listeners", advertisedListener.toString());
+        v.put("listeners", listeners.stream().map(Listener::toString)
+                .collect(java.util.stream.Collectors.joining(",")));
+        v.put("advertised.listeners", advertisedListeners.stream().map(Listener::toString)
+                .collect(java.util.stream.Collectors.joining(",")));
+        v.put("listener.security.protocol.map", listeners.stream().map(l -> l.name() + ":" + l.protocol())
+                .collect(java.util.stream.Collectors.joining(",")));
         v.put("num.partitions", Integer.toString(numPartitions));
         v.put("default.replication.factor", Integer.toString(defaultReplicationFactor));
         v.put("auto.create.topics.enable", Boolean.toString(autoCreateTopicsEnable));
@@ -375,11 +444,19 @@ public record NodeConfig(
         }
     }
 
-    /** One listener, {@code NAME://host:port}. Only PLAINTEXT exists today. */
-    public record Listener(String name, String host, int port) {
+    /**
+     * One listener, {@code NAME://host:port}, with the security protocol its name maps to
+     * ({@code listener.security.protocol.map}).
+     */
+    public record Listener(String name, String host, int port, String protocol) {
 
         public Listener {
             require(port >= 0 && port <= 65535, "listener port out of range: " + port);
+        }
+
+        /** A listener of our own (replication, metrics): not a Kafka listener. */
+        public Listener(String name, String host, int port) {
+            this(name, host, port, "PLAINTEXT");
         }
 
         @Override
@@ -387,18 +464,47 @@ public record NodeConfig(
             return name + "://" + host + ":" + port;
         }
 
-        static Listener parse(String key, String value) {
-            List<String> all = List.of(value.split(","));
-            if (all.size() != 1) {
-                throw new IllegalArgumentException("'" + key + "' must name exactly one listener, was '" + value + "'");
+        static List<Listener> parseAll(String key, String value, Map<String, String> protocols) {
+            List<Listener> all = new java.util.ArrayList<>();
+            for (String entry : value.split(",")) {
+                if (entry.isBlank()) {
+                    continue;
+                }
+                Listener l = parse(key, entry.trim(), protocols);
+                if (all.stream().anyMatch(o -> o.name().equals(l.name()))) {
+                    throw new IllegalArgumentException("'" + key + "' names listener " + l.name() + " twice");
+                }
+                all.add(l);
+            }
+            if (all.isEmpty()) {
+                throw new IllegalArgumentException("'" + key + "' names no listener");
+            }
+            return all;
+        }
+
+        private static Listener parse(String key, String value, Map<String, String> protocols) {
+            int sep = value.indexOf("://");
+            if (sep <= 0) {
+                throw new IllegalArgumentException("'" + key + "' entries must look like NAME://host:port, was '"
+                        + value + "'");
+            }
+            String name = value.substring(0, sep).toUpperCase(java.util.Locale.ROOT);
+            String protocol = protocols.get(name);
+            if (protocol == null) {
+                throw new IllegalArgumentException("listener " + name + " in '" + key
+                        + "' has no security protocol: add it to listener.security.protocol.map");
+            }
+            if (!SUPPORTED_PROTOCOLS.contains(protocol)) {
+                throw new IllegalArgumentException("listener " + name + " uses " + protocol
+                        + ", which this node does not support yet (supported: " + SUPPORTED_PROTOCOLS + ")");
             }
             try {
-                URI uri = new URI(all.get(0).trim());
-                if (!"PLAINTEXT".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null || uri.getPort() < 0) {
-                    throw new IllegalArgumentException("'" + key + "' must look like PLAINTEXT://host:port, was '"
+                URI uri = new URI("tcp" + value.substring(sep));
+                if (uri.getHost() == null || uri.getPort() < 0) {
+                    throw new IllegalArgumentException("'" + key + "' entries must look like NAME://host:port, was '"
                             + value + "'");
                 }
-                return new Listener("PLAINTEXT", uri.getHost(), uri.getPort());
+                return new Listener(name, uri.getHost(), uri.getPort(), protocol);
             } catch (java.net.URISyntaxException e) {
                 throw new IllegalArgumentException("'" + key + "' is not a listener URI: '" + value + "'");
             }

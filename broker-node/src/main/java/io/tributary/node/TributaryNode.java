@@ -30,6 +30,7 @@ import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.tributary.metadata.InterNodeTls;
 import io.tributary.replication.ReplicationTls;
+import org.apache.kafka.common.security.ssl.SslFactory;
 import io.tributary.replication.ReplicaManager;
 import io.tributary.replication.ReplicationConfig;
 import io.tributary.replication.ReplicationService;
@@ -81,11 +82,11 @@ public final class TributaryNode implements Closeable {
     private final MetricsHttpServer http;
     private final Server replicationServer;
     private final ThreadPoolExecutor ioThreads;
-    private final KafkaListener listener;
+    private final List<KafkaListener> listeners;
 
     private TributaryNode(NodeConfig config, MetadataQuorum quorum, BrokerLifecycle lifecycle,
             ReplicaManager replicas, GroupService groups, Server replicationServer, ThreadPoolExecutor ioThreads,
-            KafkaListener listener, NodeMetrics metrics, MetricsHttpServer http) {
+            List<KafkaListener> listeners, NodeMetrics metrics, MetricsHttpServer http) {
         this.metrics = metrics;
         this.http = http;
         this.config = config;
@@ -95,7 +96,7 @@ public final class TributaryNode implements Closeable {
         this.groups = groups;
         this.replicationServer = replicationServer;
         this.ioThreads = ioThreads;
-        this.listener = listener;
+        this.listeners = List.copyOf(listeners);
     }
 
     public static void main(String[] args) throws Exception {
@@ -136,7 +137,11 @@ public final class TributaryNode implements Closeable {
         String clusterId = readOrCreateMeta(config);
         // The Kafka listener opens once the node is unfenced (clients then find it ready), but a port that is taken
         // must fail the start before the node registers and can be made a leader.
-        checkPortFree(config.listener());
+        for (NodeConfig.Listener l : config.listeners()) {
+            checkPortFree(l);
+        }
+        // TLS of the Kafka listeners is set up (keystores read) before anything starts, as inter-node TLS is.
+        SslFactory listenerSsl = config.anySslListener() ? ListenerSsl.serverFactory(config.ssl()) : null;
         // Keystores are read before anything starts: a wrong path or password fails the start, naming the setting.
         InterNodeTls interNodeTls = config.interNode().ssl() ? config.interNode().load() : null;
         MetadataQuorum quorum = MetadataQuorum.start(config, interNodeTls);
@@ -152,9 +157,12 @@ public final class TributaryNode implements Closeable {
                 Clock.systemUTC(), new ReplicationConfig(config.replicaLagTimeMaxMs(), config.minInsyncReplicas(),
                         config.minInsyncReplicasExplicit(), config.replicaFetchWaitMaxMs(),
                         config.replicaFetchMaxBytes()));
-        NodeConfig.Listener advertised = config.advertisedListener();
-        List<BrokerRegistration.BrokerEndpoint> endpoints = new ArrayList<>(List.of(
-                new BrokerRegistration.BrokerEndpoint(advertised.name(), advertised.host(), advertised.port())));
+        // Every Kafka listener is registered by name (the first one first), then the replication endpoint.
+        List<BrokerRegistration.BrokerEndpoint> endpoints = new ArrayList<>();
+        for (NodeConfig.Listener advertised : config.advertisedListeners()) {
+            endpoints.add(new BrokerRegistration.BrokerEndpoint(advertised.name(), advertised.host(),
+                    advertised.port()));
+        }
         Server replicationServer = null;
         if (config.clustered()) {
             // Followers fetch from this node over gRPC; the endpoint is registered so that they find it.
@@ -216,8 +224,12 @@ public final class TributaryNode implements Closeable {
                 new OffsetForLeaderEpochHandler(services),
                 new DescribeQuorumHandler(services, () -> describeQuorum(config, quorum, lifecycle))));
         dispatcher[0] = new RequestDispatcher(handlers, ioThreads, metrics);
-        KafkaListener listener = new KafkaListener(config.listener().host(), config.listener().port(),
-                config.socketRequestMaxBytes(), dispatcher[0]);
+        List<KafkaListener> listeners = new ArrayList<>();
+        for (NodeConfig.Listener l : config.listeners()) {
+            boolean tls = l.protocol().equals("SSL") || l.protocol().equals("SASL_SSL");
+            listeners.add(new KafkaListener(l.name(), l.host(), l.port(), config.socketRequestMaxBytes(),
+                    dispatcher[0], tls ? listenerSsl : null));
+        }
         java.util.concurrent.atomic.AtomicBoolean listening = new java.util.concurrent.atomic.AtomicBoolean();
         MetricsHttpServer http = null;
         if (config.metricsListener() != null) {
@@ -235,11 +247,15 @@ public final class TributaryNode implements Closeable {
         awaitUnfenced(config, unfenced);
         // Caught up with the metadata up to our registration: directories of topics deleted meanwhile are now known.
         replicas.handleStrayLogs();
-        listener.start();
+        List<String> bound = new ArrayList<>();
+        for (KafkaListener l : listeners) {
+            l.start();
+            bound.add(l.name() + "://" + l.host() + ":" + l.port());
+        }
         listening.set(true);
-        log.info("Tributary node {} started: listening on {}:{}, cluster id {}, data dir {}", config.nodeId(),
-                config.listener().host(), listener.port(), clusterId, config.dataDir());
-        return new TributaryNode(config, quorum, lifecycle, replicas, groups, replicationServer, ioThreads, listener,
+        log.info("Tributary node {} started: listening on {}, cluster id {}, data dir {}", config.nodeId(),
+                String.join(", ", bound), clusterId, config.dataDir());
+        return new TributaryNode(config, quorum, lifecycle, replicas, groups, replicationServer, ioThreads, listeners,
                 metrics, http);
     }
 
@@ -315,9 +331,9 @@ public final class TributaryNode implements Closeable {
         }
     }
 
-    /** The port the Kafka listener is bound to. */
+    /** The port the first Kafka listener is bound to. */
     public int port() {
-        return listener.port();
+        return listeners.get(0).port();
     }
 
     public NodeConfig config() {
@@ -377,7 +393,9 @@ public final class TributaryNode implements Closeable {
             http.close();
         }
         metrics.close();
-        listener.close();
+        for (KafkaListener l : listeners) {
+            l.close();
+        }
         ioThreads.shutdown();
         try {
             ioThreads.awaitTermination(5, TimeUnit.SECONDS);

@@ -21,6 +21,14 @@ public record BrokerRegistration(
         return new BrokerRegistration(brokerId, incarnationId, brokerEpoch, endpoints, rack, nowFenced);
     }
 
+    /**
+     * The endpoint of the listener named {@code listenerName}, as a client that came in on a listener of that name
+     * must be told (Kafka answers with the same listener); empty if the broker has none of that name.
+     */
+    public java.util.Optional<BrokerEndpoint> endpoint(String listenerName) {
+        return endpoints.stream().filter(e -> e.name().equals(listenerName)).findFirst();
+    }
+
     /** A listener of a broker: its name (for example PLAINTEXT) and where it accepts connections. */
     public record BrokerEndpoint(String name, String host, int port) {}
 }

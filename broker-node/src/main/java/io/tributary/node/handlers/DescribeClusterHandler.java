@@ -48,7 +48,10 @@ public final class DescribeClusterHandler implements ApiHandler {
             if (b.fenced() && !request.includeFencedBrokers()) {
                 continue;
             }
-            BrokerRegistration.BrokerEndpoint e = b.endpoints().get(0);
+            BrokerRegistration.BrokerEndpoint e = b.endpoint(context.listenerName()).orElse(null);
+            if (e == null) {
+                continue; // no listener of the name this client uses
+            }
             brokers.add(new DescribeClusterResponseData.DescribeClusterBroker()
                     .setBrokerId(b.brokerId())
                     .setHost(e.host())

@@ -58,10 +58,10 @@ public final class DescribeQuorumHandler implements ApiHandler {
                     .setErrorCode(Errors.INVALID_REQUEST.code())
                     .setErrorMessage("DescribeQuorum describes " + METADATA_TOPIC + " partition 0 only"));
         }
-        return quorum.get().thenApply(this::respond);
+        return quorum.get().thenApply(described -> respond(described, context.listenerName()));
     }
 
-    private ApiMessage respond(QuorumDescription described) {
+    private ApiMessage respond(QuorumDescription described, String listenerName) {
         DescribeQuorumResponseData.PartitionData partition = new DescribeQuorumResponseData.PartitionData()
                 .setPartitionIndex(0);
         if (described == null) {
@@ -90,8 +90,9 @@ public final class DescribeQuorumHandler implements ApiHandler {
                 BrokerRegistration b = node.metadata().image().brokers().get(v.id());
                 DescribeQuorumResponseData.ListenerCollection listeners =
                         new DescribeQuorumResponseData.ListenerCollection();
-                if (b != null && !b.endpoints().isEmpty()) {
-                    BrokerRegistration.BrokerEndpoint e = b.endpoints().get(0);
+                BrokerRegistration.BrokerEndpoint e = b == null ? null
+                        : b.endpoint(listenerName).orElse(null);
+                if (e != null) {
                     listeners.add(new DescribeQuorumResponseData.Listener().setName(e.name()).setHost(e.host())
                             .setPort(e.port()));
                 }

@@ -56,7 +56,7 @@ public final class FindCoordinatorHandler implements ApiHandler {
         return ensureTopic().thenApply(ready -> {
             List<FindCoordinatorResponseData.Coordinator> found = new ArrayList<>();
             for (String key : keys) {
-                found.add(locate(key, request.keyType(), ready));
+                found.add(locate(key, request.keyType(), ready, context.listenerName()));
             }
             if (batched) {
                 return new FindCoordinatorResponseData().setCoordinators(found);
@@ -81,7 +81,8 @@ public final class FindCoordinatorHandler implements ApiHandler {
                         && groups.topicExists());
     }
 
-    private FindCoordinatorResponseData.Coordinator locate(String key, byte keyType, boolean topicReady) {
+    private FindCoordinatorResponseData.Coordinator locate(String key, byte keyType, boolean topicReady,
+            String listenerName) {
         FindCoordinatorResponseData.Coordinator c = new FindCoordinatorResponseData.Coordinator().setKey(key)
                 .setNodeId(-1).setHost("").setPort(-1);
         if (keyType != GROUP_KEY) {
@@ -97,7 +98,11 @@ public final class FindCoordinatorHandler implements ApiHandler {
             return c.setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code())
                     .setErrorMessage("the coordinator is not available");
         }
-        BrokerRegistration.BrokerEndpoint endpoint = broker.endpoints().get(0);
+        BrokerRegistration.BrokerEndpoint endpoint = broker.endpoint(listenerName).orElse(null);
+        if (endpoint == null) {
+            return c.setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code())
+                    .setErrorMessage("the coordinator has no " + listenerName + " listener");
+        }
         return c.setErrorCode(Errors.NONE.code()).setNodeId(leader).setHost(endpoint.host())
                 .setPort(endpoint.port());
     }

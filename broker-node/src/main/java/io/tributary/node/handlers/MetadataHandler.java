@@ -54,7 +54,7 @@ public final class MetadataHandler implements ApiHandler {
         boolean autoCreate = node.config().autoCreateTopicsEnable()
                 && (version < 4 || request.allowAutoTopicCreation());
         if (allTopics) {
-            return CompletableFuture.completedFuture(response(node.metadata().image(), allTopicResponses()));
+            return CompletableFuture.completedFuture(response(node.metadata().image(), context.listenerName(), allTopicResponses()));
         }
         List<CompletableFuture<MetadataResponseData.MetadataResponseTopic>> topics = new ArrayList<>();
         for (MetadataRequestData.MetadataRequestTopic requested : request.topics()) {
@@ -64,7 +64,7 @@ public final class MetadataHandler implements ApiHandler {
             MetadataResponseData.MetadataResponseTopicCollection collection =
                     new MetadataResponseData.MetadataResponseTopicCollection();
             topics.forEach(t -> collection.add(t.join()));
-            return response(node.metadata().image(), collection);
+            return response(node.metadata().image(), context.listenerName(), collection);
         });
     }
 
@@ -148,12 +148,16 @@ public final class MetadataHandler implements ApiHandler {
                 .setPartitions(partitions);
     }
 
-    private MetadataResponseData response(MetadataImage image,
+    private MetadataResponseData response(MetadataImage image, String listenerName,
             MetadataResponseData.MetadataResponseTopicCollection topics) {
         MetadataResponseData.MetadataResponseBrokerCollection brokers =
                 new MetadataResponseData.MetadataResponseBrokerCollection();
         for (BrokerRegistration b : image.liveBrokers()) {
-            BrokerRegistration.BrokerEndpoint e = b.endpoints().get(0);
+            // The broker's endpoint on the listener this request came in on; a broker without one is not listed.
+            BrokerRegistration.BrokerEndpoint e = b.endpoint(listenerName).orElse(null);
+            if (e == null) {
+                continue;
+            }
             brokers.add(new MetadataResponseData.MetadataResponseBroker()
                     .setNodeId(b.brokerId())
                     .setHost(e.host())

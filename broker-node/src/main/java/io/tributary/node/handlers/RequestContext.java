@@ -2,8 +2,16 @@ package io.tributary.node.handlers;
 
 import org.apache.kafka.common.requests.RequestHeader;
 
-/** What a handler knows of a request besides its body: the header (API version, client id) and the peer. */
-public record RequestContext(RequestHeader header, String clientAddress) {
+/**
+ * What a handler knows of a request besides its body: the header (API version, client id), the peer, and the name
+ * of the listener it came in on (answers name brokers by their endpoint on that same listener, as Kafka does).
+ */
+public record RequestContext(RequestHeader header, String clientAddress, String listenerName) {
+
+    /** A request on the default PLAINTEXT listener (tests, tools). */
+    public RequestContext(RequestHeader header, String clientAddress) {
+        this(header, clientAddress, "PLAINTEXT");
+    }
 
     public short apiVersion() {
         return header.apiVersion();

@@ -25,13 +25,15 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     private static final int MAX_QUEUED_FRAMES = 16;
 
     private final RequestDispatcher dispatcher;
+    private final String listenerName;
     private final ArrayDeque<ByteBuffer> queued = new ArrayDeque<>();
     private boolean inFlight;
     private ChannelHandlerContext ctx;
     private String clientAddress = "unknown";
 
-    KafkaConnection(RequestDispatcher dispatcher) {
+    KafkaConnection(RequestDispatcher dispatcher, String listenerName) {
         this.dispatcher = dispatcher;
+        this.listenerName = listenerName;
     }
 
     @Override
@@ -70,7 +72,7 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
             ctx.channel().config().setAutoRead(true);
         }
         inFlight = true;
-        CompletableFuture<RequestDispatcher.Outcome> outcome = dispatcher.dispatch(request, clientAddress);
+        CompletableFuture<RequestDispatcher.Outcome> outcome = dispatcher.dispatch(request, clientAddress, listenerName);
         outcome.whenComplete((result, error) -> ctx.executor().execute(() -> finish(result, error)));
     }
 

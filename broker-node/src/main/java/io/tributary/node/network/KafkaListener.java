@@ -10,9 +10,12 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.ssl.SslHandler;
 import java.io.Closeable;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLEngine;
+import org.apache.kafka.common.security.ssl.SslFactory;
 
 /**
  * The Kafka client listener: accepts TCP connections, cuts the byte stream into size-prefixed frames (Kafka's
@@ -25,15 +28,33 @@ import java.util.concurrent.TimeUnit;
  */
 public final class KafkaListener implements Closeable {
 
+    /** A TLS handshake that has not finished after this long closes the connection. */
+    static final long HANDSHAKE_TIMEOUT_MS = 10_000;
+
+    private final String listenerName;
     private final String host;
     private final int port;
     private final int maxFrameBytes;
     private final RequestDispatcher dispatcher;
+    /** Server-side TLS engines for an SSL listener; null for PLAINTEXT. */
+    private final SslFactory ssl;
     private final EventLoopGroup bossGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final EventLoopGroup workerGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     private Channel serverChannel;
 
     public KafkaListener(String host, int port, int maxFrameBytes, RequestDispatcher dispatcher) {
+        this("PLAINTEXT", host, port, maxFrameBytes, dispatcher, null);
+    }
+
+    /**
+     * @param listenerName the listener's name: requests carry it, so that answers name brokers by their endpoint on
+     *     the same listener
+     * @param ssl TLS for this listener (Kafka's SslFactory in server mode), or null for plaintext
+     */
+    public KafkaListener(String listenerName, String host, int port, int maxFrameBytes, RequestDispatcher dispatcher,
+            SslFactory ssl) {
+        this.listenerName = listenerName;
+        this.ssl = ssl;
         this.host = host;
         this.port = port;
         this.maxFrameBytes = maxFrameBytes;
@@ -50,12 +71,29 @@ public final class KafkaListener implements Closeable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (ssl != null) {
+                            // TLS first: Kafka frames travel inside it. A client that does not complete the handshake
+                            // (plaintext bytes, an untrusted certificate) is closed by the handler.
+                            SSLEngine engine = ssl.createSslEngine(ch.remoteAddress().getAddress().getHostAddress(),
+                                    ch.remoteAddress().getPort());
+                            SslHandler tls = new SslHandler(engine);
+                            tls.setHandshakeTimeoutMillis(HANDSHAKE_TIMEOUT_MS);
+                            ch.pipeline().addLast("tls", tls);
+                        }
                         ch.pipeline().addLast("frames",
                                 new LengthFieldBasedFrameDecoder(maxFrameBytes, 0, 4, 0, 4, true));
-                        ch.pipeline().addLast("requests", new KafkaConnection(dispatcher));
+                        ch.pipeline().addLast("requests", new KafkaConnection(dispatcher, listenerName));
                     }
                 });
         serverChannel = bootstrap.bind(new InetSocketAddress(host, port)).sync().channel();
+    }
+
+    public String name() {
+        return listenerName;
+    }
+
+    public String host() {
+        return host;
     }
 
     /** The bound port (useful when configured as 0). */

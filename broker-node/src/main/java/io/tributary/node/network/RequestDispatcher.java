@@ -69,15 +69,20 @@ public final class RequestDispatcher {
     }
 
     CompletableFuture<Outcome> dispatch(ByteBuffer frame, String clientAddress) {
+        return dispatch(frame, clientAddress, "PLAINTEXT");
+    }
+
+    /** Handles one request frame that arrived on the listener named {@code listenerName}. */
+    CompletableFuture<Outcome> dispatch(ByteBuffer frame, String clientAddress, String listenerName) {
         try {
-            return CompletableFuture.supplyAsync(() -> handle(frame, clientAddress), ioThreads)
+            return CompletableFuture.supplyAsync(() -> handle(frame, clientAddress, listenerName), ioThreads)
                     .thenCompose(f -> f);
         } catch (RejectedExecutionException e) {
             return CompletableFuture.completedFuture(Outcome.CLOSE);
         }
     }
 
-    private CompletableFuture<Outcome> handle(ByteBuffer frame, String clientAddress) {
+    private CompletableFuture<Outcome> handle(ByteBuffer frame, String clientAddress, String listenerName) {
         if (frame.remaining() < 8) {
             return CompletableFuture.completedFuture(Outcome.CLOSE);
         }
@@ -107,7 +112,7 @@ public final class RequestDispatcher {
                     e.toString());
             return CompletableFuture.completedFuture(Outcome.CLOSE);
         }
-        RequestContext context = new RequestContext(header, clientAddress);
+        RequestContext context = new RequestContext(header, clientAddress, listenerName);
         long startNs = System.nanoTime();
         CompletableFuture<ApiMessage> response;
         try {

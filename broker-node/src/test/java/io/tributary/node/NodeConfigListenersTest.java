@@ -1,0 +1,61 @@
+package io.tributary.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+/** Kafka's listener settings: several named listeners, their security protocols, advertised addresses, ssl.* keys. */
+class NodeConfigListenersTest {
+
+    private static NodeConfig config(Map<String, String> values) {
+        Properties props = new Properties();
+        props.put("node.id", "1");
+        props.put("data.dir", "/tmp/unused");
+        props.putAll(values);
+        return NodeConfig.from(props);
+    }
+
+    @Test
+    void severalListenersEachWithTheProtocolItsNameMapsTo() {
+        NodeConfig c = config(Map.of(
+                "listeners", "PLAINTEXT://127.0.0.1:9092,SSL://0.0.0.0:9093,internal://127.0.0.1:9094",
+                "advertised.listeners", "SSL://broker1.example.com:9093",
+                "listener.security.protocol.map", "INTERNAL:PLAINTEXT",
+                "ssl.keystore.location", "/etc/tributary/broker1.p12",
+                "ssl.keystore.password", "secret"));
+
+        assertThat(c.listeners()).extracting(NodeConfig.Listener::name).containsExactly("PLAINTEXT", "SSL",
+                "INTERNAL");
+        assertThat(c.listeners()).extracting(NodeConfig.Listener::protocol).containsExactly("PLAINTEXT", "SSL",
+                "PLAINTEXT");
+        // advertised per name; a listener not named in advertised.listeners is advertised where it binds
+        assertThat(c.advertisedListeners()).extracting(NodeConfig.Listener::toString).containsExactly(
+                "PLAINTEXT://127.0.0.1:9092", "SSL://broker1.example.com:9093", "INTERNAL://127.0.0.1:9094");
+        assertThat(c.anySslListener()).isTrue();
+        assertThat(c.ssl()).containsEntry("ssl.keystore.location", "/etc/tributary/broker1.p12");
+        // DescribeConfigs never shows a password
+        assertThat(c.effectiveValues()).doesNotContainKey("ssl.keystore.password")
+                .containsEntry("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SSL:SSL,INTERNAL:PLAINTEXT");
+    }
+
+    @Test
+    void badListenerSettingsAreRefusedNamingTheProblem() {
+        assertThatThrownBy(() -> config(Map.of("listeners", "CUSTOM://127.0.0.1:9092")))
+                .hasMessageContaining("listener.security.protocol.map");
+        assertThatThrownBy(() -> config(Map.of("listeners", "SASL_SSL://127.0.0.1:9092")))
+                .hasMessageContaining("does not support yet");
+        assertThatThrownBy(() -> config(Map.of("listeners", "SSL://127.0.0.1:9093")))
+                .hasMessageContaining("ssl.keystore.location");
+        assertThatThrownBy(() -> config(Map.of("listeners", "PLAINTEXT://127.0.0.1:9092,PLAINTEXT://127.0.0.1:9093")))
+                .hasMessageContaining("twice");
+        assertThatThrownBy(() -> config(Map.of("listeners", "PLAINTEXT://127.0.0.1:9092",
+                "advertised.listeners", "SSL://127.0.0.1:9093")))
+                .hasMessageContaining("not one of the listeners");
+        assertThatThrownBy(() -> config(Map.of("ssl.no.such.key", "x"))).hasMessageContaining("unknown config key");
+        assertThatThrownBy(() -> config(Map.of("listener.security.protocol.map", "A:TLS")))
+                .hasMessageContaining("NAME:PROTOCOL");
+    }
+}
