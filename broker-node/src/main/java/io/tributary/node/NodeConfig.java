@@ -56,13 +56,15 @@ public record NodeConfig(
         long offsetsRetentionCheckIntervalMs,
         Listener metricsListener,
         InterNodeSecurity interNode,
-        Map<String, String> ssl) {
+        Map<String, String> ssl,
+        List<String> saslEnabledMechanisms,
+        Map<String, String> saslJaasConfigs) {
 
     /** Kafka's listener names for its security protocols, used when a listener's name is not in the map. */
     public static final Map<String, String> DEFAULT_SECURITY_PROTOCOLS = Map.of("PLAINTEXT", "PLAINTEXT",
             "SSL", "SSL", "SASL_PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SASL_SSL");
     /** The security protocols a Kafka listener can use today. */
-    static final Set<String> SUPPORTED_PROTOCOLS = Set.of("PLAINTEXT", "SSL");
+    static final Set<String> SUPPORTED_PROTOCOLS = Set.of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL");
 
     /**
      * How nodes talk to each other ({@code inter.node.*}): PLAINTEXT, or SSL (mutual TLS on the Ratis and
@@ -132,6 +134,7 @@ public record NodeConfig(
         d.put("offsets.retention.check.interval.ms", "600000");
         d.put("metrics.listener", "");
         d.put("listener.security.protocol.map", "");
+        d.put("sasl.enabled.mechanisms", "PLAIN");
         d.put("inter.node.security.protocol", "PLAINTEXT");
         d.put("inter.node.ssl.keystore.location", "");
         d.put("inter.node.ssl.keystore.type", "PKCS12");
@@ -148,6 +151,8 @@ public record NodeConfig(
         listeners = List.copyOf(listeners);
         advertisedListeners = List.copyOf(advertisedListeners);
         ssl = Map.copyOf(ssl);
+        saslEnabledMechanisms = List.copyOf(saslEnabledMechanisms);
+        saslJaasConfigs = Map.copyOf(saslJaasConfigs);
         require(!listeners.isEmpty(), "listeners must name at least one listener");
         require(numPartitions >= 1, "num.partitions must be >= 1");
         require(defaultReplicationFactor >= 1, "default.replication.factor must be >= 1");
@@ -197,6 +202,11 @@ public record NodeConfig(
         return advertisedListeners.get(0);
     }
 
+    /** Whether {@code listener} authenticates clients with SASL. */
+    public static boolean usesSasl(Listener listener) {
+        return listener.protocol().startsWith("SASL_");
+    }
+
     /** Whether any Kafka listener uses TLS (then {@code ssl.*} must name a keystore). */
     public boolean anySslListener() {
         return listeners.stream().anyMatch(l -> l.protocol().equals("SSL") || l.protocol().equals("SASL_SSL"));
@@ -214,9 +224,12 @@ public record NodeConfig(
     /** Reads and validates a config; throws IllegalArgumentException naming the bad key. */
     public static NodeConfig from(Properties props) {
         Map<String, String> ssl = new TreeMap<>();
+        Map<String, String> jaas = new TreeMap<>();
         for (String key : props.stringPropertyNames()) {
             if (ListenerSsl.isSslKey(key)) {
                 ssl.put(key, props.getProperty(key).trim());
+            } else if (ListenerSasl.isJaasKey(key)) {
+                jaas.put(key, props.getProperty(key).trim());
             } else if (!DEFAULTS.containsKey(key)) {
                 throw new IllegalArgumentException("unknown config key '" + key + "'; known keys: " + DEFAULTS.keySet()
                         + " and Kafka's ssl.* keys");
@@ -279,7 +292,10 @@ public record NodeConfig(
                 longValue(props, "offsets.retention.check.interval.ms"),
                 metricsListener(get(props, "metrics.listener")),
                 interNode(props),
-                ListenerSsl.requireKeystoreIfUsed(ssl, listeners));
+                ListenerSsl.requireKeystoreIfUsed(ssl, listeners),
+                List.of(get(props, "sasl.enabled.mechanisms").split("\\s*,\\s*")).stream()
+                        .filter(m -> !m.isBlank()).map(m -> m.trim().toUpperCase(java.util.Locale.ROOT)).toList(),
+                jaas);
     }
 
     /** Parses {@code NAME:PROTOCOL,...}; Kafka's defaults for the names it does not mention. */
@@ -402,7 +418,8 @@ public record NodeConfig(
         v.put("inter.node.ssl.keystore.type", interNode.keystoreType());
         v.put("inter.node.ssl.truststore.location", Objects.toString(interNode.truststoreLocation(), ""));
         v.put("inter.node.ssl.truststore.type", interNode.truststoreType());
-        // Passwords are never shown (Kafka answers them as sensitive, with no value).
+        v.put("sasl.enabled.mechanisms", String.join(",", saslEnabledMechanisms));
+        // Passwords and JAAS configs are never shown (Kafka answers them as sensitive, with no value).
         return v;
     }
 

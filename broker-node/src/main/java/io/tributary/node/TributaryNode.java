@@ -23,6 +23,7 @@ import io.tributary.node.handlers.MetadataHandler;
 import io.tributary.node.handlers.NodeServices;
 import io.tributary.node.handlers.OffsetForLeaderEpochHandler;
 import io.tributary.node.handlers.ProduceHandler;
+import io.tributary.node.handlers.SaslHandlers;
 import io.tributary.node.handlers.ProducerIdManager;
 import io.tributary.node.network.KafkaListener;
 import io.tributary.node.network.RequestDispatcher;
@@ -142,6 +143,22 @@ public final class TributaryNode implements Closeable {
         }
         // TLS of the Kafka listeners is set up (keystores read) before anything starts, as inter-node TLS is.
         SslFactory listenerSsl = config.anySslListener() ? ListenerSsl.serverFactory(config.ssl()) : null;
+        // So are the SASL listeners' mechanisms and users; failed logins are counted once the metrics exist.
+        java.util.concurrent.atomic.AtomicReference<NodeMetrics> failedLogins =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.Map<String, java.util.function.Supplier<io.tributary.node.network.SaslSession>> saslSessions =
+                new java.util.HashMap<>();
+        for (NodeConfig.Listener l : config.listeners()) {
+            if (NodeConfig.usesSasl(l)) {
+                saslSessions.put(l.name(), ListenerSasl.sessions(l.name(), config.saslEnabledMechanisms(),
+                        config.saslJaasConfigs(), () -> {
+                            NodeMetrics m = failedLogins.get();
+                            if (m != null) {
+                                m.saslAuthenticationFailed(l.name());
+                            }
+                        }));
+            }
+        }
         // Keystores are read before anything starts: a wrong path or password fails the start, naming the setting.
         InterNodeTls interNodeTls = config.interNode().ssl() ? config.interNode().load() : null;
         MetadataQuorum quorum = MetadataQuorum.start(config, interNodeTls);
@@ -223,12 +240,14 @@ public final class TributaryNode implements Closeable {
                 new DescribeClusterHandler(services),
                 new OffsetForLeaderEpochHandler(services),
                 new DescribeQuorumHandler(services, () -> describeQuorum(config, quorum, lifecycle))));
+        handlers.addAll(SaslHandlers.all());
         dispatcher[0] = new RequestDispatcher(handlers, ioThreads, metrics);
+        failedLogins.set(metrics);
         List<KafkaListener> listeners = new ArrayList<>();
         for (NodeConfig.Listener l : config.listeners()) {
             boolean tls = l.protocol().equals("SSL") || l.protocol().equals("SASL_SSL");
             listeners.add(new KafkaListener(l.name(), l.host(), l.port(), config.socketRequestMaxBytes(),
-                    dispatcher[0], tls ? listenerSsl : null));
+                    dispatcher[0], tls ? listenerSsl : null, saslSessions.get(l.name())));
         }
         java.util.concurrent.atomic.AtomicBoolean listening = new java.util.concurrent.atomic.AtomicBoolean();
         MetricsHttpServer http = null;

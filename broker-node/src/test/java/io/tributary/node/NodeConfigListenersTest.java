@@ -46,7 +46,16 @@ class NodeConfigListenersTest {
         assertThatThrownBy(() -> config(Map.of("listeners", "CUSTOM://127.0.0.1:9092")))
                 .hasMessageContaining("listener.security.protocol.map");
         assertThatThrownBy(() -> config(Map.of("listeners", "SASL_SSL://127.0.0.1:9092")))
-                .hasMessageContaining("does not support yet");
+                .hasMessageContaining("ssl.keystore.location");
+        // SASL is checked when the node starts, before it registers
+        assertThatThrownBy(() -> ListenerSasl.sessions("SASL_SSL", java.util.List.of("PLAIN"), Map.of(), () -> { }))
+                .hasMessageContaining("listener.name.sasl_ssl.plain.sasl.jaas.config");
+        assertThatThrownBy(() -> ListenerSasl.sessions("SASL_SSL", java.util.List.of("SCRAM-SHA-256"), Map.of(),
+                () -> { })).hasMessageContaining("does not serve yet");
+        assertThatThrownBy(() -> ListenerSasl.sessions("SASL_SSL", java.util.List.of("PLAIN"), Map.of(
+                "listener.name.sasl_ssl.plain.sasl.jaas.config",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"a\" password=\"b\";"),
+                () -> { })).hasMessageContaining("defines no user");
         assertThatThrownBy(() -> config(Map.of("listeners", "SSL://127.0.0.1:9093")))
                 .hasMessageContaining("ssl.keystore.location");
         assertThatThrownBy(() -> config(Map.of("listeners", "PLAINTEXT://127.0.0.1:9092,PLAINTEXT://127.0.0.1:9093")))

@@ -77,6 +77,7 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String RAFT_TERM = "tributary.raft.term";
     public static final String RAFT_COMMIT_INDEX = "tributary.raft.commit.index";
     public static final String RAFT_APPLIED_INDEX = "tributary.raft.applied.index";
+    public static final String SASL_AUTHENTICATION_FAILURES = "tributary.sasl.authentication.failures";
     private static final Logger log = LoggerFactory.getLogger(NodeMetrics.class);
     private static final long REFRESH_MS = 2_000;
 
@@ -182,6 +183,12 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
         errors.computeIfAbsent(api.name + "/" + error.name(), key -> Counter.builder(REQUEST_ERRORS)
                 .description("errors in responses, per partition for Produce and Fetch")
                 .tags("api", api.name, "error", error.name()).register(registry)).increment();
+    }
+
+    /** Counts a failed SASL authentication (wrong password, unknown user) on {@code listener}. */
+    public void saslAuthenticationFailed(String listener) {
+        Counter.builder(SASL_AUTHENTICATION_FAILURES).description("failed SASL authentications of Kafka clients")
+                .tag("listener", listener).register(registry).increment();
     }
 
     private GaugeRows rows(String name, String baseUnit, String description) {

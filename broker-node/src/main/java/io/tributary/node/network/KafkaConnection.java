@@ -26,14 +26,17 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
 
     private final RequestDispatcher dispatcher;
     private final String listenerName;
+    /** This connection's SASL exchange on a SASL listener; null elsewhere. */
+    private final SaslSession sasl;
     private final ArrayDeque<ByteBuffer> queued = new ArrayDeque<>();
     private boolean inFlight;
     private ChannelHandlerContext ctx;
     private String clientAddress = "unknown";
 
-    KafkaConnection(RequestDispatcher dispatcher, String listenerName) {
+    KafkaConnection(RequestDispatcher dispatcher, String listenerName, SaslSession sasl) {
         this.dispatcher = dispatcher;
         this.listenerName = listenerName;
+        this.sasl = sasl;
     }
 
     @Override
@@ -72,7 +75,7 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
             ctx.channel().config().setAutoRead(true);
         }
         inFlight = true;
-        CompletableFuture<RequestDispatcher.Outcome> outcome = dispatcher.dispatch(request, clientAddress, listenerName);
+        CompletableFuture<RequestDispatcher.Outcome> outcome = dispatcher.dispatch(request, clientAddress, listenerName, sasl);
         outcome.whenComplete((result, error) -> ctx.executor().execute(() -> finish(result, error)));
     }
 

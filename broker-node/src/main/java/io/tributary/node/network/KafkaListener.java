@@ -14,6 +14,7 @@ import io.netty.handler.ssl.SslHandler;
 import java.io.Closeable;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLEngine;
 import org.apache.kafka.common.security.ssl.SslFactory;
 
@@ -38,6 +39,8 @@ public final class KafkaListener implements Closeable {
     private final RequestDispatcher dispatcher;
     /** Server-side TLS engines for an SSL listener; null for PLAINTEXT. */
     private final SslFactory ssl;
+    /** A SASL exchange per connection on a SASL listener; null for none. */
+    private final Supplier<SaslSession> sasl;
     private final EventLoopGroup bossGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final EventLoopGroup workerGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     private Channel serverChannel;
@@ -53,8 +56,15 @@ public final class KafkaListener implements Closeable {
      */
     public KafkaListener(String listenerName, String host, int port, int maxFrameBytes, RequestDispatcher dispatcher,
             SslFactory ssl) {
+        this(listenerName, host, port, maxFrameBytes, dispatcher, ssl, null);
+    }
+
+    /** @param sasl a new SASL exchange per connection on a SASL listener, or null for none */
+    public KafkaListener(String listenerName, String host, int port, int maxFrameBytes, RequestDispatcher dispatcher,
+            SslFactory ssl, Supplier<SaslSession> sasl) {
         this.listenerName = listenerName;
         this.ssl = ssl;
+        this.sasl = sasl;
         this.host = host;
         this.port = port;
         this.maxFrameBytes = maxFrameBytes;
@@ -82,7 +92,8 @@ public final class KafkaListener implements Closeable {
                         }
                         ch.pipeline().addLast("frames",
                                 new LengthFieldBasedFrameDecoder(maxFrameBytes, 0, 4, 0, 4, true));
-                        ch.pipeline().addLast("requests", new KafkaConnection(dispatcher, listenerName));
+                        ch.pipeline().addLast("requests", new KafkaConnection(dispatcher, listenerName,
+                                sasl == null ? null : sasl.get()));
                     }
                 });
         serverChannel = bootstrap.bind(new InetSocketAddress(host, port)).sync().channel();

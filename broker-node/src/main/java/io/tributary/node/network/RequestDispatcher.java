@@ -72,17 +72,27 @@ public final class RequestDispatcher {
         return dispatch(frame, clientAddress, "PLAINTEXT");
     }
 
-    /** Handles one request frame that arrived on the listener named {@code listenerName}. */
     CompletableFuture<Outcome> dispatch(ByteBuffer frame, String clientAddress, String listenerName) {
+        return dispatch(frame, clientAddress, listenerName, null);
+    }
+
+    /**
+     * Handles one request frame that arrived on the listener named {@code listenerName}; on a SASL listener,
+     * {@code sasl} is the connection's exchange, and a request other than ApiVersions, SaslHandshake and
+     * SaslAuthenticate before it completes closes the connection, as in Kafka.
+     */
+    CompletableFuture<Outcome> dispatch(ByteBuffer frame, String clientAddress, String listenerName,
+            SaslSession sasl) {
         try {
-            return CompletableFuture.supplyAsync(() -> handle(frame, clientAddress, listenerName), ioThreads)
+            return CompletableFuture.supplyAsync(() -> handle(frame, clientAddress, listenerName, sasl), ioThreads)
                     .thenCompose(f -> f);
         } catch (RejectedExecutionException e) {
             return CompletableFuture.completedFuture(Outcome.CLOSE);
         }
     }
 
-    private CompletableFuture<Outcome> handle(ByteBuffer frame, String clientAddress, String listenerName) {
+    private CompletableFuture<Outcome> handle(ByteBuffer frame, String clientAddress, String listenerName,
+            SaslSession sasl) {
         if (frame.remaining() < 8) {
             return CompletableFuture.completedFuture(Outcome.CLOSE);
         }
@@ -93,6 +103,11 @@ public final class RequestDispatcher {
             return CompletableFuture.completedFuture(Outcome.CLOSE);
         }
         ApiKeys apiKey = ApiKeys.forId(apiKeyId);
+        if (sasl != null && !sasl.allows(apiKey)) {
+            log.info("Closing connection from {}: {} before SASL authentication completed (or after it failed)",
+                    clientAddress, apiKey);
+            return CompletableFuture.completedFuture(Outcome.CLOSE);
+        }
         ApiHandler handler = handlers.get(apiKey);
         if (handler == null) {
             log.info("Closing connection from {}: API {} is not served", clientAddress, apiKey);
@@ -112,7 +127,7 @@ public final class RequestDispatcher {
                     e.toString());
             return CompletableFuture.completedFuture(Outcome.CLOSE);
         }
-        RequestContext context = new RequestContext(header, clientAddress, listenerName);
+        RequestContext context = new RequestContext(header, clientAddress, listenerName, sasl);
         long startNs = System.nanoTime();
         CompletableFuture<ApiMessage> response;
         try {

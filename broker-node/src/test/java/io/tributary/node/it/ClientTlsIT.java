@@ -1,7 +1,6 @@
 package io.tributary.node.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -21,17 +19,10 @@ import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.Node;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.config.SslConfigs;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,29 +36,23 @@ import org.junit.jupiter.api.Test;
 class ClientTlsIT {
 
     private static Path work;
-    private static Path certs;
-    private static String password;
+    private static TestCerts certs;
     private static NodeProcess node;
     private static int sslPort;
 
     @BeforeAll
     static void start() throws Exception {
         work = Files.createTempDirectory("tributary-client-tls-");
-        certs = work.resolve("certs");
-        Path script = Path.of("").toAbsolutePath().getParent().resolve("deploy").resolve("make-certs.sh");
-        ExternalCommand.Result made = ExternalCommand.run(List.of("bash", script.toString(), certs.toString(),
-                "127.0.0.1"), "", Duration.ofMinutes(3), work);
-        assertThat(made.exitCode()).as(made.toString()).isZero();
-        password = Files.readString(certs.resolve("password"), StandardCharsets.UTF_8).trim();
+        certs = TestCerts.make(work, 1);
         List<Integer> ports = NodeProcess.freePorts(2);
         sslPort = ports.get(1);
         Path dir = Files.createDirectories(work.resolve("node"));
         node = NodeProcess.prepare(1, dir, ports.get(0), Map.of(
                 "listeners", "PLAINTEXT://127.0.0.1:" + ports.get(0) + ",SSL://127.0.0.1:" + sslPort,
                 "advertised.listeners", "PLAINTEXT://127.0.0.1:" + ports.get(0) + ",SSL://127.0.0.1:" + sslPort,
-                "ssl.keystore.location", certs.resolve("node-1.p12").toString(),
+                "ssl.keystore.location", certs.nodeKeystore(1).toString(),
                 "ssl.keystore.type", "PKCS12",
-                "ssl.keystore.password", password));
+                "ssl.keystore.password", certs.password()));
         node.restart();
     }
 
@@ -84,11 +69,8 @@ class ClientTlsIT {
 
     /** Kafka client settings for the SSL listener, trusting the test CA. */
     private static Map<String, Object> tls() {
-        Map<String, Object> config = new HashMap<>();
+        Map<String, Object> config = certs.clientTrust();
         config.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "SSL");
-        config.put(SslConfigs.SSL_TRUSTSTORE_LOCATION_CONFIG, certs.resolve("truststore.p12").toString());
-        config.put(SslConfigs.SSL_TRUSTSTORE_TYPE_CONFIG, "PKCS12");
-        config.put(SslConfigs.SSL_TRUSTSTORE_PASSWORD_CONFIG, password);
         return config;
     }
 
@@ -118,47 +100,16 @@ class ClientTlsIT {
                 sent.add("v" + i);
             }
         }
-        Map<String, Object> consumerConfig = new HashMap<>(tls());
-        consumerConfig.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, sslBootstrap());
-        consumerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        List<String> read = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(consumerConfig, new StringDeserializer(),
-                new StringDeserializer())) {
-            TopicPartition tp = new TopicPartition(topic, 0);
-            consumer.assign(List.of(tp));
-            consumer.seekToBeginning(List.of(tp));
-            await("reading back over TLS").atMost(Clients.CLIENT_DEADLINE).pollInSameThread()
-                    .pollInterval(Duration.ZERO).until(() -> {
-                        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                            read.add(r.value());
-                        }
-                        return read.size() >= sent.size();
-                    });
-        }
+        List<String> read = Clients.readValues(sslBootstrap(), tls(), topic, sent.size());
         assertThat(read).isEqualTo(sent);
     }
 
     @Test
     void kcatProducesAndConsumesOverTls() {
-        if (!"true".equals(System.getenv("CI")) && !ExternalCommand.onPath("kcat")) {
-            org.junit.jupiter.api.Assumptions.abort("kcat is not on PATH (install it: apt-get install kcat)");
-        }
-        assertThat(ExternalCommand.onPath("kcat")).as("kcat on PATH (.ci/run installs it)").isTrue();
         String topic = "kcat-tls";
         Clients.createTopic(node.bootstrap(), topic, 1);
-        List<String> tlsArgs = List.of("-b", sslBootstrap(), "-X", "security.protocol=ssl", "-X",
-                "ssl.ca.location=" + certs.resolve("ca.pem"));
-        List<String> produce = new ArrayList<>(List.of("kcat", "-P", "-t", topic));
-        produce.addAll(tlsArgs);
-        ExternalCommand.Result produced = ExternalCommand.run(produce, "a\nb\nc\n", Duration.ofSeconds(60), work);
-        assertThat(produced.exitCode()).as(produced.toString()).isZero();
-        List<String> consume = new ArrayList<>(List.of("kcat", "-C", "-t", topic, "-o", "beginning", "-c", "3",
-                "-e"));
-        consume.addAll(tlsArgs);
-        ExternalCommand.Result consumed = ExternalCommand.run(consume, "", Duration.ofSeconds(60), work);
-        assertThat(consumed.exitCode()).as(consumed.toString()).isZero();
-        assertThat(consumed.stdout().lines().toList()).containsExactly("a", "b", "c");
+        TestCerts.kcatRoundTrip(topic, List.of("a", "b", "c"), List.of("-b", sslBootstrap(), "-X",
+                "security.protocol=ssl", "-X", "ssl.ca.location=" + certs.caPem()), work);
     }
 
     @Test

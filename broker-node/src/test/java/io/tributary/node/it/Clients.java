@@ -170,4 +170,30 @@ final class Clients {
         }
         return records;
     }
+
+    /**
+     * The values of partition 0 of {@code topic} from the beginning, read with a consumer of {@code config} (security
+     * settings) until {@code expected} arrived or the deadline passed.
+     */
+    static List<String> readValues(String bootstrap, Map<String, Object> config, String topic, int expected) {
+        Map<String, Object> consumerConfig = new java.util.HashMap<>(config);
+        consumerConfig.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        consumerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        List<String> read = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(consumerConfig, new StringDeserializer(),
+                new StringDeserializer())) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            await("reading back " + expected + " records of " + topic).atMost(CLIENT_DEADLINE).pollInSameThread()
+                    .pollInterval(Duration.ZERO).until(() -> {
+                        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                            read.add(r.value());
+                        }
+                        return read.size() >= expected;
+                    });
+        }
+        return read;
+    }
 }

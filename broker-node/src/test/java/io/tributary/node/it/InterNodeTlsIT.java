@@ -17,7 +17,6 @@ import io.tributary.proto.replication.ReplicationServiceGrpc;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,36 +52,20 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class InterNodeTlsIT {
 
     private static final int NODES = 3;
-    private static final Path CERTS = makeCerts();
+    private static final TestCerts CERTS = makeCerts();
 
     @RegisterExtension
     static final ClusterProcesses cluster = new ClusterProcesses(NODES, NODES, Map.of(
             "inter.node.security.protocol", "SSL",
-            "inter.node.ssl.keystore.location", CERTS.resolve("node-1.p12").toString(),
-            "inter.node.ssl.keystore.password", password(),
-            "inter.node.ssl.truststore.location", CERTS.resolve("truststore.p12").toString(),
-            "inter.node.ssl.truststore.password", password()));
+            "inter.node.ssl.keystore.location", CERTS.nodeKeystore(1).toString(),
+            "inter.node.ssl.keystore.password", CERTS.password(),
+            "inter.node.ssl.truststore.location", CERTS.truststore().toString(),
+            "inter.node.ssl.truststore.password", CERTS.password()));
 
     /** One node keystore for every node (any certificate of the cluster CA is a node's), made with keytool. */
-    private static Path makeCerts() {
+    private static TestCerts makeCerts() {
         try {
-            Path work = Files.createTempDirectory("tributary-certs-");
-            Path dir = work.resolve("certs"); // make-certs.sh wants a fresh directory
-            Path script = Path.of("").toAbsolutePath().getParent().resolve("deploy").resolve("make-certs.sh");
-            ExternalCommand.Result made = ExternalCommand.run(List.of("bash", script.toString(), dir.toString(),
-                    "127.0.0.1"), "", Duration.ofMinutes(3), work);
-            if (made.exitCode() != 0) {
-                throw new AssertionError("make-certs.sh failed: " + made);
-            }
-            return dir;
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
-    private static String password() {
-        try {
-            return Files.readString(CERTS.resolve("password"), StandardCharsets.UTF_8).trim();
+            return TestCerts.make(Files.createTempDirectory("tributary-certs-"), 1);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -122,7 +105,7 @@ class InterNodeTlsIT {
         ManagedChannel plaintext = NettyChannelBuilder.forAddress("127.0.0.1", leaderReplicationPort)
                 .usePlaintext().build();
         ManagedChannel tlsWithoutCertificate = NettyChannelBuilder.forAddress("127.0.0.1", leaderReplicationPort)
-                .sslContext(GrpcSslContexts.forClient().trustManager(CERTS.resolve("ca.pem").toFile()).build())
+                .sslContext(GrpcSslContexts.forClient().trustManager(CERTS.caPem().toFile()).build())
                 .build();
         try {
             // Then the connection fails before any answer: no data, no follower position recorded
