@@ -41,6 +41,10 @@ public final class ListenerSasl {
      */
     public static Supplier<SaslSession> sessions(String listenerName, List<String> mechanisms,
             Map<String, String> jaasConfigs, Runnable onFailure) {
+        if (mechanisms.isEmpty()) {
+            throw new IllegalArgumentException("listener " + listenerName
+                    + " uses SASL, so sasl.enabled.mechanisms must name at least one mechanism (PLAIN)");
+        }
         Map<String, PlainServerCallbackHandler> plain = new HashMap<>();
         for (String mechanism : mechanisms) {
             if (!SUPPORTED_MECHANISMS.contains(mechanism)) {

@@ -56,8 +56,20 @@ public final class ListenerSsl {
      * message when a keystore cannot be read or a value is invalid.
      */
     public static SslFactory serverFactory(Map<String, String> ssl) {
+        return serverFactory(ssl, false);
+    }
+
+    /**
+     * As {@link #serverFactory(Map)}; for a SASL_SSL listener ({@code sasl}) clients are authenticated by SASL, and
+     * the node-wide {@code ssl.client.auth} does not apply (as in Kafka, where only a listener-prefixed setting does).
+     */
+    public static SslFactory serverFactory(Map<String, String> ssl, boolean sasl) {
         try {
-            Map<String, Object> values = DEFINITION.parse(ssl);
+            Map<String, String> settings = new java.util.HashMap<>(ssl);
+            if (sasl) {
+                settings.put(BrokerSecurityConfigs.SSL_CLIENT_AUTH_CONFIG, "none");
+            }
+            Map<String, Object> values = DEFINITION.parse(settings);
             SslFactory factory = new SslFactory(ConnectionMode.SERVER);
             factory.configure(values);
             return factory;

@@ -192,6 +192,12 @@ public record NodeConfig(
                 "metadata.log.segment.bytes must be in 4096..67108864");
     }
 
+    /** Like the record's, without passwords or JAAS configs (safe to log). */
+    @Override
+    public String toString() {
+        return "NodeConfig" + effectiveValues();
+    }
+
     /** The first listener: the one a node alone advertises first, and the default replication host. */
     public Listener listener() {
         return listeners.get(0);
@@ -506,6 +512,10 @@ public record NodeConfig(
                         + value + "'");
             }
             String name = value.substring(0, sep).toUpperCase(java.util.Locale.ROOT);
+            if (name.equals("REPLICATION") || name.equals("HTTP")) {
+                throw new IllegalArgumentException("listener name " + name + " in '" + key
+                        + "' is reserved for the node's own endpoints; choose another name");
+            }
             String protocol = protocols.get(name);
             if (protocol == null) {
                 throw new IllegalArgumentException("listener " + name + " in '" + key

@@ -142,7 +142,16 @@ public final class TributaryNode implements Closeable {
             checkPortFree(l);
         }
         // TLS of the Kafka listeners is set up (keystores read) before anything starts, as inter-node TLS is.
-        SslFactory listenerSsl = config.anySslListener() ? ListenerSsl.serverFactory(config.ssl()) : null;
+        boolean sslListener = config.listeners().stream().anyMatch(l -> l.protocol().equals("SSL"));
+        boolean saslSslListener = config.listeners().stream().anyMatch(l -> l.protocol().equals("SASL_SSL"));
+        SslFactory listenerSsl = sslListener ? ListenerSsl.serverFactory(config.ssl(), false) : null;
+        SslFactory listenerSaslSsl = saslSslListener ? ListenerSsl.serverFactory(config.ssl(), true) : null;
+        if (!config.interNode().ssl() && config.clustered() && config.listeners().stream()
+                .anyMatch(l -> !l.protocol().equals("PLAINTEXT"))) {
+            log.warn("node={} secures its Kafka listeners but talks to the other nodes in plaintext: anyone who "
+                    + "reaches the replication or Ratis ports can read every partition and change the metadata. "
+                    + "Set inter.node.security.protocol=SSL (docs/security.md)", config.nodeId());
+        }
         // So are the SASL listeners' mechanisms and users; failed logins are counted once the metrics exist.
         java.util.concurrent.atomic.AtomicReference<NodeMetrics> failedLogins =
                 new java.util.concurrent.atomic.AtomicReference<>();
@@ -245,9 +254,10 @@ public final class TributaryNode implements Closeable {
         failedLogins.set(metrics);
         List<KafkaListener> listeners = new ArrayList<>();
         for (NodeConfig.Listener l : config.listeners()) {
-            boolean tls = l.protocol().equals("SSL") || l.protocol().equals("SASL_SSL");
+            SslFactory tls = l.protocol().equals("SSL") ? listenerSsl
+                    : l.protocol().equals("SASL_SSL") ? listenerSaslSsl : null;
             listeners.add(new KafkaListener(l.name(), l.host(), l.port(), config.socketRequestMaxBytes(),
-                    dispatcher[0], tls ? listenerSsl : null, saslSessions.get(l.name())));
+                    dispatcher[0], tls, saslSessions.get(l.name())));
         }
         java.util.concurrent.atomic.AtomicBoolean listening = new java.util.concurrent.atomic.AtomicBoolean();
         MetricsHttpServer http = null;

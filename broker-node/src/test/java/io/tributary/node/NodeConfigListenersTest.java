@@ -64,6 +64,13 @@ class NodeConfigListenersTest {
                 "advertised.listeners", "SSL://127.0.0.1:9093")))
                 .hasMessageContaining("not one of the listeners");
         assertThatThrownBy(() -> config(Map.of("ssl.no.such.key", "x"))).hasMessageContaining("unknown config key");
+        assertThatThrownBy(() -> config(Map.of("listeners", "REPLICATION://127.0.0.1:9092",
+                "listener.security.protocol.map", "REPLICATION:PLAINTEXT"))).hasMessageContaining("reserved");
+        assertThatThrownBy(() -> ListenerSasl.sessions("SASL_SSL", java.util.List.of(), Map.of(), () -> { }))
+                .hasMessageContaining("sasl.enabled.mechanisms");
+        // A config's string form never shows a secret
+        assertThat(config(Map.of("listeners", "SSL://127.0.0.1:9093", "ssl.keystore.location", "/k.p12",
+                "ssl.keystore.password", "hunter2")).toString()).doesNotContain("hunter2");
         assertThatThrownBy(() -> config(Map.of("listener.security.protocol.map", "A:TLS")))
                 .hasMessageContaining("NAME:PROTOCOL");
     }

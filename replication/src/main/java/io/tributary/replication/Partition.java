@@ -73,6 +73,8 @@ public final class Partition {
     private long leaderEpochStartOffset;
     /** Leader only: the ISR change in flight, null if none. Its members count towards the high watermark. */
     private PendingIsr pendingIsr;
+    /** When the fetch path may propose an ISR change again after the controller refused one. */
+    private long refusedUntilMs = Long.MIN_VALUE;
 
     /** What a leader knows of one follower. */
     private static final class FollowerState {
@@ -491,11 +493,12 @@ public final class Partition {
 
     /**
      * Leader: whether {@code replica}, outside the ISR, has caught up to the high watermark with no ISR change in
-     * flight: a cheap test on the fetch path before {@link #isrChange} (which decides).
+     * flight and no refusal within the retry backoff: a cheap test on the fetch path before {@link #isrChange}
+     * (which decides), so that a controller that keeps refusing is not asked on every fetch.
      */
-    public boolean mayExpandIsrWith(int replica) {
+    public boolean mayExpandIsrWith(int replica, long nowMs) {
         synchronized (this) {
-            if (!isLeader() || pendingIsr != null || image.isr().contains(replica)) {
+            if (!isLeader() || pendingIsr != null || image.isr().contains(replica) || nowMs < refusedUntilMs) {
                 return false;
             }
             FollowerState f = followers.get(replica);
@@ -523,6 +526,8 @@ public final class Partition {
             switch (result) {
                 case REFUSED -> {
                     pendingIsr = null;
+                    // The fetch path waits a backoff before proposing again (the periodic check has its own pace).
+                    refusedUntilMs = nowMs + retryBackoffMs;
                     advanceHighWatermark(done);
                 }
                 // A newer image is coming (or the controller lags): ask again only in case it never does.

@@ -132,7 +132,7 @@ public final class ReplicationService extends ReplicationServiceGrpc.Replication
                 answer = FetchAnswer.error(ReplicaFetchError.STORAGE_ERROR);
             }
             replicas.onHighWatermarkMaybeMoved(p, done);
-            if (answer.error() == ReplicaFetchError.NONE && p.mayExpandIsrWith(request.getReplicaId())) {
+            if (answer.error() == ReplicaFetchError.NONE && p.mayExpandIsrWith(request.getReplicaId(), nowMs)) {
                 replicas.maybeChangeIsr(p, brokers, nowMs);
             }
             data.setError(answer.error());

@@ -46,13 +46,15 @@ class ReplicaManagerIsrExpandTest {
     private ReplicationService service;
     private final List<IsrProposal> asked = new CopyOnWriteArrayList<>();
     private long followerEpoch;
+    private volatile IsrChangeResult answer;
 
     @BeforeEach
     void open() throws IOException {
         replicas = new ReplicaManager(LEADER, dir, LogConfig.DEFAULTS, Clock.systemUTC(), ReplicationConfig.DEFAULTS);
         replicas.setController((topicId, partition, proposal) -> {
             asked.add(proposal);
-            return new CompletableFuture<>(); // the controller has not answered yet
+            // null: the controller has not answered yet
+            return answer == null ? new CompletableFuture<>() : CompletableFuture.completedFuture(answer);
         }, () -> 1);
         service = new ReplicationService(replicas);
         // Broker 2 registered and unfenced; t-0 on [1, 2] led by 1 with ISR [1] (2 was out, e.g. restarted).
@@ -95,6 +97,17 @@ class ReplicaManagerIsrExpandTest {
         // and only once while that change is in flight
         fetch(end, 1);
         assertThat(asked).hasSize(1);
+    }
+
+    @Test
+    void aRefusedExpansionIsNotProposedAgainOnEveryFetch() throws Exception {
+        answer = IsrChangeResult.REFUSED;
+        long end = replicas.partition(TP).log().logEndOffset();
+        fetch(end, -1);
+        assertThat(asked).as("proposed once, refused").hasSize(1);
+        fetch(end, -1);
+        fetch(end, -1);
+        assertThat(asked).as("no new proposal within the retry backoff").hasSize(1);
     }
 
     private ReplicaFetchResponse fetch(long offset, int lastFetchedEpoch) throws Exception {

@@ -93,6 +93,10 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
             ByteBuf out = ctx.alloc().buffer(4 + body.remaining());
             out.writeInt(body.remaining());
             out.writeBytes(body);
+            if (result.closeAfterResponse()) {
+                ctx.writeAndFlush(out).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+                return;
+            }
             ctx.writeAndFlush(out);
         }
         startNext();

@@ -38,10 +38,17 @@ public final class RequestDispatcher {
 
     private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
 
-    /** What to do with a connection after a request: write {@code response} (null: nothing), or close it. */
-    public record Outcome(ByteBuffer response, boolean closeConnection) {
-        static final Outcome CLOSE = new Outcome(null, true);
-        static final Outcome NO_RESPONSE = new Outcome(null, false);
+    /**
+     * What to do with a connection after a request: write {@code response} (null: nothing), or close it; or write
+     * the response and close it then ({@code closeAfterResponse}: a failed SASL authentication).
+     */
+    public record Outcome(ByteBuffer response, boolean closeConnection, boolean closeAfterResponse) {
+        static final Outcome CLOSE = new Outcome(null, true, false);
+        static final Outcome NO_RESPONSE = new Outcome(null, false, false);
+
+        Outcome(ByteBuffer response, boolean closeConnection) {
+            this(response, closeConnection, false);
+        }
     }
 
     private final Map<ApiKeys, ApiHandler> handlers = new EnumMap<>(ApiKeys.class);
@@ -144,7 +151,10 @@ public final class RequestDispatcher {
                 return errorResponse(header, frame, Errors.UNKNOWN_SERVER_ERROR);
             }
             countErrors(apiKey, message);
-            return message == null ? Outcome.NO_RESPONSE : new Outcome(encode(header, message), false);
+            // A failed SASL authentication is answered (the client learns why), then the connection is closed.
+            boolean failedLogin = sasl != null && sasl.failed();
+            return message == null ? Outcome.NO_RESPONSE
+                    : new Outcome(encode(header, message), false, failedLogin);
         });
     }
 

@@ -13,7 +13,7 @@ import org.apache.kafka.common.protocol.Errors;
  * picks a mechanism, then SaslAuthenticate requests carry the mechanism's tokens until its server is complete. Until
  * then the connection may send only ApiVersions, SaslHandshake and SaslAuthenticate; anything else closes it (Kafka's
  * IllegalSaslState). A failed authentication is answered SASL_AUTHENTICATION_FAILED, counted, and the connection is
- * closed at its next request.
+ * closed once that answer is written.
  *
  * <p>Threads: a connection's requests run one at a time, but on different I/O threads: methods are synchronized.
  */
@@ -85,6 +85,11 @@ public final class SaslSession {
                     + server.getMechanismName();
             return new Step(Errors.SASL_AUTHENTICATION_FAILED, reason, new byte[0]);
         }
+    }
+
+    /** Whether an authentication failed on this connection (it is then closed). */
+    public synchronized boolean failed() {
+        return failed;
     }
 
     /** The authenticated principal ({@code User:name}), or null before authentication. */
