@@ -42,8 +42,7 @@ public final class ListenerSsl {
 
     /** Checks that a TLS listener has a keystore to present; returns {@code ssl} unchanged. */
     static Map<String, String> requireKeystoreIfUsed(Map<String, String> ssl, List<NodeConfig.Listener> listeners) {
-        boolean tls = listeners.stream().anyMatch(l -> l.protocol().equals("SSL") || l.protocol().equals("SASL_SSL"));
-        if (tls && !ssl.containsKey(SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG)
+        if (listeners.stream().anyMatch(NodeConfig.Listener::tls) && !ssl.containsKey(SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG)
                 && !ssl.containsKey(SslConfigs.SSL_KEYSTORE_KEY_CONFIG)) {
             throw new IllegalArgumentException("a listener uses SSL, so ssl.keystore.location (or ssl.keystore.key "
                     + "with ssl.keystore.type=PEM) must name the node's key and certificate");
@@ -55,13 +54,9 @@ public final class ListenerSsl {
      * A factory of server-side TLS engines for the SSL listeners; throws IllegalArgumentException with Kafka's
      * message when a keystore cannot be read or a value is invalid.
      */
-    public static SslFactory serverFactory(Map<String, String> ssl) {
-        return serverFactory(ssl, false);
-    }
-
     /**
-     * As {@link #serverFactory(Map)}; for a SASL_SSL listener ({@code sasl}) clients are authenticated by SASL, and
-     * the node-wide {@code ssl.client.auth} does not apply (as in Kafka, where only a listener-prefixed setting does).
+     * For a SASL_SSL listener ({@code sasl}) clients are authenticated by SASL, and the node-wide
+     * {@code ssl.client.auth} does not apply (as in Kafka, where only a listener-prefixed setting does).
      */
     public static SslFactory serverFactory(Map<String, String> ssl, boolean sasl) {
         try {

@@ -208,16 +208,6 @@ public record NodeConfig(
         return advertisedListeners.get(0);
     }
 
-    /** Whether {@code listener} authenticates clients with SASL. */
-    public static boolean usesSasl(Listener listener) {
-        return listener.protocol().startsWith("SASL_");
-    }
-
-    /** Whether any Kafka listener uses TLS (then {@code ssl.*} must name a keystore). */
-    public boolean anySslListener() {
-        return listeners.stream().anyMatch(l -> l.protocol().equals("SSL") || l.protocol().equals("SASL_SSL"));
-    }
-
     /** Whether this node runs in a cluster (a metadata quorum is configured) rather than alone. */
     public boolean clustered() {
         return !controllerQuorumVoters.isEmpty();
@@ -485,6 +475,16 @@ public record NodeConfig(
         @Override
         public String toString() {
             return name + "://" + host + ":" + port;
+        }
+
+        /** Whether this listener speaks TLS (SSL, SASL_SSL). */
+        public boolean tls() {
+            return protocol.equals("SSL") || protocol.equals("SASL_SSL");
+        }
+
+        /** Whether this listener authenticates clients with SASL (SASL_PLAINTEXT, SASL_SSL). */
+        public boolean sasl() {
+            return protocol.startsWith("SASL_");
         }
 
         static List<Listener> parseAll(String key, String value, Map<String, String> protocols) {

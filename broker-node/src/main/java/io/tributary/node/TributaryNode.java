@@ -142,12 +142,12 @@ public final class TributaryNode implements Closeable {
             checkPortFree(l);
         }
         // TLS of the Kafka listeners is set up (keystores read) before anything starts, as inter-node TLS is.
-        boolean sslListener = config.listeners().stream().anyMatch(l -> l.protocol().equals("SSL"));
-        boolean saslSslListener = config.listeners().stream().anyMatch(l -> l.protocol().equals("SASL_SSL"));
+        boolean sslListener = config.listeners().stream().anyMatch(l -> l.tls() && !l.sasl());
+        boolean saslSslListener = config.listeners().stream().anyMatch(l -> l.tls() && l.sasl());
         SslFactory listenerSsl = sslListener ? ListenerSsl.serverFactory(config.ssl(), false) : null;
         SslFactory listenerSaslSsl = saslSslListener ? ListenerSsl.serverFactory(config.ssl(), true) : null;
         if (!config.interNode().ssl() && config.clustered() && config.listeners().stream()
-                .anyMatch(l -> !l.protocol().equals("PLAINTEXT"))) {
+                .anyMatch(l -> l.tls() || l.sasl())) {
             log.warn("node={} secures its Kafka listeners but talks to the other nodes in plaintext: anyone who "
                     + "reaches the replication or Ratis ports can read every partition and change the metadata. "
                     + "Set inter.node.security.protocol=SSL (docs/security.md)", config.nodeId());
@@ -158,7 +158,7 @@ public final class TributaryNode implements Closeable {
         java.util.Map<String, java.util.function.Supplier<io.tributary.node.network.SaslSession>> saslSessions =
                 new java.util.HashMap<>();
         for (NodeConfig.Listener l : config.listeners()) {
-            if (NodeConfig.usesSasl(l)) {
+            if (l.sasl()) {
                 saslSessions.put(l.name(), ListenerSasl.sessions(l.name(), config.saslEnabledMechanisms(),
                         config.saslJaasConfigs(), () -> {
                             NodeMetrics m = failedLogins.get();
@@ -254,8 +254,7 @@ public final class TributaryNode implements Closeable {
         failedLogins.set(metrics);
         List<KafkaListener> listeners = new ArrayList<>();
         for (NodeConfig.Listener l : config.listeners()) {
-            SslFactory tls = l.protocol().equals("SSL") ? listenerSsl
-                    : l.protocol().equals("SASL_SSL") ? listenerSaslSsl : null;
+            SslFactory tls = !l.tls() ? null : l.sasl() ? listenerSaslSsl : listenerSsl;
             listeners.add(new KafkaListener(l.name(), l.host(), l.port(), config.socketRequestMaxBytes(),
                     dispatcher[0], tls, saslSessions.get(l.name())));
         }

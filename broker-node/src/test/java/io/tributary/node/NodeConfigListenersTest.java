@@ -34,7 +34,7 @@ class NodeConfigListenersTest {
         // advertised per name; a listener not named in advertised.listeners is advertised where it binds
         assertThat(c.advertisedListeners()).extracting(NodeConfig.Listener::toString).containsExactly(
                 "PLAINTEXT://127.0.0.1:9092", "SSL://broker1.example.com:9093", "INTERNAL://127.0.0.1:9094");
-        assertThat(c.anySslListener()).isTrue();
+        assertThat(c.listeners()).extracting(NodeConfig.Listener::tls).containsExactly(false, true, false);
         assertThat(c.ssl()).containsEntry("ssl.keystore.location", "/etc/tributary/broker1.p12");
         // DescribeConfigs never shows a password
         assertThat(c.effectiveValues()).doesNotContainKey("ssl.keystore.password")

@@ -45,21 +45,12 @@ public final class KafkaListener implements Closeable {
     private final EventLoopGroup workerGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     private Channel serverChannel;
 
-    public KafkaListener(String host, int port, int maxFrameBytes, RequestDispatcher dispatcher) {
-        this("PLAINTEXT", host, port, maxFrameBytes, dispatcher, null);
-    }
-
     /**
      * @param listenerName the listener's name: requests carry it, so that answers name brokers by their endpoint on
      *     the same listener
      * @param ssl TLS for this listener (Kafka's SslFactory in server mode), or null for plaintext
+     * @param sasl a new SASL exchange per connection on a SASL listener, or null for none
      */
-    public KafkaListener(String listenerName, String host, int port, int maxFrameBytes, RequestDispatcher dispatcher,
-            SslFactory ssl) {
-        this(listenerName, host, port, maxFrameBytes, dispatcher, ssl, null);
-    }
-
-    /** @param sasl a new SASL exchange per connection on a SASL listener, or null for none */
     public KafkaListener(String listenerName, String host, int port, int maxFrameBytes, RequestDispatcher dispatcher,
             SslFactory ssl, Supplier<SaslSession> sasl) {
         this.listenerName = listenerName;

@@ -76,11 +76,7 @@ public final class RequestDispatcher {
     }
 
     CompletableFuture<Outcome> dispatch(ByteBuffer frame, String clientAddress) {
-        return dispatch(frame, clientAddress, "PLAINTEXT");
-    }
-
-    CompletableFuture<Outcome> dispatch(ByteBuffer frame, String clientAddress, String listenerName) {
-        return dispatch(frame, clientAddress, listenerName, null);
+        return dispatch(frame, clientAddress, "PLAINTEXT", null);
     }
 
     /**
