@@ -2,6 +2,7 @@ package io.tributary.node;
 
 import io.tributary.metadata.BrokerLifecycle;
 import io.tributary.metadata.BrokerRegistration;
+import io.tributary.metadata.MetadataImage;
 import io.tributary.metadata.QuorumDescription;
 import io.tributary.node.group.GroupCoordinatorConfig;
 import io.tributary.node.group.GroupService;
@@ -24,6 +25,7 @@ import io.tributary.node.handlers.NodeServices;
 import io.tributary.node.handlers.OffsetForLeaderEpochHandler;
 import io.tributary.node.handlers.ProduceHandler;
 import io.tributary.node.handlers.SaslHandlers;
+import io.tributary.node.handlers.ScramCredentialsHandlers;
 import io.tributary.node.handlers.ProducerIdManager;
 import io.tributary.node.network.KafkaListener;
 import io.tributary.node.network.RequestDispatcher;
@@ -157,10 +159,15 @@ public final class TributaryNode implements Closeable {
                 new java.util.concurrent.atomic.AtomicReference<>();
         java.util.Map<String, java.util.function.Supplier<io.tributary.node.network.SaslSession>> saslSessions =
                 new java.util.HashMap<>();
+        // SCRAM credentials are read from the node's newest metadata when a client logs in.
+        java.util.concurrent.atomic.AtomicReference<java.util.function.Supplier<MetadataImage>> images =
+                new java.util.concurrent.atomic.AtomicReference<>(() -> MetadataImage.EMPTY);
+        ListenerSasl.ScramCredentials scram = (user, mechanism) -> ScramCredentialsHandlers.credential(
+                images.get().get(), user, mechanism);
         for (NodeConfig.Listener l : config.listeners()) {
             if (l.sasl()) {
                 saslSessions.put(l.name(), ListenerSasl.sessions(l.name(), config.saslEnabledMechanisms(),
-                        config.saslJaasConfigs(), () -> {
+                        config.saslJaasConfigs(), scram, () -> {
                             NodeMetrics m = failedLogins.get();
                             if (m != null) {
                                 m.saslAuthenticationFailed(l.name());
@@ -216,6 +223,7 @@ public final class TributaryNode implements Closeable {
         // make it a leader) only once its logs for the metadata up to its registration are open.
         lifecycle.setPublishedOffset(() -> replicas.image().offset());
         replicas.setNewestImage(lifecycle::image);
+        images.set(lifecycle::image);
         GroupService groups = new GroupService(config.nodeId(), replicas, new GroupCoordinatorConfig(
                 config.groupInitialRebalanceDelayMs(), config.groupMaxSize(), config.groupMinSessionTimeoutMs(),
                 config.groupMaxSessionTimeoutMs(), GroupCoordinatorConfig.DEFAULT_NEW_MEMBER_JOIN_TIMEOUT_MS,
@@ -250,6 +258,7 @@ public final class TributaryNode implements Closeable {
                 new OffsetForLeaderEpochHandler(services),
                 new DescribeQuorumHandler(services, () -> describeQuorum(config, quorum, lifecycle))));
         handlers.addAll(SaslHandlers.all());
+        handlers.addAll(ScramCredentialsHandlers.all(services));
         dispatcher[0] = new RequestDispatcher(handlers, ioThreads, metrics);
         failedLogins.set(metrics);
         List<KafkaListener> listeners = new ArrayList<>();

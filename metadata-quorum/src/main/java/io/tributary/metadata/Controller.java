@@ -1,6 +1,12 @@
 package io.tributary.metadata;
 
+import io.tributary.proto.metadata.AclResult;
 import io.tributary.proto.metadata.AllocateProducerIdsResponse;
+import io.tributary.proto.metadata.AlterScramCredentialsResponse;
+import io.tributary.proto.metadata.CreateAclsResponse;
+import io.tributary.proto.metadata.DeleteAclsResponse;
+import io.tributary.proto.metadata.DeletedAcls;
+import io.tributary.proto.metadata.UserResult;
 import io.tributary.proto.metadata.AlterPartitionRequest;
 import io.tributary.proto.metadata.BrokerHeartbeatRequest;
 import io.tributary.proto.metadata.BrokerHeartbeatResponse;
@@ -338,6 +344,9 @@ public final class Controller implements Closeable {
         if (r != null && r.hasCreateTopic()) {
             return Math.max(1, r.getCreateTopic().getPartitions());
         }
+        if (r != null && r.hasCreateAcls()) {
+            return Math.max(1, r.getCreateAcls().getAclsCount());
+        }
         return 2;
     }
 
@@ -369,6 +378,25 @@ public final class Controller implements Closeable {
             case ALTER_PARTITION -> alterPartition(request.getAlterPartition(), working);
             case FETCH_METADATA -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
                     .setMetadata(updates.apply(request.getFetchMetadata().getFromOffset())));
+            case ALTER_SCRAM_CREDENTIALS -> {
+                ControllerResult<List<UserResult>> d = SecurityDecisions.alterScramCredentials(working,
+                        request.getAlterScramCredentials().getUpsertionsList(),
+                        request.getAlterScramCredentials().getDeletionsList());
+                yield decided(d, applied -> ok(applied).setAlterScramCredentials(
+                        AlterScramCredentialsResponse.newBuilder().addAllResults(d.response())));
+            }
+            case CREATE_ACLS -> {
+                ControllerResult<List<AclResult>> d = SecurityDecisions.createAcls(working,
+                        request.getCreateAcls().getAclsList(), topicIds);
+                yield decided(d, applied -> ok(applied).setCreateAcls(
+                        CreateAclsResponse.newBuilder().addAllResults(d.response())));
+            }
+            case DELETE_ACLS -> {
+                ControllerResult<List<DeletedAcls>> d = SecurityDecisions.deleteAcls(working,
+                        request.getDeleteAcls().getFiltersList());
+                yield decided(d, applied -> ok(applied).setDeleteAcls(
+                        DeleteAclsResponse.newBuilder().addAllResults(d.response())));
+            }
             case DESCRIBE_QUORUM -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
                     .setError(ControllerErrorCode.INVALID_REQUEST)
                     .setErrorMessage("DescribeQuorum is answered by the quorum leader's state machine"));

@@ -1,5 +1,6 @@
 package io.tributary.metadata;
 
+import io.tributary.proto.metadata.AccessControlEntryRecord;
 import io.tributary.proto.metadata.BrokerSnapshot;
 import io.tributary.proto.metadata.ConfigChangeRecord;
 import io.tributary.proto.metadata.Endpoint;
@@ -9,6 +10,8 @@ import io.tributary.proto.metadata.MetadataRecord;
 import io.tributary.proto.metadata.PartitionChangeRecord;
 import io.tributary.proto.metadata.PartitionRecord;
 import io.tributary.proto.metadata.RegisterBrokerRecord;
+import io.tributary.proto.metadata.RemoveUserScramCredentialRecord;
+import io.tributary.proto.metadata.UserScramCredentialRecord;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -31,11 +34,14 @@ import java.util.UUID;
  * <p>The image also remembers the ids of deleted topics (the most recent {@link #MAX_DELETED_TOPIC_IDS}): a broker
  * deletes a log only when its topic id is known deleted, never because a topic is merely missing from an image
  * (a torn snapshot or a stale replay must not look like a deletion).
+ *
+ * <p>Security metadata lives here too, replicated like the rest: users' SCRAM credentials (salted keys only) and
+ * the ACLs, each with the id the controller gave it.
  */
 public final class MetadataImage {
 
     public static final MetadataImage EMPTY =
-            new MetadataImage(-1, Map.of(), Map.of(), Map.of(), 0, Set.of());
+            new MetadataImage(-1, Map.of(), Map.of(), Map.of(), 0, Set.of(), Map.of(), Map.of());
     /** How many deleted topic ids an image remembers; the oldest are forgotten first. */
     static final int MAX_DELETED_TOPIC_IDS = 100_000;
 
@@ -46,15 +52,22 @@ public final class MetadataImage {
     private final long nextProducerId;
     /** In deletion order, oldest first. */
     private final Set<UUID> deletedTopicIds;
+    /** By user name, then Kafka's mechanism type. */
+    private final Map<String, Map<Integer, UserScramCredentialRecord>> scramCredentials;
+    private final Map<UUID, AccessControlEntryRecord> acls;
 
     private MetadataImage(long offset, Map<Integer, BrokerRegistration> brokers, Map<String, TopicImage> topicsByName,
-            Map<UUID, TopicImage> topicsById, long nextProducerId, Set<UUID> deletedTopicIds) {
+            Map<UUID, TopicImage> topicsById, long nextProducerId, Set<UUID> deletedTopicIds,
+            Map<String, Map<Integer, UserScramCredentialRecord>> scramCredentials,
+            Map<UUID, AccessControlEntryRecord> acls) {
         this.offset = offset;
         this.brokers = Collections.unmodifiableMap(brokers);
         this.topicsByName = Collections.unmodifiableMap(topicsByName);
         this.topicsById = Collections.unmodifiableMap(topicsById);
         this.nextProducerId = nextProducerId;
         this.deletedTopicIds = Collections.unmodifiableSet(deletedTopicIds);
+        this.scramCredentials = Collections.unmodifiableMap(scramCredentials);
+        this.acls = Collections.unmodifiableMap(acls);
     }
 
     /** The metadata offset of the last record applied, -1 for the empty image. */
@@ -100,6 +113,22 @@ public final class MetadataImage {
         return nextProducerId;
     }
 
+    /** SCRAM credentials by user name, then Kafka's mechanism type (1 SCRAM-SHA-256, 2 SCRAM-SHA-512). */
+    public Map<String, Map<Integer, UserScramCredentialRecord>> scramCredentials() {
+        return scramCredentials;
+    }
+
+    /** The credential of {@code user} for {@code mechanism}, or null. */
+    public UserScramCredentialRecord scramCredential(String user, int mechanism) {
+        Map<Integer, UserScramCredentialRecord> byMechanism = scramCredentials.get(user);
+        return byMechanism == null ? null : byMechanism.get(mechanism);
+    }
+
+    /** The ACLs by id. The map is replaced, never changed, when an ACL record applies: compare by identity. */
+    public Map<UUID, AccessControlEntryRecord> acls() {
+        return acls;
+    }
+
     /**
      * The whole image as one message: Ratis snapshots and brokers that are too far behind for deltas use it.
      * {@code fromSnapshot(toSnapshot())} equals this image.
@@ -134,6 +163,8 @@ public final class MetadataImage {
             snapshot.addTopics(topic);
         }
         deletedTopicIds.forEach(id -> snapshot.addDeletedTopicIds(Uuids.toProto(id)));
+        scramCredentials.values().forEach(byMechanism -> snapshot.addAllScramCredentials(byMechanism.values()));
+        snapshot.addAllAcls(acls.values());
         return snapshot.build();
     }
 
@@ -161,14 +192,22 @@ public final class MetadataImage {
         }
         Set<UUID> deleted = new LinkedHashSet<>();
         snapshot.getDeletedTopicIdsList().forEach(id -> deleted.add(Uuids.fromProto(id)));
-        return new MetadataImage(snapshot.getOffset(), brokers, byName, byId, snapshot.getNextProducerId(), deleted);
+        Map<String, Map<Integer, UserScramCredentialRecord>> scram = new TreeMap<>();
+        for (UserScramCredentialRecord c : snapshot.getScramCredentialsList()) {
+            scram.computeIfAbsent(c.getName(), n -> new TreeMap<>()).put(c.getMechanism(), c);
+        }
+        Map<UUID, AccessControlEntryRecord> acls = new TreeMap<>();
+        snapshot.getAclsList().forEach(a -> acls.put(Uuids.fromProto(a.getId()), a));
+        return new MetadataImage(snapshot.getOffset(), brokers, byName, byId, snapshot.getNextProducerId(), deleted,
+                scram, acls);
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof MetadataImage other && offset == other.offset && nextProducerId == other.nextProducerId
                 && brokers.equals(other.brokers) && topicsByName.equals(other.topicsByName)
-                && List.copyOf(deletedTopicIds).equals(List.copyOf(other.deletedTopicIds));
+                && List.copyOf(deletedTopicIds).equals(List.copyOf(other.deletedTopicIds))
+                && scramCredentials.equals(other.scramCredentials) && acls.equals(other.acls);
     }
 
     @Override
@@ -183,6 +222,8 @@ public final class MetadataImage {
         Map<UUID, TopicImage> nextById = topicsById;
         long nextPid = nextProducerId;
         Set<UUID> nextDeleted = deletedTopicIds;
+        Map<String, Map<Integer, UserScramCredentialRecord>> nextScram = scramCredentials;
+        Map<UUID, AccessControlEntryRecord> nextAcls = acls;
         switch (record.getRecordCase()) {
             case REGISTER_BROKER -> {
                 RegisterBrokerRecord r = record.getRegisterBroker();
@@ -271,9 +312,47 @@ public final class MetadataImage {
                     nextPid = first + record.getProducerIdBlock().getSize();
                 }
             }
+            case USER_SCRAM_CREDENTIAL -> {
+                UserScramCredentialRecord r = record.getUserScramCredential();
+                nextScram = new TreeMap<>(scramCredentials);
+                Map<Integer, UserScramCredentialRecord> byMechanism =
+                        new TreeMap<>(scramCredentials.getOrDefault(r.getName(), Map.of()));
+                byMechanism.put(r.getMechanism(), r);
+                nextScram.put(r.getName(), Collections.unmodifiableMap(byMechanism));
+            }
+            case REMOVE_USER_SCRAM_CREDENTIAL -> {
+                RemoveUserScramCredentialRecord r = record.getRemoveUserScramCredential();
+                if (scramCredential(r.getName(), r.getMechanism()) != null) {
+                    nextScram = new TreeMap<>(scramCredentials);
+                    Map<Integer, UserScramCredentialRecord> byMechanism =
+                            new TreeMap<>(scramCredentials.get(r.getName()));
+                    byMechanism.remove(r.getMechanism());
+                    if (byMechanism.isEmpty()) {
+                        nextScram.remove(r.getName());
+                    } else {
+                        nextScram.put(r.getName(), Collections.unmodifiableMap(byMechanism));
+                    }
+                }
+            }
+            case ACCESS_CONTROL_ENTRY -> {
+                AccessControlEntryRecord r = record.getAccessControlEntry();
+                UUID id = Uuids.fromProto(r.getId());
+                if (!acls.containsKey(id)) {
+                    nextAcls = new TreeMap<>(acls);
+                    nextAcls.put(id, r);
+                }
+            }
+            case REMOVE_ACCESS_CONTROL_ENTRY -> {
+                UUID id = Uuids.fromProto(record.getRemoveAccessControlEntry().getId());
+                if (acls.containsKey(id)) {
+                    nextAcls = new TreeMap<>(acls);
+                    nextAcls.remove(id);
+                }
+            }
             case RECORD_NOT_SET -> throw new IllegalArgumentException("metadata record without a type at offset "
                     + recordOffset);
         }
-        return new MetadataImage(recordOffset, nextBrokers, nextByName, nextById, nextPid, nextDeleted);
+        return new MetadataImage(recordOffset, nextBrokers, nextByName, nextById, nextPid, nextDeleted, nextScram,
+                nextAcls);
     }
 }

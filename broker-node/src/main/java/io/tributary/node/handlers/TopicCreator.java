@@ -52,7 +52,12 @@ final class TopicCreator {
     }
 
     static Errors error(ControllerResponse response) {
-        return switch (response.getError()) {
+        return error(response.getError());
+    }
+
+    /** Kafka's error code for a controller's. */
+    static Errors error(ControllerErrorCode code) {
+        return switch (code) {
             case NONE -> Errors.NONE;
             case NOT_CONTROLLER -> Errors.NOT_CONTROLLER;
             case TOPIC_ALREADY_EXISTS -> Errors.TOPIC_ALREADY_EXISTS;
@@ -64,6 +69,8 @@ final class TopicCreator {
             case FENCED_LEADER_EPOCH -> Errors.FENCED_LEADER_EPOCH;
             case INVALID_UPDATE_VERSION -> Errors.INVALID_UPDATE_VERSION;
             case INELIGIBLE_REPLICA -> Errors.INELIGIBLE_REPLICA;
+            case RESOURCE_NOT_FOUND -> Errors.RESOURCE_NOT_FOUND;
+            case POLICY_VIOLATION -> Errors.POLICY_VIOLATION;
             case INVALID_REQUEST, STALE_BROKER_EPOCH, UNRECOGNIZED -> Errors.INVALID_REQUEST;
         };
     }

@@ -19,6 +19,8 @@ import org.apache.kafka.common.protocol.Errors;
  */
 public final class SaslSession {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SaslSession.class);
+
     /** What a SaslAuthenticate gets back: the server's challenge, or an error. */
     public record Step(Errors error, String message, byte[] challenge) {}
 
@@ -79,6 +81,8 @@ public final class SaslSession {
         } catch (SaslAuthenticationException | SaslException e) {
             failed = true;
             onFailure.run();
+            // As Kafka does: the reason in the node's log, a generic one to a client for a SaslException.
+            log.info("failed authentication with SASL mechanism {}: {}", server.getMechanismName(), e.getMessage());
             // Kafka tells the client why (wrong password, unknown user) in the same terms.
             String reason = e instanceof SaslAuthenticationException ? e.getMessage()
                     : "Authentication failed during authentication due to invalid credentials with SASL mechanism "
