@@ -58,7 +58,42 @@ public record NodeConfig(
         InterNodeSecurity interNode,
         Map<String, String> ssl,
         List<String> saslEnabledMechanisms,
-        Map<String, String> saslJaasConfigs) {
+        Map<String, String> saslJaasConfigs,
+        Authorization authorization) {
+
+    /** Kafka's KRaft ACL authorizer, the one value {@code authorizer.class.name} may name (ACLs on). */
+    public static final String STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
+
+    /**
+     * ACL authorization as Kafka configures it: on when {@code authorizer.class.name} names
+     * {@link #STANDARD_AUTHORIZER}; {@code super.users} ({@code User:a;User:b}) may do anything;
+     * {@code allow.everyone.if.no.acl.found} lets anyone act on a resource that no ACL names.
+     */
+    public record Authorization(boolean enabled, Set<String> superUsers, boolean allowEveryoneIfNoAclFound) {
+        public Authorization {
+            superUsers = Set.copyOf(superUsers);
+            for (String user : superUsers) {
+                if (user.indexOf(':') <= 0) {
+                    throw new IllegalArgumentException("super.users entries must be principals like User:admin, "
+                            + "separated by ';', was '" + user + "'");
+                }
+            }
+        }
+
+        static Authorization parse(String className, String superUsers, boolean allowEveryone) {
+            if (!className.isEmpty() && !className.equals(STANDARD_AUTHORIZER)) {
+                throw new IllegalArgumentException("authorizer.class.name must be empty (no authorization) or "
+                        + STANDARD_AUTHORIZER + " (ACLs in the cluster metadata), was '" + className + "'");
+            }
+            Set<String> users = new java.util.TreeSet<>();
+            for (String user : superUsers.split(";")) {
+                if (!user.isBlank()) {
+                    users.add(user.trim());
+                }
+            }
+            return new Authorization(!className.isEmpty(), users, allowEveryone);
+        }
+    }
 
     /** Kafka's listener names for its security protocols, used when a listener's name is not in the map. */
     public static final Map<String, String> DEFAULT_SECURITY_PROTOCOLS = Map.of("PLAINTEXT", "PLAINTEXT",
@@ -136,6 +171,9 @@ public record NodeConfig(
         d.put("listener.security.protocol.map", "");
         d.put("sasl.enabled.mechanisms", "PLAIN");
         d.put("inter.node.security.protocol", "PLAINTEXT");
+        d.put("authorizer.class.name", "");
+        d.put("super.users", "");
+        d.put("allow.everyone.if.no.acl.found", "false");
         d.put("inter.node.ssl.keystore.location", "");
         d.put("inter.node.ssl.keystore.type", "PKCS12");
         d.put("inter.node.ssl.keystore.password", "");
@@ -291,7 +329,9 @@ public record NodeConfig(
                 ListenerSsl.requireKeystoreIfUsed(ssl, listeners),
                 List.of(get(props, "sasl.enabled.mechanisms").split("\\s*,\\s*")).stream()
                         .filter(m -> !m.isBlank()).map(m -> m.trim().toUpperCase(java.util.Locale.ROOT)).toList(),
-                jaas);
+                jaas,
+                Authorization.parse(get(props, "authorizer.class.name"), get(props, "super.users"),
+                        boolValue(props, "allow.everyone.if.no.acl.found")));
     }
 
     /** Parses {@code NAME:PROTOCOL,...}; Kafka's defaults for the names it does not mention. */
@@ -415,6 +455,9 @@ public record NodeConfig(
         v.put("inter.node.ssl.truststore.location", Objects.toString(interNode.truststoreLocation(), ""));
         v.put("inter.node.ssl.truststore.type", interNode.truststoreType());
         v.put("sasl.enabled.mechanisms", String.join(",", saslEnabledMechanisms));
+        v.put("authorizer.class.name", authorization.enabled() ? STANDARD_AUTHORIZER : "");
+        v.put("super.users", String.join(";", authorization.superUsers()));
+        v.put("allow.everyone.if.no.acl.found", Boolean.toString(authorization.allowEveryoneIfNoAclFound()));
         // Passwords and JAAS configs are never shown (Kafka answers them as sensitive, with no value).
         return v;
     }

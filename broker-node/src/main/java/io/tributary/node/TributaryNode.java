@@ -24,7 +24,9 @@ import io.tributary.node.handlers.MetadataHandler;
 import io.tributary.node.handlers.NodeServices;
 import io.tributary.node.handlers.OffsetForLeaderEpochHandler;
 import io.tributary.node.handlers.ProduceHandler;
+import io.tributary.node.handlers.AclHandlers;
 import io.tributary.node.handlers.SaslHandlers;
+import io.tributary.node.security.NodeAuthorizer;
 import io.tributary.node.handlers.ScramCredentialsHandlers;
 import io.tributary.node.handlers.ProducerIdManager;
 import io.tributary.node.network.KafkaListener;
@@ -233,7 +235,8 @@ public final class TributaryNode implements Closeable {
         NodeMetrics metrics = new NodeMetrics(config.nodeId(), replicas, groups, quorum::controllerActive,
                 quorum.ratis());
         NodeServices services = new NodeServices(config, clusterId, lifecycle, quorum.channel(), replicas,
-                new ProducerIdManager(quorum.channel(), config.nodeId()), metrics);
+                new ProducerIdManager(quorum.channel(), config.nodeId()), metrics,
+                new NodeAuthorizer(config.authorization(), lifecycle::image));
         AtomicInteger threadIds = new AtomicInteger();
         ThreadPoolExecutor ioThreads = new ThreadPoolExecutor(config.numIoThreads(), config.numIoThreads(), 0,
                 TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(config.queuedMaxRequests()), r -> {
@@ -259,6 +262,7 @@ public final class TributaryNode implements Closeable {
                 new DescribeQuorumHandler(services, () -> describeQuorum(config, quorum, lifecycle))));
         handlers.addAll(SaslHandlers.all());
         handlers.addAll(ScramCredentialsHandlers.all(services));
+        handlers.addAll(AclHandlers.all(services));
         dispatcher[0] = new RequestDispatcher(handlers, ioThreads, metrics);
         failedLogins.set(metrics);
         List<KafkaListener> listeners = new ArrayList<>();

@@ -15,6 +15,7 @@ import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
@@ -52,15 +53,21 @@ public final class CreateTopicsHandler implements ApiHandler {
         CreateTopicsRequestData request = (CreateTopicsRequestData) message;
         List<CompletableFuture<CreateTopicsResponseData.CreatableTopicResult>> results = new ArrayList<>();
         Set<String> seen = new HashSet<>();
+        boolean clusterCreate = node.allowedOnCluster(context, AclOperation.CREATE);
         for (CreateTopicsRequestData.CreatableTopic topic : request.topics()) {
             if (!seen.add(topic.name())) {
                 results.add(CompletableFuture.completedFuture(error(topic.name(), Errors.INVALID_REQUEST,
                         "Duplicate topic name in the request")));
+            } else if (!clusterCreate && !node.allowedOnTopic(context, AclOperation.CREATE, topic.name())) {
+                // CREATE on the cluster or on the topic, as in Kafka
+                results.add(CompletableFuture.completedFuture(error(topic.name(), Errors.TOPIC_AUTHORIZATION_FAILED,
+                        "Authorization failed.")));
             } else if (!topic.assignments().isEmpty()) {
                 results.add(CompletableFuture.completedFuture(error(topic.name(), Errors.INVALID_REQUEST,
                         "Manual replica assignment is not supported")));
             } else {
-                results.add(create(topic, request.validateOnly()));
+                results.add(create(topic, request.validateOnly(),
+                        node.allowedOnTopic(context, AclOperation.DESCRIBE_CONFIGS, topic.name())));
             }
         }
         return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenApply(v -> {
@@ -71,8 +78,9 @@ public final class CreateTopicsHandler implements ApiHandler {
         });
     }
 
+    /** {@code showConfigs}: the principal may DESCRIBE_CONFIGS the topic (else Kafka leaves the configs out). */
     private CompletableFuture<CreateTopicsResponseData.CreatableTopicResult> create(
-            CreateTopicsRequestData.CreatableTopic topic, boolean validateOnly) {
+            CreateTopicsRequestData.CreatableTopic topic, boolean validateOnly, boolean showConfigs) {
         Map<String, String> configs = new TreeMap<>();
         for (CreateTopicsRequestData.CreatableTopicConfig c : topic.configs()) {
             configs.put(c.name(), c.value());
@@ -85,7 +93,10 @@ public final class CreateTopicsHandler implements ApiHandler {
                     if (result.getError() != ControllerErrorCode.NONE) {
                         return error(topic.name(), TopicCreator.error(result), result.getErrorMessage());
                     }
-                    return success(topic.name(), configs, result.getCreateTopic());
+                    CreateTopicsResponseData.CreatableTopicResult created = success(topic.name(), configs,
+                            result.getCreateTopic());
+                    return showConfigs ? created : created.setConfigs(null)
+                            .setTopicConfigErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
                 });
     }
 

@@ -10,6 +10,7 @@ import org.apache.kafka.common.message.DeleteTopicsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 
 /** DeleteTopics v1-v6: deletes topics by name (v0-v5 {@code topicNames}; v6 {@code topics}, by name or id). */
@@ -55,10 +56,10 @@ public final class DeleteTopicsHandler implements ApiHandler {
                     }
                     name = byId.name();
                 }
-                results.add(delete(name));
+                results.add(delete(context, name));
             }
         } else {
-            request.topicNames().forEach(name -> results.add(delete(name)));
+            request.topicNames().forEach(name -> results.add(delete(context, name)));
         }
         return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenApply(v -> {
             DeleteTopicsResponseData.DeletableTopicResultCollection collection =
@@ -68,8 +69,25 @@ public final class DeleteTopicsHandler implements ApiHandler {
         });
     }
 
-    private CompletableFuture<DeleteTopicsResponseData.DeletableTopicResult> delete(String name) {
+    /**
+     * As Kafka's controller decides: DELETE on the cluster allows every topic; otherwise a topic the principal may
+     * not DESCRIBE is refused whether it exists or not, an unknown one is UNKNOWN_TOPIC_OR_PARTITION, and one it
+     * may not DELETE is refused.
+     */
+    private CompletableFuture<DeleteTopicsResponseData.DeletableTopicResult> delete(RequestContext context,
+            String name) {
         TopicImage before = node.metadata().image().topic(name);
+        if (!node.allowedOnCluster(context, AclOperation.DELETE)) {
+            boolean describe = node.allowedOnTopic(context, AclOperation.DESCRIBE, name);
+            Errors refusal = !describe ? Errors.TOPIC_AUTHORIZATION_FAILED
+                    : before == null ? Errors.UNKNOWN_TOPIC_OR_PARTITION
+                    : !node.allowedOnTopic(context, AclOperation.DELETE, name) ? Errors.TOPIC_AUTHORIZATION_FAILED
+                    : null;
+            if (refusal != null) {
+                return CompletableFuture.completedFuture(new DeleteTopicsResponseData.DeletableTopicResult()
+                        .setName(name).setTopicId(Uuid.ZERO_UUID).setErrorCode(refusal.code()));
+            }
+        }
         return topics.delete(name).handle((result, failure) -> {
             DeleteTopicsResponseData.DeletableTopicResult r = new DeleteTopicsResponseData.DeletableTopicResult()
                     .setName(name)

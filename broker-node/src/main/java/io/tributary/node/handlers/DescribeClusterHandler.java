@@ -6,7 +6,10 @@ import org.apache.kafka.common.message.DescribeClusterRequestData;
 import org.apache.kafka.common.message.DescribeClusterResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import io.tributary.node.security.NodeAuthorizer;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.resource.ResourceType;
 
 /** DescribeCluster v0-v2: the cluster id, the controller and the brokers (v2: fenced ones too, when asked). */
 public final class DescribeClusterHandler implements ApiHandler {
@@ -64,6 +67,10 @@ public final class DescribeClusterHandler implements ApiHandler {
                 .setEndpointType(BROKER_ENDPOINT_TYPE)
                 .setClusterId(node.clusterId())
                 .setControllerId(node.metadata().controllerId())
-                .setBrokers(brokers));
+                .setBrokers(brokers)
+                .setClusterAuthorizedOperations(!request.includeClusterAuthorizedOperations() ? Integer.MIN_VALUE
+                        // Kafka: 0 without DESCRIBE on the cluster
+                        : !node.allowedOnCluster(context, AclOperation.DESCRIBE) ? 0
+                        : node.authorizedOperations(context, ResourceType.CLUSTER, NodeAuthorizer.CLUSTER_NAME)));
     }
 }

@@ -10,6 +10,7 @@ import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.DescribeConfigsResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
@@ -58,17 +59,25 @@ public final class DescribeConfigsHandler implements ApiHandler {
         DescribeConfigsRequestData request = (DescribeConfigsRequestData) message;
         List<DescribeConfigsResponseData.DescribeConfigsResult> results = new ArrayList<>();
         for (DescribeConfigsRequestData.DescribeConfigsResource resource : request.resources()) {
-            results.add(describe(resource));
+            results.add(describe(context, resource));
         }
         return CompletableFuture.completedFuture(new DescribeConfigsResponseData().setResults(results));
     }
 
-    private DescribeConfigsResponseData.DescribeConfigsResult describe(
+    /** DESCRIBE_CONFIGS on the topic, or on the cluster for a broker, is checked first, as in Kafka. */
+    private DescribeConfigsResponseData.DescribeConfigsResult describe(RequestContext context,
             DescribeConfigsRequestData.DescribeConfigsResource resource) {
         DescribeConfigsResponseData.DescribeConfigsResult result = new DescribeConfigsResponseData
                 .DescribeConfigsResult()
                 .setResourceType(resource.resourceType())
                 .setResourceName(resource.resourceName());
+        if (resource.resourceType() == TOPIC
+                && !node.allowedOnTopic(context, AclOperation.DESCRIBE_CONFIGS, resource.resourceName())) {
+            return result.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code()).setConfigs(new ArrayList<>());
+        }
+        if (resource.resourceType() == BROKER && !node.allowedOnCluster(context, AclOperation.DESCRIBE_CONFIGS)) {
+            return result.setErrorCode(Errors.CLUSTER_AUTHORIZATION_FAILED.code()).setConfigs(new ArrayList<>());
+        }
         Map<String, String> values = new TreeMap<>();
         Map<String, Byte> sources = new TreeMap<>();
         if (resource.resourceType() == TOPIC) {

@@ -9,6 +9,7 @@ import org.apache.kafka.common.message.DescribeQuorumRequestData;
 import org.apache.kafka.common.message.DescribeQuorumResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
@@ -49,6 +50,10 @@ public final class DescribeQuorumHandler implements ApiHandler {
     @Override
     public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
         DescribeQuorumRequestData request = (DescribeQuorumRequestData) message;
+        if (!node.allowedOnCluster(context, AclOperation.DESCRIBE)) {
+            return CompletableFuture.completedFuture(new DescribeQuorumResponseData()
+                    .setErrorCode(Errors.CLUSTER_AUTHORIZATION_FAILED.code()));
+        }
         boolean asksMetadata = request.topics().size() == 1
                 && METADATA_TOPIC.equals(request.topics().get(0).topicName())
                 && request.topics().get(0).partitions().size() == 1

@@ -18,6 +18,7 @@ import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
@@ -62,7 +63,23 @@ public final class FetchHandler implements ApiHandler {
         }
         long deadlineNs = System.nanoTime() + Math.max(0, request.maxWaitMs()) * 1_000_000L;
         boolean byId = context.apiVersion() >= 13;
-        return attempt(request, byId, deadlineNs).thenApply(response -> {
+        boolean followerFetch = request.replicaId() >= 0
+                || (request.replicaState() != null && request.replicaState().replicaId() >= 0);
+        if (followerFetch && !node.allowedOnCluster(context, AclOperation.CLUSTER_ACTION)) {
+            // As in Kafka, a fetch in a replica's name needs CLUSTER_ACTION; every partition is refused
+            // (Tributary's own followers fetch over gRPC).
+            List<FetchResponseData.FetchableTopicResponse> refused = new ArrayList<>();
+            for (FetchRequestData.FetchTopic topic : request.topics()) {
+                List<FetchResponseData.PartitionData> partitions = new ArrayList<>();
+                topic.partitions().forEach(p -> partitions.add(error(p.partition(),
+                        Errors.TOPIC_AUTHORIZATION_FAILED)));
+                refused.add(new FetchResponseData.FetchableTopicResponse().setTopic(byId ? "" : topic.topic())
+                        .setTopicId(byId ? topic.topicId() : Uuid.ZERO_UUID).setPartitions(partitions));
+            }
+            return CompletableFuture.completedFuture(new FetchResponseData().setErrorCode(Errors.NONE.code())
+                    .setSessionId(0).setResponses(refused));
+        }
+        return attempt(context, request, byId, deadlineNs).thenApply(response -> {
             countConsumed((FetchResponseData) response, byId);
             return response;
         });
@@ -111,22 +128,25 @@ public final class FetchHandler implements ApiHandler {
         return count;
     }
 
-    private CompletableFuture<ApiMessage> attempt(FetchRequestData request, boolean byId, long deadlineNs) {
+    private CompletableFuture<ApiMessage> attempt(RequestContext context, FetchRequestData request, boolean byId,
+            long deadlineNs) {
         Map<PartitionId, Long> seen = new LinkedHashMap<>();
-        Read read = read(request, byId, seen);
+        Read read = read(context, request, byId, seen);
         long remainingMs = (deadlineNs - System.nanoTime()) / 1_000_000L;
         if (read.bytes >= request.minBytes() || read.hasError || remainingMs <= 0 || seen.isEmpty()) {
             return CompletableFuture.completedFuture(read.response);
         }
         return node.replicas().awaitAppend(seen, remainingMs)
                 .thenCompose(v -> System.nanoTime() >= deadlineNs
-                        ? CompletableFuture.completedFuture(read(request, byId, new LinkedHashMap<>()).response)
-                        : attempt(request, byId, deadlineNs));
+                        ? CompletableFuture.completedFuture(read(context, request, byId, new LinkedHashMap<>())
+                                .response)
+                        : attempt(context, request, byId, deadlineNs));
     }
 
     private record Read(FetchResponseData response, int bytes, boolean hasError) {}
 
-    private Read read(FetchRequestData request, boolean byId, Map<PartitionId, Long> seenHighWatermarks) {
+    private Read read(RequestContext context, FetchRequestData request, boolean byId,
+            Map<PartitionId, Long> seenHighWatermarks) {
         int budget = request.maxBytes() <= 0 ? Integer.MAX_VALUE : request.maxBytes();
         int total = 0;
         boolean hasError = false;
@@ -136,10 +156,13 @@ public final class FetchHandler implements ApiHandler {
                     ? node.metadata().image().topic(KafkaIds.fromKafka(topic.topicId()))
                     : node.metadata().image().topic(topic.topic());
             List<FetchResponseData.PartitionData> partitions = new ArrayList<>();
+            // READ is checked before existence, as in Kafka (an unknown topic id stays UNKNOWN_TOPIC_ID).
+            String name = byId ? (image == null ? null : image.name()) : topic.topic();
+            boolean allowed = name == null || node.allowedOnTopic(context, AclOperation.READ, name);
             for (FetchRequestData.FetchPartition p : topic.partitions()) {
-                if (image == null) {
-                    partitions.add(error(p.partition(), byId ? Errors.UNKNOWN_TOPIC_ID
-                            : Errors.UNKNOWN_TOPIC_OR_PARTITION));
+                if (!allowed || image == null) {
+                    partitions.add(error(p.partition(), !allowed ? Errors.TOPIC_AUTHORIZATION_FAILED
+                            : byId ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION));
                     hasError = true;
                     continue;
                 }

@@ -11,7 +11,9 @@ import org.apache.kafka.common.message.FindCoordinatorRequestData;
 import org.apache.kafka.common.message.FindCoordinatorResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.resource.ResourceType;
 
 /**
  * FindCoordinator v0-v6 (v4+ batched): the coordinator of a group is the leader of its {@code __consumer_offsets}
@@ -56,7 +58,15 @@ public final class FindCoordinatorHandler implements ApiHandler {
         return ensureTopic().thenApply(ready -> {
             List<FindCoordinatorResponseData.Coordinator> found = new ArrayList<>();
             for (String key : keys) {
-                found.add(locate(key, request.keyType(), ready, context.listenerName()));
+                // DESCRIBE on the group (or transactional id) first: a refused client learns nothing more.
+                boolean allowed = request.keyType() == GROUP_KEY
+                        ? node.allowedOnGroup(context, AclOperation.DESCRIBE, key)
+                        : node.allowed(context, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key);
+                found.add(allowed ? locate(key, request.keyType(), ready, context.listenerName())
+                        : new FindCoordinatorResponseData.Coordinator().setKey(key).setNodeId(-1).setHost("")
+                                .setPort(-1).setErrorCode(request.keyType() == GROUP_KEY
+                                        ? Errors.GROUP_AUTHORIZATION_FAILED.code()
+                                        : Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code()));
             }
             if (batched) {
                 return new FindCoordinatorResponseData().setCoordinators(found);

@@ -33,6 +33,7 @@ import org.apache.kafka.common.message.SyncGroupRequestData;
 import org.apache.kafka.common.message.SyncGroupResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
@@ -48,19 +49,48 @@ public final class GroupHandlers {
     /** All group handlers for a node. */
     public static List<ApiHandler> all(NodeServices node, GroupService groups) {
         return List.of(
-                new Simple(ApiKeys.JOIN_GROUP, 0, 9, (ctx, msg) -> join(groups, ctx, (JoinGroupRequestData) msg)),
-                new Simple(ApiKeys.SYNC_GROUP, 0, 5, (ctx, msg) -> sync(groups, ctx, (SyncGroupRequestData) msg)),
-                new Simple(ApiKeys.HEARTBEAT, 0, 4, (ctx, msg) -> heartbeat(groups, (HeartbeatRequestData) msg)),
-                new Simple(ApiKeys.LEAVE_GROUP, 0, 5, (ctx, msg) -> leave(groups, ctx, (LeaveGroupRequestData) msg)),
+                new Simple(ApiKeys.JOIN_GROUP, 0, 9, (ctx, msg) -> {
+                    JoinGroupRequestData req = (JoinGroupRequestData) msg;
+                    return !read(node, ctx, req.groupId())
+                            ? CompletableFuture.completedFuture(joinError(req, Errors.GROUP_AUTHORIZATION_FAILED)
+                                    .setMemberId(""))
+                            : join(groups, ctx, req);
+                }),
+                new Simple(ApiKeys.SYNC_GROUP, 0, 5, (ctx, msg) -> {
+                    SyncGroupRequestData req = (SyncGroupRequestData) msg;
+                    return !read(node, ctx, req.groupId()) ? CompletableFuture.completedFuture(
+                            new SyncGroupResponseData().setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code()))
+                            : sync(groups, ctx, req);
+                }),
+                new Simple(ApiKeys.HEARTBEAT, 0, 4, (ctx, msg) -> {
+                    HeartbeatRequestData req = (HeartbeatRequestData) msg;
+                    return !read(node, ctx, req.groupId()) ? CompletableFuture.completedFuture(
+                            new HeartbeatResponseData().setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code()))
+                            : heartbeat(groups, req);
+                }),
+                new Simple(ApiKeys.LEAVE_GROUP, 0, 5, (ctx, msg) -> {
+                    LeaveGroupRequestData req = (LeaveGroupRequestData) msg;
+                    return !read(node, ctx, req.groupId()) ? CompletableFuture.completedFuture(
+                            new LeaveGroupResponseData().setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code()))
+                            : leave(groups, ctx, req);
+                }),
                 new Simple(ApiKeys.OFFSET_COMMIT, 2, 9,
                         (ctx, msg) -> commit(node, groups, ctx, (OffsetCommitRequestData) msg)),
-                new Simple(ApiKeys.OFFSET_FETCH, 1, 9, (ctx, msg) -> fetch(groups, ctx, (OffsetFetchRequestData) msg)),
-                new Simple(ApiKeys.LIST_GROUPS, 0, 5, (ctx, msg) -> list(groups, (ListGroupsRequestData) msg)),
+                new Simple(ApiKeys.OFFSET_FETCH, 1, 9,
+                        (ctx, msg) -> fetch(node, groups, ctx, (OffsetFetchRequestData) msg)),
+                new Simple(ApiKeys.LIST_GROUPS, 0, 5, (ctx, msg) -> list(node, groups, ctx,
+                        (ListGroupsRequestData) msg)),
                 new Simple(ApiKeys.DESCRIBE_GROUPS, 0, 6,
-                        (ctx, msg) -> describe(groups, ctx, (DescribeGroupsRequestData) msg)),
-                new Simple(ApiKeys.DELETE_GROUPS, 0, 2, (ctx, msg) -> delete(groups, (DeleteGroupsRequestData) msg)),
+                        (ctx, msg) -> describe(node, groups, ctx, (DescribeGroupsRequestData) msg)),
+                new Simple(ApiKeys.DELETE_GROUPS, 0, 2, (ctx, msg) -> delete(node, groups, ctx,
+                        (DeleteGroupsRequestData) msg)),
                 new Simple(ApiKeys.OFFSET_DELETE, 0, 0,
-                        (ctx, msg) -> deleteOffsets(groups, (OffsetDeleteRequestData) msg)));
+                        (ctx, msg) -> deleteOffsets(node, groups, ctx, (OffsetDeleteRequestData) msg)));
+    }
+
+    /** READ on the group: what Kafka asks of joining, syncing, heartbeats, leaving and committing. */
+    private static boolean read(NodeServices node, RequestContext ctx, String groupId) {
+        return node.allowedOnGroup(ctx, AclOperation.READ, groupId);
     }
 
     /** A handler of one API over a version range. */
@@ -150,14 +180,38 @@ public final class GroupHandlers {
                 .exceptionally(e -> new LeaveGroupResponseData().setErrorCode(errorOf(e).code()));
     }
 
+    /**
+     * As in Kafka: READ on the group (else every partition GROUP_AUTHORIZATION_FAILED), then READ on each topic
+     * (else that topic's partitions TOPIC_AUTHORIZATION_FAILED; only the allowed topics are committed).
+     */
     private static CompletableFuture<OffsetCommitResponseData> commit(NodeServices node, GroupService groups,
             RequestContext ctx, OffsetCommitRequestData req) {
         short v = ctx.apiVersion();
+        if (!read(node, ctx, req.groupId())) {
+            return CompletableFuture.completedFuture(commitError(req, Errors.GROUP_AUTHORIZATION_FAILED));
+        }
+        List<OffsetCommitRequestData.OffsetCommitRequestTopic> allowed = new ArrayList<>();
+        List<OffsetCommitRequestData.OffsetCommitRequestTopic> refused = new ArrayList<>();
+        for (OffsetCommitRequestData.OffsetCommitRequestTopic t : req.topics()) {
+            (node.allowedOnTopic(ctx, AclOperation.READ, t.name()) ? allowed : refused).add(t);
+        }
+        OffsetCommitResponseData refusedAnswer = commitError(req.duplicate().setTopics(refused),
+                Errors.TOPIC_AUTHORIZATION_FAILED);
+        if (allowed.isEmpty()) {
+            return CompletableFuture.completedFuture(refusedAnswer);
+        }
+        OffsetCommitRequestData permitted = refused.isEmpty() ? req : req.duplicate().setTopics(allowed);
         return groups.<OffsetCommitResponseData>call(req.groupId(), c -> {
-            OffsetCommitDecision decision = c.coordinator().commitOffsets(req, v, tp -> exists(node, tp), c.nowMs());
+            OffsetCommitDecision decision = c.coordinator().commitOffsets(permitted, v, tp -> exists(node, tp),
+                    c.nowMs());
             return c.persist(decision.records()).handle((ok, e) -> e == null ? decision.response()
                     : decision.failed(errorOf(e)));
-        }, () -> commitError(req, Errors.NOT_COORDINATOR)).exceptionally(e -> commitError(req, errorOf(e)));
+        }, () -> commitError(permitted, Errors.NOT_COORDINATOR))
+                .exceptionally(e -> commitError(permitted, errorOf(e)))
+                .thenApply(answer -> {
+                    answer.topics().addAll(refusedAnswer.topics());
+                    return answer;
+                });
     }
 
     private static boolean exists(NodeServices node, TopicPartition tp) {
@@ -177,23 +231,71 @@ public final class GroupHandlers {
         return response;
     }
 
-    private static CompletableFuture<OffsetFetchResponseData> fetch(GroupService groups, RequestContext ctx,
-            OffsetFetchRequestData req) {
+    /**
+     * As in Kafka: DESCRIBE on each group (else GROUP_AUTHORIZATION_FAILED), and DESCRIBE on each topic: a named
+     * topic the principal may not describe gets TOPIC_AUTHORIZATION_FAILED, and when all of a group's offsets are
+     * asked for, such topics are left out.
+     */
+    private static CompletableFuture<OffsetFetchResponseData> fetch(NodeServices node, GroupService groups,
+            RequestContext ctx, OffsetFetchRequestData req) {
         short v = ctx.apiVersion();
         if (v < 8) {
+            if (!node.allowedOnGroup(ctx, AclOperation.DESCRIBE, req.groupId())) {
+                OffsetFetchResponseData denied = new OffsetFetchResponseData()
+                        .setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code());
+                if (v < 2 && req.topics() != null) {
+                    // v0-1 have no top-level error: every asked partition carries it
+                    for (OffsetFetchRequestData.OffsetFetchRequestTopic t : req.topics()) {
+                        OffsetFetchResponseData.OffsetFetchResponseTopic topic =
+                                new OffsetFetchResponseData.OffsetFetchResponseTopic().setName(t.name());
+                        t.partitionIndexes().forEach(p -> topic.partitions().add(
+                                new OffsetFetchResponseData.OffsetFetchResponsePartition().setPartitionIndex(p)
+                                        .setCommittedOffset(-1).setMetadata("")
+                                        .setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code())));
+                        denied.topics().add(topic);
+                    }
+                }
+                return CompletableFuture.completedFuture(denied);
+            }
+            boolean all = req.topics() == null;
             return groups.<OffsetFetchResponseData>call(req.groupId(),
                     c -> CompletableFuture.completedFuture(c.coordinator().fetchOffsets(req, v)),
                     () -> new OffsetFetchResponseData().setErrorCode(Errors.NOT_COORDINATOR.code()))
-                    .exceptionally(e -> new OffsetFetchResponseData().setErrorCode(errorOf(e).code()));
+                    .exceptionally(e -> new OffsetFetchResponseData().setErrorCode(errorOf(e).code()))
+                    .thenApply(answer -> {
+                        answer.topics().removeIf(t -> all && !describable(node, ctx, t.name()));
+                        for (OffsetFetchResponseData.OffsetFetchResponseTopic t : answer.topics()) {
+                            if (!describable(node, ctx, t.name())) {
+                                t.partitions().forEach(p -> p.setCommittedOffset(-1).setMetadata("")
+                                        .setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code()));
+                            }
+                        }
+                        return answer;
+                    });
         }
         List<CompletableFuture<OffsetFetchResponseData.OffsetFetchResponseGroup>> perGroup = new ArrayList<>();
         for (OffsetFetchRequestData.OffsetFetchRequestGroup g : req.groups()) {
+            if (!node.allowedOnGroup(ctx, AclOperation.DESCRIBE, g.groupId())) {
+                perGroup.add(CompletableFuture.completedFuture(groupFetchError(g, Errors.GROUP_AUTHORIZATION_FAILED)));
+                continue;
+            }
+            boolean all = g.topics() == null;
             OffsetFetchRequestData single = new OffsetFetchRequestData().setRequireStable(req.requireStable())
                     .setGroups(List.of(g));
             perGroup.add(groups.<OffsetFetchResponseData.OffsetFetchResponseGroup>call(g.groupId(),
                     c -> CompletableFuture.completedFuture(c.coordinator().fetchOffsets(single, v).groups().get(0)),
                     () -> groupFetchError(g, Errors.NOT_COORDINATOR))
-                    .exceptionally(e -> groupFetchError(g, errorOf(e))));
+                    .exceptionally(e -> groupFetchError(g, errorOf(e)))
+                    .thenApply(answer -> {
+                        answer.topics().removeIf(t -> all && !describable(node, ctx, t.name()));
+                        for (OffsetFetchResponseData.OffsetFetchResponseTopics t : answer.topics()) {
+                            if (!describable(node, ctx, t.name())) {
+                                t.partitions().forEach(p -> p.setCommittedOffset(-1).setMetadata("")
+                                        .setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code()));
+                            }
+                        }
+                        return answer;
+                    }));
         }
         return CompletableFuture.allOf(perGroup.toArray(CompletableFuture[]::new)).thenApply(x -> {
             OffsetFetchResponseData response = new OffsetFetchResponseData();
@@ -202,25 +304,39 @@ public final class GroupHandlers {
         });
     }
 
+    private static boolean describable(NodeServices node, RequestContext ctx, String topic) {
+        return node.allowedOnTopic(ctx, AclOperation.DESCRIBE, topic);
+    }
+
     private static OffsetFetchResponseData.OffsetFetchResponseGroup groupFetchError(
             OffsetFetchRequestData.OffsetFetchRequestGroup g, Errors error) {
         return new OffsetFetchResponseData.OffsetFetchResponseGroup().setGroupId(g.groupId())
                 .setErrorCode(error.code());
     }
 
-    private static CompletableFuture<ListGroupsResponseData> list(GroupService groups, ListGroupsRequestData req) {
+    /** Every group with DESCRIBE on the cluster; else only the groups the principal may DESCRIBE (as Kafka). */
+    private static CompletableFuture<ListGroupsResponseData> list(NodeServices node, GroupService groups,
+            RequestContext ctx, ListGroupsRequestData req) {
+        boolean everyGroup = node.allowedOnCluster(ctx, AclOperation.DESCRIBE);
         return groups.callAll(c -> c.listGroups(req)).thenApply(all -> {
             ListGroupsResponseData response = new ListGroupsResponseData();
-            all.forEach(r -> response.groups().addAll(r.groups()));
+            all.forEach(r -> r.groups().stream().filter(g -> everyGroup
+                    || node.allowedOnGroup(ctx, AclOperation.DESCRIBE, g.groupId()))
+                    .forEach(response.groups()::add));
             return response;
         });
     }
 
-    private static CompletableFuture<DescribeGroupsResponseData> describe(GroupService groups, RequestContext ctx,
-            DescribeGroupsRequestData req) {
+    private static CompletableFuture<DescribeGroupsResponseData> describe(NodeServices node, GroupService groups,
+            RequestContext ctx, DescribeGroupsRequestData req) {
         short v = ctx.apiVersion();
         List<CompletableFuture<DescribeGroupsResponseData.DescribedGroup>> perGroup = new ArrayList<>();
         for (String groupId : req.groups()) {
+            if (!node.allowedOnGroup(ctx, AclOperation.DESCRIBE, groupId)) {
+                perGroup.add(CompletableFuture.completedFuture(describeError(groupId,
+                        Errors.GROUP_AUTHORIZATION_FAILED)));
+                continue;
+            }
             DescribeGroupsRequestData single = new DescribeGroupsRequestData().setGroups(List.of(groupId))
                     .setIncludeAuthorizedOperations(req.includeAuthorizedOperations());
             perGroup.add(groups.<DescribeGroupsResponseData.DescribedGroup>call(groupId,
@@ -240,10 +356,15 @@ public final class GroupHandlers {
                 .setGroupState("").setProtocolType("").setProtocolData("");
     }
 
-    private static CompletableFuture<DeleteGroupsResponseData> delete(GroupService groups,
-            DeleteGroupsRequestData req) {
+    private static CompletableFuture<DeleteGroupsResponseData> delete(NodeServices node, GroupService groups,
+            RequestContext ctx, DeleteGroupsRequestData req) {
         List<CompletableFuture<DeleteGroupsResponseData.DeletableGroupResult>> perGroup = new ArrayList<>();
         for (String groupId : req.groupsNames()) {
+            if (!node.allowedOnGroup(ctx, AclOperation.DELETE, groupId)) {
+                perGroup.add(CompletableFuture.completedFuture(deleteError(groupId,
+                        Errors.GROUP_AUTHORIZATION_FAILED)));
+                continue;
+            }
             DeleteGroupsRequestData single = new DeleteGroupsRequestData().setGroupsNames(List.of(groupId));
             perGroup.add(groups.<DeleteGroupsResponseData.DeletableGroupResult>call(groupId, c -> {
                 var decision = c.coordinator().deleteGroups(single);
@@ -264,13 +385,39 @@ public final class GroupHandlers {
         return new DeleteGroupsResponseData.DeletableGroupResult().setGroupId(groupId).setErrorCode(error.code());
     }
 
-    private static CompletableFuture<OffsetDeleteResponseData> deleteOffsets(GroupService groups,
-            OffsetDeleteRequestData req) {
+    /** DELETE on the group (else a top-level GROUP_AUTHORIZATION_FAILED), then READ on each topic, as in Kafka. */
+    private static CompletableFuture<OffsetDeleteResponseData> deleteOffsets(NodeServices node, GroupService groups,
+            RequestContext ctx, OffsetDeleteRequestData req) {
+        if (!node.allowedOnGroup(ctx, AclOperation.DELETE, req.groupId())) {
+            return CompletableFuture.completedFuture(new OffsetDeleteResponseData()
+                    .setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code()));
+        }
+        OffsetDeleteRequestData.OffsetDeleteRequestTopicCollection allowed =
+                new OffsetDeleteRequestData.OffsetDeleteRequestTopicCollection();
+        OffsetDeleteResponseData.OffsetDeleteResponseTopicCollection refused =
+                new OffsetDeleteResponseData.OffsetDeleteResponseTopicCollection();
+        for (OffsetDeleteRequestData.OffsetDeleteRequestTopic t : req.topics()) {
+            if (node.allowedOnTopic(ctx, AclOperation.READ, t.name())) {
+                allowed.add(t.duplicate());
+                continue;
+            }
+            OffsetDeleteResponseData.OffsetDeleteResponsePartitionCollection partitions =
+                    new OffsetDeleteResponseData.OffsetDeleteResponsePartitionCollection();
+            t.partitions().forEach(p -> partitions.add(new OffsetDeleteResponseData.OffsetDeleteResponsePartition()
+                    .setPartitionIndex(p.partitionIndex()).setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code())));
+            refused.add(new OffsetDeleteResponseData.OffsetDeleteResponseTopic().setName(t.name())
+                    .setPartitions(partitions));
+        }
+        OffsetDeleteRequestData permitted = req.duplicate().setTopics(allowed);
         return groups.<OffsetDeleteResponseData>call(req.groupId(), c -> {
-            var decision = c.coordinator().deleteOffsets(req);
+            var decision = c.coordinator().deleteOffsets(permitted);
             return c.persist(decision.records()).handle((ok, e) -> e == null ? decision.response()
                     : new OffsetDeleteResponseData().setErrorCode(errorOf(e).code()));
         }, () -> new OffsetDeleteResponseData().setErrorCode(Errors.NOT_COORDINATOR.code()))
-                .exceptionally(e -> new OffsetDeleteResponseData().setErrorCode(errorOf(e).code()));
+                .exceptionally(e -> new OffsetDeleteResponseData().setErrorCode(errorOf(e).code()))
+                .thenApply(answer -> {
+                    refused.forEach(t -> answer.topics().add(t.duplicate()));
+                    return answer;
+                });
     }
 }

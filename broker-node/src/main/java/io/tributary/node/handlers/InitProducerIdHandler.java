@@ -5,7 +5,9 @@ import org.apache.kafka.common.message.InitProducerIdRequestData;
 import org.apache.kafka.common.message.InitProducerIdResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.resource.ResourceType;
 
 /**
  * InitProducerId v0-v5 for idempotent producers: a new producer id with epoch 0, or, when a producer asks to bump
@@ -43,6 +45,13 @@ public final class InitProducerIdHandler implements ApiHandler {
         if (request.transactionalId() != null) {
             return CompletableFuture.completedFuture(
                     response.setErrorCode(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code()));
+        }
+        // Kafka: IDEMPOTENT_WRITE on the cluster, or WRITE on at least one topic.
+        if (!node.allowedOnCluster(context, AclOperation.IDEMPOTENT_WRITE)
+                && !node.authorizer().allowedOnAny(context.principal(), context.clientHost(), AclOperation.WRITE,
+                        ResourceType.TOPIC)) {
+            return CompletableFuture.completedFuture(
+                    response.setErrorCode(Errors.CLUSTER_AUTHORIZATION_FAILED.code()));
         }
         if (request.producerId() >= 0 && request.producerEpoch() >= 0 && request.producerEpoch() < Short.MAX_VALUE - 1) {
             return CompletableFuture.completedFuture(response.setErrorCode(Errors.NONE.code())

@@ -12,6 +12,7 @@ import org.apache.kafka.common.message.ListOffsetsRequestData;
 import org.apache.kafka.common.message.ListOffsetsResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
@@ -53,7 +54,14 @@ public final class ListOffsetsHandler implements ApiHandler {
         List<ListOffsetsResponseData.ListOffsetsTopicResponse> topics = new ArrayList<>();
         for (ListOffsetsRequestData.ListOffsetsTopic topic : request.topics()) {
             List<ListOffsetsResponseData.ListOffsetsPartitionResponse> partitions = new ArrayList<>();
+            boolean allowed = node.allowedOnTopic(context, AclOperation.DESCRIBE, topic.name());
             for (ListOffsetsRequestData.ListOffsetsPartition p : topic.partitions()) {
+                if (!allowed) {
+                    partitions.add(new ListOffsetsResponseData.ListOffsetsPartitionResponse()
+                            .setPartitionIndex(p.partitionIndex()).setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code())
+                            .setOffset(-1).setTimestamp(-1));
+                    continue;
+                }
                 partitions.add(offset(new PartitionId(topic.name(), p.partitionIndex()), p,
                         context.apiVersion() >= LEADER_EPOCH_MIN_VERSION));
             }

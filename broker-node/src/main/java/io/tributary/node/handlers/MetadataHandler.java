@@ -14,6 +14,9 @@ import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.MetadataResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import io.tributary.node.security.NodeAuthorizer;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
@@ -54,30 +57,58 @@ public final class MetadataHandler implements ApiHandler {
         boolean autoCreate = node.config().autoCreateTopicsEnable()
                 && (version < 4 || request.allowAutoTopicCreation());
         if (allTopics) {
-            return CompletableFuture.completedFuture(response(node.metadata().image(), context.listenerName(), allTopicResponses()));
+            return CompletableFuture.completedFuture(withAuthorizedOperations(context, request,
+                    response(node.metadata().image(), context.listenerName(), allTopicResponses(context))));
         }
         List<CompletableFuture<MetadataResponseData.MetadataResponseTopic>> topics = new ArrayList<>();
         for (MetadataRequestData.MetadataRequestTopic requested : request.topics()) {
-            topics.add(topic(requested, autoCreate));
+            topics.add(topic(context, requested, autoCreate));
         }
         return CompletableFuture.allOf(topics.toArray(CompletableFuture[]::new)).thenApply(v -> {
             MetadataResponseData.MetadataResponseTopicCollection collection =
                     new MetadataResponseData.MetadataResponseTopicCollection();
             topics.forEach(t -> collection.add(t.join()));
-            return response(node.metadata().image(), context.listenerName(), collection);
+            return withAuthorizedOperations(context, request,
+                    response(node.metadata().image(), context.listenerName(), collection));
         });
     }
 
-    private MetadataResponseData.MetadataResponseTopicCollection allTopicResponses() {
+    /** The authorized-operations fields the client asked for (v8+); Kafka's MIN_VALUE default otherwise. */
+    private MetadataResponseData withAuthorizedOperations(RequestContext context, MetadataRequestData request,
+            MetadataResponseData response) {
+        if (context.apiVersion() >= 8 && request.includeTopicAuthorizedOperations()) {
+            for (MetadataResponseData.MetadataResponseTopic t : response.topics()) {
+                if (t.errorCode() != Errors.TOPIC_AUTHORIZATION_FAILED.code() && t.name() != null) {
+                    t.setTopicAuthorizedOperations(node.authorizedOperations(context, ResourceType.TOPIC,
+                            t.name()));
+                }
+            }
+        }
+        if (context.apiVersion() >= 8 && context.apiVersion() <= 10
+                && request.includeClusterAuthorizedOperations()) {
+            response.setClusterAuthorizedOperations(!node.allowedOnCluster(context, AclOperation.DESCRIBE) ? 0
+                    : node.authorizedOperations(context, ResourceType.CLUSTER, NodeAuthorizer.CLUSTER_NAME));
+        }
+        return response;
+    }
+
+    /** Every topic the principal may DESCRIBE; the others are left out, as in Kafka. */
+    private MetadataResponseData.MetadataResponseTopicCollection allTopicResponses(RequestContext context) {
         MetadataResponseData.MetadataResponseTopicCollection collection =
                 new MetadataResponseData.MetadataResponseTopicCollection();
         for (TopicImage topic : node.metadata().image().topics().values()) {
-            collection.add(describe(topic));
+            if (node.allowedOnTopic(context, AclOperation.DESCRIBE, topic.name())) {
+                collection.add(describe(topic));
+            }
         }
         return collection;
     }
 
-    private CompletableFuture<MetadataResponseData.MetadataResponseTopic> topic(
+    /**
+     * One requested topic. As in Kafka: a topic the principal may not DESCRIBE is answered
+     * TOPIC_AUTHORIZATION_FAILED whether it exists or not, and auto-creation needs CREATE on the cluster or topic.
+     */
+    private CompletableFuture<MetadataResponseData.MetadataResponseTopic> topic(RequestContext context,
             MetadataRequestData.MetadataRequestTopic requested, boolean autoCreate) {
         MetadataImage image = node.metadata().image();
         if (requested.name() == null) {
@@ -88,9 +119,16 @@ public final class MetadataHandler implements ApiHandler {
                         .setTopicId(id == null ? Uuid.ZERO_UUID : id)
                         .setErrorCode(Errors.UNKNOWN_TOPIC_ID.code()));
             }
+            if (!node.allowedOnTopic(context, AclOperation.DESCRIBE, byId.name())) {
+                return CompletableFuture.completedFuture(new MetadataResponseData.MetadataResponseTopic()
+                        .setTopicId(id).setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code()));
+            }
             return CompletableFuture.completedFuture(describe(byId));
         }
         String name = requested.name();
+        if (!node.allowedOnTopic(context, AclOperation.DESCRIBE, name)) {
+            return CompletableFuture.completedFuture(error(name, Errors.TOPIC_AUTHORIZATION_FAILED));
+        }
         TopicImage topic = image.topic(name);
         if (topic != null) {
             return CompletableFuture.completedFuture(describe(topic));
@@ -100,6 +138,10 @@ public final class MetadataHandler implements ApiHandler {
         }
         if (!autoCreate) {
             return CompletableFuture.completedFuture(error(name, Errors.UNKNOWN_TOPIC_OR_PARTITION));
+        }
+        if (!node.allowedOnCluster(context, AclOperation.CREATE)
+                && !node.allowedOnTopic(context, AclOperation.CREATE, name)) {
+            return CompletableFuture.completedFuture(error(name, Errors.TOPIC_AUTHORIZATION_FAILED));
         }
         return creator.create(name, -1, -1, java.util.Map.of(), false).handle((created, failure) -> {
             TopicImage now = node.metadata().image().topic(name);

@@ -8,6 +8,7 @@ import org.apache.kafka.common.message.OffsetForLeaderEpochRequestData;
 import org.apache.kafka.common.message.OffsetForLeaderEpochResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
@@ -59,8 +60,14 @@ public final class OffsetForLeaderEpochHandler implements ApiHandler {
         for (OffsetForLeaderEpochRequestData.OffsetForLeaderTopic topic : request.topics()) {
             OffsetForLeaderEpochResponseData.OffsetForLeaderTopicResult result =
                     new OffsetForLeaderEpochResponseData.OffsetForLeaderTopicResult().setTopic(topic.topic());
+            boolean allowed = node.allowedOnCluster(context, AclOperation.CLUSTER_ACTION)
+                    || node.allowedOnTopic(context, AclOperation.DESCRIBE, topic.topic());
             for (OffsetForLeaderEpochRequestData.OffsetForLeaderPartition p : topic.partitions()) {
-                result.partitions().add(endOffset(new PartitionId(topic.topic(), p.partition()), p));
+                result.partitions().add(allowed ? endOffset(new PartitionId(topic.topic(), p.partition()), p)
+                        : new OffsetForLeaderEpochResponseData.EpochEndOffset().setPartition(p.partition())
+                                .setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code())
+                                .setLeaderEpoch(EpochEndOffset.UNDEFINED_EPOCH)
+                                .setEndOffset(EpochEndOffset.UNDEFINED_EPOCH_OFFSET));
             }
             topics.add(result);
         }

@@ -16,6 +16,7 @@ import org.apache.kafka.common.message.ProduceRequestData;
 import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,8 +68,13 @@ public final class ProduceHandler implements ApiHandler {
                     ? node.metadata().image().topic(KafkaIds.fromKafka(topic.topicId()))
                     : node.metadata().image().topic(topic.name());
             List<ProduceResponseData.PartitionProduceResponse> partitions = new ArrayList<>();
+            // Kafka checks WRITE before existence: an unauthorized client learns nothing about the topic.
+            String name = byId ? (image == null ? null : image.name()) : topic.name();
+            boolean allowed = name == null || node.allowedOnTopic(context, AclOperation.WRITE, name);
             for (ProduceRequestData.PartitionProduceData p : topic.partitionData()) {
-                if (image == null) {
+                if (!allowed) {
+                    partitions.add(error(p.index(), Errors.TOPIC_AUTHORIZATION_FAILED, null));
+                } else if (image == null) {
                     partitions.add(error(p.index(), byId ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION,
                             null));
                 } else if (acks != 0 && acks != 1 && acks != -1) {

@@ -23,6 +23,7 @@ import org.apache.kafka.common.message.DescribeUserScramCredentialsRequestData;
 import org.apache.kafka.common.message.DescribeUserScramCredentialsResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.security.scram.ScramCredential;
 import org.apache.kafka.common.security.scram.internals.ScramFormatter;
@@ -34,7 +35,7 @@ import org.apache.kafka.common.security.scram.internals.ScramMechanism;
  * derives the stored and server keys, checks what Kafka checks without state (mechanism, 4096..16384 iterations, a
  * non-empty name, a credential altered once per request), and the controller refuses deletions of credentials that
  * do not exist. Errors are per user: one bad alteration fails all of that user's alterations, as in Kafka.
- * Authorization (ALTER / DESCRIBE on the cluster) is checked by the dispatcher's authorizer before these run.
+ * Altering needs ALTER on the cluster, describing DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED), as in Kafka.
  */
 public final class ScramCredentialsHandlers {
 
@@ -93,6 +94,15 @@ public final class ScramCredentialsHandlers {
         @Override
         public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
             AlterUserScramCredentialsRequestData request = (AlterUserScramCredentialsRequestData) message;
+            if (!node.allowedOnCluster(context, AclOperation.ALTER)) {
+                Map<String, AlterUserScramCredentialsResponseData.AlterUserScramCredentialsResult> denied =
+                        new java.util.TreeMap<>();
+                request.deletions().forEach(d -> denied.put(d.name(), result(d.name(),
+                        Errors.CLUSTER_AUTHORIZATION_FAILED, null)));
+                request.upsertions().forEach(u -> denied.put(u.name(), result(u.name(),
+                        Errors.CLUSTER_AUTHORIZATION_FAILED, null)));
+                return CompletableFuture.completedFuture(response(denied));
+            }
             // The first error of each user, in the order users are first named.
             Map<String, AlterUserScramCredentialsResponseData.AlterUserScramCredentialsResult> results =
                     new LinkedHashMap<>();
@@ -242,6 +252,18 @@ public final class ScramCredentialsHandlers {
         @Override
         public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
             DescribeUserScramCredentialsRequestData request = (DescribeUserScramCredentialsRequestData) message;
+            if (!node.allowedOnCluster(context, AclOperation.DESCRIBE)) {
+                // Kafka: the top-level error, and the same error for each user asked about (name left unset)
+                List<DescribeUserScramCredentialsResponseData.DescribeUserScramCredentialsResult> denied =
+                        new ArrayList<>();
+                if (request.users() != null) {
+                    request.users().forEach(u -> denied.add(
+                            new DescribeUserScramCredentialsResponseData.DescribeUserScramCredentialsResult()
+                                    .setErrorCode(Errors.CLUSTER_AUTHORIZATION_FAILED.code())));
+                }
+                return CompletableFuture.completedFuture(new DescribeUserScramCredentialsResponseData()
+                        .setErrorCode(Errors.CLUSTER_AUTHORIZATION_FAILED.code()).setResults(denied));
+            }
             MetadataImage image = node.metadata().image();
             List<DescribeUserScramCredentialsResponseData.DescribeUserScramCredentialsResult> results =
                     new ArrayList<>();

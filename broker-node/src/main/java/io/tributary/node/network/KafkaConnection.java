@@ -3,6 +3,9 @@ package io.tributary.node.network;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
@@ -32,6 +35,8 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     private boolean inFlight;
     private ChannelHandlerContext ctx;
     private String clientAddress = "unknown";
+    /** The client certificate's subject once a TLS handshake with client authentication completed, else null. */
+    private String sslPrincipal;
 
     KafkaConnection(RequestDispatcher dispatcher, String listenerName, SaslSession sasl) {
         this.dispatcher = dispatcher;
@@ -75,7 +80,8 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
             ctx.channel().config().setAutoRead(true);
         }
         inFlight = true;
-        CompletableFuture<RequestDispatcher.Outcome> outcome = dispatcher.dispatch(request, clientAddress, listenerName, sasl);
+        CompletableFuture<RequestDispatcher.Outcome> outcome = dispatcher.dispatch(request, clientAddress, listenerName,
+                sasl, sslPrincipal);
         outcome.whenComplete((result, error) -> ctx.executor().execute(() -> finish(result, error)));
     }
 
@@ -100,6 +106,25 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
             ctx.writeAndFlush(out);
         }
         startNext();
+    }
+
+    /**
+     * A completed TLS handshake: a client that presented a certificate is known by its subject, as Kafka's default
+     * principal builder names it ({@code ssl.principal.mapping.rules=DEFAULT}: the RFC 2253 distinguished name).
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext context, Object event) {
+        if (event instanceof SslHandshakeCompletionEvent done && done.isSuccess()) {
+            SslHandler tls = context.pipeline().get(SslHandler.class);
+            if (tls != null) {
+                try {
+                    sslPrincipal = tls.engine().getSession().getPeerPrincipal().getName();
+                } catch (SSLPeerUnverifiedException noClientCertificate) {
+                    sslPrincipal = null;
+                }
+            }
+        }
+        context.fireUserEventTriggered(event);
     }
 
     @Override

@@ -76,18 +76,20 @@ public final class RequestDispatcher {
     }
 
     CompletableFuture<Outcome> dispatch(ByteBuffer frame, String clientAddress) {
-        return dispatch(frame, clientAddress, "PLAINTEXT", null);
+        return dispatch(frame, clientAddress, "PLAINTEXT", null, null);
     }
 
     /**
      * Handles one request frame that arrived on the listener named {@code listenerName}; on a SASL listener,
      * {@code sasl} is the connection's exchange, and a request other than ApiVersions, SaslHandshake and
-     * SaslAuthenticate before it completes closes the connection, as in Kafka.
+     * SaslAuthenticate before it completes closes the connection, as in Kafka. {@code sslPrincipal} is the subject of
+     * the client's TLS certificate, or null.
      */
     CompletableFuture<Outcome> dispatch(ByteBuffer frame, String clientAddress, String listenerName,
-            SaslSession sasl) {
+            SaslSession sasl, String sslPrincipal) {
         try {
-            return CompletableFuture.supplyAsync(() -> handle(frame, clientAddress, listenerName, sasl), ioThreads)
+            return CompletableFuture.supplyAsync(() -> handle(frame, clientAddress, listenerName, sasl,
+                    sslPrincipal), ioThreads)
                     .thenCompose(f -> f);
         } catch (RejectedExecutionException e) {
             return CompletableFuture.completedFuture(Outcome.CLOSE);
@@ -95,7 +97,7 @@ public final class RequestDispatcher {
     }
 
     private CompletableFuture<Outcome> handle(ByteBuffer frame, String clientAddress, String listenerName,
-            SaslSession sasl) {
+            SaslSession sasl, String sslPrincipal) {
         if (frame.remaining() < 8) {
             return CompletableFuture.completedFuture(Outcome.CLOSE);
         }
@@ -130,7 +132,7 @@ public final class RequestDispatcher {
                     e.toString());
             return CompletableFuture.completedFuture(Outcome.CLOSE);
         }
-        RequestContext context = new RequestContext(header, clientAddress, listenerName, sasl);
+        RequestContext context = new RequestContext(header, clientAddress, listenerName, sasl, sslPrincipal);
         long startNs = System.nanoTime();
         CompletableFuture<ApiMessage> response;
         try {

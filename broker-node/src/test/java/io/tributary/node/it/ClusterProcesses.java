@@ -67,6 +67,14 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
     private final Set<Integer> expectedAlive = new TreeSet<>();
     /** Node id -> port of its HTTP endpoint ({@code metrics.listener}: /metrics, /health), kept across restarts. */
     private final Map<Integer, Integer> metricsPorts = new TreeMap<>();
+    /** Overrides of one node, given its id, its client port and a free port reserved for it (a second listener). */
+    @FunctionalInterface
+    interface PerNode {
+        Map<String, String> overrides(int id, int clientPort, int extraPort);
+    }
+
+    private PerNode perNode = (id, clientPort, extraPort) -> Map.of();
+    private final Map<Integer, Integer> extraPorts = new TreeMap<>();
     private Path root;
     private String voters;
     private boolean failed;
@@ -99,12 +107,26 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
         this.shortTimeouts = shortTimeouts;
     }
 
+    /**
+     * Adds per-node overrides, computed from the node id and a free port reserved for that node
+     * ({@link #extraPort}); they win over everything else. Call before the cluster starts.
+     */
+    ClusterProcesses withPerNode(PerNode overrides) {
+        this.perNode = overrides;
+        return this;
+    }
+
+    /** The free port reserved for node {@code id} for {@link #withPerNode} overrides. */
+    int extraPort(int id) {
+        return extraPorts.get(id);
+    }
+
     @Override
     public void beforeAll(ExtensionContext context) throws IOException {
         root = Files.createTempDirectory("tributary-" + context.getRequiredTestClass().getSimpleName() + "-");
         // Client ports 0..n-1, Ratis ports of the voters n..n+v-1, replication ports n+v..2n+v-1, metrics ports
-        // 2n+v..3n+v-1.
-        List<Integer> ports = NodeProcess.freePorts(3 * nodeCount + voterCount);
+        // 2n+v..3n+v-1, extra ports 3n+v..4n+v-1.
+        List<Integer> ports = NodeProcess.freePorts(4 * nodeCount + voterCount);
         voters = IntStream.rangeClosed(1, voterCount)
                 .mapToObj(id -> id + "@127.0.0.1:" + ports.get(nodeCount + id - 1))
                 .collect(Collectors.joining(","));
@@ -118,6 +140,9 @@ final class ClusterProcesses implements BeforeAllCallback, AfterAllCallback, Aft
                 config.put("broker.heartbeat.interval.ms", Long.toString(HEARTBEAT_INTERVAL.toMillis()));
             }
             config.putAll(overrides);
+            int extraPort = ports.get(3 * nodeCount + voterCount + id - 1);
+            extraPorts.put(id, extraPort);
+            config.putAll(perNode.overrides(id, ports.get(id - 1), extraPort));
             metricsPorts.put(id, metricsPort);
             Path dir = Files.createDirectories(root.resolve("node-" + id));
             int replicationPort = ports.get(nodeCount + voterCount + id - 1);
