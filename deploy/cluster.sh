@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs a Tributary cluster on this machine's loopback:
-#   up [N] | down | status | kill ID | stop ID | start ID | restart ID | logs ID [-f] [-n LINES]
+#   up [--secure] [N] | down | status | kill ID | stop ID | start ID | restart ID | logs ID [-f] [-n LINES]
 # See deploy/README.md. Processes are found and signalled only through their pid files, never by name.
 set -euo pipefail
 
@@ -12,6 +12,7 @@ JAVA_HEAP="${TRIBUTARY_HEAP:--Xmx512m}"
 START_DEADLINE_S=90
 STOP_DEADLINE_S=30
 DEFAULT_NODES=3
+SECURE=0                                            # up --secure
 # Voters bind Ratis (the metadata quorum) on PORT + RATIS_OFFSET + i - 1.
 RATIS_OFFSET=100
 # Every node serves partition replication (followers fetch from leaders over gRPC) on
@@ -30,6 +31,9 @@ usage: $(basename "$0") [--port P] [--data-dir DIR] COMMAND
                N = 2; N = 1 is a standalone node), build first if needed, start them together, wait up to
                ${START_DEADLINE_S}s until every node is registered and a controller is active, then print
                bootstrap.servers and the nodes' metrics URLs
+  up --secure [N]  the same, secured: a throwaway CA and node certificates (DIR/secure), a SASL_SSL client listener
+               (SCRAM-SHA-512) with ACLs on and an 'admin' super user, mutual TLS between nodes; also prints
+               client.config=<path>, a Kafka client config (admin) for --command-config / --producer.config
   down         SIGTERM every node, wait up to ${STOP_DEADLINE_S}s (then SIGKILL) until none is left running
   status       every node (pid, alive/dead, registered, role, ports, health); with kcat on PATH also the active
                controller, every partition's leader, replicas and ISR, and the under-replicated and offline counts
@@ -139,6 +143,71 @@ voters_for() {
     (IFS=,; echo "${entries[*]}")
 }
 
+secure_dir() { echo "$DATA_ROOT/secure"; }
+
+# Certificates, the admin password and the client configs of a secure cluster, made once per data dir.
+ensure_secure_material() {
+    local dir hosts=() i certs_password admin_password
+    dir="$(secure_dir)"
+    if [[ ! -f "$dir/certs/ca.p12" ]]; then
+        for ((i = 1; i <= 9; i++)); do hosts+=("127.0.0.1"); done
+        mkdir -p "$dir"
+        bash "$REPO_ROOT/deploy/make-certs.sh" "$dir/certs" "${hosts[@]}" >&2 || die "could not make certificates"
+    fi
+    if [[ ! -f "$dir/admin-password" ]]; then
+        (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$dir/admin-password")
+    fi
+    certs_password="$(<"$dir/certs/password")"
+    admin_password="$(<"$dir/admin-password")"
+    (
+        umask 077
+        cat >"$dir/client.config" <<EOF
+# Kafka client settings of the admin user of the cluster made by deploy/cluster.sh up --secure
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_password";
+ssl.truststore.location=$dir/certs/truststore.p12
+ssl.truststore.type=PKCS12
+ssl.truststore.password=$certs_password
+EOF
+        # The same admin over PLAIN: only to create the first SCRAM user (the listener's bootstrap user).
+        sed -e 's/^sasl.mechanism=.*/sasl.mechanism=PLAIN/' -e 's/scram.ScramLoginModule/plain.PlainLoginModule/' \
+            "$dir/client.config" >"$dir/bootstrap-plain.config"
+        cat >"$dir/kcat.config" <<EOF
+security.protocol=sasl_ssl
+sasl.mechanisms=SCRAM-SHA-512
+sasl.username=admin
+sasl.password=$admin_password
+ssl.ca.location=$dir/certs/ca.pem
+EOF
+    )
+}
+
+# Turns node $1's config $3 into a secure one: SASL_SSL on client port $2, ACLs, mutual TLS between nodes.
+write_secure_config() {
+    local id="$1" port="$2" props="$3" secure certs_password admin_password
+    secure="$(secure_dir)"
+    certs_password="$(<"$secure/certs/password")"
+    admin_password="$(<"$secure/admin-password")"
+    chmod 600 "$props"
+    sed -i -e "s|^listeners=.*|listeners=SASL_SSL://127.0.0.1:$port|" \
+        -e "s|^advertised.listeners=.*|advertised.listeners=SASL_SSL://127.0.0.1:$port|" "$props"
+    cat >>"$props" <<EOF
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="$admin_password";
+ssl.keystore.location=$secure/certs/node-$id.p12
+ssl.keystore.type=PKCS12
+ssl.keystore.password=$certs_password
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+inter.node.security.protocol=SSL
+inter.node.ssl.keystore.location=$secure/certs/node-$id.p12
+inter.node.ssl.keystore.password=$certs_password
+inter.node.ssl.truststore.location=$secure/certs/truststore.p12
+inter.node.ssl.truststore.password=$certs_password
+EOF
+}
+
 # Config of node $1 (client port $2) in a cluster of $4 nodes with voters $3. Topics created without a replication
 # factor (auto-created ones too) get min(N, 3) replicas, so that a node's loss is survived by default.
 write_config() {
@@ -159,6 +228,9 @@ auto.create.topics.enable=true
 EOF
     if [[ -n "$voters" ]]; then
         echo "controller.quorum.voters=$voters" >>"$dir/node.properties"
+    fi
+    if ((SECURE == 1)); then
+        write_secure_config "$id" "$port" "$dir/node.properties"
     fi
 }
 
@@ -316,7 +388,10 @@ kcat_listing() {
         if live_pid "$id" >/dev/null; then servers+=("127.0.0.1:$(node_port "$id")"); fi
     done
     ((${#servers[@]})) || return 1
-    (IFS=,; timeout 15 kcat -b "${servers[*]}" -L -m 5 2>/dev/null)
+    local opts=()
+    # A secure cluster (up --secure) is listed as its admin.
+    [[ -f "$(secure_dir)/kcat.config" ]] && opts=(-F "$(secure_dir)/kcat.config")
+    (IFS=,; timeout 15 kcat ${opts[@]+"${opts[@]}"} -b "${servers[*]}" -L -m 5 2>/dev/null)
 }
 
 # Ids of the brokers that kcat -L output $1 lists (registered and unfenced), one per line.
@@ -353,6 +428,11 @@ cmd_up() {
     [[ "$count" =~ ^[1-9]$ ]] || usage
     [[ "$BASE_PORT" =~ ^[0-9]+$ ]] || die "port must be a number: $BASE_PORT"
     ensure_built
+    if ((SECURE == 1)); then
+        ensure_secure_material
+    elif [[ -d "$(secure_dir)" ]]; then
+        die "$DATA_ROOT holds a secure cluster: use 'up --secure', or another --data-dir"
+    fi
     voters="$(voters_for "$count")"
     for ((id = 1; id <= count; id++)); do
         if live_pid "$id" >/dev/null; then
@@ -368,6 +448,12 @@ cmd_up() {
         await_node "$id" "$deadline" || failed=1
     done
     ((failed == 0)) || exit 1
+    if ((SECURE == 1)); then
+        # The admin logs in over PLAIN (the listener's bootstrap user) to create its own SCRAM credential.
+        "$JAVA_BIN" -Xmx128m -cp "$(node_jar):$LIB_DIR/*" io.tributary.node.tools.AddScramUser \
+            <(echo "bootstrap.servers=127.0.0.1:$BASE_PORT"; cat "$(secure_dir)/bootstrap-plain.config") admin \
+            "$(secure_dir)/admin-password" SCRAM-SHA-512 || die "could not create the SCRAM user admin"
+    fi
     if have_kcat; then
         await_controller "$count" "$deadline" || exit 1
     else
@@ -380,6 +466,14 @@ cmd_up() {
     done
     (IFS=,; echo "bootstrap.servers=${servers[*]}")
     (IFS=,; echo "metrics.urls=${urls[*]-}")
+    if ((SECURE == 1)); then
+        local config
+        config="$(secure_dir)/client.config"
+        # bootstrap.servers goes in too, so that the file works on its own (--producer.config)
+        sed -i '/^bootstrap.servers=/d' "$config"
+        (IFS=,; echo "bootstrap.servers=${servers[*]}" >>"$config")
+        echo "client.config=$config"
+    fi
 }
 
 cmd_down() {
@@ -491,6 +585,7 @@ main() {
             --port=*) BASE_PORT="${1#--port=}"; shift ;;
             --data-dir) [[ $# -ge 2 ]] || usage; DATA_ROOT="$2"; shift 2 ;;
             --data-dir=*) DATA_ROOT="${1#--data-dir=}"; shift ;;
+            --secure) SECURE=1; shift ;;
             -f | --follow) follow=1; shift ;;
             -n) [[ $# -ge 2 && "$2" =~ ^[0-9]+$ ]] || usage; lines="$2"; shift 2 ;;
             -h | --help) usage ;;

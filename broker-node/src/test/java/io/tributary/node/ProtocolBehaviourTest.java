@@ -77,7 +77,9 @@ class ProtocolBehaviourTest {
                     ApiKeys.JOIN_GROUP, ApiKeys.SYNC_GROUP, ApiKeys.HEARTBEAT, ApiKeys.LEAVE_GROUP,
                     ApiKeys.OFFSET_COMMIT, ApiKeys.OFFSET_FETCH, ApiKeys.LIST_GROUPS, ApiKeys.DESCRIBE_GROUPS,
                     ApiKeys.DELETE_GROUPS, ApiKeys.OFFSET_DELETE, ApiKeys.DESCRIBE_QUORUM, ApiKeys.SASL_HANDSHAKE,
-                    ApiKeys.SASL_AUTHENTICATE);
+                    ApiKeys.SASL_AUTHENTICATE, ApiKeys.ALTER_USER_SCRAM_CREDENTIALS,
+                    ApiKeys.DESCRIBE_USER_SCRAM_CREDENTIALS, ApiKeys.CREATE_ACLS, ApiKeys.DESCRIBE_ACLS,
+                    ApiKeys.DELETE_ACLS);
             assertThat(response.apiKeys().find(ApiKeys.LIST_OFFSETS.id).maxVersion()).isEqualTo((short) 6);
         }
     }

@@ -96,6 +96,11 @@ public final class SaslSession {
         return failed;
     }
 
+    /** Whether the client has authenticated on this connection. */
+    public synchronized boolean authenticated() {
+        return principal != null;
+    }
+
     /** The authenticated principal ({@code User:name}), or null before authentication. */
     public synchronized String principal() {
         return principal;

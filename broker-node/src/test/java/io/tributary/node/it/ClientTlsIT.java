@@ -1,6 +1,7 @@
 package io.tributary.node.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -31,7 +32,9 @@ import org.junit.jupiter.api.Test;
  * Issue 11, TLS for clients: a node with a PLAINTEXT and an SSL listener (Kafka's {@code listeners},
  * {@code listener.security.protocol.map} and {@code ssl.*} keys). Kafka's Java clients and kcat produce and consume
  * over TLS, each listener's clients are told the brokers' endpoints on that same listener, and a client that speaks
- * plaintext to the TLS port is dropped without harming anyone else.
+ * plaintext to the TLS port is dropped without harming anyone else. With {@code ssl.client.auth=requested} and ACLs
+ * on, a client certificate's subject is the client's principal ({@code User:CN=...}, Kafka's default mapping); a
+ * client without one is {@code User:ANONYMOUS} (a super user here, like the plaintext operator).
  */
 class ClientTlsIT {
 
@@ -43,17 +46,30 @@ class ClientTlsIT {
     @BeforeAll
     static void start() throws Exception {
         work = Files.createTempDirectory("tributary-client-tls-");
-        certs = TestCerts.make(work, 1);
+        certs = TestCerts.make(work, 2);
         List<Integer> ports = NodeProcess.freePorts(2);
         sslPort = ports.get(1);
         Path dir = Files.createDirectories(work.resolve("node"));
-        node = NodeProcess.prepare(1, dir, ports.get(0), Map.of(
+        node = NodeProcess.prepare(1, dir, ports.get(0), withClientAuthAndAcls(Map.of(
                 "listeners", "PLAINTEXT://127.0.0.1:" + ports.get(0) + ",SSL://127.0.0.1:" + sslPort,
                 "advertised.listeners", "PLAINTEXT://127.0.0.1:" + ports.get(0) + ",SSL://127.0.0.1:" + sslPort,
                 "ssl.keystore.location", certs.nodeKeystore(1).toString(),
                 "ssl.keystore.type", "PKCS12",
-                "ssl.keystore.password", certs.password()));
+                "ssl.keystore.password", certs.password())));
         node.restart();
+    }
+
+    /** Client certificates requested (not required) and ACLs on; certificate-less clients are super users. */
+    private static Map<String, String> withClientAuthAndAcls(Map<String, String> config) {
+        Map<String, String> all = new HashMap<>(config);
+        all.putAll(Map.of(
+                "ssl.client.auth", "requested",
+                "ssl.truststore.location", certs.truststore().toString(),
+                "ssl.truststore.type", "PKCS12",
+                "ssl.truststore.password", certs.password(),
+                "authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                "super.users", "User:ANONYMOUS"));
+        return all;
     }
 
     @AfterAll
@@ -102,6 +118,36 @@ class ClientTlsIT {
         }
         List<String> read = Clients.readValues(sslBootstrap(), tls(), topic, sent.size());
         assertThat(read).isEqualTo(sent);
+    }
+
+    @Test
+    void aClientCertificatesSubjectIsThePrincipalAclsName() throws Exception {
+        String topic = "mtls";
+        Clients.createTopic(node.bootstrap(), topic, 1);
+        Map<String, Object> withCertificate = new HashMap<>(tls());
+        withCertificate.put(org.apache.kafka.common.config.SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG,
+                certs.nodeKeystore(2).toString());
+        withCertificate.put(org.apache.kafka.common.config.SslConfigs.SSL_KEYSTORE_TYPE_CONFIG, "PKCS12");
+        withCertificate.put(org.apache.kafka.common.config.SslConfigs.SSL_KEYSTORE_PASSWORD_CONFIG,
+                certs.password());
+        withCertificate.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 20_000);
+        try (KafkaProducer<String, String> producer = Clients.producer(sslBootstrap(), withCertificate)) {
+            assertThatThrownBy(() -> producer.send(new ProducerRecord<>(topic, "k", "v")).get(60, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(org.apache.kafka.common.errors.TopicAuthorizationException.class);
+        }
+        try (Admin admin = Clients.admin(node.bootstrap())) {
+            admin.createAcls(List.of(new org.apache.kafka.common.acl.AclBinding(
+                    new org.apache.kafka.common.resource.ResourcePattern(
+                            org.apache.kafka.common.resource.ResourceType.TOPIC, topic,
+                            org.apache.kafka.common.resource.PatternType.LITERAL),
+                    new org.apache.kafka.common.acl.AccessControlEntry("User:CN=node-2", "*",
+                            org.apache.kafka.common.acl.AclOperation.WRITE,
+                            org.apache.kafka.common.acl.AclPermissionType.ALLOW))))
+                    .all().get(60, TimeUnit.SECONDS);
+        }
+        try (KafkaProducer<String, String> producer = Clients.producer(sslBootstrap(), withCertificate)) {
+            producer.send(new ProducerRecord<>(topic, "k", "v")).get(60, TimeUnit.SECONDS);
+        }
     }
 
     @Test

@@ -144,6 +144,59 @@ class ClusterScriptIT {
         }
     }
 
+    /**
+     * Issue 11: {@code up --secure} makes a cluster with a SASL_SSL (SCRAM-SHA-512) listener, ACLs and mutual TLS
+     * between nodes, and prints a {@code client.config} that Kafka's own tools use as is; without it a client gets
+     * nowhere.
+     */
+    @Test
+    void upSecurePrintsAClientConfigThatKafkasToolsUseAsIs() throws IOException {
+        script = Path.of("").toAbsolutePath().getParent().resolve("deploy").resolve("cluster.sh");
+        dataDir = Path.of("target").toAbsolutePath().resolve("cluster-script-it-" + UUID.randomUUID());
+        basePort = freeBasePort();
+        try {
+            ExternalCommand.Result up = script(SCRIPT_DEADLINE, "up", "--secure", "3");
+            assertThat(up.exitCode()).as("%s", up).isZero();
+            String clientConfig = up.stdoutLines().stream().filter(l -> l.startsWith("client.config="))
+                    .map(l -> l.substring("client.config=".length())).findFirst().orElseThrow(
+                            () -> new AssertionError("no client.config= line in " + up));
+            assertThat(Path.of(clientConfig)).isRegularFile();
+            String bootstrap = IntStream.range(0, NODES).mapToObj(i -> "127.0.0.1:" + (basePort + i))
+                    .reduce((a, b) -> a + "," + b).orElseThrow();
+            String topic = "secure-" + UUID.randomUUID().toString().substring(0, 8);
+
+            // kafka-topics --command-config and kafka-console-producer --producer.config use it as is
+            ExternalCommand.Result created = kafkaTool(List.of("org.apache.kafka.tools.TopicCommand",
+                    "--bootstrap-server", bootstrap, "--command-config", clientConfig, "--create", "--topic", topic,
+                    "--partitions", "1", "--replication-factor", "3"), "");
+            assertThat(created.exitCode()).as("%s", created).isZero();
+            List<String> values = IntStream.range(0, RECORDS).mapToObj(i -> "secret-" + i).toList();
+            ExternalCommand.Result produced = kafkaTool(List.of("org.apache.kafka.tools.ConsoleProducer",
+                    "--bootstrap-server", bootstrap, "--topic", topic, "--producer.config", clientConfig),
+                    String.join("\n", values) + "\n");
+            assertThat(produced.exitCode()).as("%s", produced).isZero();
+            ExternalCommand.Result consumed = kafkaTool(List.of("org.apache.kafka.tools.consumer.ConsoleConsumer",
+                    "--bootstrap-server", bootstrap, "--topic", topic, "--from-beginning", "--command-config",
+                    clientConfig, "--max-messages", Integer.toString(RECORDS), "--timeout-ms", "60000"), "");
+            assertThat(consumed.exitCode()).as("%s", consumed).isZero();
+            assertThat(consumed.stdoutLines()).as("%s", consumed).containsExactlyElementsOf(values);
+
+            // Without the config (plaintext), the same tool gets no answer from the TLS port
+            ExternalCommand.Result plaintext = kafkaTool(List.of("org.apache.kafka.tools.TopicCommand",
+                    "--bootstrap-server", bootstrap, "--list", "--command-config", writePlaintextConfig()), "");
+            assertThat(plaintext.exitCode()).as("%s", plaintext).isNotZero();
+        } finally {
+            downAndCheckNothingIsLeft();
+        }
+    }
+
+    /** A client config that gives up quickly, for the plaintext attempt. */
+    private String writePlaintextConfig() throws IOException {
+        Path config = workDir.resolve("plaintext.config");
+        java.nio.file.Files.writeString(config, "default.api.timeout.ms=10000\nrequest.timeout.ms=5000\n");
+        return config.toString();
+    }
+
     /** Runs {@code cluster.sh} with this test's data dir and base port in its environment. */
     private ExternalCommand.Result script(Duration deadline, String... args) {
         List<String> command = new ArrayList<>(List.of("env",

@@ -142,6 +142,31 @@ class SaslPlainIT {
     }
 
     @Test
+    void aLargeFrameBeforeAuthenticationClosesTheConnection() throws Exception {
+        int size = 600 * 1024; // above Kafka's sasl.server.max.receive.size (512 KiB)
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", saslPlaintextPort), 10_000);
+            socket.setSoTimeout(20_000);
+            ByteBuffer frame = ByteBuffer.allocate(4 + size);
+            frame.putInt(size).putShort((short) 18).putShort((short) 3).putInt(1);
+            int answer;
+            try {
+                socket.getOutputStream().write(frame.array());
+                answer = socket.getInputStream().read();
+            } catch (java.io.IOException closedWhileWriting) {
+                answer = -1; // reset by the node: closed as well
+            }
+            assertThat(answer).as("the node closes the connection without an answer").isEqualTo(-1);
+        }
+        // and keeps serving everyone else
+        Clients.createTopic(node.bootstrap(), "after-large-frame", 1);
+        try (KafkaProducer<String, String> producer = Clients.producer("127.0.0.1:" + saslSslPort,
+                saslSsl("alice", "alice-secret"))) {
+            producer.send(new ProducerRecord<>("after-large-frame", "k", "v")).get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void kcatAuthenticatesWithPlainOverSaslSsl() {
         String topic = "kcat-sasl";
         Clients.createTopic(node.bootstrap(), topic, 1);
