@@ -52,11 +52,10 @@ public final class ListenerSsl {
 
     /**
      * A factory of server-side TLS engines for the SSL listeners; throws IllegalArgumentException with Kafka's
-     * message when a keystore cannot be read or a value is invalid.
-     */
-    /**
-     * For a SASL_SSL listener ({@code sasl}) clients are authenticated by SASL, and the node-wide
-     * {@code ssl.client.auth} does not apply (as in Kafka, where only a listener-prefixed setting does).
+     * message when a keystore cannot be read or a value is invalid. Keystores and truststores may be PKCS12, JKS or
+     * PEM (files, or {@code ssl.keystore.key} / {@code ssl.keystore.certificate.chain} values), as in Kafka. For a
+     * SASL_SSL listener ({@code sasl}) clients are authenticated by SASL, and the node-wide {@code ssl.client.auth}
+     * does not apply (as in Kafka, where only a listener-prefixed setting does).
      */
     public static SslFactory serverFactory(Map<String, String> ssl, boolean sasl) {
         try {

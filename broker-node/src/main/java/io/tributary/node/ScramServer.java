@@ -56,10 +56,15 @@ final class ScramServer implements SaslServer {
                 case CLIENT_FINAL -> clientFinal(response);
                 default -> throw new SaslException("SCRAM exchange already " + state.name().toLowerCase());
             };
-        } catch (SaslException | RuntimeException e) {
+        } catch (SaslException | org.apache.kafka.common.errors.SaslAuthenticationException e) {
             state = State.FAILED;
             credential = null;
             throw e;
+        } catch (RuntimeException e) {
+            // A malformed message (a proof of the wrong length, bad base64): a failed login, not a node error.
+            state = State.FAILED;
+            credential = null;
+            throw new SaslException("Authentication failed: invalid SCRAM message", e);
         }
     }
 

@@ -81,6 +81,21 @@ class ScramServerTest {
 
     @ParameterizedTest
     @EnumSource(ScramMechanism.class)
+    void aMalformedFinalMessageIsAFailedLoginNotAnError(ScramMechanism mechanism) throws Exception {
+        ScramCredential stored = credential(mechanism, "secret");
+        ScramServer server = new ScramServer(mechanism, name -> stored);
+        ClientFirstMessage first = new ClientFirstMessage("alice", CLIENT_NONCE, Map.of());
+        ServerFirstMessage serverFirst = new ServerFirstMessage(server.evaluateResponse(first.toBytes()));
+        // a proof of the wrong length
+        byte[] shortProof = ("c=biws,r=" + serverFirst.nonce() + ",p=AAAA").getBytes(StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> server.evaluateResponse(shortProof)).isInstanceOf(SaslException.class);
+        assertThat(server.isComplete()).isFalse();
+        assertThatThrownBy(() -> server.evaluateResponse(shortProof)).as("no second try")
+                .isInstanceOf(SaslException.class);
+    }
+
+    @ParameterizedTest
+    @EnumSource(ScramMechanism.class)
     void anotherAuthorizationIdIsRefused(ScramMechanism mechanism) throws Exception {
         ScramCredential stored = credential(mechanism, "secret");
         ScramServer server = new ScramServer(mechanism, name -> stored);

@@ -41,53 +41,121 @@ public final class SecurityDecisions {
     static final int PATTERN_LITERAL = 3;
     static final int PATTERN_PREFIXED = 4;
     static final String WILDCARD_RESOURCE = "*";
+    static final int RESOURCE_CLUSTER = 4;
+    static final String CLUSTER_NAME = "kafka-cluster";
 
     private SecurityDecisions() {}
 
     /**
      * AlterUserScramCredentials: every upsertion replaces the user's credential for its mechanism; a deletion of a
-     * credential that does not exist fails with RESOURCE_NOT_FOUND, and then none of that user's changes apply.
+     * credential that does not exist fails with RESOURCE_NOT_FOUND, a malformed record with INVALID_REQUEST, and
+     * going over {@link #MAX_SCRAM_CREDENTIALS} with POLICY_VIOLATION; each user's changes apply all or not at all.
      * One result per user, in the order users are first named.
      */
     public static ControllerResult<List<UserResult>> alterScramCredentials(MetadataImage image,
             List<UserScramCredentialRecord> upsertions, List<RemoveUserScramCredentialRecord> deletions) {
-        Map<String, UserResult> results = new LinkedHashMap<>();
-        deletions.forEach(d -> results.putIfAbsent(d.getName(), ok(d.getName())));
-        upsertions.forEach(u -> results.putIfAbsent(u.getName(), ok(u.getName())));
+        Map<String, List<RemoveUserScramCredentialRecord>> deletionsByUser = new LinkedHashMap<>();
+        Map<String, List<UserScramCredentialRecord>> upsertionsByUser = new LinkedHashMap<>();
+        Set<String> users = new LinkedHashSet<>();
         for (RemoveUserScramCredentialRecord d : deletions) {
-            if (image.scramCredential(d.getName(), d.getMechanism()) == null) {
-                results.put(d.getName(), UserResult.newBuilder().setUser(d.getName())
-                        .setError(ControllerErrorCode.RESOURCE_NOT_FOUND)
-                        .setErrorMessage("Attempt to delete a user credential that does not exist").build());
-            }
+            users.add(d.getName());
+            deletionsByUser.computeIfAbsent(d.getName(), n -> new ArrayList<>()).add(d);
+        }
+        for (UserScramCredentialRecord u : upsertions) {
+            users.add(u.getName());
+            upsertionsByUser.computeIfAbsent(u.getName(), n -> new ArrayList<>()).add(u);
         }
         int credentials = image.scramCredentials().values().stream().mapToInt(Map::size).sum();
         List<MetadataRecord> records = new ArrayList<>();
-        for (RemoveUserScramCredentialRecord d : deletions) {
-            if (results.get(d.getName()).getError() == ControllerErrorCode.NONE) {
-                records.add(MetadataRecord.newBuilder().setRemoveUserScramCredential(d).build());
-                credentials--;
+        List<UserResult> results = new ArrayList<>();
+        for (String user : users) {
+            List<RemoveUserScramCredentialRecord> removals = deletionsByUser.getOrDefault(user, List.of());
+            List<UserScramCredentialRecord> additions = upsertionsByUser.getOrDefault(user, List.of());
+            Map<Integer, UserScramCredentialRecord> after =
+                    new java.util.TreeMap<>(image.scramCredentials().getOrDefault(user, Map.of()));
+            int before = after.size();
+            UserResult refusal = null;
+            for (RemoveUserScramCredentialRecord d : removals) {
+                if (after.remove(d.getMechanism()) == null) {
+                    refusal = refused(user, ControllerErrorCode.RESOURCE_NOT_FOUND,
+                            "Attempt to delete a user credential that does not exist");
+                }
             }
-        }
-        for (UserScramCredentialRecord u : upsertions) {
-            if (results.get(u.getName()).getError() != ControllerErrorCode.NONE) {
+            for (UserScramCredentialRecord u : additions) {
+                if (refusal == null && scramProblem(u) != null) {
+                    refusal = refused(user, ControllerErrorCode.INVALID_REQUEST, scramProblem(u));
+                }
+                after.put(u.getMechanism(), u);
+            }
+            int delta = after.size() - before;
+            if (refusal == null && delta > 0 && credentials + delta > MAX_SCRAM_CREDENTIALS) {
+                refusal = refused(user, ControllerErrorCode.POLICY_VIOLATION, "the cluster holds "
+                        + MAX_SCRAM_CREDENTIALS + " SCRAM credentials, the most it allows");
+            }
+            if (refusal != null) {
+                results.add(refusal);
                 continue;
             }
-            boolean adds = image.scramCredential(u.getName(), u.getMechanism()) == null;
-            if (adds && credentials >= MAX_SCRAM_CREDENTIALS) {
-                results.put(u.getName(), UserResult.newBuilder().setUser(u.getName())
-                        .setError(ControllerErrorCode.POLICY_VIOLATION)
-                        .setErrorMessage("the cluster holds " + MAX_SCRAM_CREDENTIALS
-                                + " SCRAM credentials, the most it allows").build());
-                continue;
-            }
-            records.add(MetadataRecord.newBuilder().setUserScramCredential(u).build());
-            credentials += adds ? 1 : 0;
+            credentials += delta;
+            removals.forEach(d -> records.add(MetadataRecord.newBuilder().setRemoveUserScramCredential(d).build()));
+            additions.forEach(u -> records.add(MetadataRecord.newBuilder().setUserScramCredential(u).build()));
+            results.add(UserResult.newBuilder().setUser(user).setError(ControllerErrorCode.NONE).build());
         }
-        // A user refused after some of its records were listed (the limit) keeps none of them.
-        records.removeIf(r -> results.get(r.hasUserScramCredential() ? r.getUserScramCredential().getName()
-                : r.getRemoveUserScramCredential().getName()).getError() != ControllerErrorCode.NONE);
-        return ControllerResult.of(records, List.copyOf(results.values()));
+        return ControllerResult.of(records, results);
+    }
+
+    private static UserResult refused(String user, ControllerErrorCode error, String message) {
+        return UserResult.newBuilder().setUser(user).setError(error).setErrorMessage(message).build();
+    }
+
+    /** Why a credential record cannot be stored (the broker checks the same first), or null. */
+    static String scramProblem(UserScramCredentialRecord u) {
+        if (u.getName().isEmpty()) {
+            return "Username must not be empty";
+        }
+        if (u.getMechanism() != 1 && u.getMechanism() != 2) {
+            return "Unknown SCRAM mechanism " + u.getMechanism();
+        }
+        if (u.getIterations() < 4096 || u.getIterations() > 16384) {
+            return "Iterations must be in 4096..16384, was " + u.getIterations();
+        }
+        if (u.getSalt().isEmpty() || u.getStoredKey().isEmpty() || u.getServerKey().isEmpty()) {
+            return "Salt, stored key and server key must not be empty";
+        }
+        return null;
+    }
+
+    /**
+     * Why an ACL cannot be stored, or null: Kafka's {@code AclControlManager.validateNewAcl} on the codes (the broker
+     * checks the same with kafka-clients first; this keeps a malformed record out of the metadata whoever asks).
+     */
+    static String aclProblem(AccessControlEntryRecord acl) {
+        if (acl.getResourceType() < 2 || acl.getResourceType() > 7) {
+            return "Invalid resourceType " + acl.getResourceType();
+        }
+        if (acl.getPatternType() != PATTERN_LITERAL && acl.getPatternType() != PATTERN_PREFIXED) {
+            return "Invalid patternType " + acl.getPatternType();
+        }
+        if (acl.getResourceName().isEmpty()) {
+            return "Resource name should not be empty";
+        }
+        if (acl.getResourceType() == RESOURCE_CLUSTER && !acl.getResourceName().equals(CLUSTER_NAME)) {
+            return "The only valid name for the CLUSTER resource is " + CLUSTER_NAME;
+        }
+        if (acl.getOperation() < 2 || acl.getOperation() > 15) {
+            return "Invalid operation " + acl.getOperation();
+        }
+        if (acl.getPermissionType() != 2 && acl.getPermissionType() != 3) {
+            return "Invalid permissionType " + acl.getPermissionType();
+        }
+        int colon = acl.getPrincipal().indexOf(':');
+        if (colon <= 0 || colon == acl.getPrincipal().length() - 1) {
+            return "Invalid principal " + acl.getPrincipal();
+        }
+        if (acl.getHost().isEmpty()) {
+            return "Invalid host";
+        }
+        return null;
     }
 
     private static UserResult ok(String user) {
@@ -106,6 +174,12 @@ public final class SecurityDecisions {
         List<AclResult> results = new ArrayList<>();
         for (AccessControlEntryRecord acl : acls) {
             AccessControlEntryRecord key = withoutId(acl);
+            String problem = aclProblem(acl);
+            if (problem != null) {
+                results.add(AclResult.newBuilder().setError(ControllerErrorCode.INVALID_REQUEST)
+                        .setErrorMessage(problem).build());
+                continue;
+            }
             if (existing.contains(key)) {
                 results.add(AclResult.newBuilder().setError(ControllerErrorCode.NONE).build());
                 continue;

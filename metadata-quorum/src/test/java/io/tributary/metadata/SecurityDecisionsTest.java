@@ -117,6 +117,28 @@ class SecurityDecisionsTest {
     }
 
     @Test
+    void malformedAclsAndCredentialsNeverReachTheMetadata() {
+        AccessControlEntryRecord anyOperation = acl(TOPIC, "t", LITERAL, "User:alice", 1, ALLOW);
+        AccessControlEntryRecord matchPattern = acl(TOPIC, "t", 2, "User:alice", READ, ALLOW);
+        AccessControlEntryRecord noPrincipalType = acl(TOPIC, "t", LITERAL, "alice", READ, ALLOW);
+        AccessControlEntryRecord otherCluster = acl(4, "my-cluster", LITERAL, "User:alice", READ, ALLOW);
+        ControllerResult<List<AclResult>> created = SecurityDecisions.createAcls(MetadataImage.EMPTY,
+                List.of(anyOperation, matchPattern, noPrincipalType, otherCluster), ids);
+        assertThat(created.records()).isEmpty();
+        assertThat(created.response()).extracting(AclResult::getError)
+                .containsOnly(ControllerErrorCode.INVALID_REQUEST);
+
+        ControllerResult<List<UserResult>> scram = SecurityDecisions.alterScramCredentials(MetadataImage.EMPTY,
+                List.of(credential("weak", 1, 100), credential("odd", 3, 4096), credential("ok", 2, 4096)),
+                List.of());
+        assertThat(scram.response()).extracting(UserResult::getUser, UserResult::getError).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("weak", ControllerErrorCode.INVALID_REQUEST),
+                org.assertj.core.groups.Tuple.tuple("odd", ControllerErrorCode.INVALID_REQUEST),
+                org.assertj.core.groups.Tuple.tuple("ok", ControllerErrorCode.NONE));
+        assertThat(scram.records()).hasSize(1);
+    }
+
+    @Test
     void securityMetadataSurvivesASnapshot() throws Exception {
         MetadataImage image = replay(MetadataImage.EMPTY, SecurityDecisions.alterScramCredentials(
                 MetadataImage.EMPTY, List.of(credential("alice", 2, 4096)), List.of()).records());

@@ -56,10 +56,10 @@ public final class DeleteTopicsHandler implements ApiHandler {
                     }
                     name = byId.name();
                 }
-                results.add(delete(context, name));
+                results.add(delete(context, name, t.name() == null ? t.topicId() : null));
             }
         } else {
-            request.topicNames().forEach(name -> results.add(delete(context, name)));
+            request.topicNames().forEach(name -> results.add(delete(context, name, null)));
         }
         return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenApply(v -> {
             DeleteTopicsResponseData.DeletableTopicResultCollection collection =
@@ -75,7 +75,7 @@ public final class DeleteTopicsHandler implements ApiHandler {
      * may not DELETE is refused.
      */
     private CompletableFuture<DeleteTopicsResponseData.DeletableTopicResult> delete(RequestContext context,
-            String name) {
+            String name, Uuid requestedId) {
         TopicImage before = node.metadata().image().topic(name);
         if (!node.allowedOnCluster(context, AclOperation.DELETE)) {
             boolean describe = node.allowedOnTopic(context, AclOperation.DESCRIBE, name);
@@ -84,8 +84,12 @@ public final class DeleteTopicsHandler implements ApiHandler {
                     : !node.allowedOnTopic(context, AclOperation.DELETE, name) ? Errors.TOPIC_AUTHORIZATION_FAILED
                     : null;
             if (refusal != null) {
+                // Asked by id, the answer keeps the id (clients match on it) and names the topic only to a
+                // principal that may describe it, as Kafka does.
                 return CompletableFuture.completedFuture(new DeleteTopicsResponseData.DeletableTopicResult()
-                        .setName(name).setTopicId(Uuid.ZERO_UUID).setErrorCode(refusal.code()));
+                        .setName(requestedId != null && !describe ? null : name)
+                        .setTopicId(requestedId != null ? requestedId : Uuid.ZERO_UUID)
+                        .setErrorCode(refusal.code()));
             }
         }
         return topics.delete(name).handle((result, failure) -> {

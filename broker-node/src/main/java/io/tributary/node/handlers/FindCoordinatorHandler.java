@@ -55,14 +55,14 @@ public final class FindCoordinatorHandler implements ApiHandler {
         FindCoordinatorRequestData request = (FindCoordinatorRequestData) message;
         boolean batched = context.apiVersion() >= 4;
         List<String> keys = batched ? request.coordinatorKeys() : List.of(request.key());
-        return ensureTopic().thenApply(ready -> {
+        // Authorization first (Kafka's order): a client allowed no key does not get __consumer_offsets created.
+        boolean anyAllowed = keys.stream().anyMatch(key -> allowed(context, request.keyType(), key));
+        CompletableFuture<Boolean> topic = anyAllowed ? ensureTopic() : CompletableFuture.completedFuture(false);
+        return topic.thenApply(ready -> {
             List<FindCoordinatorResponseData.Coordinator> found = new ArrayList<>();
             for (String key : keys) {
                 // DESCRIBE on the group (or transactional id) first: a refused client learns nothing more.
-                boolean allowed = request.keyType() == GROUP_KEY
-                        ? node.allowedOnGroup(context, AclOperation.DESCRIBE, key)
-                        : node.allowed(context, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key);
-                found.add(allowed ? locate(key, request.keyType(), ready, context.listenerName())
+                found.add(allowed(context, request.keyType(), key) ? locate(key, request.keyType(), ready, context.listenerName())
                         : new FindCoordinatorResponseData.Coordinator().setKey(key).setNodeId(-1).setHost("")
                                 .setPort(-1).setErrorCode(request.keyType() == GROUP_KEY
                                         ? Errors.GROUP_AUTHORIZATION_FAILED.code()
@@ -75,6 +75,12 @@ public final class FindCoordinatorHandler implements ApiHandler {
             return new FindCoordinatorResponseData().setErrorCode(c.errorCode()).setErrorMessage(c.errorMessage())
                     .setNodeId(c.nodeId()).setHost(c.host()).setPort(c.port());
         });
+    }
+
+    /** DESCRIBE on the group, or on the transactional id. */
+    private boolean allowed(RequestContext context, byte keyType, String key) {
+        return keyType == GROUP_KEY ? node.allowedOnGroup(context, AclOperation.DESCRIBE, key)
+                : node.allowed(context, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key);
     }
 
     /** Creates {@code __consumer_offsets} if it does not exist yet; completes with whether it exists now. */

@@ -52,8 +52,8 @@ public final class GroupHandlers {
                 new Simple(ApiKeys.JOIN_GROUP, 0, 9, (ctx, msg) -> {
                     JoinGroupRequestData req = (JoinGroupRequestData) msg;
                     return !read(node, ctx, req.groupId())
-                            ? CompletableFuture.completedFuture(joinError(req, Errors.GROUP_AUTHORIZATION_FAILED)
-                                    .setMemberId(""))
+                            ? CompletableFuture.completedFuture(joinError(req, ctx.apiVersion(),
+                                    Errors.GROUP_AUTHORIZATION_FAILED).setMemberId(""))
                             : join(groups, ctx, req);
                 }),
                 new Simple(ApiKeys.SYNC_GROUP, 0, 5, (ctx, msg) -> {
@@ -141,12 +141,13 @@ public final class GroupHandlers {
                     host, c.nowMs());
             c.persistMembership();
             return f;
-        }, () -> joinError(req, Errors.NOT_COORDINATOR)).exceptionally(e -> joinError(req, errorOf(e)));
+        }, () -> joinError(req, v, Errors.NOT_COORDINATOR)).exceptionally(e -> joinError(req, v, errorOf(e)));
     }
 
-    private static JoinGroupResponseData joinError(JoinGroupRequestData req, Errors error) {
+    /** An error answer; the protocol name may be null only from v7 (Kafka's JoinGroupResponse uses "" before). */
+    private static JoinGroupResponseData joinError(JoinGroupRequestData req, short version, Errors error) {
         return new JoinGroupResponseData().setErrorCode(error.code()).setGenerationId(-1)
-                .setMemberId(req.memberId()).setProtocolName(null).setLeader("");
+                .setMemberId(req.memberId()).setProtocolName(version >= 7 ? null : "").setLeader("");
     }
 
     private static CompletableFuture<SyncGroupResponseData> sync(GroupService groups, RequestContext ctx,
@@ -347,6 +348,11 @@ public final class GroupHandlers {
         return CompletableFuture.allOf(perGroup.toArray(CompletableFuture[]::new)).thenApply(x -> {
             DescribeGroupsResponseData response = new DescribeGroupsResponseData();
             perGroup.forEach(f -> response.groups().add(f.join()));
+            if (v >= 3 && req.includeAuthorizedOperations()) {
+                response.groups().stream().filter(g -> g.errorCode() == Errors.NONE.code())
+                        .forEach(g -> g.setAuthorizedOperations(node.authorizedOperations(ctx,
+                                org.apache.kafka.common.resource.ResourceType.GROUP, g.groupId())));
+            }
             return response;
         });
     }

@@ -74,6 +74,10 @@ public final class ProduceHandler implements ApiHandler {
             for (ProduceRequestData.PartitionProduceData p : topic.partitionData()) {
                 if (!allowed) {
                     partitions.add(error(p.index(), Errors.TOPIC_AUTHORIZATION_FAILED, null));
+                } else if (name != null && org.apache.kafka.common.internals.Topic.isInternal(name)) {
+                    // As Kafka: only the node itself writes its internal topics, whatever the ACLs say.
+                    partitions.add(error(p.index(), Errors.INVALID_TOPIC_EXCEPTION,
+                            "Cannot append to internal topic " + name));
                 } else if (image == null) {
                     partitions.add(error(p.index(), byId ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION,
                             null));

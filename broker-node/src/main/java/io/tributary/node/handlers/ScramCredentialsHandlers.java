@@ -139,7 +139,8 @@ public final class ScramCredentialsHandlers {
                             .setStoredKey(ByteString.copyFrom(formatter.storedKey(formatter.clientKey(salted))))
                             .setServerKey(ByteString.copyFrom(formatter.serverKey(salted)))
                             .setIterations(u.iterations()));
-                } catch (GeneralSecurityException e) {
+                } catch (GeneralSecurityException | RuntimeException e) {
+                    // An empty or malformed salted password fails this user only, as in Kafka.
                     fail(results, failed, u.name(), "cannot derive the keys: " + e.getMessage());
                 }
             }

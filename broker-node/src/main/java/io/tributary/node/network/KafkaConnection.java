@@ -26,8 +26,6 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(KafkaConnection.class);
     private static final int MAX_QUEUED_FRAMES = 16;
-    /** The largest frame a SASL listener reads before the client has authenticated (Kafka's default 512 KiB). */
-    static final int MAX_UNAUTHENTICATED_FRAME_BYTES = 512 * 1024;
 
     private final RequestDispatcher dispatcher;
     private final String listenerName;
@@ -58,14 +56,6 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext context, Object msg) {
         ByteBuf frame = (ByteBuf) msg;
-        if (sasl != null && frame.readableBytes() > MAX_UNAUTHENTICATED_FRAME_BYTES && !sasl.authenticated()) {
-            // Kafka's sasl.server.max.receive.size: nobody may make the node buffer large frames before logging in.
-            log.info("Closing connection from {}: a {}-byte frame before SASL authentication (at most {})",
-                    clientAddress, frame.readableBytes(), MAX_UNAUTHENTICATED_FRAME_BYTES);
-            frame.release();
-            context.close();
-            return;
-        }
         ByteBuffer request;
         try {
             request = ByteBuffer.allocate(frame.readableBytes());

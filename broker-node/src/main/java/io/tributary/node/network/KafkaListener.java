@@ -81,10 +81,9 @@ public final class KafkaListener implements Closeable {
                             tls.setHandshakeTimeoutMillis(HANDSHAKE_TIMEOUT_MS);
                             ch.pipeline().addLast("tls", tls);
                         }
-                        ch.pipeline().addLast("frames",
-                                new LengthFieldBasedFrameDecoder(maxFrameBytes, 0, 4, 0, 4, true));
-                        ch.pipeline().addLast("requests", new KafkaConnection(dispatcher, listenerName,
-                                sasl == null ? null : sasl.get()));
+                        SaslSession session = sasl == null ? null : sasl.get();
+                        ch.pipeline().addLast("frames", new FrameDecoder(maxFrameBytes, session));
+                        ch.pipeline().addLast("requests", new KafkaConnection(dispatcher, listenerName, session));
                     }
                 });
         serverChannel = bootstrap.bind(new InetSocketAddress(host, port)).sync().channel();
@@ -92,6 +91,38 @@ public final class KafkaListener implements Closeable {
 
     public String name() {
         return listenerName;
+    }
+
+    /**
+     * Kafka's framing, with Kafka's limits read from the length prefix before any of the frame is buffered:
+     * {@code socket.request.max.bytes}, and on a SASL listener 512 KiB until the client has authenticated (Kafka's
+     * {@code sasl.server.max.receive.size}), so nobody can make the node hold large frames without logging in.
+     */
+    static final class FrameDecoder extends LengthFieldBasedFrameDecoder {
+        /** The largest frame read before SASL authentication (Kafka's default). */
+        static final int MAX_UNAUTHENTICATED_FRAME_BYTES = 512 * 1024;
+        private final SaslSession sasl;
+
+        FrameDecoder(int maxFrameBytes, SaslSession sasl) {
+            super(maxFrameBytes, 0, 4, 0, 4, true);
+            this.sasl = sasl;
+        }
+
+        @Override
+        protected Object decode(io.netty.channel.ChannelHandlerContext ctx, io.netty.buffer.ByteBuf in)
+                throws Exception {
+            if (sasl != null && in.readableBytes() >= 4
+                    && in.getInt(in.readerIndex()) > MAX_UNAUTHENTICATED_FRAME_BYTES && !sasl.authenticated()) {
+                org.slf4j.LoggerFactory.getLogger(KafkaListener.class).info(
+                        "Closing connection from {}: a {}-byte frame before SASL authentication (at most {})",
+                        ctx.channel().remoteAddress(), in.getInt(in.readerIndex()),
+                        MAX_UNAUTHENTICATED_FRAME_BYTES);
+                in.skipBytes(in.readableBytes());
+                ctx.close();
+                return null;
+            }
+            return super.decode(ctx, in);
+        }
     }
 
     public String host() {

@@ -76,12 +76,19 @@ public final class NodeAuthorizer {
             for (AccessControlEntryRecord r : acls.values()) {
                 // Creation refuses what the authorizer cannot hold; an ACL that got in another way is skipped
                 // (it could match nothing) rather than leave the node unable to authorize anyone.
-                AclBinding binding = Acls.toBinding(r);
-                String problem = Acls.problem(binding);
+                AclBinding binding;
+                String problem;
+                try {
+                    binding = Acls.toBinding(r);
+                    problem = Acls.problem(binding);
+                } catch (RuntimeException e) {
+                    binding = null;
+                    problem = e.getMessage();
+                }
                 if (problem == null) {
                     bindings.add(binding);
                 } else {
-                    log.warn("skipping ACL {}: {}", binding, problem);
+                    log.warn("skipping ACL record {}: {}", r, problem);
                 }
             }
             now = new Index(acls, new AclAuthorizer(bindings, config.superUsers(),

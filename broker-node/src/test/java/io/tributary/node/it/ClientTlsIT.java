@@ -32,7 +32,8 @@ import org.junit.jupiter.api.Test;
  * Issue 11, TLS for clients: a node with a PLAINTEXT and an SSL listener (Kafka's {@code listeners},
  * {@code listener.security.protocol.map} and {@code ssl.*} keys). Kafka's Java clients and kcat produce and consume
  * over TLS, each listener's clients are told the brokers' endpoints on that same listener, and a client that speaks
- * plaintext to the TLS port is dropped without harming anyone else. With {@code ssl.client.auth=requested} and ACLs
+ * plaintext to the TLS port is dropped without harming anyone else. The node's key, certificate and trusted CA are
+ * PEM files ({@code ssl.keystore.type=PEM}, {@code ssl.truststore.type=PEM}). With {@code ssl.client.auth=requested} and ACLs
  * on, a client certificate's subject is the client's principal ({@code User:CN=...}, Kafka's default mapping); a
  * client without one is {@code User:ANONYMOUS} (a super user here, like the plaintext operator).
  */
@@ -50,12 +51,12 @@ class ClientTlsIT {
         List<Integer> ports = NodeProcess.freePorts(2);
         sslPort = ports.get(1);
         Path dir = Files.createDirectories(work.resolve("node"));
+        // PEM files, as Kafka reads them (the other TLS tests use PKCS12 keystores)
         node = NodeProcess.prepare(1, dir, ports.get(0), withClientAuthAndAcls(Map.of(
                 "listeners", "PLAINTEXT://127.0.0.1:" + ports.get(0) + ",SSL://127.0.0.1:" + sslPort,
                 "advertised.listeners", "PLAINTEXT://127.0.0.1:" + ports.get(0) + ",SSL://127.0.0.1:" + sslPort,
-                "ssl.keystore.location", certs.nodeKeystore(1).toString(),
-                "ssl.keystore.type", "PKCS12",
-                "ssl.keystore.password", certs.password())));
+                "ssl.keystore.location", certs.nodePem(1).toString(),
+                "ssl.keystore.type", "PEM")));
         node.restart();
     }
 
@@ -64,9 +65,8 @@ class ClientTlsIT {
         Map<String, String> all = new HashMap<>(config);
         all.putAll(Map.of(
                 "ssl.client.auth", "requested",
-                "ssl.truststore.location", certs.truststore().toString(),
-                "ssl.truststore.type", "PKCS12",
-                "ssl.truststore.password", certs.password(),
+                "ssl.truststore.location", certs.caPem().toString(),
+                "ssl.truststore.type", "PEM",
                 "authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
                 "super.users", "User:ANONYMOUS"));
         return all;

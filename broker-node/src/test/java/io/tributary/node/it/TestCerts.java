@@ -41,6 +41,31 @@ record TestCerts(Path dir, String password) {
         return dir.resolve("node-" + node + ".p12");
     }
 
+    /**
+     * Node {@code node}'s key and certificate chain as one PEM file (Kafka's {@code ssl.keystore.type=PEM} with a
+     * {@code ssl.keystore.location}), converted from its PKCS12 keystore with openssl; the key is not encrypted.
+     */
+    Path nodePem(int node) {
+        Path pem = dir.resolve("node-" + node + ".pem-keystore");
+        if (!Files.exists(pem)) {
+            // The key, then the chain from the node's certificate up: the order a PEM keystore needs.
+            ExternalCommand.Result key = ExternalCommand.run(List.of("openssl", "pkcs12", "-in",
+                    nodeKeystore(node).toString(), "-passin", "pass:" + password, "-nocerts", "-nodes"),
+                    "", Duration.ofSeconds(60), dir);
+            ExternalCommand.Result leaf = ExternalCommand.run(List.of("openssl", "pkcs12", "-in",
+                    nodeKeystore(node).toString(), "-passin", "pass:" + password, "-clcerts", "-nokeys"),
+                    "", Duration.ofSeconds(60), dir);
+            assertThat(key.exitCode()).as(key.toString()).isZero();
+            assertThat(leaf.exitCode()).as(leaf.toString()).isZero();
+            try {
+                Files.writeString(pem, key.stdout() + leaf.stdout() + Files.readString(caPem()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return pem;
+    }
+
     Path truststore() {
         return dir.resolve("truststore.p12");
     }

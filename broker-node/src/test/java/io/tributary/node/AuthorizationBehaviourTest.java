@@ -1,0 +1,148 @@
+package io.tributary.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.message.CreateTopicsRequestData;
+import org.apache.kafka.common.message.CreateTopicsResponseData;
+import org.apache.kafka.common.message.DescribeAclsRequestData;
+import org.apache.kafka.common.message.DescribeAclsResponseData;
+import org.apache.kafka.common.message.DescribeConfigsRequestData;
+import org.apache.kafka.common.message.DescribeConfigsResponseData;
+import org.apache.kafka.common.message.FindCoordinatorRequestData;
+import org.apache.kafka.common.message.FindCoordinatorResponseData;
+import org.apache.kafka.common.message.InitProducerIdRequestData;
+import org.apache.kafka.common.message.InitProducerIdResponseData;
+import org.apache.kafka.common.message.JoinGroupRequestData;
+import org.apache.kafka.common.message.JoinGroupResponseData;
+import org.apache.kafka.common.message.ListGroupsRequestData;
+import org.apache.kafka.common.message.ListGroupsResponseData;
+import org.apache.kafka.common.message.MetadataRequestData;
+import org.apache.kafka.common.message.MetadataResponseData;
+import org.apache.kafka.common.message.ProduceRequestData;
+import org.apache.kafka.common.message.ProduceResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.SimpleRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Authorization at the byte level, as Kafka answers it: a node with ACLs on and none defined refuses a
+ * PLAINTEXT client (User:ANONYMOUS) everything, each API with Kafka's error in Kafka's place, on every version the
+ * client uses (a JoinGroup v5 refusal is still a well-formed answer); without an authorizer the ACL APIs answer
+ * SECURITY_DISABLED; and nobody may append to an internal topic.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class AuthorizationBehaviourTest {
+
+    private InProcessNode secured;
+    private InProcessNode open;
+
+    @BeforeAll
+    void start() throws Exception {
+        secured = InProcessNode.start(Files.createTempDirectory("tributary-authz-"), Map.of(
+                "authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"));
+        open = InProcessNode.start(Files.createTempDirectory("tributary-open-"), Map.of());
+        try (WireClient client = new WireClient(open.port())) {
+            CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(30_000);
+            create.topics().add(new CreateTopicsRequestData.CreatableTopic().setName("t").setNumPartitions(1)
+                    .setReplicationFactor((short) 1));
+            client.send(ApiKeys.CREATE_TOPICS, (short) 7, create);
+        }
+    }
+
+    @AfterAll
+    void stop() {
+        secured.close();
+        open.close();
+    }
+
+    @Test
+    void aPrincipalWithoutAclsIsRefusedWithKafkasErrors() throws Exception {
+        try (WireClient client = new WireClient(secured.port())) {
+            CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(30_000);
+            create.topics().add(new CreateTopicsRequestData.CreatableTopic().setName("t").setNumPartitions(1)
+                    .setReplicationFactor((short) 1));
+            CreateTopicsResponseData created = (CreateTopicsResponseData) client.send(ApiKeys.CREATE_TOPICS,
+                    (short) 7, create);
+            assertThat(created.topics().find("t").errorCode()).isEqualTo(Errors.TOPIC_AUTHORIZATION_FAILED.code());
+
+            MetadataResponseData all = (MetadataResponseData) client.send(ApiKeys.METADATA, (short) 12,
+                    new MetadataRequestData().setTopics(null));
+            assertThat(all.topics()).isEmpty();
+            MetadataRequestData named = new MetadataRequestData().setAllowAutoTopicCreation(true);
+            named.topics().add(new MetadataRequestData.MetadataRequestTopic().setName("no-such-topic"));
+            MetadataResponseData one = (MetadataResponseData) client.send(ApiKeys.METADATA, (short) 12, named);
+            assertThat(one.topics().find("no-such-topic").errorCode())
+                    .as("refused whether it exists or not").isEqualTo(Errors.TOPIC_AUTHORIZATION_FAILED.code());
+
+            for (short version : new short[] {5, 9}) {
+                JoinGroupResponseData joined = (JoinGroupResponseData) client.send(ApiKeys.JOIN_GROUP, version,
+                        new JoinGroupRequestData().setGroupId("g").setMemberId("").setProtocolType("consumer")
+                                .setSessionTimeoutMs(10_000).setRebalanceTimeoutMs(10_000));
+                assertThat(joined.errorCode()).as("JoinGroup v%d", version)
+                        .isEqualTo(Errors.GROUP_AUTHORIZATION_FAILED.code());
+            }
+            FindCoordinatorResponseData coordinator = (FindCoordinatorResponseData) client.send(
+                    ApiKeys.FIND_COORDINATOR, (short) 3, new FindCoordinatorRequestData().setKey("g"));
+            assertThat(coordinator.errorCode()).isEqualTo(Errors.GROUP_AUTHORIZATION_FAILED.code());
+            ListGroupsResponseData groups = (ListGroupsResponseData) client.send(ApiKeys.LIST_GROUPS, (short) 4,
+                    new ListGroupsRequestData());
+            assertThat(groups.errorCode()).isEqualTo(Errors.NONE.code());
+            assertThat(groups.groups()).isEmpty();
+
+            InitProducerIdResponseData producerId = (InitProducerIdResponseData) client.send(
+                    ApiKeys.INIT_PRODUCER_ID, (short) 4, new InitProducerIdRequestData().setTransactionalId(null)
+                            .setTransactionTimeoutMs(60_000).setProducerId(-1).setProducerEpoch((short) -1));
+            assertThat(producerId.errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+            DescribeConfigsRequestData describe = new DescribeConfigsRequestData();
+            describe.resources().add(new DescribeConfigsRequestData.DescribeConfigsResource()
+                    .setResourceType((byte) 4).setResourceName("1"));
+            DescribeConfigsResponseData configs = (DescribeConfigsResponseData) client.send(
+                    ApiKeys.DESCRIBE_CONFIGS, (short) 4, describe);
+            assertThat(configs.results().get(0).errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+            DescribeAclsResponseData acls = (DescribeAclsResponseData) client.send(ApiKeys.DESCRIBE_ACLS,
+                    (short) 3, anyAcl());
+            assertThat(acls.errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+        }
+    }
+
+    private static DescribeAclsRequestData anyAcl() {
+        return new DescribeAclsRequestData().setResourceTypeFilter((byte) 1).setPatternTypeFilter((byte) 1)
+                .setOperation((byte) 1).setPermissionType((byte) 1);
+    }
+
+    @Test
+    void withoutAnAuthorizerTheAclApisAnswerSecurityDisabled() throws Exception {
+        try (WireClient client = new WireClient(open.port())) {
+            DescribeAclsResponseData acls = (DescribeAclsResponseData) client.send(ApiKeys.DESCRIBE_ACLS,
+                    (short) 3, anyAcl());
+            assertThat(acls.errorCode()).isEqualTo(Errors.SECURITY_DISABLED.code());
+        }
+    }
+
+    @Test
+    void nobodyAppendsToAnInternalTopic() throws Exception {
+        try (WireClient client = new WireClient(open.port())) {
+            for (String topic : List.of("__consumer_offsets", "t")) {
+                ProduceRequestData produce = new ProduceRequestData().setAcks((short) 1).setTimeoutMs(10_000);
+                ProduceRequestData.TopicProduceData data = new ProduceRequestData.TopicProduceData().setName(topic);
+                data.partitionData().add(new ProduceRequestData.PartitionProduceData().setIndex(0)
+                        .setRecords(MemoryRecords.withRecords(Compression.NONE, new SimpleRecord("v".getBytes()))));
+                produce.topicData().add(data);
+                ProduceResponseData answer = (ProduceResponseData) client.send(ApiKeys.PRODUCE, (short) 9, produce);
+                short error = answer.responses().iterator().next().partitionResponses().get(0).errorCode();
+                assertThat(error).as(topic).isEqualTo(topic.startsWith("__")
+                        ? Errors.INVALID_TOPIC_EXCEPTION.code() : Errors.NONE.code());
+            }
+        }
+    }
+}
