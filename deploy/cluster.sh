@@ -35,6 +35,7 @@ usage: $(basename "$0") [--port P] [--data-dir DIR] COMMAND
                (SCRAM-SHA-512) with ACLs on and an 'admin' super user, mutual TLS between nodes; also prints
                client.config=<path>, a Kafka client config (admin) for --command-config / --producer.config
   down         SIGTERM every node, wait up to ${STOP_DEADLINE_S}s (then SIGKILL) until none is left running
+  wipe         delete every node's config, log and data under DIR (refused while a node runs)
   status       every node (pid, alive/dead, registered, role, ports, health); with kcat on PATH also the active
                controller, every partition's leader, replicas and ISR, and the under-replicated and offline counts
   kill ID      SIGKILL node ID (its data stays)
@@ -428,11 +429,20 @@ cmd_up() {
     [[ "$count" =~ ^[1-9]$ ]] || usage
     [[ "$BASE_PORT" =~ ^[0-9]+$ ]] || die "port must be a number: $BASE_PORT"
     ensure_built
+    # A data dir belongs to one cluster shape: another one would fail in every node ("data dir belongs to cluster").
+    local shape="$count nodes" recorded
+    ((SECURE == 1)) && shape+=", secure"
+    recorded="$(recorded_shape || true)"
+    if [[ -n "$recorded" && "$recorded" != "$shape" ]]; then
+        die "$DATA_ROOT holds a cluster of $recorded, not $shape: run 'cluster.sh --data-dir $DATA_ROOT down'" \
+            "then 'cluster.sh --data-dir $DATA_ROOT wipe' to start afresh (this deletes its data), or use another" \
+            "--data-dir"
+    fi
     if ((SECURE == 1)); then
         ensure_secure_material
-    elif [[ -d "$(secure_dir)" ]]; then
-        die "$DATA_ROOT holds a secure cluster: use 'up --secure', or another --data-dir"
     fi
+    mkdir -p "$DATA_ROOT"
+    echo "$shape" >"$DATA_ROOT/cluster.shape"
     voters="$(voters_for "$count")"
     for ((id = 1; id <= count; id++)); do
         if live_pid "$id" >/dev/null; then
@@ -480,6 +490,33 @@ cmd_down() {
     local ids
     mapfile -t ids < <(node_ids)
     stop_nodes ${ids[@]+"${ids[@]}"}
+}
+
+cmd_wipe() {
+    local id
+    for id in $(node_ids); do
+        if live_pid "$id" >/dev/null; then
+            die "node $id is running: 'down' first, then 'wipe'"
+        fi
+    done
+    for id in $(node_ids); do
+        rm -rf "$(node_dir "$id")"
+    done
+    rm -rf "$(secure_dir)" "$DATA_ROOT/cluster.shape"
+    echo "wiped the nodes under $DATA_ROOT"
+}
+
+# The shape (node count and security) the data under DATA_ROOT was made for, if any.
+recorded_shape() {
+    if [[ -f "$DATA_ROOT/cluster.shape" ]]; then
+        cat "$DATA_ROOT/cluster.shape"
+        return 0
+    fi
+    # Made before the shape was recorded: judge by the node folders.
+    local count
+    count="$(node_ids | wc -l)"
+    ((count > 0)) || return 1
+    if [[ -d "$(secure_dir)" ]]; then echo "$count nodes, secure"; else echo "$count nodes"; fi
 }
 
 # GET /health of the node with HTTP port $1: "ok" (200), the HTTP code, "down" (no answer) or "-" (no curl/port).
@@ -600,6 +637,7 @@ main() {
     case "$cmd" in
         up) ((${#args[@]} <= 2)) || usage; cmd_up "${args[1]:-$DEFAULT_NODES}" ;;
         down) ((${#args[@]} == 1)) || usage; cmd_down ;;
+        wipe) ((${#args[@]} == 1)) || usage; cmd_wipe ;;
         status) ((${#args[@]} == 1)) || usage; cmd_status ;;
         kill) ((${#args[@]} == 2)) || usage; check_id "${args[1]}"; kill_node "${args[1]}" ;;
         stop) ((${#args[@]} == 2)) || usage; check_id "${args[1]}"; stop_node "${args[1]}" ;;

@@ -31,6 +31,10 @@ public record NodeConfig(
         long logRetentionCheckIntervalMs,
         long logFlushIntervalMs,
         int socketRequestMaxBytes,
+        long connectionsMaxIdleMs,
+        int maxConnections,
+        int maxConnectionsPerIp,
+        Map<String, Integer> maxConnectionsPerIpOverrides,
         int numIoThreads,
         int queuedMaxRequests,
         Map<Integer, InetSocketAddress> controllerQuorumVoters,
@@ -145,6 +149,10 @@ public record NodeConfig(
         d.put("log.retention.check.interval.ms", "300000");
         d.put("log.flush.interval.ms", "1000");
         d.put("socket.request.max.bytes", "104857600");
+        d.put("connections.max.idle.ms", "600000");
+        d.put("max.connections", "2147483647");
+        d.put("max.connections.per.ip", "2147483647");
+        d.put("max.connections.per.ip.overrides", "");
         d.put("num.io.threads", "4");
         d.put("queued.max.requests", "500");
         d.put("controller.quorum.voters", "");
@@ -202,6 +210,10 @@ public record NodeConfig(
         require(logRetentionCheckIntervalMs >= 1, "log.retention.check.interval.ms must be >= 1");
         require(logFlushIntervalMs >= 1, "log.flush.interval.ms must be >= 1");
         require(socketRequestMaxBytes >= 1024, "socket.request.max.bytes must be >= 1024");
+        require(connectionsMaxIdleMs >= 1000, "connections.max.idle.ms must be >= 1000");
+        require(maxConnections >= 1, "max.connections must be >= 1");
+        require(maxConnectionsPerIp >= 0, "max.connections.per.ip must be >= 0");
+        maxConnectionsPerIpOverrides = Map.copyOf(maxConnectionsPerIpOverrides);
         require(numIoThreads >= 1 && numIoThreads <= 64, "num.io.threads must be in 1..64");
         require(queuedMaxRequests >= 1, "queued.max.requests must be >= 1");
         controllerQuorumVoters = Map.copyOf(controllerQuorumVoters);
@@ -301,6 +313,10 @@ public record NodeConfig(
                 longValue(props, "log.retention.check.interval.ms"),
                 longValue(props, "log.flush.interval.ms"),
                 intValue(props, "socket.request.max.bytes"),
+                longValue(props, "connections.max.idle.ms"),
+                intValue(props, "max.connections"),
+                intValue(props, "max.connections.per.ip"),
+                perIpOverrides(get(props, "max.connections.per.ip.overrides")),
                 intValue(props, "num.io.threads"),
                 intValue(props, "queued.max.requests"),
                 voters(get(props, "controller.quorum.voters")),
@@ -332,6 +348,24 @@ public record NodeConfig(
                 jaas,
                 Authorization.parse(get(props, "authorizer.class.name"), get(props, "super.users"),
                         boolValue(props, "allow.everyone.if.no.acl.found")));
+    }
+
+    /** Parses Kafka's {@code host:count,host:count} (an IP address or a host name per entry). */
+    private static Map<String, Integer> perIpOverrides(String value) {
+        Map<String, Integer> overrides = new TreeMap<>();
+        for (String entry : value.split(",")) {
+            if (entry.isBlank()) {
+                continue;
+            }
+            int colon = entry.lastIndexOf(':');
+            try {
+                overrides.put(entry.substring(0, colon).trim(), Integer.parseInt(entry.substring(colon + 1).trim()));
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("max.connections.per.ip.overrides entries are host:count, was '"
+                        + entry + "'");
+            }
+        }
+        return overrides;
     }
 
     /** Parses {@code NAME:PROTOCOL,...}; Kafka's defaults for the names it does not mention. */
@@ -424,6 +458,12 @@ public record NodeConfig(
         v.put("log.retention.check.interval.ms", Long.toString(logRetentionCheckIntervalMs));
         v.put("log.flush.interval.ms", Long.toString(logFlushIntervalMs));
         v.put("socket.request.max.bytes", Integer.toString(socketRequestMaxBytes));
+        v.put("connections.max.idle.ms", Long.toString(connectionsMaxIdleMs));
+        v.put("max.connections", Integer.toString(maxConnections));
+        v.put("max.connections.per.ip", Integer.toString(maxConnectionsPerIp));
+        v.put("max.connections.per.ip.overrides", maxConnectionsPerIpOverrides.entrySet().stream()
+                .map(e -> e.getKey() + ":" + e.getValue()).sorted()
+                .collect(java.util.stream.Collectors.joining(",")));
         v.put("num.io.threads", Integer.toString(numIoThreads));
         v.put("queued.max.requests", Integer.toString(queuedMaxRequests));
         v.put("controller.quorum.voters", controllerQuorumVoters.entrySet().stream()

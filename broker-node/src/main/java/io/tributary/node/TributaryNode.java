@@ -29,6 +29,7 @@ import io.tributary.node.handlers.SaslHandlers;
 import io.tributary.node.security.NodeAuthorizer;
 import io.tributary.node.handlers.ScramCredentialsHandlers;
 import io.tributary.node.handlers.ProducerIdManager;
+import io.tributary.node.network.ConnectionLimits;
 import io.tributary.node.network.KafkaListener;
 import io.tributary.node.network.RequestDispatcher;
 import io.grpc.Server;
@@ -266,9 +267,13 @@ public final class TributaryNode implements Closeable {
         dispatcher[0] = new RequestDispatcher(handlers, ioThreads, metrics);
         failedLogins.set(metrics);
         List<KafkaListener> listeners = new ArrayList<>();
+        ConnectionLimits connectionLimits = new ConnectionLimits(config.maxConnections(), config.maxConnectionsPerIp(),
+                config.maxConnectionsPerIpOverrides());
+        metrics.connections(connectionLimits::openConnections, connectionLimits::refusedConnections);
         for (NodeConfig.Listener l : config.listeners()) {
             SslFactory tls = !l.tls() ? null : l.sasl() ? listenerSaslSsl : listenerSsl;
             listeners.add(new KafkaListener(l.name(), l.host(), l.port(), config.socketRequestMaxBytes(),
+                    config.connectionsMaxIdleMs(), connectionLimits,
                     dispatcher[0], tls, saslSessions.get(l.name())));
         }
         java.util.concurrent.atomic.AtomicBoolean listening = new java.util.concurrent.atomic.AtomicBoolean();

@@ -78,6 +78,8 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String RAFT_COMMIT_INDEX = "tributary.raft.commit.index";
     public static final String RAFT_APPLIED_INDEX = "tributary.raft.applied.index";
     public static final String SASL_AUTHENTICATION_FAILURES = "tributary.sasl.authentication.failures";
+    public static final String CONNECTIONS = "tributary.connections";
+    public static final String CONNECTIONS_REFUSED = "tributary.connections.refused";
     private static final Logger log = LoggerFactory.getLogger(NodeMetrics.class);
     private static final long REFRESH_MS = 2_000;
 
@@ -189,6 +191,15 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public void saslAuthenticationFailed(String listener) {
         Counter.builder(SASL_AUTHENTICATION_FAILURES).description("failed SASL authentications of Kafka clients")
                 .tag("listener", listener).register(registry).increment();
+    }
+
+    /** The open client connections, and those refused for max.connections / max.connections.per.ip. */
+    public void connections(java.util.function.IntSupplier open, java.util.function.LongSupplier refused) {
+        Gauge.builder(CONNECTIONS, open, o -> o.getAsInt()).description("open Kafka client connections")
+                .register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder(CONNECTIONS_REFUSED, refused,
+                r -> r.getAsLong()).description("client connections closed at accept for a connection limit")
+                .register(registry);
     }
 
     private GaugeRows rows(String name, String baseUnit, String description) {

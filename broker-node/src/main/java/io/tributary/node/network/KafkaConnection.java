@@ -18,14 +18,18 @@ import org.slf4j.LoggerFactory;
  * does: the next request starts only when the previous one's response is written (or, for acks=0 produce, when it
  * has been handled). This keeps idempotent produce batches of one producer in order.
  *
- * <p>States: reading while fewer than {@link #MAX_QUEUED_FRAMES} frames wait; paused (auto-read off) above that;
- * closed on a framing error, an undecodable request, or when the dispatcher asks to close. All fields are touched
- * only on the connection's event loop.
+ * <p>States: reading while fewer than {@link #MAX_QUEUED_FRAMES} frames wait; paused (auto-read off) above that, and
+ * while the node's io queue is full (the request waiting for room is offered again every {@link #BUSY_RETRY_MS} ms:
+ * backpressure, never a dropped request); closing on a framing error, an undecodable request, or when the
+ * dispatcher asks to close. Requests read before the client closed its side are still handled. All fields are
+ * touched only on the connection's event loop.
  */
 final class KafkaConnection extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(KafkaConnection.class);
     private static final int MAX_QUEUED_FRAMES = 16;
+    /** How long a connection waits before it offers a request again to a full io queue. */
+    private static final long BUSY_RETRY_MS = 5;
 
     private final RequestDispatcher dispatcher;
     private final String listenerName;
@@ -35,6 +39,10 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     private boolean inFlight;
     private ChannelHandlerContext ctx;
     private String clientAddress = "unknown";
+    /** The node closes this connection: no further request is started. */
+    private boolean closing;
+    /** A request waits for room in the io queue: reading stays off until it is taken. */
+    private boolean busy;
     /** The client certificate's subject once a TLS handshake with client authentication completed, else null. */
     private String sslPrincipal;
 
@@ -71,35 +79,52 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
         startNext();
     }
 
+    /**
+     * Starts the next queued request. Requests already read are handled even after the client closed its side (an
+     * acks=0 producer's last batches arrive just before its close), as Kafka does; only their answers are lost.
+     */
     private void startNext() {
-        if (inFlight || queued.isEmpty() || !ctx.channel().isActive()) {
+        if (inFlight || queued.isEmpty() || closing) {
             return;
         }
         ByteBuffer request = queued.poll();
-        if (queued.size() < MAX_QUEUED_FRAMES / 2) {
+        if (queued.size() < MAX_QUEUED_FRAMES / 2 && !busy) {
             ctx.channel().config().setAutoRead(true);
         }
         inFlight = true;
         CompletableFuture<RequestDispatcher.Outcome> outcome = dispatcher.dispatch(request, clientAddress, listenerName,
                 sasl, sslPrincipal);
-        outcome.whenComplete((result, error) -> ctx.executor().execute(() -> finish(result, error)));
+        outcome.whenComplete((result, error) -> ctx.executor().execute(() -> finish(request, result, error)));
     }
 
-    private void finish(RequestDispatcher.Outcome result, Throwable error) {
+    private void finish(ByteBuffer request, RequestDispatcher.Outcome result, Throwable error) {
         inFlight = false;
+        if (error == null && result == RequestDispatcher.Outcome.BUSY) {
+            // The node's io queue is full: stop reading this socket and try the same request again shortly.
+            busy = true;
+            queued.addFirst(request);
+            ctx.channel().config().setAutoRead(false);
+            ctx.executor().schedule(() -> {
+                busy = false;
+                startNext();
+            }, BUSY_RETRY_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            return;
+        }
         if (error != null || result.closeConnection()) {
             if (error != null) {
                 log.warn("Closing connection from {}: request failed", clientAddress, error);
             }
+            closing = true;
             ctx.close();
             return;
         }
-        if (result.response() != null) {
+        if (result.response() != null && ctx.channel().isActive()) {
             ByteBuffer body = result.response();
             ByteBuf out = ctx.alloc().buffer(4 + body.remaining());
             out.writeInt(body.remaining());
             out.writeBytes(body);
             if (result.closeAfterResponse()) {
+                closing = true;
                 ctx.writeAndFlush(out).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
                 return;
             }

@@ -36,6 +36,8 @@ public final class KafkaListener implements Closeable {
     private final String host;
     private final int port;
     private final int maxFrameBytes;
+    private final long maxIdleMs;
+    private final ConnectionLimits limits;
     private final RequestDispatcher dispatcher;
     /** Server-side TLS engines for an SSL listener; null for PLAINTEXT. */
     private final SslFactory ssl;
@@ -51,8 +53,10 @@ public final class KafkaListener implements Closeable {
      * @param ssl TLS for this listener (Kafka's SslFactory in server mode), or null for plaintext
      * @param sasl a new SASL exchange per connection on a SASL listener, or null for none
      */
-    public KafkaListener(String listenerName, String host, int port, int maxFrameBytes, RequestDispatcher dispatcher,
-            SslFactory ssl, Supplier<SaslSession> sasl) {
+    public KafkaListener(String listenerName, String host, int port, int maxFrameBytes, long maxIdleMs,
+            ConnectionLimits limits, RequestDispatcher dispatcher, SslFactory ssl, Supplier<SaslSession> sasl) {
+        this.maxIdleMs = maxIdleMs;
+        this.limits = limits;
         this.listenerName = listenerName;
         this.ssl = ssl;
         this.sasl = sasl;
@@ -72,6 +76,18 @@ public final class KafkaListener implements Closeable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        // Connection quotas first: a connection over a limit is closed before it may send anything.
+                        ch.pipeline().addLast("limits", limits.handler());
+                        // connections.max.idle.ms: a connection with no read and no write for that long is closed,
+                        // as in Kafka (a client that never logs in or a half-open socket does not stay forever).
+                        ch.pipeline().addLast("idle", new io.netty.handler.timeout.IdleStateHandler(0, 0, maxIdleMs,
+                                TimeUnit.MILLISECONDS) {
+                            @Override
+                            protected void channelIdle(io.netty.channel.ChannelHandlerContext ctx,
+                                    io.netty.handler.timeout.IdleStateEvent event) {
+                                ctx.close();
+                            }
+                        });
                         if (ssl != null) {
                             // TLS first: Kafka frames travel inside it. A client that does not complete the handshake
                             // (plaintext bytes, an untrusted certificate) is closed by the handler.
@@ -104,7 +120,8 @@ public final class KafkaListener implements Closeable {
         private final SaslSession sasl;
 
         FrameDecoder(int maxFrameBytes, SaslSession sasl) {
-            super(maxFrameBytes, 0, 4, 0, 4, true);
+            // Netty counts the 4-byte length prefix in the frame length; Kafka's limit is on the request itself.
+            super(maxFrameBytes > Integer.MAX_VALUE - 4 ? Integer.MAX_VALUE : maxFrameBytes + 4, 0, 4, 0, 4, true);
             this.sasl = sasl;
         }
 

@@ -44,6 +44,8 @@ public final class RequestDispatcher {
      */
     public record Outcome(ByteBuffer response, boolean closeConnection, boolean closeAfterResponse) {
         static final Outcome CLOSE = new Outcome(null, true, false);
+        /** The io queue is full: nothing was read from the frame; the connection retries it shortly. */
+        static final Outcome BUSY = new Outcome(null, false, false);
         static final Outcome NO_RESPONSE = new Outcome(null, false, false);
 
         Outcome(ByteBuffer response, boolean closeConnection) {
@@ -92,7 +94,9 @@ public final class RequestDispatcher {
                     sslPrincipal), ioThreads)
                     .thenCompose(f -> f);
         } catch (RejectedExecutionException e) {
-            return CompletableFuture.completedFuture(Outcome.CLOSE);
+            // queued.max.requests reached: backpressure (the connection stops reading and retries), as Kafka
+            // stops reading sockets, rather than a closed connection and a client that resends.
+            return CompletableFuture.completedFuture(Outcome.BUSY);
         }
     }
 

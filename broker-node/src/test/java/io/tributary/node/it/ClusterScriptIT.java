@@ -190,6 +190,28 @@ class ClusterScriptIT {
         }
     }
 
+    /**
+     * Issue 12: {@code up 3} on a data dir that holds a one-node cluster stops with one line saying what to do
+     * (instead of a stack trace per node), and {@code wipe} clears the dir so that {@code up 3} may start afresh.
+     */
+    @Test
+    void upRefusesADataDirOfAnotherShapeInOneLineAndWipeClearsIt() throws IOException {
+        script = Path.of("").toAbsolutePath().getParent().resolve("deploy").resolve("cluster.sh");
+        dataDir = Path.of("target").toAbsolutePath().resolve("cluster-script-it-" + UUID.randomUUID());
+        basePort = freeBasePort();
+        // a stopped one-node cluster, as 'up 1' and 'down' leave it (made before shapes were recorded: no file)
+        Files.createDirectories(dataDir.resolve("node-1").resolve("data"));
+
+        ExternalCommand.Result refused = script(TOOL_DEADLINE, "up", "3");
+        assertThat(refused.exitCode()).as("%s", refused).isNotZero();
+        assertThat(refused.stderr().lines().filter(l -> !l.isBlank()).toList()).as("%s", refused)
+                .singleElement().asString().contains("1 nodes").contains("wipe").doesNotContain("Exception");
+
+        ExternalCommand.Result wiped = script(TOOL_DEADLINE, "wipe");
+        assertThat(wiped.exitCode()).as("%s", wiped).isZero();
+        assertThat(dataDir.resolve("node-1")).doesNotExist();
+    }
+
     /** A client config that gives up quickly, for the plaintext attempt. */
     private String writePlaintextConfig() throws IOException {
         Path config = workDir.resolve("plaintext.config");
