@@ -6,7 +6,6 @@ import io.tributary.proto.metadata.AccessControlEntryRecord;
 import io.tributary.proto.metadata.AclResult;
 import io.tributary.proto.metadata.ControllerErrorCode;
 import io.tributary.proto.metadata.ControllerRequest;
-import io.tributary.proto.metadata.ControllerResponse;
 import io.tributary.proto.metadata.DeleteAclsRequest;
 import io.tributary.proto.metadata.DeletedAcls;
 import java.util.ArrayList;
@@ -54,17 +53,6 @@ public final class AclHandlers {
     private static boolean clusterAllowed(NodeServices node, RequestContext context, AclOperation operation) {
         return node.authorizer().allowed(context.principal(), context.clientHost(), operation, ResourceType.CLUSTER,
                 NodeAuthorizer.CLUSTER_NAME);
-    }
-
-    /** The controller's answer, once this node's metadata shows it (so a DescribeAcls here right after sees it). */
-    private static CompletableFuture<ControllerResponse> sendAndAwait(NodeServices node, ControllerRequest request) {
-        return node.controller().send(request).thenCompose(answer -> {
-            if (answer.getError() == ControllerErrorCode.NONE && answer.getMetadataOffset() > 0) {
-                return node.metadata().awaitOffset(answer.getMetadataOffset(),
-                        NodeServices.METADATA_PROPAGATION_TIMEOUT_MS).handle((v, e) -> answer);
-            }
-            return CompletableFuture.completedFuture(answer);
-        });
     }
 
     private abstract static class AclApi implements ApiHandler {
@@ -130,7 +118,7 @@ public final class AclHandlers {
             if (sent.isEmpty()) {
                 return CompletableFuture.completedFuture(new CreateAclsResponseData().setResults(results));
             }
-            return sendAndAwait(node, ControllerRequest.newBuilder().setCreateAcls(valid).build())
+            return node.sendToControllerAndAwait(ControllerRequest.newBuilder().setCreateAcls(valid).build())
                     .handle((answer, error) -> {
                         for (int k = 0; k < sent.size(); k++) {
                             int i = sent.get(k);
@@ -229,7 +217,7 @@ public final class AclHandlers {
             if (sent.isEmpty()) {
                 return CompletableFuture.completedFuture(new DeleteAclsResponseData().setFilterResults(results));
             }
-            return sendAndAwait(node, ControllerRequest.newBuilder().setDeleteAcls(valid).build())
+            return node.sendToControllerAndAwait(ControllerRequest.newBuilder().setDeleteAcls(valid).build())
                     .handle((answer, error) -> {
                         for (int k = 0; k < sent.size(); k++) {
                             int i = sent.get(k);

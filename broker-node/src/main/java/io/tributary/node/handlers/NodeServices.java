@@ -5,6 +5,10 @@ import io.tributary.metadata.ControllerChannel;
 import io.tributary.node.NodeConfig;
 import io.tributary.node.metrics.NodeMetrics;
 import io.tributary.node.security.NodeAuthorizer;
+import io.tributary.proto.metadata.ControllerErrorCode;
+import io.tributary.proto.metadata.ControllerRequest;
+import io.tributary.proto.metadata.ControllerResponse;
+import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.resource.ResourceType;
 import io.tributary.replication.ReplicaManager;
@@ -20,6 +24,21 @@ public record NodeServices(
 
     /** How long a handler waits for this node to see a change the controller committed for its client. */
     public static final long METADATA_PROPAGATION_TIMEOUT_MS = 10_000;
+
+    /**
+     * Sends {@code request} to the active controller; when it committed a change, completes once this node's
+     * metadata shows it (at most {@link #METADATA_PROPAGATION_TIMEOUT_MS}), so that the client's next request here
+     * sees it. Completes with the controller's answer either way.
+     */
+    public CompletableFuture<ControllerResponse> sendToControllerAndAwait(ControllerRequest request) {
+        return controller.send(request).thenCompose(answer -> {
+            if (answer.getError() != ControllerErrorCode.NONE || answer.getMetadataOffset() <= 0) {
+                return CompletableFuture.completedFuture(answer);
+            }
+            return metadata.awaitOffset(answer.getMetadataOffset(), METADATA_PROPAGATION_TIMEOUT_MS)
+                    .handle((v, e) -> answer);
+        });
+    }
 
     /** Whether the request's principal may do {@code operation} on the named resource (always, without ACLs). */
     public boolean allowed(RequestContext context, AclOperation operation, ResourceType type, String name) {

@@ -153,14 +153,8 @@ public final class ScramCredentialsHandlers {
             if (valid.getDeletionsCount() == 0 && valid.getUpsertionsCount() == 0) {
                 return CompletableFuture.completedFuture(response(results));
             }
-            return node.controller().send(ControllerRequest.newBuilder().setAlterScramCredentials(valid).build())
-                    .thenCompose(answer -> {
-                        if (answer.getError() == ControllerErrorCode.NONE && answer.getMetadataOffset() > 0) {
-                            return node.metadata().awaitOffset(answer.getMetadataOffset(),
-                                    NodeServices.METADATA_PROPAGATION_TIMEOUT_MS).handle((v, e) -> answer);
-                        }
-                        return CompletableFuture.completedFuture(answer);
-                    })
+            return node.sendToControllerAndAwait(ControllerRequest.newBuilder().setAlterScramCredentials(valid)
+                    .build())
                     .handle((answer, error) -> {
                         for (String user : results.keySet()) {
                             if (failed.contains(user)) {

@@ -31,24 +31,14 @@ final class TopicCreator {
         }
         int p = partitions == -1 ? node.config().numPartitions() : partitions;
         int rf = replicationFactor == -1 ? node.config().defaultReplicationFactor() : replicationFactor;
-        return sendAndAwait(ControllerRequest.newBuilder().setCreateTopic(CreateTopicRequest.newBuilder()
+        return node.sendToControllerAndAwait(ControllerRequest.newBuilder().setCreateTopic(CreateTopicRequest.newBuilder()
                 .setName(name).setPartitions(p).setReplicationFactor(rf).putAllConfigs(configs)
                 .setValidateOnly(validateOnly)).build());
     }
 
     CompletableFuture<ControllerResponse> delete(String name) {
-        return sendAndAwait(ControllerRequest.newBuilder()
+        return node.sendToControllerAndAwait(ControllerRequest.newBuilder()
                 .setDeleteTopic(DeleteTopicRequest.newBuilder().setName(name)).build());
-    }
-
-    private CompletableFuture<ControllerResponse> sendAndAwait(ControllerRequest request) {
-        return node.controller().send(request).thenCompose(response -> {
-            if (response.getError() != ControllerErrorCode.NONE || response.getMetadataOffset() <= 0) {
-                return CompletableFuture.completedFuture(response);
-            }
-            return node.metadata().awaitOffset(response.getMetadataOffset(),
-                    NodeServices.METADATA_PROPAGATION_TIMEOUT_MS).handle((v, e) -> response);
-        });
     }
 
     static Errors error(ControllerResponse response) {
