@@ -37,6 +37,8 @@ public record NodeConfig(
         Map<String, Integer> maxConnectionsPerIpOverrides,
         int numIoThreads,
         int queuedMaxRequests,
+        long queuedMaxRequestBytes,
+        int fetchMaxBytes,
         Map<Integer, InetSocketAddress> controllerQuorumVoters,
         long brokerSessionTimeoutMs,
         long brokerHeartbeatIntervalMs,
@@ -155,6 +157,8 @@ public record NodeConfig(
         d.put("max.connections.per.ip.overrides", "");
         d.put("num.io.threads", "4");
         d.put("queued.max.requests", "500");
+        d.put("queued.max.request.bytes", ""); // blank: a quarter of the JVM's maximum heap
+        d.put("fetch.max.bytes", "57671680");
         d.put("controller.quorum.voters", "");
         d.put("broker.session.timeout.ms", "3000");
         d.put("broker.heartbeat.interval.ms", "500");
@@ -216,6 +220,9 @@ public record NodeConfig(
         maxConnectionsPerIpOverrides = Map.copyOf(maxConnectionsPerIpOverrides);
         require(numIoThreads >= 1 && numIoThreads <= 64, "num.io.threads must be in 1..64");
         require(queuedMaxRequests >= 1, "queued.max.requests must be >= 1");
+        require(queuedMaxRequestBytes == -1 || queuedMaxRequestBytes >= 1024,
+                "queued.max.request.bytes must be -1 (no bound) or >= 1024");
+        require(fetchMaxBytes >= 1024, "fetch.max.bytes must be >= 1024");
         controllerQuorumVoters = Map.copyOf(controllerQuorumVoters);
         require(controllerQuorumVoters.isEmpty() || Set.of(1, 3, 5).contains(controllerQuorumVoters.size()),
                 "controller.quorum.voters must name 1, 3 or 5 voters");
@@ -319,6 +326,8 @@ public record NodeConfig(
                 perIpOverrides(get(props, "max.connections.per.ip.overrides")),
                 intValue(props, "num.io.threads"),
                 intValue(props, "queued.max.requests"),
+                queuedMaxRequestBytes(get(props, "queued.max.request.bytes")),
+                intValue(props, "fetch.max.bytes"),
                 voters(get(props, "controller.quorum.voters")),
                 longValue(props, "broker.session.timeout.ms"),
                 longValue(props, "broker.heartbeat.interval.ms"),
@@ -351,6 +360,21 @@ public record NodeConfig(
     }
 
     /** Parses Kafka's {@code host:count,host:count} (an IP address or a host name per entry). */
+    /**
+     * {@code queued.max.request.bytes}: blank (the default) bounds request and response memory to a quarter of the
+     * JVM's maximum heap; {@code -1} is Kafka's "no bound".
+     */
+    private static long queuedMaxRequestBytes(String value) {
+        if (value.isBlank()) {
+            return Math.max(1024, Runtime.getRuntime().maxMemory() / 4);
+        }
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("queued.max.request.bytes must be a number, was '" + value + "'");
+        }
+    }
+
     private static Map<String, Integer> perIpOverrides(String value) {
         Map<String, Integer> overrides = new TreeMap<>();
         for (String entry : value.split(",")) {
@@ -466,6 +490,8 @@ public record NodeConfig(
                 .collect(java.util.stream.Collectors.joining(",")));
         v.put("num.io.threads", Integer.toString(numIoThreads));
         v.put("queued.max.requests", Integer.toString(queuedMaxRequests));
+        v.put("queued.max.request.bytes", Long.toString(queuedMaxRequestBytes));
+        v.put("fetch.max.bytes", Integer.toString(fetchMaxBytes));
         v.put("controller.quorum.voters", controllerQuorumVoters.entrySet().stream()
                 .map(e -> e.getKey() + "@" + e.getValue().getHostString() + ":" + e.getValue().getPort())
                 .sorted().collect(java.util.stream.Collectors.joining(",")));

@@ -31,6 +31,7 @@ import io.tributary.node.handlers.ScramCredentialsHandlers;
 import io.tributary.node.handlers.ProducerIdManager;
 import io.tributary.node.network.ConnectionLimits;
 import io.tributary.node.network.KafkaListener;
+import io.tributary.node.network.RequestMemoryPool;
 import io.tributary.node.network.RequestDispatcher;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -235,9 +236,11 @@ public final class TributaryNode implements Closeable {
                 config.offsetsTopicNumPartitions());
         NodeMetrics metrics = new NodeMetrics(config.nodeId(), replicas, groups, quorum::controllerActive,
                 quorum.ratis());
+        RequestMemoryPool memory = new RequestMemoryPool(config.queuedMaxRequestBytes());
+        metrics.requestMemory(memory);
         NodeServices services = new NodeServices(config, clusterId, lifecycle, quorum.channel(), replicas,
                 new ProducerIdManager(quorum.channel(), config.nodeId()), metrics,
-                new NodeAuthorizer(config.authorization(), lifecycle::image));
+                new NodeAuthorizer(config.authorization(), lifecycle::image), memory);
         AtomicInteger threadIds = new AtomicInteger();
         ThreadPoolExecutor ioThreads = new ThreadPoolExecutor(config.numIoThreads(), config.numIoThreads(), 0,
                 TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(config.queuedMaxRequests()), r -> {
@@ -245,6 +248,7 @@ public final class TributaryNode implements Closeable {
                     t.setDaemon(true);
                     return t;
                 });
+        metrics.ioQueue(ioThreads, config.queuedMaxRequests());
         RequestDispatcher[] dispatcher = new RequestDispatcher[1];
         List<ApiHandler> handlers = new ArrayList<>(GroupHandlers.all(services, groups));
         handlers.add(new FindCoordinatorHandler(services, groups));
@@ -269,11 +273,11 @@ public final class TributaryNode implements Closeable {
         List<KafkaListener> listeners = new ArrayList<>();
         ConnectionLimits connectionLimits = new ConnectionLimits(config.maxConnections(), config.maxConnectionsPerIp(),
                 config.maxConnectionsPerIpOverrides());
-        metrics.connections(connectionLimits::openConnections, connectionLimits::refusedConnections);
+        metrics.connections(connectionLimits);
         for (NodeConfig.Listener l : config.listeners()) {
             SslFactory tls = !l.tls() ? null : l.sasl() ? listenerSaslSsl : listenerSsl;
             listeners.add(new KafkaListener(l.name(), l.host(), l.port(), config.socketRequestMaxBytes(),
-                    config.connectionsMaxIdleMs(), connectionLimits,
+                    config.connectionsMaxIdleMs(), connectionLimits, memory,
                     dispatcher[0], tls, saslSessions.get(l.name())));
         }
         java.util.concurrent.atomic.AtomicBoolean listening = new java.util.concurrent.atomic.AtomicBoolean();

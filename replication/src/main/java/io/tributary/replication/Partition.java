@@ -272,6 +272,15 @@ public final class Partition {
         return outcome;
     }
 
+    /** acks=all waiters now (each leaves when committed, failed, or given up by its caller's timeout). */
+    public synchronized int commitWaiterCount() {
+        int count = 0;
+        for (List<Waiter> waiters : commitWaiters.values()) {
+            count += waiters.size();
+        }
+        return count;
+    }
+
     /** Leader, lock held: a waiter for the high watermark to reach {@code offset}, done if it already has. */
     private CompletableFuture<Void> awaitLocked(long offset) {
         if (highWatermark >= offset) {

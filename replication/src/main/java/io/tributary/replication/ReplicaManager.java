@@ -30,6 +30,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -66,6 +67,8 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     private final ReplicationConfig replication;
     private final Map<PartitionId, Partition> partitions = new ConcurrentHashMap<>();
     private final Map<PartitionId, Set<CompletableFuture<Void>>> watchers = new ConcurrentHashMap<>();
+    /** Fetches (consumers' long polls, followers' waits) now waiting in {@link #await}. */
+    private final AtomicInteger fetchWaiters = new AtomicInteger();
     private final Map<Integer, ReplicaFetcher> fetchers = new HashMap<>();
     private final ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "log-maintenance");
@@ -506,15 +509,20 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
 
     CompletableFuture<Void> await(Map<PartitionId, Long> seen, long timeoutMs, ToLongFunction<Partition> position) {
         CompletableFuture<Void> waiter = new CompletableFuture<>();
+        fetchWaiters.incrementAndGet();
         for (PartitionId id : seen.keySet()) {
             watchers.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(waiter);
         }
-        waiter.whenComplete((v, e) -> seen.keySet().forEach(id -> {
-            Set<CompletableFuture<Void>> set = watchers.get(id);
-            if (set != null) {
-                set.remove(waiter);
-            }
-        }));
+        // Completed by an append, by the timeout or by the caller: the waiter leaves every set it is in.
+        waiter.whenComplete((v, e) -> {
+            fetchWaiters.decrementAndGet();
+            seen.keySet().forEach(id -> {
+                Set<CompletableFuture<Void>> set = watchers.get(id);
+                if (set != null) {
+                    set.remove(waiter);
+                }
+            });
+        });
         // Re-check after registering, so that a change between the caller's read and now is not missed.
         for (Map.Entry<PartitionId, Long> s : seen.entrySet()) {
             Partition p = partitions.get(s.getKey());
@@ -525,6 +533,20 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         }
         waiter.completeOnTimeout(null, timeoutMs, TimeUnit.MILLISECONDS);
         return waiter;
+    }
+
+    /** Fetches waiting for an append now (long polls); each leaves on its append, its timeout or its caller. */
+    public int fetchWaiters() {
+        return fetchWaiters.get();
+    }
+
+    /** acks=all produce batches waiting for the high watermark now, on every partition this node leads. */
+    public int commitWaiters() {
+        int count = 0;
+        for (Partition p : partitions.values()) {
+            count += p.commitWaiterCount();
+        }
+        return count;
     }
 
     /** Wakes fetches (consumers' and followers') waiting on this partition. */

@@ -3,12 +3,6 @@ package io.tributary.replication;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tributary.metadata.MetadataImage;
-import io.tributary.metadata.Uuids;
-import io.tributary.proto.metadata.CreateTopicRecord;
-import io.tributary.proto.metadata.MetadataRecord;
-import io.tributary.proto.metadata.PartitionRecord;
-import io.tributary.proto.metadata.RegisterBrokerRecord;
-import io.tributary.proto.metadata.UnfenceBrokerRecord;
 import io.tributary.proto.replication.PartitionFetch;
 import io.tributary.proto.replication.ReplicaFetchError;
 import io.tributary.proto.replication.ReplicaFetchRequest;
@@ -19,7 +13,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.common.compress.Compression;
@@ -36,8 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ReplicaManagerIsrExpandTest {
 
-    private static final int LEADER = 1;
-    private static final int FOLLOWER = 2;
+    private static final int LEADER = TwoBrokerImages.LEADER;
+    private static final int FOLLOWER = TwoBrokerImages.FOLLOWER;
     private static final PartitionId TP = new PartitionId("t", 0);
 
     @TempDir
@@ -57,17 +50,9 @@ class ReplicaManagerIsrExpandTest {
             return answer == null ? new CompletableFuture<>() : CompletableFuture.completedFuture(answer);
         }, () -> 1);
         service = new ReplicationService(replicas);
-        // Broker 2 registered and unfenced; t-0 on [1, 2] led by 1 with ISR [1] (2 was out, e.g. restarted).
-        MetadataImage image = MetadataImage.EMPTY.apply(MetadataRecord.newBuilder().setRegisterBroker(
-                RegisterBrokerRecord.newBuilder().setBrokerId(FOLLOWER).setIncarnationId("i2")).build(), 1);
+        // t-0 on [1, 2] led by 1 with ISR [1] (2 was out, e.g. restarted).
+        MetadataImage image = TwoBrokerImages.ledByOne(TP, List.of(LEADER));
         followerEpoch = image.brokers().get(FOLLOWER).brokerEpoch();
-        image = image.apply(MetadataRecord.newBuilder().setUnfenceBroker(UnfenceBrokerRecord.newBuilder()
-                .setBrokerId(FOLLOWER).setBrokerEpoch(followerEpoch)).build(), 2);
-        image = image.apply(MetadataRecord.newBuilder().setCreateTopic(CreateTopicRecord.newBuilder()
-                .setName(TP.topic()).setTopicId(Uuids.toProto(UUID.randomUUID()))
-                .addPartitions(PartitionRecord.newBuilder().setPartition(0).addReplicas(LEADER).addReplicas(FOLLOWER)
-                        .addIsr(LEADER).setLeader(LEADER).setLeaderEpoch(1).setPartitionEpoch(1)))
-                .build(), 3);
         replicas.onImage(MetadataImage.EMPTY, image);
         assertThat(replicas.partition(TP).isLeader()).isTrue();
     }

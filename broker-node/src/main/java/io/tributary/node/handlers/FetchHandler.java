@@ -23,8 +23,9 @@ import org.apache.kafka.common.protocol.Errors;
 
 /**
  * Fetch v4-v18 for consumers (v13+ name topics by id). Reads stored batches below the high watermark, bounded by
- * the request's {@code max.bytes} and each partition's limit, always returning at least the first batch of the
- * first non-empty partition even if larger (KIP-74). Long poll: with fewer than {@code min.bytes} available the
+ * the request's {@code max.bytes}, the node's {@code fetch.max.bytes}, the room left in the node's response memory
+ * and each partition's limit, always returning at least the first batch of the first non-empty partition even if
+ * larger (KIP-74). Long poll: with fewer than {@code min.bytes} available the
  * request waits, without holding a thread, until an append to one of its partitions or {@code max.wait.ms}.
  *
  * <p>Fetch sessions (KIP-227) are not kept: every response has session id 0, which tells clients to send full
@@ -133,11 +134,15 @@ public final class FetchHandler implements ApiHandler {
         Map<PartitionId, Long> seen = new LinkedHashMap<>();
         Read read = read(context, request, byId, seen);
         long remainingMs = (deadlineNs - System.nanoTime()) / 1_000_000L;
-        if (read.bytes >= request.minBytes() || read.hasError || remainingMs <= 0 || seen.isEmpty()) {
+        if (read.bytes >= request.minBytes() || read.hasError || remainingMs <= 0 || seen.isEmpty()
+                || context.connection().isClosed()) {
             return CompletableFuture.completedFuture(read.response);
         }
-        return node.replicas().awaitAppend(seen, remainingMs)
-                .thenCompose(v -> System.nanoTime() >= deadlineNs
+        CompletableFuture<Void> waiting = node.replicas().awaitAppend(seen, remainingMs);
+        // A client that went away stops the wait: its waiter does not stay until max.wait.ms.
+        context.connection().onClose(() -> waiting.complete(null));
+        return waiting
+                .thenCompose(v -> System.nanoTime() >= deadlineNs || context.connection().isClosed()
                         ? CompletableFuture.completedFuture(read(context, request, byId, new LinkedHashMap<>())
                                 .response)
                         : attempt(context, request, byId, deadlineNs));
@@ -147,7 +152,11 @@ public final class FetchHandler implements ApiHandler {
 
     private Read read(RequestContext context, FetchRequestData request, boolean byId,
             Map<PartitionId, Long> seenHighWatermarks) {
-        int budget = request.maxBytes() <= 0 ? Integer.MAX_VALUE : request.maxBytes();
+        // Kafka's min(request max.bytes, fetch.max.bytes), and no more than the node's response memory has room for
+        // (with none, KIP-74 still returns the first batch).
+        long budgetBytes = Math.min(request.maxBytes() <= 0 ? Integer.MAX_VALUE : request.maxBytes(),
+                Math.min(node.config().fetchMaxBytes(), node.memory().responseRoom()));
+        int budget = (int) budgetBytes;
         int total = 0;
         boolean hasError = false;
         List<FetchResponseData.FetchableTopicResponse> topics = new ArrayList<>();

@@ -15,12 +15,13 @@ import io.tributary.replication.ReplicaManager;
 
 /**
  * What request handlers share: the node's config and identity, its view of the metadata (kept current by its
- * membership of the cluster), the line to the active controller, the hosted replicas, the node's meters, and its
- * authorizer (ACLs).
+ * membership of the cluster), the line to the active controller, the hosted replicas, the node's meters, its
+ * authorizer (ACLs), and its bound on request and response memory (fetches size their reads by it).
  */
 public record NodeServices(
         NodeConfig config, String clusterId, BrokerLifecycle metadata, ControllerChannel controller,
-        ReplicaManager replicas, ProducerIdManager producerIds, NodeMetrics metrics, NodeAuthorizer authorizer) {
+        ReplicaManager replicas, ProducerIdManager producerIds, NodeMetrics metrics, NodeAuthorizer authorizer,
+        io.tributary.node.network.RequestMemoryPool memory) {
 
     /** How long a handler waits for this node to see a change the controller committed for its client. */
     public static final long METADATA_PROPAGATION_TIMEOUT_MS = 10_000;

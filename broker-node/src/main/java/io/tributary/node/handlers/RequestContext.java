@@ -8,15 +8,15 @@ import org.apache.kafka.common.utils.SecurityUtils;
 /**
  * What a handler knows of a request besides its body: the header (API version, client id), the peer, the name of
  * the listener it came in on (answers name brokers by their endpoint on that same listener, as Kafka does), the
- * connection's SASL exchange on a SASL listener (null elsewhere), and the subject of the client's TLS certificate
- * (null without one).
+ * connection's SASL exchange on a SASL listener (null elsewhere), the subject of the client's TLS certificate
+ * (null without one), and the connection's end (a waiting request stops waiting when its client has gone).
  */
 public record RequestContext(RequestHeader header, String clientAddress, String listenerName, SaslSession sasl,
-        String sslPrincipal) {
+        String sslPrincipal, ConnectionClose connection) {
 
     /** A request on the default PLAINTEXT listener (tests, tools). */
     public RequestContext(RequestHeader header, String clientAddress) {
-        this(header, clientAddress, "PLAINTEXT", null, null);
+        this(header, clientAddress, "PLAINTEXT", null, null, ConnectionClose.never());
     }
 
     public short apiVersion() {

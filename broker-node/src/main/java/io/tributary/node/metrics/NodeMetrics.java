@@ -73,6 +73,8 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String ISR_EXPANDS = "tributary.isr.expands";
     public static final String LEADER_ELECTIONS = "tributary.leader.elections";
     public static final String STRAY_LOG_DIRS = "tributary.log.stray.dirs";
+    public static final String PRODUCE_WAITERS = "tributary.produce.waiters";
+    public static final String FETCH_WAITERS = "tributary.fetch.waiters";
     public static final String CONTROLLER_ACTIVE = "tributary.controller.active";
     public static final String RAFT_TERM = "tributary.raft.term";
     public static final String RAFT_COMMIT_INDEX = "tributary.raft.commit.index";
@@ -80,6 +82,12 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String SASL_AUTHENTICATION_FAILURES = "tributary.sasl.authentication.failures";
     public static final String CONNECTIONS = "tributary.connections";
     public static final String CONNECTIONS_REFUSED = "tributary.connections.refused";
+    public static final String REQUEST_MEMORY_USED = "tributary.request.memory.used";
+    public static final String REQUEST_MEMORY_LIMIT = "tributary.request.memory.limit";
+    public static final String REQUEST_MEMORY_WAITING = "tributary.request.memory.waiting.connections";
+    public static final String REQUEST_MEMORY_REFUSALS = "tributary.request.memory.refusals";
+    public static final String IO_QUEUE = "tributary.io.queue.requests";
+    public static final String IO_QUEUE_LIMIT = "tributary.io.queue.limit";
     private static final Logger log = LoggerFactory.getLogger(NodeMetrics.class);
     private static final long REFRESH_MS = 2_000;
 
@@ -194,11 +202,34 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     }
 
     /** The open client connections, and those refused for max.connections / max.connections.per.ip. */
-    public void connections(java.util.function.IntSupplier open, java.util.function.LongSupplier refused) {
-        Gauge.builder(CONNECTIONS, open, o -> o.getAsInt()).description("open Kafka client connections")
+    public void connections(io.tributary.node.network.ConnectionLimits limits) {
+        // Read from the limits object the listeners hold: a gauge holds its object weakly (a lambda nothing else
+        // held read NaN after a GC).
+        Gauge.builder(CONNECTIONS, limits, l -> l.openConnections()).description("open Kafka client connections")
                 .register(registry);
-        io.micrometer.core.instrument.FunctionCounter.builder(CONNECTIONS_REFUSED, refused,
-                r -> r.getAsLong()).description("client connections closed at accept for a connection limit")
+        io.micrometer.core.instrument.FunctionCounter.builder(CONNECTIONS_REFUSED, limits,
+                l -> l.refusedConnections()).description("client connections closed at accept for a connection limit")
+                .register(registry);
+    }
+
+    /** The node's request and response memory ({@code queued.max.request.bytes}) and who waits for it. */
+    public void requestMemory(io.tributary.node.network.RequestMemoryPool pool) {
+        Gauge.builder(REQUEST_MEMORY_USED, pool, p -> p.used()).baseUnit("bytes")
+                .description("request and response bytes held (queued.max.request.bytes)").register(registry);
+        Gauge.builder(REQUEST_MEMORY_LIMIT, pool, p -> p.capacity() == Long.MAX_VALUE ? -1 : p.capacity())
+                .baseUnit("bytes").description("queued.max.request.bytes; -1: no bound").register(registry);
+        Gauge.builder(REQUEST_MEMORY_WAITING, pool, p -> p.waitingConnections())
+                .description("connections that stopped reading until request memory is given back")
+                .register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder(REQUEST_MEMORY_REFUSALS, pool, p -> p.refusals())
+                .description("request frames that had to wait for memory").register(registry);
+    }
+
+    /** The io threads' request queue (queued.max.requests) and its bound. */
+    public void ioQueue(java.util.concurrent.ThreadPoolExecutor ioThreads, int limit) {
+        Gauge.builder(IO_QUEUE, ioThreads, t -> t.getQueue().size())
+                .description("requests waiting for an io thread (bound: queued.max.requests)").register(registry);
+        Gauge.builder(IO_QUEUE_LIMIT, () -> limit).strongReference(true).description("queued.max.requests")
                 .register(registry);
     }
 
@@ -258,6 +289,12 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
                 .register(registry);
         FunctionCounter.builder(LEADER_ELECTIONS, replicas, ReplicaManager::leaderElections)
                 .description("leader epoch changes of partitions this node hosts").register(registry);
+        Gauge.builder(PRODUCE_WAITERS, replicas, ReplicaManager::commitWaiters)
+                .description("acks=all produce batches waiting for the ISR (each leaves on commit, failure or timeout)")
+                .register(registry);
+        Gauge.builder(FETCH_WAITERS, replicas, ReplicaManager::fetchWaiters)
+                .description("long-poll fetches waiting for data (each leaves on data or max.wait.ms)")
+                .register(registry);
         FunctionCounter.builder(STRAY_LOG_DIRS, replicas, ReplicaManager::strayLogDirs)
                 .description("partition directories renamed aside as stray (not in the metadata, not deleted)")
                 .register(registry);

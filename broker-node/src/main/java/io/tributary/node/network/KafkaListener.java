@@ -9,7 +9,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.ssl.SslHandler;
 import java.io.Closeable;
 import java.net.InetSocketAddress;
@@ -19,10 +18,9 @@ import javax.net.ssl.SSLEngine;
 import org.apache.kafka.common.security.ssl.SslFactory;
 
 /**
- * The Kafka client listener: accepts TCP connections, cuts the byte stream into size-prefixed frames (Kafka's
- * framing: a 4-byte big-endian length, then that many bytes), and hands each connection's frames to a
- * {@link KafkaConnection}. A frame longer than {@code maxFrameBytes}, or with a negative length, closes that
- * connection only.
+ * The Kafka client listener: accepts TCP connections and hands each to a {@link KafkaConnection}, which cuts its
+ * byte stream into Kafka's size-prefixed frames within the node's {@link RequestMemoryPool}. A frame longer than
+ * {@code maxFrameBytes}, or with a negative length, closes that connection only.
  *
  * <p>Threads: Netty event loops ({@code numNetworkThreads}) do the socket I/O; requests run on the dispatcher's
  * executor. Lifecycle: {@link #start()} once, {@link #close()} once.
@@ -38,6 +36,7 @@ public final class KafkaListener implements Closeable {
     private final int maxFrameBytes;
     private final long maxIdleMs;
     private final ConnectionLimits limits;
+    private final RequestMemoryPool memory;
     private final RequestDispatcher dispatcher;
     /** Server-side TLS engines for an SSL listener; null for PLAINTEXT. */
     private final SslFactory ssl;
@@ -54,8 +53,10 @@ public final class KafkaListener implements Closeable {
      * @param sasl a new SASL exchange per connection on a SASL listener, or null for none
      */
     public KafkaListener(String listenerName, String host, int port, int maxFrameBytes, long maxIdleMs,
-            ConnectionLimits limits, RequestDispatcher dispatcher, SslFactory ssl, Supplier<SaslSession> sasl) {
+            ConnectionLimits limits, RequestMemoryPool memory, RequestDispatcher dispatcher, SslFactory ssl,
+            Supplier<SaslSession> sasl) {
         this.maxIdleMs = maxIdleMs;
+        this.memory = memory;
         this.limits = limits;
         this.listenerName = listenerName;
         this.ssl = ssl;
@@ -98,8 +99,8 @@ public final class KafkaListener implements Closeable {
                             ch.pipeline().addLast("tls", tls);
                         }
                         SaslSession session = sasl == null ? null : sasl.get();
-                        ch.pipeline().addLast("frames", new FrameDecoder(maxFrameBytes, session));
-                        ch.pipeline().addLast("requests", new KafkaConnection(dispatcher, listenerName, session));
+                        ch.pipeline().addLast("requests", new KafkaConnection(dispatcher, listenerName, session,
+                                maxFrameBytes, memory));
                     }
                 });
         serverChannel = bootstrap.bind(new InetSocketAddress(host, port)).sync().channel();
@@ -107,39 +108,6 @@ public final class KafkaListener implements Closeable {
 
     public String name() {
         return listenerName;
-    }
-
-    /**
-     * Kafka's framing, with Kafka's limits read from the length prefix before any of the frame is buffered:
-     * {@code socket.request.max.bytes}, and on a SASL listener 512 KiB until the client has authenticated (Kafka's
-     * {@code sasl.server.max.receive.size}), so nobody can make the node hold large frames without logging in.
-     */
-    static final class FrameDecoder extends LengthFieldBasedFrameDecoder {
-        /** The largest frame read before SASL authentication (Kafka's default). */
-        static final int MAX_UNAUTHENTICATED_FRAME_BYTES = 512 * 1024;
-        private final SaslSession sasl;
-
-        FrameDecoder(int maxFrameBytes, SaslSession sasl) {
-            // Netty counts the 4-byte length prefix in the frame length; Kafka's limit is on the request itself.
-            super(maxFrameBytes > Integer.MAX_VALUE - 4 ? Integer.MAX_VALUE : maxFrameBytes + 4, 0, 4, 0, 4, true);
-            this.sasl = sasl;
-        }
-
-        @Override
-        protected Object decode(io.netty.channel.ChannelHandlerContext ctx, io.netty.buffer.ByteBuf in)
-                throws Exception {
-            if (sasl != null && in.readableBytes() >= 4
-                    && in.getInt(in.readerIndex()) > MAX_UNAUTHENTICATED_FRAME_BYTES && !sasl.authenticated()) {
-                org.slf4j.LoggerFactory.getLogger(KafkaListener.class).info(
-                        "Closing connection from {}: a {}-byte frame before SASL authentication (at most {})",
-                        ctx.channel().remoteAddress(), in.getInt(in.readerIndex()),
-                        MAX_UNAUTHENTICATED_FRAME_BYTES);
-                in.skipBytes(in.readableBytes());
-                ctx.close();
-                return null;
-            }
-            return super.decode(ctx, in);
-        }
     }
 
     public String host() {

@@ -1,11 +1,17 @@
 package io.tributary.node.network;
 
 import io.tributary.node.handlers.ApiHandler;
+import io.tributary.node.handlers.ConnectionClose;
 import io.tributary.node.handlers.RequestContext;
 import io.tributary.node.metrics.RequestMetrics;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -14,14 +20,16 @@ import org.apache.kafka.common.message.ApiMessageType;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
 import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.message.ProduceResponseData;
-import org.apache.kafka.common.message.ResponseHeaderData;
+import org.apache.kafka.common.network.Send;
+import org.apache.kafka.common.network.TransferableChannel;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.protocol.SendBuilder;
 import org.apache.kafka.common.requests.AbstractRequest;
 import org.apache.kafka.common.requests.RequestHeader;
-import org.apache.kafka.common.requests.RequestUtils;
+import org.apache.kafka.common.requests.ResponseHeader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,16 +48,26 @@ public final class RequestDispatcher {
 
     /**
      * What to do with a connection after a request: write {@code response} (null: nothing), or close it; or write
-     * the response and close it then ({@code closeAfterResponse}: a failed SASL authentication).
+     * the response and close it then ({@code closeAfterResponse}: a failed SASL authentication). The response is
+     * framed (its 4-byte size first) and in parts: the records of a fetch are the buffers the log read, not copies.
      */
-    public record Outcome(ByteBuffer response, boolean closeConnection, boolean closeAfterResponse) {
+    public record Outcome(List<ByteBuffer> response, boolean closeConnection, boolean closeAfterResponse) {
         static final Outcome CLOSE = new Outcome(null, true, false);
         /** The io queue is full: nothing was read from the frame; the connection retries it shortly. */
         static final Outcome BUSY = new Outcome(null, false, false);
         static final Outcome NO_RESPONSE = new Outcome(null, false, false);
 
-        Outcome(ByteBuffer response, boolean closeConnection) {
+        Outcome(List<ByteBuffer> response, boolean closeConnection) {
             this(response, closeConnection, false);
+        }
+
+        /** The response's size on the wire, size prefix included. */
+        long responseBytes() {
+            long bytes = 0;
+            for (ByteBuffer part : response) {
+                bytes += part.remaining();
+            }
+            return bytes;
         }
     }
 
@@ -78,7 +96,7 @@ public final class RequestDispatcher {
     }
 
     CompletableFuture<Outcome> dispatch(ByteBuffer frame, String clientAddress) {
-        return dispatch(frame, clientAddress, "PLAINTEXT", null, null);
+        return dispatch(frame, clientAddress, "PLAINTEXT", null, null, ConnectionClose.never());
     }
 
     /**
@@ -88,10 +106,10 @@ public final class RequestDispatcher {
      * the client's TLS certificate, or null.
      */
     CompletableFuture<Outcome> dispatch(ByteBuffer frame, String clientAddress, String listenerName,
-            SaslSession sasl, String sslPrincipal) {
+            SaslSession sasl, String sslPrincipal, ConnectionClose connection) {
         try {
             return CompletableFuture.supplyAsync(() -> handle(frame, clientAddress, listenerName, sasl,
-                    sslPrincipal), ioThreads)
+                    sslPrincipal, connection), ioThreads)
                     .thenCompose(f -> f);
         } catch (RejectedExecutionException e) {
             // queued.max.requests reached: backpressure (the connection stops reading and retries), as Kafka
@@ -101,7 +119,7 @@ public final class RequestDispatcher {
     }
 
     private CompletableFuture<Outcome> handle(ByteBuffer frame, String clientAddress, String listenerName,
-            SaslSession sasl, String sslPrincipal) {
+            SaslSession sasl, String sslPrincipal, ConnectionClose connection) {
         if (frame.remaining() < 8) {
             return CompletableFuture.completedFuture(Outcome.CLOSE);
         }
@@ -136,7 +154,8 @@ public final class RequestDispatcher {
                     e.toString());
             return CompletableFuture.completedFuture(Outcome.CLOSE);
         }
-        RequestContext context = new RequestContext(header, clientAddress, listenerName, sasl, sslPrincipal);
+        RequestContext context = new RequestContext(header, clientAddress, listenerName, sasl, sslPrincipal,
+                connection);
         long startNs = System.nanoTime();
         CompletableFuture<ApiMessage> response;
         try {
@@ -191,8 +210,7 @@ public final class RequestDispatcher {
             ApiVersionsResponseData body = new ApiVersionsResponseData()
                     .setErrorCode(Errors.UNSUPPORTED_VERSION.code())
                     .setApiKeys(supportedVersions());
-            return new Outcome(RequestUtils.serialize(new ResponseHeaderData().setCorrelationId(correlationId),
-                    (short) 0, body, (short) 0), false);
+            return new Outcome(frame(new ResponseHeader(correlationId, (short) 0), body, (short) 0), false);
         }
         if (!apiKey.isVersionSupported(version)) {
             log.info("Closing connection from {}: {} v{} is unknown to this node", clientAddress, apiKey, version);
@@ -221,9 +239,74 @@ public final class RequestDispatcher {
         }
     }
 
-    private static ByteBuffer encode(RequestHeader header, ApiMessage response) {
+    private static List<ByteBuffer> encode(RequestHeader header, ApiMessage response) {
         short version = header.apiVersion();
-        return RequestUtils.serialize(new ResponseHeaderData().setCorrelationId(header.correlationId()),
-                header.apiKey().responseHeaderVersion(version), response, version);
+        return frame(new ResponseHeader(header.correlationId(), header.apiKey().responseHeaderVersion(version)),
+                response, version);
+    }
+
+    /**
+     * The framed response, built by kafka-clients' SendBuilder: the fields are written into one buffer, and record
+     * sets (a fetch's batches) are referenced, not copied.
+     */
+    private static List<ByteBuffer> frame(ResponseHeader header, ApiMessage response, short version) {
+        Send send = SendBuilder.buildResponseSend(header, response, version);
+        Parts parts = new Parts();
+        try {
+            while (!send.completed()) {
+                send.writeTo(parts);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // Parts never throws
+        }
+        return parts.parts;
+    }
+
+    /** A channel that keeps what is written to it as slices of the written buffers: nothing is copied. */
+    private static final class Parts implements TransferableChannel {
+        private final List<ByteBuffer> parts = new ArrayList<>();
+
+        @Override
+        public long write(ByteBuffer[] sources, int offset, int length) {
+            long written = 0;
+            for (int i = offset; i < offset + length; i++) {
+                written += write(sources[i]);
+            }
+            return written;
+        }
+
+        @Override
+        public long write(ByteBuffer[] sources) {
+            return write(sources, 0, sources.length);
+        }
+
+        @Override
+        public int write(ByteBuffer source) {
+            int n = source.remaining();
+            if (n > 0) {
+                parts.add(source.slice());
+                source.position(source.limit());
+            }
+            return n;
+        }
+
+        @Override
+        public boolean hasPendingWrites() {
+            return false;
+        }
+
+        @Override
+        public long transferFrom(FileChannel file, long position, long count) {
+            throw new UnsupportedOperationException("responses hold no file records");
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+        }
     }
 }

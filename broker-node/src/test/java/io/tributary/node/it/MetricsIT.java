@@ -15,8 +15,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -78,13 +76,13 @@ class MetricsIT {
             }
             await("every documented metric on every node").atMost(DEADLINE).untilAsserted(() -> {
                 for (int id : cluster.ids()) {
-                    Scrape scrape = scrape(id);
-                    assertThat(scrape.text).as("metrics of node %d", id).contains(NODE_METRICS);
+                    PrometheusScrape scrape = scrape(id);
+                    assertThat(scrape.text()).as("metrics of node %d", id).contains(NODE_METRICS);
                     assertThat(scrape.sum("tributary_raft_term")).as("raft term of node %d", id).isPositive();
                     assertThat(scrape.sum("tributary_raft_applied_index")).as("applied index of %d", id).isPositive();
                 }
                 for (int leader : leaders()) {
-                    assertThat(scrape(leader).text).as("metrics of leader %d", leader).contains(TOPIC_METRICS);
+                    assertThat(scrape(leader).text()).as("metrics of leader %d", leader).contains(TOPIC_METRICS);
                 }
                 assertThat(sumOverNodes(cluster.ids(), "tributary_controller_active")).isEqualTo(1.0);
                 assertThat(sumOverNodes(cluster.ids(), "tributary_partitions_led"))
@@ -133,7 +131,7 @@ class MetricsIT {
                         assertThat(sumOverNodes(cluster.ids(), "tributary_partitions_under_replicated")).isZero();
                         assertThat(sumOverNodes(cluster.ids(), "tributary_isr_expands_total")).isPositive();
                         assertThat(get(victim, "/health").statusCode()).isEqualTo(200);
-                        assertThat(scrape(victim).text).contains(NODE_METRICS);
+                        assertThat(scrape(victim).text()).contains(NODE_METRICS);
                     });
         } finally {
             running.set(false);
@@ -190,10 +188,8 @@ class MetricsIT {
         return sum;
     }
 
-    private Scrape scrape(int id) {
-        HttpResponse<String> response = get(id, "/metrics");
-        assertThat(response.statusCode()).as("/metrics of node %d", id).isEqualTo(200);
-        return new Scrape(response.body());
+    private PrometheusScrape scrape(int id) {
+        return PrometheusScrape.of(cluster.metricsPort(id));
     }
 
     private HttpResponse<String> get(int id, String path) {
@@ -206,28 +202,6 @@ class MetricsIT {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
-        }
-    }
-
-    /** One Prometheus text exposition. */
-    private record Scrape(String text) {
-        private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[^}]*})? (\\S+)$",
-                Pattern.MULTILINE);
-
-        /** The sum of the samples of {@code name} whose labels contain {@code label} (e.g. {@code topic="t"}). */
-        double sum(String name, String label) {
-            double sum = 0;
-            Matcher m = SAMPLE.matcher(text);
-            while (m.find()) {
-                if (m.group(1).equals(name) && (m.group(2) == null ? "" : m.group(2)).contains(label)) {
-                    sum += Double.parseDouble(m.group(3));
-                }
-            }
-            return sum;
-        }
-
-        double sum(String name) {
-            return sum(name, "");
         }
     }
 }

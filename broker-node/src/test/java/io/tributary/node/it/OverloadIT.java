@@ -33,7 +33,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class OverloadIT {
 
-    private static final int REPETITIONS = 5;
+    private static final int REPETITIONS = 20;
     private static final int RECORDS = 1_000;
 
     @RegisterExtension

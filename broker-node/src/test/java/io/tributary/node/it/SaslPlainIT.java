@@ -8,10 +8,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -176,14 +172,8 @@ class SaslPlainIT {
     }
 
     /** {@code tributary_sasl_authentication_failures_total} of the SASL_SSL listener, 0 before the first. */
-    private static double failedLogins() throws Exception {
-        HttpResponse<String> metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        return metrics.body().lines()
-                .filter(l -> l.startsWith("tributary_sasl_authentication_failures_total")
-                        && l.contains("listener=\"SASL_SSL\""))
-                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
-                .sum();
+    private static double failedLogins() {
+        return PrometheusScrape.of(metricsPort).sum("tributary_sasl_authentication_failures_total",
+                "listener=\"SASL_SSL\"");
     }
 }

@@ -82,7 +82,11 @@ class CodecGoldenBytesTest {
     private ByteBuffer respond(RequestDispatcher dispatcher, ByteBuffer request) throws Exception {
         RequestDispatcher.Outcome outcome = dispatcher.dispatch(request, "test").get(10, TimeUnit.SECONDS);
         assertThat(outcome.closeConnection()).isFalse();
-        return outcome.response();
+        ByteBuffer framed = ByteBuffer.allocate((int) outcome.responseBytes());
+        outcome.response().forEach(part -> framed.put(part.duplicate()));
+        framed.flip();
+        assertThat(framed.getInt()).as("size prefix").isEqualTo(framed.remaining());
+        return framed.slice();
     }
 
     @Test

@@ -1,0 +1,86 @@
+package io.tributary.replication;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.tributary.metadata.MetadataImage;
+import io.tributary.replication.log.LogConfig;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.SimpleRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Waiters leave when their caller gives up: an acks=all batch whose request timed out, and a long-poll fetch whose
+ * max wait passed, are no longer held by the partition (the counts behind the node's waiter gauges go back to 0).
+ * The follower here never fetches, so nothing is ever committed.
+ */
+class ReplicaManagerWaitersTest {
+
+    private static final PartitionId TP = new PartitionId("t", 0);
+
+    @TempDir
+    Path dir;
+    private ReplicaManager replicas;
+
+    @BeforeEach
+    void open() throws java.io.IOException {
+        replicas = new ReplicaManager(TwoBrokerImages.LEADER, dir, LogConfig.DEFAULTS, Clock.systemUTC(),
+                ReplicationConfig.DEFAULTS);
+        replicas.setController((topicId, partition, proposal) -> new CompletableFuture<>(), () -> 1);
+        replicas.onImage(MetadataImage.EMPTY, TwoBrokerImages.ledByOne(TP,
+                List.of(TwoBrokerImages.LEADER, TwoBrokerImages.FOLLOWER)));
+    }
+
+    @AfterEach
+    void close() {
+        replicas.close();
+    }
+
+    @Test
+    void anAcksAllBatchWhoseRequestTimedOutNoLongerWaits() throws Exception {
+        CompletableFuture<Void> first = append().committed();
+        CompletableFuture<Void> second = append().committed();
+        assertThat(replicas.commitWaiters()).isEqualTo(2);
+
+        // what ProduceHandler does with the request's timeout
+        assertThatThrownBy(() -> first.orTimeout(50, TimeUnit.MILLISECONDS).get())
+                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(TimeoutException.class);
+        // the waiter leaves in the timeout's own completion, which may run just after get() returned
+        await().atMost(Duration.ofSeconds(10)).until(() -> replicas.commitWaiters() == 1);
+        second.cancel(false);
+        assertThat(replicas.commitWaiters()).isZero();
+    }
+
+    @Test
+    void aLongPollPastItsMaxWaitNoLongerWaits() throws Exception {
+        long highWatermark = replicas.partition(TP).highWatermark();
+        CompletableFuture<Void> poll = replicas.awaitAppend(Map.of(TP, highWatermark), 50);
+        CompletableFuture<Void> other = replicas.awaitAppend(Map.of(TP, highWatermark), 60_000);
+        assertThat(replicas.fetchWaiters()).isEqualTo(2);
+
+        poll.get(10, TimeUnit.SECONDS); // completes (empty) at its max wait
+        await().atMost(Duration.ofSeconds(10)).until(() -> replicas.fetchWaiters() == 1);
+        other.cancel(false);
+        assertThat(replicas.fetchWaiters()).isZero();
+    }
+
+    private AppendOutcome append() {
+        ByteBuffer batch = MemoryRecords.withRecords(Compression.NONE, new SimpleRecord("a".getBytes())).buffer();
+        return replicas.appendAsLeader(TP, -1, batch, -1);
+    }
+}
