@@ -2,10 +2,11 @@
 # Soak: a 3-node Tributary cluster under a steady load for DURATION seconds, sampled every INTERVAL seconds, to
 # show that memory does not grow and nothing fails (issue 12). Three acks=all producers (Kafka's
 # ProducerPerformance at a fixed rate) and three consumers in one group (Kafka's ConsoleConsumer) on a
-# 6-partition, RF 3, min.insync.replicas=2 topic. Per sample and node: RSS (/proc), heap after the last GC
-# (jvm_gc_live_data_size_bytes), heap used, request memory, waiters, connections, open files. At the end: the
-# producers' and consumers' errors, fencings in the node logs, ERROR lines, the group's lag, and per node the first,
-# last and highest RSS and live heap with a least-squares slope (MiB per hour) over the second half of the run.
+# 6-partition, RF 3, min.insync.replicas=2 topic. Per sample and node: RSS (/proc), G1's old generation (what
+# young collections kept: a leak makes it climb between mixed collections), heap used, request memory, waiters,
+# connections, open files. At the end: the producers' and consumers' errors, fencings in the node logs, ERROR lines,
+# the group's lag, and per node the first, last and highest RSS and old generation with a least-squares slope (MiB
+# per hour) over the second half of the run.
 #
 #   bench/soak.sh                     30 minutes
 #   DURATION=300 bench/soak.sh        a 5-minute check
@@ -58,7 +59,9 @@ tool() { # main class, args...: a Kafka tool on the tools classpath
 
 "${CLUSTER[@]}" up 3 >&2
 UP=1
-[[ -d "$TOOLS" ]] || { echo "soak.sh: no $TOOLS (mvn package builds it)" >&2; exit 1; }
+if [[ ! -d "$TOOLS" ]]; then # Kafka's tools, as the integration tests use them
+    (cd "$REPO_ROOT" && mvn -B -q -pl broker-node dependency:copy@copy-kafka-tools) >&2
+fi
 tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BS" --create --topic "$TOPIC" --partitions 6 \
     --replication-factor 3 --config min.insync.replicas=2 >&2
 
@@ -78,11 +81,12 @@ done
 node_pid() { cat "$DATA/node-$1/node.pid"; }
 metric() { # port, metric name [label filter]: the sum of the samples
     curl -s --max-time 5 "http://127.0.0.1:$1/metrics" | awk -v n="$2" -v f="${3:-}" '
-        $1 == n || index($1, n "{") == 1 { if (f == "" || index($1, f) > 0) s += $NF } END { printf "%.0f", s }'
+        $1 == n || index($1, n "{") == 1 { if (f == "" || index($0, f) > 0) s += $NF } END { printf "%.0f", s }'
 }
 
-printf 'elapsed_s\tnode\trss_kib\tlive_heap_bytes\theap_used_bytes\trequest_memory_bytes\tproduce_waiters\tfetch_waiters\tconnections\topen_fds\n' \
-    >"$OUT_DIR/samples.tsv"
+printf '%s\t' elapsed_s node rss_kib old_gen_bytes heap_used_bytes request_memory_bytes produce_waiters \
+    fetch_waiters connections >"$OUT_DIR/samples.tsv"
+printf 'open_fds\n' >>"$OUT_DIR/samples.tsv"
 start=$(date +%s)
 log "soak: $DURATION s, 3 producers x $RATE records/s of $RECORD_SIZE bytes, 3 consumers; samples in $OUT_DIR"
 while :; do
@@ -93,7 +97,8 @@ while :; do
         rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo -1)"
         fds="$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)"
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$elapsed" "$id" "$rss" \
-            "$(metric "$mport" jvm_gc_live_data_size_bytes)" "$(metric "$mport" jvm_memory_used_bytes 'area="heap"')" \
+            "$(metric "$mport" jvm_memory_used_bytes 'G1 Old Gen')" \
+            "$(metric "$mport" jvm_memory_used_bytes 'area="heap"')" \
             "$(metric "$mport" tributary_request_memory_used_bytes)" "$(metric "$mport" tributary_produce_waiters)" \
             "$(metric "$mport" tributary_fetch_waiters)" "$(metric "$mport" tributary_connections)" "$fds" \
             >>"$OUT_DIR/samples.tsv"
@@ -137,7 +142,7 @@ lag="$(tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstr
                 for (i = 1; i <= c[n]; i++) { rm[n, i] = r[n, i] / 1024; lm[n, i] = l[n, i] / 1048576 }
                 printf "node %d: RSS MiB first %.0f last %.0f max %.0f, slope %s MiB/h;", n, rm[n, 1],
                     rm[n, c[n]], rmax[n] / 1024, slope(rm, n)
-                printf " live heap MiB first %.0f last %.0f max %.0f, slope %s MiB/h\n", l[n, 1] / 1048576,
+                printf " old gen MiB first %.0f last %.0f max %.0f, slope %s MiB/h\n", l[n, 1] / 1048576,
                     l[n, c[n]] / 1048576, lmax[n] / 1048576, slope(lm, n)
             }
         }' "$OUT_DIR/samples.tsv"

@@ -85,6 +85,11 @@ final class MetadataQuorum implements Closeable {
         return new UUID(id.getMostSignificantBits(), id.getLeastSignificantBits());
     }
 
+    /** Broker requests waiting for this node's controller (0 on a broker that is not a voter). */
+    int controllerQueuedRequests() {
+        return controller == null ? 0 : controller.queuedRequests();
+    }
+
     /** Whether this node's controller is the active one (always false on a broker that is not a voter). */
     boolean controllerActive() {
         return controller != null && controller.isActive();

@@ -249,6 +249,7 @@ public final class TributaryNode implements Closeable {
                     return t;
                 });
         metrics.ioQueue(ioThreads, config.queuedMaxRequests());
+        metrics.controllerQueue(quorum, MetadataQuorum::controllerQueuedRequests);
         RequestDispatcher[] dispatcher = new RequestDispatcher[1];
         List<ApiHandler> handlers = new ArrayList<>(GroupHandlers.all(services, groups));
         handlers.add(new FindCoordinatorHandler(services, groups));

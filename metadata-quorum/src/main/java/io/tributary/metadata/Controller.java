@@ -68,7 +68,7 @@ import org.slf4j.LoggerFactory;
 public final class Controller implements Closeable {
 
     private static final Logger log = LoggerFactory.getLogger(Controller.class);
-    /** Requests waiting for the controller thread; more are refused (the broker asks again). */
+    /** Broker requests waiting to be decided (queued for the thread or for a batch); more are refused. */
     static final int MAX_QUEUED_REQUESTS = 10_000;
     /** A batch takes requests until it holds this many records (a single larger decision goes alone). */
     static final int MAX_BATCH_RECORDS = 2_000;
@@ -208,10 +208,8 @@ public final class Controller implements Closeable {
         }
         Pending pending = new Pending(request, receivedMs, answer, working -> decide(request, receivedMs, working));
         try {
-            thread.execute(() -> {
-                queued.decrementAndGet();
-                enqueue(pending, false);
-            });
+            // counted until decided or refused: waiting behind a slow commit counts too
+            thread.execute(() -> enqueue(pending, false));
         } catch (RejectedExecutionException closed) {
             queued.decrementAndGet();
             answer.complete(notController("controller closed"));
@@ -250,6 +248,7 @@ public final class Controller implements Closeable {
     /** Controller thread: queues a request (fencing goes first) and starts a batch if none is committing. */
     private void enqueue(Pending pending, boolean first) {
         if (!active) {
+            left(pending);
             pending.answer().complete(notController("not the active controller"));
             return;
         }
@@ -278,6 +277,7 @@ public final class Controller implements Closeable {
         while (!queue.isEmpty() && (records.isEmpty() || records.size() + estimate(queue.peekFirst())
                 <= MAX_BATCH_RECORDS)) {
             Pending pending = queue.pollFirst();
+            left(pending);
             Decision decision;
             try {
                 decision = pending.decide().apply(working);
@@ -359,9 +359,23 @@ public final class Controller implements Closeable {
         }
     }
 
+    /** A broker request leaves the bound ({@link #MAX_QUEUED_REQUESTS}); internal ones (fencing) never counted. */
+    private void left(Pending pending) {
+        if (pending.request() != null) {
+            queued.decrementAndGet();
+        }
+    }
+
+    /** Broker requests waiting to be decided now. */
+    public int queuedRequests() {
+        return queued.get();
+    }
+
     private void failQueued() {
         while (!queue.isEmpty()) {
-            queue.pollFirst().answer().complete(notController("not the active controller"));
+            Pending pending = queue.pollFirst();
+            left(pending);
+            pending.answer().complete(notController("not the active controller"));
         }
     }
 

@@ -81,6 +81,28 @@ class ControllerBatchingTest {
     }
 
     @Test
+    void requestsWaitingBehindAStalledCommitAreBoundedAndTheExcessIsRefused() {
+        CompletableFuture<ControllerResponse> blocker = controller.handle(createTopic("first", ""));
+        store.awaitHeld(1);
+        List<CompletableFuture<ControllerResponse>> waiting = new ArrayList<>();
+        for (int i = 0; i < Controller.MAX_QUEUED_REQUESTS + 50; i++) {
+            waiting.add(controller.handle(createTopic("t" + i, "")));
+        }
+        // The commit never returns: the requests behind it stay counted, and past the bound each is refused at once.
+        List<CompletableFuture<ControllerResponse>> refused = waiting.stream().filter(CompletableFuture::isDone)
+                .toList();
+        assertThat(refused).hasSize(50);
+        assertThat(refused).allMatch(f -> f.join().getError() == ControllerErrorCode.NOT_CONTROLLER);
+        assertThat(controller.queuedRequests()).isEqualTo(Controller.MAX_QUEUED_REQUESTS);
+
+        // Once the commit returns, the next batch is decided and leaves the count.
+        store.releaseAll();
+        assertThat(blocker.orTimeout(10, TimeUnit.SECONDS).join().getError()).isEqualTo(ControllerErrorCode.NONE);
+        store.awaitHeld(1);
+        assertThat(controller.queuedRequests()).isLessThan(Controller.MAX_QUEUED_REQUESTS);
+    }
+
+    @Test
     void twoTopicsOfOneNameInOneBatchCreateOneAndRefuseTheOther() {
         CompletableFuture<ControllerResponse> blocker = controller.handle(createTopic("first", ""));
         store.awaitHeld(1);

@@ -87,6 +87,7 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String REQUEST_MEMORY_WAITING = "tributary.request.memory.waiting.connections";
     public static final String REQUEST_MEMORY_REFUSALS = "tributary.request.memory.refusals";
     public static final String IO_QUEUE = "tributary.io.queue.requests";
+    public static final String CONTROLLER_QUEUE = "tributary.controller.queue.requests";
     public static final String IO_QUEUE_LIMIT = "tributary.io.queue.limit";
     private static final Logger log = LoggerFactory.getLogger(NodeMetrics.class);
     private static final long REFRESH_MS = 2_000;
@@ -223,6 +224,12 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
                 .register(registry);
         io.micrometer.core.instrument.FunctionCounter.builder(REQUEST_MEMORY_REFUSALS, pool, p -> p.refusals())
                 .description("request frames that had to wait for memory").register(registry);
+    }
+
+    /** Broker requests waiting for this node's controller (bound: Controller.MAX_QUEUED_REQUESTS). */
+    public <T> void controllerQueue(T owner, java.util.function.ToDoubleFunction<T> size) {
+        Gauge.builder(CONTROLLER_QUEUE, owner, size)
+                .description("broker requests waiting for this node's controller to decide them").register(registry);
     }
 
     /** The io threads' request queue (queued.max.requests) and its bound. */
