@@ -158,7 +158,8 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
         } else if (localView == null) {
             fetchNow();
         }
-        return waiter.orTimeout(timeoutMs, TimeUnit.MILLISECONDS);
+        // Each caller times out on its own copy: callers of one offset share the entry, not each other's deadline.
+        return waiter.copy().orTimeout(timeoutMs, TimeUnit.MILLISECONDS);
     }
 
     private void completeWaiters(long reached) {
