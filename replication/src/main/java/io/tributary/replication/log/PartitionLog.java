@@ -647,8 +647,9 @@ public final class PartitionLog implements Closeable {
     }
 
     /**
-     * Forgets idempotent producers whose last batch timestamp is older than {@code nowMs - expirationMs}
-     * (Kafka's {@code producer.id.expiration.ms}); this bounds the producer state. Returns how many were removed.
+     * Forgets the idempotent producers whose last batch timestamp is at least {@code expirationMs} before the clock
+     * (Kafka's {@code producer.id.expiration.ms}, see {@link ProducerStateManager#expire}); this bounds the producer
+     * state. Returns how many were removed.
      */
     public int expireProducers(long expirationMs) {
         appendLock.lock();

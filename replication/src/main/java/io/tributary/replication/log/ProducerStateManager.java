@@ -18,6 +18,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * batch removed are rebuilt the same way (see {@link #restoreAfterTruncation}). Not persisted: Kafka's producer
  * snapshots are not implemented, so open and truncation time grow with the log (headers only).
  *
+ * <p>Bound: one entry per producer id whose last batch is in the log (not below the log start offset, see
+ * {@link #truncateHead}) and was written within {@code producer.id.expiration.ms}, give or take one expiration check
+ * ({@link #expire}, run by the replica manager every {@code producer.id.expiration.check.interval.ms}).
+ *
  * <p>Threads: mutated only by {@link PartitionLog} under its append lock. The public accessors may be called from
  * any thread; entries are immutable and swapped atomically.
  */
@@ -131,10 +135,17 @@ public final class ProducerStateManager {
                 && entry.batches().get(entry.batches().size() - 1).lastOffset() < logStartOffset);
     }
 
-    /** Forgets producers whose last batch timestamp is older than {@code nowMs - expirationMs}. */
+    /**
+     * Forgets the producers whose last batch timestamp is at least {@code expirationMs} before {@code nowMs}
+     * (Kafka's {@code ProducerStateManager.isProducerExpired}; Kafka also keeps a producer with an ongoing
+     * transaction, which cannot exist here: transactions are refused). A forgotten producer's next batch is accepted
+     * at any sequence, as for any producer the log does not know.
+     *
+     * @return how many were forgotten
+     */
     int expire(long nowMs, long expirationMs) {
         int before = producers.size();
-        producers.values().removeIf(entry -> entry.lastTimestamp() < nowMs - expirationMs);
+        producers.values().removeIf(entry -> nowMs - entry.lastTimestamp() >= expirationMs);
         return before - producers.size();
     }
 

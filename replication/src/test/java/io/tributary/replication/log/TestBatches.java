@@ -38,8 +38,13 @@ final class TestBatches {
     }
 
     static ByteBuffer idempotentBatch(long producerId, short epoch, int baseSequence, int count) {
+        return idempotentBatch(producerId, epoch, baseSequence, count, 1000);
+    }
+
+    /** An idempotent producer's batch whose records have timestamps {@code ts, ts+1, ...}. */
+    static ByteBuffer idempotentBatch(long producerId, short epoch, int baseSequence, int count, long timestamp) {
         return MemoryRecords.withIdempotentRecords(Compression.NONE, producerId, epoch, baseSequence,
-                records(count, 1000, 10)).buffer();
+                records(count, timestamp, 10)).buffer();
     }
 
     static SimpleRecord[] records(int count, long timestamp, int valueBytes) {
