@@ -30,6 +30,8 @@ public record NodeConfig(
         int messageMaxBytes,
         long logRetentionCheckIntervalMs,
         long logFlushIntervalMs,
+        long producerIdExpirationMs,
+        long producerIdExpirationCheckIntervalMs,
         int socketRequestMaxBytes,
         long connectionsMaxIdleMs,
         int maxConnections,
@@ -150,6 +152,8 @@ public record NodeConfig(
         d.put("message.max.bytes", "1048588");
         d.put("log.retention.check.interval.ms", "300000");
         d.put("log.flush.interval.ms", "1000");
+        d.put("producer.id.expiration.ms", "86400000");
+        d.put("producer.id.expiration.check.interval.ms", "600000");
         d.put("socket.request.max.bytes", "104857600");
         d.put("connections.max.idle.ms", "600000");
         d.put("max.connections", "2147483647");
@@ -213,6 +217,8 @@ public record NodeConfig(
         require(messageMaxBytes >= 0, "message.max.bytes must be >= 0");
         require(logRetentionCheckIntervalMs >= 1, "log.retention.check.interval.ms must be >= 1");
         require(logFlushIntervalMs >= 1, "log.flush.interval.ms must be >= 1");
+        require(producerIdExpirationMs >= 1, "producer.id.expiration.ms must be >= 1");
+        require(producerIdExpirationCheckIntervalMs >= 1, "producer.id.expiration.check.interval.ms must be >= 1");
         require(socketRequestMaxBytes >= 1024, "socket.request.max.bytes must be >= 1024");
         require(connectionsMaxIdleMs >= 1000, "connections.max.idle.ms must be >= 1000");
         require(maxConnections >= 1, "max.connections must be >= 1");
@@ -319,6 +325,8 @@ public record NodeConfig(
                 intValue(props, "message.max.bytes"),
                 longValue(props, "log.retention.check.interval.ms"),
                 longValue(props, "log.flush.interval.ms"),
+                longValue(props, "producer.id.expiration.ms"),
+                longValue(props, "producer.id.expiration.check.interval.ms"),
                 intValue(props, "socket.request.max.bytes"),
                 longValue(props, "connections.max.idle.ms"),
                 intValue(props, "max.connections"),
@@ -481,6 +489,8 @@ public record NodeConfig(
         v.put("message.max.bytes", Integer.toString(messageMaxBytes));
         v.put("log.retention.check.interval.ms", Long.toString(logRetentionCheckIntervalMs));
         v.put("log.flush.interval.ms", Long.toString(logFlushIntervalMs));
+        v.put("producer.id.expiration.ms", Long.toString(producerIdExpirationMs));
+        v.put("producer.id.expiration.check.interval.ms", Long.toString(producerIdExpirationCheckIntervalMs));
         v.put("socket.request.max.bytes", Integer.toString(socketRequestMaxBytes));
         v.put("connections.max.idle.ms", Long.toString(connectionsMaxIdleMs));
         v.put("max.connections", Integer.toString(maxConnections));

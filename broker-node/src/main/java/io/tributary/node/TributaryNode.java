@@ -38,6 +38,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.tributary.metadata.InterNodeTls;
 import io.tributary.replication.ReplicationTls;
 import org.apache.kafka.common.security.ssl.SslFactory;
+import io.tributary.replication.LogMaintenanceConfig;
 import io.tributary.replication.ReplicaManager;
 import io.tributary.replication.ReplicationConfig;
 import io.tributary.replication.ReplicationService;
@@ -294,7 +295,9 @@ public final class TributaryNode implements Closeable {
         lifecycle.addListener(groups);
         // Last: by now the replicas have acted on the image, so requests waiting for this offset may go on.
         lifecycle.addListener((previous, next) -> lifecycle.onPublished());
-        replicas.startMaintenance(config.logRetentionCheckIntervalMs(), config.logFlushIntervalMs());
+        replicas.startMaintenance(new LogMaintenanceConfig(config.logRetentionCheckIntervalMs(),
+                config.logFlushIntervalMs(), config.producerIdExpirationMs(),
+                config.producerIdExpirationCheckIntervalMs()));
         awaitUnfenced(config, unfenced);
         // Caught up with the metadata up to our registration: directories of topics deleted meanwhile are now known.
         replicas.handleStrayLogs();

@@ -1,22 +1,14 @@
 package io.tributary.node;
 
+import static io.tributary.node.TestNodeConfigs.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Map;
-import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
 /** Kafka's listener settings: several named listeners, their security protocols, advertised addresses, ssl.* keys. */
 class NodeConfigListenersTest {
-
-    private static NodeConfig config(Map<String, String> values) {
-        Properties props = new Properties();
-        props.put("node.id", "1");
-        props.put("data.dir", "/tmp/unused");
-        props.putAll(values);
-        return NodeConfig.from(props);
-    }
 
     @Test
     void severalListenersEachWithTheProtocolItsNameMapsTo() {

@@ -47,10 +47,12 @@ import org.slf4j.LoggerFactory;
  * partitions it no longer hosts (only for an explicit deletion or reassignment of their topic id: never because
  * a topic is missing from an image). As leader it appends client batches, serves follower fetches
  * ({@link #handleReplicaFetch}), advances high watermarks, completes acks=all waits, and asks the controller to
- * shrink or expand ISRs. It wakes waiting fetches, and runs retention and flushing in the background.
+ * shrink or expand ISRs. It wakes waiting fetches, and runs retention, flushing and idempotent-producer expiration
+ * in the background.
  *
  * <p>Threads: {@link #onImage} runs on the metadata applying thread; appends and reads on request threads; follower
- * fetches on gRPC threads; retention, flush and ISR checks on one scheduler thread.
+ * fetches on gRPC threads; retention, flush and producer expiration on the {@code log-maintenance} thread, ISR checks
+ * on the {@code isr-check} thread.
  */
 public final class ReplicaManager implements MetadataView.MetadataListener, Closeable {
 
@@ -132,11 +134,19 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         this.brokerEpoch = epoch;
     }
 
-    /** Starts retention checks, periodic flushes of the recovery point, and ISR checks. */
-    public void startMaintenance(long retentionCheckIntervalMs, long flushIntervalMs) {
-        background.scheduleWithFixedDelay(this::applyRetention, retentionCheckIntervalMs, retentionCheckIntervalMs,
+    /**
+     * Starts retention checks, periodic flushes of the recovery point, producer expiration (all three on the
+     * {@code log-maintenance} thread, one at a time) and ISR checks.
+     */
+    public void startMaintenance(LogMaintenanceConfig maintenance) {
+        long retentionMs = maintenance.retentionCheckIntervalMs();
+        background.scheduleWithFixedDelay(this::applyRetention, retentionMs, retentionMs, TimeUnit.MILLISECONDS);
+        long flushMs = maintenance.flushIntervalMs();
+        background.scheduleWithFixedDelay(this::flushAll, flushMs, flushMs, TimeUnit.MILLISECONDS);
+        long expirationCheckMs = maintenance.producerIdExpirationCheckIntervalMs();
+        long expirationMs = maintenance.producerIdExpirationMs();
+        background.scheduleWithFixedDelay(() -> expireProducers(expirationMs), expirationCheckMs, expirationCheckMs,
                 TimeUnit.MILLISECONDS);
-        background.scheduleWithFixedDelay(this::flushAll, flushIntervalMs, flushIntervalMs, TimeUnit.MILLISECONDS);
         long isrCheckMs = Math.max(50, Math.min(500, replication.replicaLagTimeMaxMs() / 4));
         isrChecks.scheduleWithFixedDelay(this::checkIsrs, isrCheckMs, isrCheckMs, TimeUnit.MILLISECONDS);
     }
@@ -614,6 +624,37 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
                 log.error("node={} retention failed on {}", nodeId, p.id(), e);
             }
         }
+    }
+
+    /**
+     * Forgets, on every hosted log, the idempotent producers whose last batch timestamp is at least
+     * {@code expirationMs} old (Kafka's periodic {@code removeExpiredProducers}), so that producer state holds only
+     * producers active within {@code producer.id.expiration.ms}.
+     *
+     * @return how many producer ids were forgotten
+     */
+    int expireProducers(long expirationMs) {
+        int expired = 0;
+        for (Partition p : partitions.values()) {
+            try {
+                expired += p.log().expireProducers(expirationMs);
+            } catch (RuntimeException e) {
+                log.error("node={} producer expiration failed on {}", nodeId, p.id(), e);
+            }
+        }
+        if (expired > 0) {
+            log.info("node={} expired {} idempotent producer ids idle for {} ms", nodeId, expired, expirationMs);
+        }
+        return expired;
+    }
+
+    /** Idempotent producer ids held in the producer state of all hosted logs (Kafka's {@code ProducerIdCount}). */
+    public long producerIdCount() {
+        long count = 0;
+        for (Partition p : partitions.values()) {
+            count += p.log().producerState().producerCount();
+        }
+        return count;
     }
 
     private void flushAll() {

@@ -75,6 +75,7 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String STRAY_LOG_DIRS = "tributary.log.stray.dirs";
     public static final String PRODUCE_WAITERS = "tributary.produce.waiters";
     public static final String FETCH_WAITERS = "tributary.fetch.waiters";
+    public static final String PRODUCER_IDS = "tributary.producer.ids";
     public static final String CONTROLLER_ACTIVE = "tributary.controller.active";
     public static final String RAFT_TERM = "tributary.raft.term";
     public static final String RAFT_COMMIT_INDEX = "tributary.raft.commit.index";
@@ -305,6 +306,9 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
         FunctionCounter.builder(STRAY_LOG_DIRS, replicas, ReplicaManager::strayLogDirs)
                 .description("partition directories renamed aside as stray (not in the metadata, not deleted)")
                 .register(registry);
+        Gauge.builder(PRODUCER_IDS, replicas, ReplicaManager::producerIdCount)
+                .description("idempotent producer ids held in the producer state of the partition replicas on this "
+                        + "node (bounded by producer.id.expiration.ms)").register(registry);
         Gauge.builder(CONTROLLER_ACTIVE, controllerActive, a -> a.getAsBoolean() ? 1 : 0)
                 .strongReference(true) // nothing else holds the supplier; a weak reference would read NaN
                 .description("1 on the node whose controller is active, else 0").register(registry);

@@ -30,8 +30,11 @@ import org.slf4j.LoggerFactory;
  * 3 150
  * </pre>
  * Replaced (temporary file, rename; not forced to disk) on every change, before the change is visible in memory.
- * {@link PartitionLog#open} always rebuilds the cache from the batch headers, which carry the epoch of the leader
- * that wrote them; a missing, unreadable or disagreeing file is only reported (WARN).
+ * {@link PartitionLog#open} uses the file only if it agrees with what the newest producer snapshot recorded (the
+ * entries below its offset, see {@link ProducerSnapshots}) followed by the epochs of the batch headers after it
+ * ({@link #openIfAgrees}); a missing, unreadable or disagreeing file, or a log without a snapshot, makes it rebuild
+ * the cache from every batch header, which carries the epoch of the leader that wrote it ({@link #recover}, WARN
+ * for a file that disagrees).
  *
  * <p>Threads: the mutators ({@link #assign}, {@link #truncateFromEnd}, {@link #truncateFromStart}, {@link #clear})
  * are {@code synchronized}; {@link PartitionLog} calls them under its append lock, and nobody else should mutate a
@@ -90,6 +93,34 @@ public final class LeaderEpochCache {
             cache.persist(result);
         }
         return cache;
+    }
+
+    /**
+     * The cache of a log being opened, from its checkpoint, if the checkpoint agrees with {@code expected}: the
+     * entries a snapshot recorded followed by those of the batch headers after it. Both are cut to
+     * [logStartOffset, logEndOffset) first, as in {@link #recover}. The file is rewritten if the cut changed it.
+     *
+     * @return empty if the file is missing, garbled or disagrees: the caller then rebuilds from every batch header
+     */
+    static Optional<LeaderEpochCache> openIfAgrees(Path file, List<EpochEntry> expected, long logStartOffset,
+                                                   long logEndOffset) throws IOException {
+        Optional<List<EpochEntry>> stored = readFile(file);
+        if (stored.isEmpty()) {
+            return Optional.empty();
+        }
+        List<EpochEntry> checkpoint = truncatedFromStart(truncatedFromEnd(stored.get(), logEndOffset),
+                logStartOffset);
+        if (!checkpoint.equals(truncatedFromStart(truncatedFromEnd(expected, logEndOffset), logStartOffset))) {
+            LOG.info("Leader epoch checkpoint disagrees with the producer snapshot and the batch headers after it; "
+                    + "rebuilding it from every batch header dir={} checkpoint={} expected={}", file.getParent(),
+                    checkpoint, expected);
+            return Optional.empty();
+        }
+        LeaderEpochCache cache = new LeaderEpochCache(file, checkpoint);
+        if (!stored.get().equals(checkpoint)) {
+            cache.persist(checkpoint);
+        }
+        return Optional.of(cache);
     }
 
     // ---------------------------------------------------------------- reads (any thread)
@@ -314,7 +345,17 @@ public final class LeaderEpochCache {
      * with an older one add nothing. Single-threaded (the opening thread).
      */
     static final class Rebuilder {
-        private final List<EpochEntry> entries = new ArrayList<>();
+        private final List<EpochEntry> entries;
+
+        /** Starts from no entry: the first header of the log comes next. */
+        Rebuilder() {
+            this(List.of());
+        }
+
+        /** Continues after {@code seed}, the entries of the headers before the next one (a snapshot's). */
+        Rebuilder(List<EpochEntry> seed) {
+            entries = new ArrayList<>(seed);
+        }
 
         void accept(RecordBatchHeader header) {
             int epoch = header.partitionLeaderEpoch();

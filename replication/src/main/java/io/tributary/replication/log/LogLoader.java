@@ -7,14 +7,17 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.NavigableMap;
+import java.util.Optional;
 import java.util.TreeMap;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Opens the segments of a partition directory, recovering after an unclean stop. Called once, by
- * {@link PartitionLog#open}, on the opening thread, before the log is shared.
+ * Opens the segments of a partition directory, recovering after an unclean stop ({@link #load}), then restores
+ * the idempotent-producer state and the leader epoch cache from the newest producer snapshot and the batch headers
+ * after it ({@link #restoreState}). Called once, by {@link PartitionLog#open}, on the opening thread, before the log
+ * is shared; {@link #forEachBatchFrom} also serves truncation, under the log's append lock.
  *
  * <p>After a clean shutdown every segment is trusted (indexes loaded, only the batches after the last index entry
  * re-checked). Otherwise every segment that contains or follows the recovery point, and always the last one, is
@@ -86,6 +89,79 @@ final class LogLoader {
                 break;
             }
         }
+    }
+
+    /**
+     * What {@link #restoreState} produced besides the producer state.
+     *
+     * @param snapshotOffset the offset of the snapshot the state started from, or -1 (every header was replayed)
+     * @param headersRead    batch headers read, for producer state and leader epochs together
+     */
+    record RestoredState(LeaderEpochCache epochCache, long snapshotOffset, long headersRead) {
+    }
+
+    /**
+     * Restores {@code producers} and the leader epoch cache of loaded segments, as Kafka's loader does: snapshots
+     * outside [log start offset, log end offset] are deleted (those above refer to a tail that recovery or a
+     * truncation removed); the producer state is the newest readable snapshot at or below the log end offset plus a
+     * replay of the batch headers after it, or a replay of every header if there is none. The leader epoch
+     * checkpoint is used if it agrees with the snapshot's epoch entries continued by those headers; if it is missing,
+     * garbled or disagrees, or there is no snapshot, the cache is rebuilt from every batch header (a second walk when
+     * there was a snapshot; rare: a crash that lost the checkpoint, or a log written before snapshots existed).
+     */
+    static RestoredState restoreState(Path dir, NavigableMap<Long, LogSegment> segments, ProducerSnapshots snapshots,
+                                      ProducerStateManager producers, long logStartOffset, long logEndOffset)
+            throws IOException {
+        snapshots.deleteBelow(logStartOffset);
+        snapshots.deleteAbove(logEndOffset);
+        Optional<ProducerSnapshots.Snapshot> snapshot = snapshots.latestAtOrBelow(logEndOffset);
+        snapshot.ifPresent(s -> producers.load(s.producers()));
+        LeaderEpochCache.Rebuilder epochs = new LeaderEpochCache.Rebuilder(
+                snapshot.map(ProducerSnapshots.Snapshot::epochs).orElse(List.of()));
+        long from = snapshot.map(ProducerSnapshots.Snapshot::offset).orElse(segments.firstKey());
+        long headersRead = forEachBatchFrom(segments, from, (header, position) -> {
+            producers.replay(header);
+            epochs.accept(header);
+        });
+        producers.truncateHead(logStartOffset);
+        long snapshotOffset = snapshot.isPresent() ? from : -1;
+        Path checkpoint = dir.resolve(LeaderEpochCache.FILE_NAME);
+        Optional<LeaderEpochCache> trusted = snapshot.isEmpty() ? Optional.empty()
+                : LeaderEpochCache.openIfAgrees(checkpoint, epochs.entries(), logStartOffset, logEndOffset);
+        if (trusted.isPresent()) {
+            return new RestoredState(trusted.get(), snapshotOffset, headersRead);
+        }
+        List<EpochEntry> fromHeaders = epochs.entries();
+        if (snapshot.isPresent()) {
+            LeaderEpochCache.Rebuilder all = new LeaderEpochCache.Rebuilder();
+            headersRead += forEachBatchFrom(segments, segments.firstKey(), (header, position) -> all.accept(header));
+            fromHeaders = all.entries();
+        }
+        LeaderEpochCache cache = LeaderEpochCache.recover(checkpoint, fromHeaders, logStartOffset, logEndOffset);
+        return new RestoredState(cache, snapshotOffset, headersRead);
+    }
+
+    /**
+     * Visits, in log order and without CRC checks (the segments are loaded), the batch headers from {@code offset},
+     * which must be a batch boundary (a snapshot's offset is), to the log end.
+     *
+     * @return how many headers were visited
+     */
+    static long forEachBatchFrom(NavigableMap<Long, LogSegment> segments, long offset, BatchScanner.Visitor visitor)
+            throws IOException {
+        long[] visited = {0};
+        BatchScanner.Visitor counting = (header, position) -> {
+            visited[0]++;
+            visitor.visit(header, position);
+        };
+        Long floor = segments.floorKey(offset);
+        for (LogSegment segment : segments.tailMap(floor == null ? offset : floor, true).values()) {
+            int position = segment.baseOffset() >= offset ? 0 : segment.findBatchPosition(offset, segment.size());
+            if (position >= 0) {
+                segment.forEachBatchFrom(position, counting);
+            }
+        }
+        return visited[0];
     }
 
     /** Base offsets of the {@code <20 digits>.log} files in {@code dir}, ascending. */

@@ -37,6 +37,7 @@ import org.slf4j.LoggerFactory;
  * recovery-point                  offset below which everything was fsynced, see {@link Checkpoint}
  * log-start-offset                first offset still readable (advanced by retention), see {@link Checkpoint}
  * leader-epoch-checkpoint         first offset of each leader epoch, see {@link LeaderEpochCache}
+ * 00000000000000000000.snapshot   idempotent-producer state below that offset, see {@link ProducerSnapshots}
  * clean-shutdown                  empty marker written by {@link #close}, deleted by {@link #open}
  * </pre>
  *
@@ -65,6 +66,8 @@ public final class PartitionLog implements Closeable {
     private final Clock clock;
     private final ConcurrentSkipListMap<Long, LogSegment> segments;
     private final ProducerStateManager producerState = new ProducerStateManager();
+    /** Append lock (or the opening thread). */
+    private final ProducerSnapshots snapshots;
     /** Set once by {@link #initialise}; mutated under the append lock only, read by any thread. */
     private volatile LeaderEpochCache epochCache;
     private final ReentrantLock appendLock = new ReentrantLock();
@@ -76,22 +79,34 @@ public final class PartitionLog implements Closeable {
     /** Offsets below this were fsynced, with their indexes. Append lock. */
     private long recoveryPoint;
     private volatile boolean closed;
+    /** Batch headers {@link #open} read for producer state and leader epochs (tests: only the tail is read). */
+    private long headersReadAtOpen;
+    /**
+     * The snapshot that holds exactly the current producer state: its offset (-1: none) and the state's
+     * {@link ProducerStateManager#changes} when it was written or loaded. Append lock.
+     */
+    private long currentSnapshotOffset = -1;
+    private long currentSnapshotChanges;
 
-    private PartitionLog(Path dir, LogConfig config, Clock clock, Map<Long, LogSegment> loaded) {
+    private PartitionLog(Path dir, LogConfig config, Clock clock, Map<Long, LogSegment> loaded,
+                         ProducerSnapshots snapshots) {
         this.dir = dir;
         this.config = config;
         this.clock = clock;
         this.segments = new ConcurrentSkipListMap<>(loaded);
+        this.snapshots = snapshots;
     }
 
     /**
      * Opens the log in {@code dir}, creating the directory if needed. If the last stop was not a {@link #close},
      * segments from the recovery point on are checked batch by batch and a torn or corrupt tail is truncated
-     * (logged at WARN); producer state is rebuilt from batch headers. The leader epoch cache is loaded from its
-     * checkpoint, cut to [log start offset, log end offset) (so an epoch assigned but never written to is
-     * forgotten, as in Kafka), and checked against the epochs in the batch headers read for producer state; if the
-     * checkpoint is missing, garbled or disagrees, the cache is rebuilt from the headers (see
-     * {@link LeaderEpochCache#recover}).
+     * (logged at WARN). Producer state is the newest readable producer snapshot at or below the (recovered) log end
+     * offset plus a replay of the batch headers after it, or a replay of every header if there is no snapshot. The
+     * leader epoch cache is loaded from its checkpoint, cut to [log start offset, log end offset) (so an epoch
+     * assigned but never written to is forgotten, as in Kafka), if it agrees with the snapshot's epochs continued by
+     * the headers after it; if the checkpoint is missing, garbled or disagrees, the cache is rebuilt from every batch
+     * header (see {@link LogLoader#restoreState}). If headers were replayed, a snapshot at the log end offset is
+     * written, so that the next open reads none.
      */
     public static PartitionLog open(Path dir, LogConfig config, Clock clock) throws IOException {
         Objects.requireNonNull(config, "config");
@@ -102,12 +117,13 @@ public final class PartitionLog implements Closeable {
         long recoveryPoint = Checkpoint.read(dir.resolve(RECOVERY_POINT_FILE), 0);
         long startCheckpoint = Checkpoint.read(dir.resolve(LOG_START_OFFSET_FILE), -1);
         var loaded = LogLoader.load(dir, config, cleanShutdown, recoveryPoint, startCheckpoint);
-        PartitionLog log = new PartitionLog(dir, config, clock, loaded);
+        PartitionLog log = new PartitionLog(dir, config, clock, loaded, ProducerSnapshots.list(dir));
         log.initialise(startCheckpoint, recoveryPoint);
         Files.deleteIfExists(marker);
         DiskIo.fsyncDirectory(dir);
-        LOG.info("Opened partition log dir={} cleanShutdown={} segments={} logStartOffset={} logEndOffset={}",
-                dir, cleanShutdown, loaded.size(), log.logStartOffset, log.logEndOffset);
+        LOG.info("Opened partition log dir={} cleanShutdown={} segments={} logStartOffset={} logEndOffset={} "
+                + "batchHeadersRead={} producers={}", dir, cleanShutdown, loaded.size(), log.logStartOffset,
+                log.logEndOffset, log.headersReadAtOpen, log.producerState.producerCount());
         return log;
     }
 
@@ -116,19 +132,19 @@ public final class PartitionLog implements Closeable {
         logEndOffset = active.nextOffset();
         logStartOffset = Math.min(Math.max(startCheckpoint, segments.firstKey()), logEndOffset);
         active.startRollClock(clock.millis());
-        LeaderEpochCache.Rebuilder epochs = new LeaderEpochCache.Rebuilder();
-        for (LogSegment segment : segments.values()) {
-            segment.forEachBatch((header, position) -> {
-                producerState.replay(header);
-                epochs.accept(header);
-            });
-        }
-        producerState.truncateHead(logStartOffset);
-        // Kafka's loader cuts the cache to the recovered log (a torn tail may have taken an epoch's first batches);
-        // we also check it against the batch headers we just read, and rebuild it if it is missing or disagrees.
-        epochCache = LeaderEpochCache.recover(dir.resolve(LeaderEpochCache.FILE_NAME), epochs.entries(),
+        LogLoader.RestoredState restored = LogLoader.restoreState(dir, segments, snapshots, producerState,
                 logStartOffset, logEndOffset);
+        epochCache = restored.epochCache();
+        headersReadAtOpen = restored.headersRead();
         recoveryPoint = logEndOffset; // the loader flushed every segment it walked
+        // As Kafka's loader: a snapshot at the log end (every batch is on disk now), unless nothing was replayed.
+        if (logEndOffset > Math.max(restored.snapshotOffset(), logStartOffset)) {
+            takeSnapshot(logEndOffset);
+        } else {
+            currentSnapshotOffset = restored.snapshotOffset();
+            currentSnapshotChanges = producerState.changes();
+        }
+        snapshots.retain(segments.navigableKeySet(), logStartOffset);
         // Only what changed is written (each write is an fsync): a new, empty log or a clean restart writes nothing,
         // as the files read (or their absence, read as the defaults) already say the same.
         if (recoveryPoint != recoveryCheckpoint) {
@@ -265,14 +281,30 @@ public final class PartitionLog implements Closeable {
     private LogSegment roll(long baseOffset, LogConfig cfg) throws IOException {
         LogSegment previous = segments.lastEntry().getValue();
         previous.onBecomeInactive();
+        // Every batch below baseOffset is on disk now, and the producer state holds exactly those (the batches of
+        // the append that rolls are committed to it after they are written), so this is Kafka's snapshot at roll.
+        takeSnapshot(baseOffset);
         LogSegment next = LogSegment.create(dir, baseOffset, cfg.segmentIndexBytes());
         segments.put(baseOffset, next);
+        snapshots.retain(segments.navigableKeySet(), logStartOffset);
         DiskIo.fsyncDirectory(dir);
         recoveryPoint = baseOffset; // everything before was just fsynced (earlier segments at their own roll)
         Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
         LOG.debug("Rolled segment dir={} previousBase={} previousBytes={} newBase={}", dir, previous.baseOffset(),
                 previous.size(), baseOffset);
         return next;
+    }
+
+    /**
+     * Writes a producer snapshot at {@code offset}: the producer state and the leader epoch entries that start below
+     * it. The producer state must hold exactly the batches below {@code offset}, and those must be on disk (after a
+     * roll's fsync, a flush, or the loader's recovery). Append lock held.
+     */
+    private void takeSnapshot(long offset) throws IOException {
+        List<EpochEntry> epochs = epochCache.entries().stream().filter(e -> e.startOffset() < offset).toList();
+        snapshots.write(new ProducerSnapshots.Snapshot(offset, epochs, producerState.entries().values()));
+        currentSnapshotOffset = offset;
+        currentSnapshotChanges = producerState.changes();
     }
 
     private static ByteBuffer copyOf(ByteBuffer buffer) {
@@ -447,8 +479,9 @@ public final class PartitionLog implements Closeable {
      * Removes every record at and above {@code offset} (follower truncation, KIP-101), and the leader epoch entries
      * that start at or after the new log end offset. Batches are never split: if {@code offset} falls inside a
      * batch, that whole batch goes too and the log end offset becomes its base offset (as Kafka's
-     * {@code LogSegment.truncateTo}); a follower fetches the removed records again. Each idempotent producer that
-     * had a batch removed gets the state a replay of the remaining log gives it (cost: one header walk of the log, see
+     * {@code LogSegment.truncateTo}); a follower fetches the removed records again. Producer snapshots above the new
+     * log end offset are deleted. Each idempotent producer that had a batch removed gets the state the newest
+     * snapshot at or below the new log end plus a replay of the headers after it give it, as an open would (see
      * {@code rebuildProducerState}); one with no batch left is forgotten.
      *
      * <p>If {@code offset} is at or above the log end offset no batch is removed, but leader epoch entries starting
@@ -484,6 +517,9 @@ public final class PartitionLog implements Closeable {
                 }
                 removedBytes += floor.truncateTo(target);
                 logEndOffset = floor.nextOffset();
+                // Snapshots above the new end describe batches that are gone. Deleted before the directory fsync,
+                // so that none survives a crash once other batches are appended in their place.
+                snapshots.deleteAbove(logEndOffset);
                 epochCache.truncateFromEnd(logEndOffset);
                 recoveryPoint = Math.min(recoveryPoint, logEndOffset);
                 Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
@@ -521,36 +557,40 @@ public final class PartitionLog implements Closeable {
     }
 
     /**
-     * Rebuilds the state of {@code producerIds} by replaying the batch headers of the whole remaining log, as
-     * {@link #open} does (Kafka's {@code UnifiedLog.truncateTo} reloads producer state the same way, from its latest
-     * snapshot at or below the truncation offset; we have no snapshots). The whole log, because a producer's state
-     * (epoch, last {@value ProducerStateManager#MAX_CACHED_BATCHES} batches, last timestamp) may come from batches
-     * anywhere below the truncation point. Cost: one sequential header walk of every segment (64 KiB read-ahead, no
-     * CRC, no decompression), like an open after a clean shutdown, under the append lock; paid only when a
-     * truncation removes a batch with a producer id, which is rare (a follower's divergent tail, KIP-101).
+     * Rebuilds the state of {@code producerIds} as {@link #open} would: from the newest readable snapshot at or below
+     * the new log end offset, then the batch headers after it (Kafka's {@code UnifiedLog.truncateTo} reloads producer
+     * state the same way). Not from the old state minus the removed batches: a producer's state (epoch, last
+     * {@value ProducerStateManager#MAX_CACHED_BATCHES} batches, last timestamp) may come from batches anywhere below
+     * the truncation point. Cost: reading a snapshot and a sequential header walk (64 KiB read-ahead, no CRC, no
+     * decompression) from it, under the append lock: the last segment or two, as snapshots of the last two segment
+     * bases are kept; the whole log only when the truncation goes deeper or no snapshot is readable. Paid only when
+     * a truncation removes a batch with a producer id, which is rare (a follower's divergent tail, KIP-101).
      */
     private void rebuildProducerState(Set<Long> producerIds) throws IOException {
         if (producerIds.isEmpty()) {
             return;
         }
         ProducerStateManager replayed = new ProducerStateManager();
-        for (LogSegment segment : segments.values()) {
-            segment.forEachBatch((header, position) -> {
-                if (header.hasProducerId() && producerIds.contains(header.producerId())) {
-                    replayed.replay(header);
-                }
-            });
-        }
-        replayed.truncateHead(logStartOffset); // as in initialise
+        Optional<ProducerSnapshots.Snapshot> snapshot = snapshots.latestAtOrBelow(logEndOffset);
+        snapshot.ifPresent(s -> replayed.load(s.producers().stream()
+                .filter(entry -> producerIds.contains(entry.producerId())).toList()));
+        long from = snapshot.map(ProducerSnapshots.Snapshot::offset).orElse(segments.firstKey());
+        long headersRead = LogLoader.forEachBatchFrom(segments, from, (header, position) -> {
+            if (header.hasProducerId() && producerIds.contains(header.producerId())) {
+                replayed.replay(header);
+            }
+        });
+        replayed.truncateHead(logStartOffset); // as in open
         producerState.restoreAfterTruncation(producerIds, replayed);
-        LOG.info("Rebuilt producer state after truncation dir={} producers={} logEndOffset={}", dir,
-                producerIds.size(), logEndOffset);
+        LOG.info("Rebuilt producer state after truncation dir={} producers={} logEndOffset={} snapshotOffset={} "
+                + "batchHeadersRead={}", dir, producerIds.size(), logEndOffset, snapshot.isPresent() ? from : -1,
+                headersRead);
     }
 
     /**
      * Deletes every segment and restarts the log empty at {@code newOffset} (log start = log end = newOffset),
-     * for a follower whose fetch offset fell below the leader's log start offset. Producer state and the leader
-     * epoch cache are cleared.
+     * for a follower whose fetch offset fell below the leader's log start offset. Producer state, its snapshots and
+     * the leader epoch cache are cleared.
      */
     public void truncateFullyAndStartAt(long newOffset) throws IOException {
         if (newOffset < 0) {
@@ -561,6 +601,7 @@ public final class PartitionLog implements Closeable {
             ensureOpen();
             readersLock.writeLock().lock();
             try {
+                snapshots.deleteAll();
                 for (LogSegment segment : new ArrayList<>(segments.values())) {
                     segment.closeAndDelete();
                 }
@@ -587,6 +628,7 @@ public final class PartitionLog implements Closeable {
      * Applies {@code retention.ms} then {@code retention.bytes} to closed segments, oldest first; the active
      * segment is never deleted. Advances and persists the log start offset to the first remaining segment, and
      * moves the leader epoch entry covering it to start there ({@link LeaderEpochCache#truncateFromStart}).
+     * Producers whose last batch went are forgotten, and so are the producer snapshots below the new log start.
      *
      * @return the number of segments deleted
      */
@@ -609,6 +651,7 @@ public final class PartitionLog implements Closeable {
                 logStartOffset = Math.max(logStartOffset, segments.firstKey());
                 producerState.truncateHead(logStartOffset);
                 epochCache.truncateFromStart(logStartOffset);
+                snapshots.retain(segments.navigableKeySet(), logStartOffset);
                 Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
                 DiskIo.fsyncDirectory(dir);
                 LOG.info("Deleted segments by retention dir={} segments={} bytes={} logStartOffset={}", dir,
@@ -647,8 +690,9 @@ public final class PartitionLog implements Closeable {
     }
 
     /**
-     * Forgets idempotent producers whose last batch timestamp is older than {@code nowMs - expirationMs}
-     * (Kafka's {@code producer.id.expiration.ms}); this bounds the producer state. Returns how many were removed.
+     * Forgets the idempotent producers whose last batch timestamp is at least {@code expirationMs} before the clock
+     * (Kafka's {@code producer.id.expiration.ms}, see {@link ProducerStateManager#expire}); this bounds the producer
+     * state. The next snapshot (roll or close) no longer holds them. Returns how many were removed.
      */
     public int expireProducers(long expirationMs) {
         appendLock.lock();
@@ -706,11 +750,20 @@ public final class PartitionLog implements Closeable {
         return producerState;
     }
 
+    /** Batch headers the open of this log read for producer state and leader epochs. */
+    long headersReadAtOpen() {
+        return headersReadAtOpen;
+    }
+
     public Path dir() {
         return dir;
     }
 
-    /** Flushes, closes every file and writes the clean-shutdown marker. Idempotent. */
+    /**
+     * Flushes, writes a producer snapshot at the log end offset (so that the next open replays no batch header)
+     * unless the one there already holds the current state, closes every file and writes the clean-shutdown marker.
+     * Idempotent.
+     */
     @Override
     public void close() throws IOException {
         appendLock.lock();
@@ -721,6 +774,12 @@ public final class PartitionLog implements Closeable {
             readersLock.writeLock().lock();
             try {
                 flushLocked();
+                boolean current = currentSnapshotOffset == logEndOffset && snapshots.contains(logEndOffset)
+                        && currentSnapshotChanges == producerState.changes();
+                if (!current && logEndOffset > logStartOffset) {
+                    takeSnapshot(logEndOffset);
+                    snapshots.retain(segments.navigableKeySet(), logStartOffset);
+                }
                 Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
                 for (LogSegment segment : segments.values()) {
                     segment.close();

@@ -1,6 +1,7 @@
 package io.tributary.replication.log;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -14,9 +15,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@value #MAX_CACHED_BATCHES} batches' sequence and offset ranges. Used by the leader append to drop retries
  * (duplicates) and reject gaps and fenced epochs, with the rules of Kafka's {@code ProducerAppendInfo}.
  *
- * <p>Rebuilt on open by replaying batch headers (no decompression); after a truncation, the producers that had a
- * batch removed are rebuilt the same way (see {@link #restoreAfterTruncation}). Not persisted: Kafka's producer
- * snapshots are not implemented, so open and truncation time grow with the log (headers only).
+ * <p>Persisted as {@link ProducerSnapshots} (Kafka's {@code .snapshot} files): on open, and for the producers that
+ * had a batch removed by a truncation (see {@link #restoreAfterTruncation}), the state is the newest snapshot at or
+ * below the log end plus a replay of the batch headers after it (no decompression).
+ *
+ * <p>Bound: one entry per producer id whose last batch is in the log (not below the log start offset, see
+ * {@link #truncateHead}) and was written within {@code producer.id.expiration.ms}, give or take one expiration check
+ * ({@link #expire}, run by the replica manager every {@code producer.id.expiration.check.interval.ms}).
  *
  * <p>Threads: mutated only by {@link PartitionLog} under its append lock. The public accessors may be called from
  * any thread; entries are immutable and swapped atomically.
@@ -69,6 +74,8 @@ public final class ProducerStateManager {
     }
 
     private final Map<Long, ProducerEntry> producers = new ConcurrentHashMap<>();
+    /** Counts the changes to {@link #producers}, so that the log can tell whether a snapshot still holds them. */
+    private long changes;
 
     /** The state of {@code producerId}, if the log has any. */
     public Optional<ProducerEntry> entry(long producerId) {
@@ -82,6 +89,11 @@ public final class ProducerStateManager {
 
     public int producerCount() {
         return producers.size();
+    }
+
+    /** How many times the state changed; equal values mean the same state. Append lock. */
+    long changes() {
+        return changes;
     }
 
     // ---------------------------------------------------------------- package-private, append lock held
@@ -98,6 +110,7 @@ public final class ProducerStateManager {
         }
         ProducerEntry current = producers.get(header.producerId());
         producers.put(header.producerId(), next(current, header));
+        changes++;
     }
 
     /**
@@ -111,6 +124,7 @@ public final class ProducerStateManager {
      * {@code producerIds} (no batch removed) keep their entry.
      */
     void restoreAfterTruncation(Set<Long> producerIds, ProducerStateManager replayed) {
+        changes++;
         for (long producerId : producerIds) {
             ProducerEntry entry = replayed.producers.get(producerId);
             if (entry == null) {
@@ -123,18 +137,39 @@ public final class ProducerStateManager {
 
     void clear() {
         producers.clear();
+        changes++;
+    }
+
+    /** Replaces the whole state with {@code entries} (a snapshot being loaded). */
+    void load(Collection<ProducerEntry> entries) {
+        changes++;
+        producers.clear();
+        for (ProducerEntry entry : entries) {
+            producers.put(entry.producerId(), entry);
+        }
     }
 
     /** Forgets producers whose last batch is below the new log start offset, as Kafka does after retention. */
     void truncateHead(long logStartOffset) {
-        producers.values().removeIf(entry -> !entry.batches().isEmpty()
-                && entry.batches().get(entry.batches().size() - 1).lastOffset() < logStartOffset);
+        if (producers.values().removeIf(entry -> !entry.batches().isEmpty()
+                && entry.batches().get(entry.batches().size() - 1).lastOffset() < logStartOffset)) {
+            changes++;
+        }
     }
 
-    /** Forgets producers whose last batch timestamp is older than {@code nowMs - expirationMs}. */
+    /**
+     * Forgets the producers whose last batch timestamp is at least {@code expirationMs} before {@code nowMs}
+     * (Kafka's {@code ProducerStateManager.isProducerExpired}; Kafka also keeps a producer with an ongoing
+     * transaction, which cannot exist here: transactions are refused). A forgotten producer's next batch is accepted
+     * at any sequence, as for any producer the log does not know.
+     *
+     * @return how many were forgotten
+     */
     int expire(long nowMs, long expirationMs) {
         int before = producers.size();
-        producers.values().removeIf(entry -> entry.lastTimestamp() < nowMs - expirationMs);
+        if (producers.values().removeIf(entry -> nowMs - entry.lastTimestamp() >= expirationMs)) {
+            changes++;
+        }
         return before - producers.size();
     }
 
@@ -207,6 +242,7 @@ public final class ProducerStateManager {
         /** Makes the staged changes visible; call after the batches are written. */
         void commit() {
             producers.putAll(pending);
+            changes++;
         }
     }
 }

@@ -18,6 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class IdempotenceTest {
     static final long PID = 4242;
+    static final long OTHER = 4243;
+    static final long EXPIRATION_MS = 60_000;
 
     @TempDir
     Path tmp;
@@ -150,6 +152,40 @@ class IdempotenceTest {
 
         log.truncateTo(0);
         assertThat(log.producerState().entry(PID)).isEmpty();
+    }
+
+    // ---------------------------------------------------------------- expiration (producer.id.expiration.ms)
+
+    @Test
+    void anIdleProducerIsForgottenAndItsNextBatchIsAcceptedAtAnySequence() throws IOException {
+        // Given an idle producer whose last batch is exactly EXPIRATION_MS old, and one that wrote just now
+        long now = clock.millis();
+        log.append(idempotentBatch(PID, (short) 0, 0, 3, now - EXPIRATION_MS - 2), 0); // max timestamp now - EXP
+        log.append(idempotentBatch(OTHER, (short) 0, 0, 3, now - 2), 0);
+        assertRejected(idempotentBatch(PID, (short) 0, 7, 1, now), LogError.OUT_OF_ORDER_SEQUENCE_NUMBER);
+
+        // When producers idle for EXPIRATION_MS are expired
+        int expired = log.expireProducers(EXPIRATION_MS);
+
+        // Then the idle one is gone (Kafka expires at >=, not >) and the active one stays
+        assertThat(expired).isEqualTo(1);
+        assertThat(log.producerState().entry(PID)).isEmpty();
+        assertThat(log.producerState().entry(OTHER).orElseThrow().lastSequence()).isEqualTo(2);
+        assertThat(log.producerState().producerCount()).isEqualTo(1);
+        // the forgotten producer is unknown: a batch at sequence 7 is accepted, as Kafka accepts an unknown producer
+        assertThat(log.append(idempotentBatch(PID, (short) 0, 7, 1, now), 0).duplicate()).isFalse();
+        assertThat(log.producerState().entry(PID).orElseThrow().lastSequence()).isEqualTo(7);
+        // the active one still has its sequence checked
+        assertRejected(idempotentBatch(OTHER, (short) 0, 7, 1, now), LogError.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    }
+
+    @Test
+    void aProducerOneMillisecondShortOfTheExpirationStays() throws IOException {
+        log.append(idempotentBatch(PID, (short) 0, 0, 1, clock.millis() - EXPIRATION_MS + 1), 0);
+
+        assertThat(log.expireProducers(EXPIRATION_MS)).isZero();
+        clock.advance(1);
+        assertThat(log.expireProducers(EXPIRATION_MS)).isEqualTo(1);
     }
 
     private void assertRejected(ByteBuffer append, LogError expected) throws IOException {

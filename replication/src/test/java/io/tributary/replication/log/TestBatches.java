@@ -2,10 +2,12 @@ package io.tributary.replication.log;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -38,8 +40,32 @@ final class TestBatches {
     }
 
     static ByteBuffer idempotentBatch(long producerId, short epoch, int baseSequence, int count) {
+        return idempotentBatch(producerId, epoch, baseSequence, count, 1000);
+    }
+
+    /** An idempotent producer's batch whose records have timestamps {@code ts, ts+1, ...}. */
+    static ByteBuffer idempotentBatch(long producerId, short epoch, int baseSequence, int count, long timestamp) {
         return MemoryRecords.withIdempotentRecords(Compression.NONE, producerId, epoch, baseSequence,
-                records(count, 1000, 10)).buffer();
+                records(count, timestamp, 10)).buffer();
+    }
+
+    /** Removes the last {@code bytes} bytes of {@code file}, as a torn write leaves it. */
+    static void chopTail(Path file, long bytes) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() - bytes);
+        }
+    }
+
+    /** Offsets of the {@code .snapshot} files in {@code dir}, ascending. */
+    static List<Long> snapshotOffsets(Path dir) throws IOException {
+        return new ArrayList<>(ProducerSnapshots.list(dir).offsets());
+    }
+
+    /** Deletes every {@code .snapshot} file of {@code dir}: its next open replays every batch header. */
+    static void deleteSnapshots(Path dir) throws IOException {
+        for (long offset : snapshotOffsets(dir)) {
+            Files.delete(ProducerSnapshots.file(dir, offset));
+        }
     }
 
     static SimpleRecord[] records(int count, long timestamp, int valueBytes) {
