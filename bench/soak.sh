@@ -2,16 +2,16 @@
 # Soak: a 3-node Tributary cluster under a steady load for DURATION seconds, sampled every INTERVAL seconds, to
 # show that memory does not grow and nothing fails (issue 12). Three acks=all producers (Kafka's
 # ProducerPerformance at a fixed rate) and three consumers in one group (Kafka's ConsoleConsumer) on a
-# 6-partition, RF 3, min.insync.replicas=2 topic. Per sample and node: RSS (/proc), G1's old generation (what
-# young collections kept: a leak makes it climb between mixed collections), heap used, request memory, waiters,
-# connections, open files. At the end: the producers' and consumers' errors, fencings in the node logs, ERROR lines,
-# the group's lag, and per node the first, last and highest RSS and old generation with a least-squares slope (MiB
-# per hour) over the second half of the run.
+# 6-partition, RF 3, min.insync.replicas=2 topic. Per sample and node: RSS (/proc), every GC_EVERY-th sample the
+# heap in use right after a full collection (jcmd GC.run: what the node really keeps), heap used, request memory,
+# waiters, connections, open files. At the end: the producers' and consumers' errors, fencings in the node logs,
+# ERROR lines, the group's lag, and per node the first, last and highest RSS and after-GC heap with a least-squares
+# slope (MiB per hour) over the second half of the run.
 #
 #   bench/soak.sh                     30 minutes
 #   DURATION=300 bench/soak.sh        a 5-minute check
 #
-# Environment (defaults in brackets): DURATION [1800] INTERVAL [30] RATE [300] records/s per producer,
+# Environment (defaults in brackets): DURATION [1800] INTERVAL [30] GC_EVERY [10] RATE [300] records/s per producer,
 # RECORD_SIZE [512], SOAK_PORT [39092] (clients 39092-39094, Ratis +100, replication +200, metrics +300),
 # TRIBUTARY_HEAP [-Xmx512m], OUT_DIR [/tmp/tributary-soak/<timestamp>] (samples.tsv, summary.txt, tool output,
 # the cluster's data and node logs).
@@ -21,6 +21,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DURATION="${DURATION:-1800}"
 INTERVAL="${INTERVAL:-30}"
+GC_EVERY="${GC_EVERY:-10}"
 RATE="${RATE:-300}"
 RECORD_SIZE="${RECORD_SIZE:-512}"
 PORT="${SOAK_PORT:-39092}"
@@ -84,10 +85,11 @@ metric() { # port, metric name [label filter]: the sum of the samples
         $1 == n || index($1, n "{") == 1 { if (f == "" || index($0, f) > 0) s += $NF } END { printf "%.0f", s }'
 }
 
-printf '%s\t' elapsed_s node rss_kib old_gen_bytes heap_used_bytes request_memory_bytes produce_waiters \
+printf '%s\t' elapsed_s node rss_kib after_gc_heap_bytes heap_used_bytes request_memory_bytes produce_waiters \
     fetch_waiters connections >"$OUT_DIR/samples.tsv"
 printf 'open_fds\n' >>"$OUT_DIR/samples.tsv"
 start=$(date +%s)
+sample=0
 log "soak: $DURATION s, 3 producers x $RATE records/s of $RECORD_SIZE bytes, 3 consumers; samples in $OUT_DIR"
 while :; do
     elapsed=$(( $(date +%s) - start ))
@@ -96,13 +98,18 @@ while :; do
         mport=$((PORT + 300 + id - 1))
         rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo -1)"
         fds="$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$elapsed" "$id" "$rss" \
-            "$(metric "$mport" jvm_memory_used_bytes 'G1 Old Gen')" \
+        after_gc=-
+        if (( sample % GC_EVERY == 0 )); then
+            # a full collection (System.gc), then the heap in use: what the node really keeps
+            jcmd "$pid" GC.run >/dev/null 2>&1 && after_gc="$(metric "$mport" jvm_memory_used_bytes 'area="heap"')"
+        fi
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$elapsed" "$id" "$rss" "$after_gc" \
             "$(metric "$mport" jvm_memory_used_bytes 'area="heap"')" \
             "$(metric "$mport" tributary_request_memory_used_bytes)" "$(metric "$mport" tributary_produce_waiters)" \
             "$(metric "$mport" tributary_fetch_waiters)" "$(metric "$mport" tributary_connections)" "$fds" \
             >>"$OUT_DIR/samples.tsv"
     done
+    sample=$((sample + 1))
     (( elapsed >= DURATION )) && break
     sleep "$INTERVAL" # the sampling period
 done
@@ -124,26 +131,28 @@ lag="$(tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstr
         echo "node $id: fencings $(grep -c 'fencing brokers' "$DATA/node-$id/node.log" || true)," \
             "ERROR lines $(grep -c ' ERROR ' "$DATA/node-$id/node.log" || true)"
     done
-    awk -F '\t' -v d="$DURATION" 'NR > 1 {
-            n = $2; t[n, ++c[n]] = $1; r[n, c[n]] = $3; l[n, c[n]] = $4
-            if ($3 > rmax[n]) rmax[n] = $3
-            if ($4 > lmax[n]) lmax[n] = $4
+    awk -F '\t' -v d="$DURATION" '
+        function add(name, n, t, v,    k) {
+            k = ++C[name, n]; T[name, n, k] = t; V[name, n, k] = v
+            if (k == 1) F[name, n] = v
+            L[name, n] = v
+            if (v > M[name, n]) M[name, n] = v
         }
-        function slope(v, n,    i, k, st, sv, stt, stv, x) { # MiB per hour over the second half
+        function slope(name, n,    i, k, st, sv, stt, stv, x) { # per hour, least squares over the second half
             k = 0; st = sv = stt = stv = 0
-            for (i = 1; i <= c[n]; i++) if (t[n, i] >= d / 2) {
-                x = t[n, i] / 3600; k++; st += x; sv += v[n, i]; stt += x * x; stv += x * v[n, i]
+            for (i = 1; i <= C[name, n]; i++) if (T[name, n, i] >= d / 2) {
+                x = T[name, n, i] / 3600; k++; st += x; sv += V[name, n, i]; stt += x * x; stv += x * V[name, n, i]
             }
             if (k < 2 || k * stt - st * st == 0) return "n/a"
             return sprintf("%+.1f", (k * stv - st * sv) / (k * stt - st * st))
         }
+        NR > 1 { add("rss", $2, $1, $3 / 1024); if ($4 != "-") add("gc", $2, $1, $4 / 1048576) }
         END {
             for (n = 1; n <= 3; n++) {
-                for (i = 1; i <= c[n]; i++) { rm[n, i] = r[n, i] / 1024; lm[n, i] = l[n, i] / 1048576 }
-                printf "node %d: RSS MiB first %.0f last %.0f max %.0f, slope %s MiB/h;", n, rm[n, 1],
-                    rm[n, c[n]], rmax[n] / 1024, slope(rm, n)
-                printf " old gen MiB first %.0f last %.0f max %.0f, slope %s MiB/h\n", l[n, 1] / 1048576,
-                    l[n, c[n]] / 1048576, lmax[n] / 1048576, slope(lm, n)
+                printf "node %d: RSS MiB first %.0f last %.0f max %.0f, slope %s MiB/h;", n, F["rss", n],
+                    L["rss", n], M["rss", n], slope("rss", n)
+                printf " heap after a full GC MiB first %.0f last %.0f max %.0f, slope %s MiB/h\n", F["gc", n],
+                    L["gc", n], M["gc", n], slope("gc", n)
             }
         }' "$OUT_DIR/samples.tsv"
 } | tee "$OUT_DIR/summary.txt"
