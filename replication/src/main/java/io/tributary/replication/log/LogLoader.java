@@ -114,7 +114,7 @@ final class LogLoader {
             throws IOException {
         snapshots.deleteBelow(logStartOffset);
         snapshots.deleteAbove(logEndOffset);
-        Optional<ProducerSnapshots.Snapshot> snapshot = snapshots.latestAtOrBelow(logEndOffset);
+        Optional<ProducerSnapshots.Snapshot> snapshot = latestMatchingSnapshot(dir, segments, snapshots, logEndOffset);
         snapshot.ifPresent(s -> producers.load(s.producers()));
         LeaderEpochCache.Rebuilder epochs = new LeaderEpochCache.Rebuilder(
                 snapshot.map(ProducerSnapshots.Snapshot::epochs).orElse(List.of()));
@@ -139,6 +139,53 @@ final class LogLoader {
         }
         LeaderEpochCache cache = LeaderEpochCache.recover(checkpoint, fromHeaders, logStartOffset, logEndOffset);
         return new RestoredState(cache, snapshotOffset, headersRead);
+    }
+
+    /**
+     * The newest readable snapshot at or below {@code maxOffset} whose fingerprint matches the log: the batch that
+     * ends just below its offset has the base offset, last offset, partition leader epoch and CRC the snapshot
+     * recorded (or, for a snapshot without one, no batch precedes its offset). A snapshot that does not match was
+     * taken from another log below its offset (see {@link ProducerSnapshots}); it and every snapshot above it are
+     * deleted with a WARN (snapshot files only, never log data) and an older one is tried. Empty if none matches:
+     * the caller replays the log from its start.
+     */
+    static Optional<ProducerSnapshots.Snapshot> latestMatchingSnapshot(
+            Path dir, NavigableMap<Long, LogSegment> segments, ProducerSnapshots snapshots, long maxOffset)
+            throws IOException {
+        long max = maxOffset;
+        while (true) {
+            Optional<ProducerSnapshots.Snapshot> snapshot = snapshots.latestAtOrBelow(max);
+            if (snapshot.isEmpty()) {
+                return snapshot;
+            }
+            ProducerSnapshots.Snapshot s = snapshot.get();
+            RecordBatchHeader inLog = batchEndingBelow(segments, s.offset());
+            boolean matches = s.lastBatch() == null ? inLog == null : inLog != null && s.lastBatch().matches(inLog);
+            if (matches) {
+                return snapshot;
+            }
+            LOG.warn("Deleting a producer snapshot that does not match the log below it, and every snapshot above it "
+                    + "dir={} snapshotOffset={} snapshotLastBatch={} logBatch={}", dir, s.offset(), s.lastBatch(),
+                    inLog == null ? "none" : ProducerSnapshots.BatchFingerprint.of(inLog));
+            snapshots.deleteFrom(s.offset());
+            max = s.offset() - 1;
+        }
+    }
+
+    /**
+     * The header of the batch that holds {@code offset - 1}, or null if the log has none. One offset index lookup
+     * in the segment that would hold it, then a scan of at most about {@code index.interval.bytes}; the batch found
+     * may start after {@code offset - 1} if no batch holds it (then it differs from any fingerprint at that offset).
+     */
+    static RecordBatchHeader batchEndingBelow(NavigableMap<Long, LogSegment> segments, long offset)
+            throws IOException {
+        var entry = segments.floorEntry(offset - 1);
+        if (entry == null) {
+            return null;
+        }
+        LogSegment segment = entry.getValue();
+        int position = segment.findBatchPosition(offset - 1, segment.size());
+        return position < 0 ? null : segment.readHeader(position);
     }
 
     /**

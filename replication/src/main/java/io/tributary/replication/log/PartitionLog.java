@@ -297,12 +297,15 @@ public final class PartitionLog implements Closeable {
 
     /**
      * Writes a producer snapshot at {@code offset}: the producer state and the leader epoch entries that start below
-     * it. The producer state must hold exactly the batches below {@code offset}, and those must be on disk (after a
-     * roll's fsync, a flush, or the loader's recovery). Append lock held.
+     * it, and the fingerprint of the batch just below it (one index lookup). The producer state must hold exactly
+     * the batches below {@code offset}, and those must be on disk (after a roll's fsync, a flush, or the loader's
+     * recovery). Append lock held.
      */
     private void takeSnapshot(long offset) throws IOException {
         List<EpochEntry> epochs = epochCache.entries().stream().filter(e -> e.startOffset() < offset).toList();
-        snapshots.write(new ProducerSnapshots.Snapshot(offset, epochs, producerState.entries().values()));
+        RecordBatchHeader last = LogLoader.batchEndingBelow(segments, offset);
+        var lastBatch = last == null ? null : ProducerSnapshots.BatchFingerprint.of(last);
+        snapshots.write(new ProducerSnapshots.Snapshot(offset, lastBatch, epochs, producerState.entries().values()));
         currentSnapshotOffset = offset;
         currentSnapshotChanges = producerState.changes();
     }
@@ -571,7 +574,8 @@ public final class PartitionLog implements Closeable {
             return;
         }
         ProducerStateManager replayed = new ProducerStateManager();
-        Optional<ProducerSnapshots.Snapshot> snapshot = snapshots.latestAtOrBelow(logEndOffset);
+        Optional<ProducerSnapshots.Snapshot> snapshot = LogLoader.latestMatchingSnapshot(dir, segments, snapshots,
+                logEndOffset);
         snapshot.ifPresent(s -> replayed.load(s.producers().stream()
                 .filter(entry -> producerIds.contains(entry.producerId())).toList()));
         long from = snapshot.map(ProducerSnapshots.Snapshot::offset).orElse(segments.firstKey());

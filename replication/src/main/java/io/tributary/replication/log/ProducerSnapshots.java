@@ -31,7 +31,10 @@ import org.slf4j.LoggerFactory;
  *                           misreading it
  *  2 crc            uint32  CRC-32C of bytes [6, end of file)
  *  6 offset         int64   the offset in the file name: state of every batch below it
- * 14 epochCount     int32   then per leader epoch entry starting below offset, ascending:
+ * 14 hasLastBatch   int8    1 if a batch precedes offset in the log (0 at the start of an empty log), then:
+ *                             baseOffset int64, lastOffset int64 (offset - 1), partitionLeaderEpoch int32, crc uint32
+ *                             of that batch, as its header holds them (the fingerprint of the log below offset)
+ *    epochCount     int32   then per leader epoch entry starting below offset, ascending:
  *                             epoch int32, startOffset int64
  *    producerCount  int32   then per producer:
  *                             producerId int64, producerEpoch int16, lastTimestamp int64, batchCount int8 (0..5),
@@ -44,6 +47,13 @@ import org.slf4j.LoggerFactory;
  * does not parse is ignored and deleted (WARN, as Kafka does): the state then comes from an older snapshot or from
  * the log itself. Nothing here ever deletes log data.
  *
+ * <p>Why the fingerprint: a snapshot holds only if the log below its offset is the log it was taken from. A snapshot
+ * can outlive that log: left by a downgrade to a version that ignores these files and then truncated and rewritten,
+ * or after a deletion that a failed directory fsync lost. Used with another log below it, it would restore a
+ * producer's sequence that the log does not have and drop a new batch as a duplicate: an acknowledged record lost.
+ * {@link LogLoader#latestMatchingSnapshot} compares the fingerprint with the batch header in the log (one index
+ * lookup, not a walk) and deletes a snapshot that disagrees, with every one above it.
+ *
  * <p>Bound: {@link #retain} keeps the newest snapshot and those at the base offsets of the last
  * {@value #RETAINED_SEGMENT_SNAPSHOTS} segments, so a directory holds at most three; each is about
  * {@value #PRODUCER_BYTES} + 5 x {@value #BATCH_BYTES} bytes per producer id.
@@ -54,23 +64,43 @@ final class ProducerSnapshots {
     private static final Logger LOG = LoggerFactory.getLogger(ProducerSnapshots.class);
 
     static final String SUFFIX = ".snapshot";
-    static final short FORMAT_VERSION = 100;
+    /** 101 added the fingerprint of the batch before the offset; a file of version 100 is ignored (full replay). */
+    static final short FORMAT_VERSION = 101;
     /** Besides the newest snapshot, those at the base offsets of this many last segments are kept. */
     static final int RETAINED_SEGMENT_SNAPSHOTS = 2;
     private static final int CRC_OFFSET = 2;
     private static final int CRC_START = 6;
-    private static final int HEADER_BYTES = 18;
+    private static final int HEADER_BYTES = 19;
+    private static final int FINGERPRINT_BYTES = 24;
     private static final int EPOCH_BYTES = 12;
     private static final int PRODUCER_BYTES = 19;
     private static final int BATCH_BYTES = 24;
 
     /**
+     * What identifies the last batch below a snapshot's offset: the fields of its header that a different batch at
+     * the same offsets would almost surely not share (the CRC covers its records, producer and sequences).
+     */
+    record BatchFingerprint(long baseOffset, long lastOffset, int partitionLeaderEpoch, int crc) {
+        static BatchFingerprint of(RecordBatchHeader header) {
+            return new BatchFingerprint(header.baseOffset(), header.lastOffset(), header.partitionLeaderEpoch(),
+                    header.crc());
+        }
+
+        boolean matches(RecordBatchHeader header) {
+            return equals(of(header));
+        }
+    }
+
+    /**
      * The content of one snapshot: the state of every batch below {@code offset}.
      *
+     * @param lastBatch the fingerprint of the batch ending at {@code offset - 1}; null if no batch precedes
+     *                  {@code offset} (the start of an empty log)
      * @param epochs    the leader epoch entries starting below {@code offset}, ascending
      * @param producers every producer's entry, in no particular order
      */
-    record Snapshot(long offset, List<EpochEntry> epochs, Collection<ProducerStateManager.ProducerEntry> producers) {
+    record Snapshot(long offset, BatchFingerprint lastBatch, List<EpochEntry> epochs,
+                    Collection<ProducerStateManager.ProducerEntry> producers) {
         Snapshot {
             epochs = List.copyOf(epochs);
             producers = List.copyOf(producers);
@@ -153,6 +183,13 @@ final class ProducerSnapshots {
         }
     }
 
+    /** Deletes the snapshot at {@code offset} and every one above it (they do not match the log). */
+    void deleteFrom(long offset) throws IOException {
+        for (long from : new ArrayList<>(offsets.tailSet(offset, true))) {
+            delete(from);
+        }
+    }
+
     /** Deletes the snapshots below {@code offset} (the log start offset moved there). */
     void deleteBelow(long offset) throws IOException {
         for (long below : new ArrayList<>(offsets.headSet(offset, false))) {
@@ -201,12 +238,18 @@ final class ProducerSnapshots {
     // ---------------------------------------------------------------- the format (pure)
 
     static ByteBuffer encode(Snapshot snapshot) {
-        int size = HEADER_BYTES + snapshot.epochs().size() * EPOCH_BYTES + 4;
+        BatchFingerprint last = snapshot.lastBatch();
+        int size = HEADER_BYTES + (last == null ? 0 : FINGERPRINT_BYTES) + snapshot.epochs().size() * EPOCH_BYTES + 4;
         for (ProducerStateManager.ProducerEntry entry : snapshot.producers()) {
             size += PRODUCER_BYTES + entry.batches().size() * BATCH_BYTES;
         }
         ByteBuffer buf = ByteBuffer.allocate(size);
-        buf.putShort(FORMAT_VERSION).putInt(0).putLong(snapshot.offset()).putInt(snapshot.epochs().size());
+        buf.putShort(FORMAT_VERSION).putInt(0).putLong(snapshot.offset()).put((byte) (last == null ? 0 : 1));
+        if (last != null) {
+            buf.putLong(last.baseOffset()).putLong(last.lastOffset()).putInt(last.partitionLeaderEpoch())
+                    .putInt(last.crc());
+        }
+        buf.putInt(snapshot.epochs().size());
         for (EpochEntry epoch : snapshot.epochs()) {
             buf.putInt(epoch.epoch()).putLong(epoch.startOffset());
         }
@@ -248,15 +291,28 @@ final class ProducerSnapshots {
             if (offset != fileOffset) {
                 throw new CorruptSnapshotException("offset " + offset + " in a file named for " + fileOffset);
             }
+            BatchFingerprint lastBatch = decodeFingerprint(in, offset);
             List<EpochEntry> epochs = decodeEpochs(in, offset);
             List<ProducerStateManager.ProducerEntry> producers = decodeProducers(in, offset);
             if (in.hasRemaining()) {
                 throw new CorruptSnapshotException(in.remaining() + " trailing bytes");
             }
-            return new Snapshot(offset, epochs, producers);
+            return new Snapshot(offset, lastBatch, epochs, producers);
         } catch (BufferUnderflowException | IllegalArgumentException e) {
             throw new CorruptSnapshotException("does not parse: " + e);
         }
+    }
+
+    private static BatchFingerprint decodeFingerprint(ByteBuffer in, long offset) throws CorruptSnapshotException {
+        byte present = in.get();
+        if (present == 0) {
+            return null;
+        }
+        var last = new BatchFingerprint(in.getLong(), in.getLong(), in.getInt(), in.getInt());
+        if (present != 1 || last.baseOffset() > last.lastOffset() || last.lastOffset() != offset - 1) {
+            throw new CorruptSnapshotException("last batch " + last + " does not end at " + (offset - 1));
+        }
+        return last;
     }
 
     private static List<EpochEntry> decodeEpochs(ByteBuffer in, long offset) throws CorruptSnapshotException {

@@ -242,6 +242,57 @@ class ProducerSnapshotTest {
     }
 
     @Test
+    void aSnapshotWhosePrecedingBatchWasReplacedIsDeletedAndTheLogReplayed() throws IOException {
+        // Given the newest roll snapshot, kept aside (as a downgrade that ignores snapshots, or a lost delete, would)
+        appendIdempotent(300);
+        List<Long> snapshots = snapshotOffsets(dir);
+        long secondToLastRoll = snapshots.get(snapshots.size() - 2);
+        long lastRoll = snapshots.get(snapshots.size() - 1);
+        byte[] stale = Files.readAllBytes(ProducerSnapshots.file(dir, lastRoll));
+        // and the log truncated below it and rewritten past it with other batches (no producer id)
+        log.truncateTo((secondToLastRoll + lastRoll) / 2);
+        while (log.logEndOffset() < lastRoll + 20) {
+            log.append(batch(7, clock.millis()), 0);
+        }
+        Path crash = copyDir(dir, tmp.resolve("crash"));
+        for (long offset : snapshotOffsets(crash)) {
+            if (offset >= lastRoll) {
+                Files.delete(ProducerSnapshots.file(crash, offset));
+            }
+        }
+        long fallback = snapshotOffsets(crash).stream().mapToLong(Long::longValue).max().orElseThrow();
+        Files.write(ProducerSnapshots.file(crash, lastRoll), stale);
+        Map<Path, Long> sizes = segmentSizes(crash);
+
+        // When it is opened
+        try (PartitionLog recovered = reopen(crash)) {
+            // Then the stale snapshot was not used: the state is a full replay's, the file is gone, no log data lost
+            assertThat(recovered.producerState().entries()).isEqualTo(fullReplay(crash));
+            assertThat(snapshotOffsets(crash)).doesNotContain(lastRoll).allMatch(o -> o <= recovered.logEndOffset());
+            assertThat(segmentSizes(crash)).isEqualTo(sizes);
+            // and it fell back to the older snapshot, which still matches the log below it
+            assertThat(fallback).isGreaterThanOrEqualTo(secondToLastRoll);
+            assertThat(recovered.headersReadAtOpen()).isEqualTo(batchesFrom(recovered, fallback));
+        }
+    }
+
+    @Test
+    void aSnapshotWhosePrecedingBatchIsIntactIsUsed() throws IOException {
+        // Given a crash copy whose newest snapshot is a roll snapshot over an intact log
+        appendIdempotent(300);
+        List<Long> snapshots = snapshotOffsets(dir);
+        long lastRoll = snapshots.get(snapshots.size() - 1);
+        Path crash = copyDir(dir, tmp.resolve("crash"));
+
+        // When it is opened, the fingerprint matches: only the headers after the snapshot are read
+        try (PartitionLog recovered = reopen(crash)) {
+            assertThat(recovered.headersReadAtOpen()).isEqualTo(batchesFrom(recovered, lastRoll)).isLessThan(30);
+            assertThat(recovered.producerState().entries()).isEqualTo(fullReplay(crash));
+            assertThat(snapshotOffsets(crash)).contains(lastRoll);
+        }
+    }
+
+    @Test
     void anExpiredProducerStaysForgottenAfterACleanRestart() throws IOException {
         // Given an expired producer whose batches are still in the log, over several segments
         long expirationMs = 60_000;
@@ -279,8 +330,11 @@ class ProducerSnapshotTest {
                         new ProducerStateManager.BatchMetadata(0, 4, 10, 14),
                         new ProducerStateManager.BatchMetadata(5, 5, 20, 20)), 1234),
                 new ProducerStateManager.ProducerEntry(9, (short) 0, List.of(), -1));
-        var snapshot = new ProducerSnapshots.Snapshot(21, List.of(new EpochEntry(0, 0), new EpochEntry(4, 12)),
-                entries);
+        var snapshot = new ProducerSnapshots.Snapshot(21, new ProducerSnapshots.BatchFingerprint(20, 20, 4, 0xCAFE0001),
+                List.of(new EpochEntry(0, 0), new EpochEntry(4, 12)), entries);
+        var atStart = new ProducerSnapshots.Snapshot(0, null, List.of(), List.of());
+        byte[] atStartBytes = TestBatches.bytes(ProducerSnapshots.encode(atStart));
+        assertThat(ProducerSnapshots.decode(0, atStartBytes)).isEqualTo(atStart);
         ByteBuffer encoded = ProducerSnapshots.encode(snapshot);
         byte[] bytes = TestBatches.bytes(encoded);
         assertThat(ByteBuffer.wrap(bytes).getShort(0)).isEqualTo(ProducerSnapshots.FORMAT_VERSION);
