@@ -112,9 +112,16 @@ final class LogLoader {
     static RestoredState restoreState(Path dir, NavigableMap<Long, LogSegment> segments, ProducerSnapshots snapshots,
                                       ProducerStateManager producers, long logStartOffset, long logEndOffset)
             throws IOException {
-        snapshots.deleteBelow(logStartOffset);
-        snapshots.deleteAbove(logEndOffset);
-        Optional<ProducerSnapshots.Snapshot> snapshot = latestMatchingSnapshot(dir, segments, snapshots, logEndOffset);
+        Optional<ProducerSnapshots.Snapshot> snapshot;
+        try {
+            snapshots.deleteBelow(logStartOffset);
+            snapshots.deleteAbove(logEndOffset);
+            snapshot = latestMatchingSnapshot(dir, segments, snapshots, logEndOffset);
+        } catch (IOException | RuntimeException e) {
+            // A snapshot only saves work: no problem with one may keep the replica offline.
+            LOG.warn("Producer snapshots unusable dir={}: the producer state is replayed from the log", dir, e);
+            snapshot = Optional.empty();
+        }
         snapshot.ifPresent(s -> producers.load(s.producers()));
         LeaderEpochCache.Rebuilder epochs = new LeaderEpochCache.Rebuilder(
                 snapshot.map(ProducerSnapshots.Snapshot::epochs).orElse(List.of()));

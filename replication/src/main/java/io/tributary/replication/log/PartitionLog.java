@@ -138,13 +138,18 @@ public final class PartitionLog implements Closeable {
         headersReadAtOpen = restored.headersRead();
         recoveryPoint = logEndOffset; // the loader flushed every segment it walked
         // As Kafka's loader: a snapshot at the log end (every batch is on disk now), unless nothing was replayed.
-        if (logEndOffset > Math.max(restored.snapshotOffset(), logStartOffset)) {
-            takeSnapshot(logEndOffset);
-        } else {
-            currentSnapshotOffset = restored.snapshotOffset();
-            currentSnapshotChanges = producerState.changes();
+        currentSnapshotOffset = restored.snapshotOffset();
+        currentSnapshotChanges = producerState.changes();
+        try {
+            if (logEndOffset > Math.max(restored.snapshotOffset(), logStartOffset)) {
+                takeSnapshot(logEndOffset);
+            }
+            snapshots.retain(segments.navigableKeySet(), logStartOffset);
+        } catch (IOException | RuntimeException e) {
+            // ENOSPC, EACCES...: the log is whole without it; the next open replays the headers again.
+            LOG.warn("Cannot write or trim the producer snapshots at open dir={} logEndOffset={}", dir, logEndOffset,
+                    e);
         }
-        snapshots.retain(segments.navigableKeySet(), logStartOffset);
         // Only what changed is written (each write is an fsync): a new, empty log or a clean restart writes nothing,
         // as the files read (or their absence, read as the defaults) already say the same.
         if (recoveryPoint != recoveryCheckpoint) {

@@ -116,17 +116,33 @@ final class ProducerSnapshots {
         this.offsets = offsets;
     }
 
-    /** The snapshots present in {@code dir} (not read yet). */
-    static ProducerSnapshots list(Path dir) throws IOException {
+    /**
+     * The snapshots present in {@code dir} (not read yet). Never fails: a snapshot only saves work, so a name that is
+     * not an offset (20 digits above {@code Long.MAX_VALUE}), an entry that is not a regular file (a directory named
+     * like a snapshot) or a directory that cannot be listed is skipped with a WARN, and the log replays instead.
+     */
+    static ProducerSnapshots list(Path dir) {
         NavigableSet<Long> offsets = new TreeSet<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
             for (Path file : files) {
                 String name = file.getFileName().toString();
                 String stem = name.substring(0, name.length() - SUFFIX.length());
-                if (stem.length() == 20 && stem.chars().allMatch(Character::isDigit)) {
-                    offsets.add(Long.parseLong(stem));
+                if (stem.length() != 20 || !stem.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    long offset = Long.parseLong(stem);
+                    if (Files.isRegularFile(file)) {
+                        offsets.add(offset);
+                    } else {
+                        LOG.warn("Ignoring a producer snapshot name that is not a regular file file={}", file);
+                    }
+                } catch (NumberFormatException e) {
+                    LOG.warn("Ignoring a producer snapshot name that is not an offset file={}", file);
                 }
             }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cannot list the producer snapshots dir={}: the producer state is replayed from the log", dir, e);
         }
         return new ProducerSnapshots(dir, offsets);
     }
@@ -163,6 +179,11 @@ final class ProducerSnapshots {
                 bytes = Files.readAllBytes(file);
             } catch (NoSuchFileException e) {
                 offsets.remove(offset); // removed by hand since it was listed
+                continue;
+            } catch (IOException e) {
+                // EACCES, EIO, a directory put there since the listing: not used, left in place, an older one tried.
+                LOG.warn("Ignoring a producer snapshot that cannot be read file={}", file, e);
+                offsets.remove(offset);
                 continue;
             }
             try {

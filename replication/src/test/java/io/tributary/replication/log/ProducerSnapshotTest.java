@@ -293,6 +293,32 @@ class ProducerSnapshotTest {
     }
 
     @Test
+    void aBadSnapshotNameOrADirectoryNamedLikeASnapshotDoesNotStopTheOpen() throws IOException {
+        // Given a clean copy whose close snapshot is replaced by a non-empty directory of that name (so the snapshot
+        // at the end of the open cannot be written either), and a name 20 digits long above Long.MAX_VALUE
+        appendIdempotent(120);
+        Map<Long, ProducerStateManager.ProducerEntry> before = log.producerState().entries();
+        log.close();
+        long end = log.logEndOffset();
+        Path copy = copyDir(dir, tmp.resolve("copy"));
+        Path asDirectory = ProducerSnapshots.file(copy, end);
+        Files.delete(asDirectory);
+        Files.createDirectory(asDirectory);
+        Files.write(asDirectory.resolve("keep"), new byte[1]);
+        Files.write(copy.resolve("99999999999999999999" + ProducerSnapshots.SUFFIX), new byte[30]);
+
+        // When it is opened, Then the open succeeds from an older snapshot and the state is unchanged
+        PartitionLog reopened = reopen(copy);
+        assertThat(reopened.logEndOffset()).isEqualTo(end);
+        assertThat(reopened.producerState().entries()).isEqualTo(before);
+        assertThat(asDirectory.resolve("keep")).exists();
+        // (close writes a snapshot at the end too, and does fail on the directory: only open is forgiving)
+        Files.delete(asDirectory.resolve("keep"));
+        Files.delete(asDirectory);
+        reopened.close();
+    }
+
+    @Test
     void anExpiredProducerStaysForgottenAfterACleanRestart() throws IOException {
         // Given an expired producer whose batches are still in the log, over several segments
         long expirationMs = 60_000;
