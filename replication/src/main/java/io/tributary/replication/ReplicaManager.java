@@ -648,11 +648,18 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         return expired;
     }
 
-    /** Idempotent producer ids held in the producer state of all hosted logs (Kafka's {@code ProducerIdCount}). */
+    /**
+     * Idempotent producer ids held in the producer state of all hosted logs (Kafka's {@code ProducerIdCount}).
+     * Partitions without a log (not opened yet, or being removed) are skipped: the gauge is read by the metrics
+     * thread at any time and must not fail.
+     */
     public long producerIdCount() {
         long count = 0;
         for (Partition p : partitions.values()) {
-            count += p.log().producerState().producerCount();
+            PartitionLog partitionLog = p.log();
+            if (partitionLog != null) {
+                count += partitionLog.producerState().producerCount();
+            }
         }
         return count;
     }
