@@ -96,7 +96,6 @@ final class KafkaConnection extends ByteToMessageDecoder {
 
     @Override
     public void channelActive(ChannelHandlerContext context) throws Exception {
-        this.ctx = context;
         if (context.channel().remoteAddress() instanceof InetSocketAddress address) {
             clientAddress = address.getAddress().getHostAddress() + ":" + address.getPort();
         }
@@ -170,8 +169,7 @@ final class KafkaConnection extends ByteToMessageDecoder {
     private void refuseFrame(ByteBuf in, String what) {
         log.info("Closing connection from {}: {}", clientAddress, what);
         in.skipBytes(in.readableBytes());
-        closing = true;
-        ctx.close();
+        close();
     }
 
     /** Called by the pool on a releasing thread: try the next frame again on this connection's event loop. */
@@ -336,8 +334,6 @@ final class KafkaConnection extends ByteToMessageDecoder {
     @Override
     public void exceptionCaught(ChannelHandlerContext context, Throwable cause) {
         log.info("Closing connection from {}: {}", clientAddress, cause.toString());
-        closing = true;
-        releaseQueued();
-        context.close();
+        close();
     }
 }
