@@ -75,6 +75,13 @@ public final class RatisMetadataStore implements MetadataStore {
         GrpcConfigKeys.Server.setPort(properties, config.voters().get(nodeId).getPort());
         RaftServerConfigKeys.Rpc.setTimeoutMin(properties, RatisSupport.ms(config.electionTimeoutMinMs()));
         RaftServerConfigKeys.Rpc.setTimeoutMax(properties, RatisSupport.ms(config.electionTimeoutMaxMs()));
+        // A leader that lost its majority (the other voters unreachable) steps down and, by Ratis' default, waits
+        // 10 s before it may stand again. When the voter it lost comes back with a shorter log, only this one can
+        // win, so the quorum stayed without a leader for those 10 s (harness, kill seed 2: 10.5 s). Pre-vote already
+        // keeps a cut-off voter from disrupting the others; one election timeout is enough. The same value is Ratis'
+        // JVM-pause threshold: a leader whose JVM stood still longer than that steps down (it may be replaced).
+        RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(properties,
+                RatisSupport.ms(config.electionTimeoutMinMs()));
         RaftServerConfigKeys.Rpc.setRequestTimeout(properties, RatisSupport.ms(config.requestTimeoutMs()));
         RaftServerConfigKeys.Rpc.setSlownessTimeout(properties, RatisSupport.ms(config.requestTimeoutMs() * 10));
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
@@ -204,7 +211,6 @@ public final class RatisMetadataStore implements MetadataStore {
         }
     }
 
-    /** How many snapshots this voter has installed from a leader (its log was too far behind). */
     /** The retry policy this voter's Ratis server uses towards voters it cannot reach, as configured. */
     org.apache.ratis.retry.RetryPolicy appenderRetryPolicy() {
         return org.apache.ratis.retry.RetryPolicy.parse(
@@ -217,6 +223,7 @@ public final class RatisMetadataStore implements MetadataStore {
         return reconnector.resetAll();
     }
 
+    /** How many snapshots this voter has installed from a leader (its log was too far behind). */
     public int installedSnapshots() {
         return stateMachine.installedSnapshots();
     }
