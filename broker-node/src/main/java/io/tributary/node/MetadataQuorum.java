@@ -60,8 +60,12 @@ final class MetadataQuorum implements Closeable {
                 config.dataDir().resolve("metadata-raft"), electionMs, electionMs * 2,
                 config.controllerQuorumRequestTimeoutMs(), config.metadataSnapshotIntervalRecords(),
                 config.metadataLogSegmentBytes(), interNodeTls);
-        QuorumClient client = new QuorumClient(quorum, config.controllerQuorumRequestTimeoutMs() * 3);
-        QuorumClient heartbeats = new QuorumClient(quorum, config.controllerQuorumRequestTimeoutMs() * 3);
+        QuorumClient client = new QuorumClient(quorum, config.controllerQuorumRequestTimeoutMs() * 3,
+                config.controllerQuorumRequestTimeoutMs());
+        // A heartbeat must reach a new controller well within the session timeout: one that a silent node (the
+        // old controller, paused or cut off) has not answered soon is sent elsewhere (see QuorumClient).
+        QuorumClient heartbeats = new QuorumClient(quorum, config.controllerQuorumRequestTimeoutMs() * 3,
+                heartbeatAttemptTimeoutMs(config));
         if (!config.isVoter()) {
             log.info("node={} is a broker of the cluster with voters {}", config.nodeId(), quorum.voters());
             return new MetadataQuorum(null, null, client, client, heartbeats, heartbeats);
@@ -77,6 +81,11 @@ final class MetadataQuorum implements Closeable {
                 controller::deactivate);
         controller.setLeadershipCheck(store::isLeaderReady);
         return new MetadataQuorum(store, controller, client, client, heartbeats, heartbeats);
+    }
+
+    /** Twice the heartbeat interval, and at least a third of the session: a few tries fit in one session. */
+    static long heartbeatAttemptTimeoutMs(NodeConfig config) {
+        return Math.max(2 * config.brokerHeartbeatIntervalMs(), config.brokerSessionTimeoutMs() / 3);
     }
 
     /** Kafka's topic ids avoid a leading '-' in their base64 form; use its generator. */

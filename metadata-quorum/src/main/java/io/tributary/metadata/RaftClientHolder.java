@@ -53,13 +53,17 @@ final class RaftClientHolder implements Closeable {
         }
     }
 
-    private RaftPeerId leaderHint() {
-        RaftPeerId local = null;
+    /** The leader this node's own Raft server knows (voters); null when it knows none or is not a voter. */
+    RaftPeerId localLeader() {
         try {
-            local = localLeader.get();
+            return localLeader.get();
         } catch (RuntimeException e) {
-            // The local server is closing: fall back to the last answer.
+            return null; // The local server is closing.
         }
+    }
+
+    private RaftPeerId leaderHint() {
+        RaftPeerId local = localLeader();
         return local != null ? local : lastLeader;
     }
 
@@ -82,6 +86,28 @@ final class RaftClientHolder implements Closeable {
         log.info("{}: replacing the Ratis client after a failed request ({} replacements): {}", name, count,
                 why.toString());
         closeQuietly(old);
+    }
+
+    /**
+     * Replaces {@code current} (if it still is the current client) by one that sends to {@code leader} first: the
+     * requests still outstanding on the old one fail and are retried by their callers. The client to use next.
+     */
+    RaftClient retarget(RaftClient current, RaftPeerId leader, String why) {
+        RaftClient old;
+        RaftClient next;
+        long count;
+        synchronized (this) {
+            if (closed || client != current) {
+                return client;
+            }
+            old = client;
+            client = factory.apply(leader);
+            next = client;
+            count = ++replacements;
+        }
+        log.info("{}: sending to {} from now on ({}; {} replacements)", name, leader, why, count);
+        closeQuietly(old);
+        return next;
     }
 
     private void closeQuietly(RaftClient old) {
