@@ -520,18 +520,23 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     CompletableFuture<Void> await(Map<PartitionId, Long> seen, long timeoutMs, ToLongFunction<Partition> position) {
         CompletableFuture<Void> waiter = new CompletableFuture<>();
         fetchWaiters.incrementAndGet();
+        // Added and removed atomically per partition, so that a partition's entry goes away with its last waiter
+        // (the map holds only partitions with a fetch waiting, never every partition ever fetched, deleted or not)
+        // and a waiter is never added to a set just dropped from the map.
         for (PartitionId id : seen.keySet()) {
-            watchers.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(waiter);
+            watchers.compute(id, (k, set) -> {
+                Set<CompletableFuture<Void>> waiting = set != null ? set : ConcurrentHashMap.newKeySet();
+                waiting.add(waiter);
+                return waiting;
+            });
         }
         // Completed by an append, by the timeout or by the caller: the waiter leaves every set it is in.
         waiter.whenComplete((v, e) -> {
             fetchWaiters.decrementAndGet();
-            seen.keySet().forEach(id -> {
-                Set<CompletableFuture<Void>> set = watchers.get(id);
-                if (set != null) {
-                    set.remove(waiter);
-                }
-            });
+            seen.keySet().forEach(id -> watchers.computeIfPresent(id, (k, set) -> {
+                set.remove(waiter);
+                return set.isEmpty() ? null : set;
+            }));
         });
         // Re-check after registering, so that a change between the caller's read and now is not missed.
         for (Map.Entry<PartitionId, Long> s : seen.entrySet()) {
@@ -548,6 +553,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     /** Fetches waiting for an append now (long polls); each leaves on its append, its timeout or its caller. */
     public int fetchWaiters() {
         return fetchWaiters.get();
+    }
+
+    /** Partitions with at least one fetch waiting on them (entries leave with their last waiter). */
+    int watchedPartitions() {
+        return watchers.size();
     }
 
     /** acks=all produce batches waiting for the high watermark now, on every partition this node leads. */

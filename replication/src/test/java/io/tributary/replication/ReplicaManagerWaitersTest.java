@@ -77,6 +77,8 @@ class ReplicaManagerWaitersTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> replicas.fetchWaiters() == 1);
         other.cancel(false);
         assertThat(replicas.fetchWaiters()).isZero();
+        // and the partition's entry left with its last waiter: the map does not keep every partition ever fetched
+        assertThat(replicas.watchedPartitions()).isZero();
     }
 
     private AppendOutcome append() {

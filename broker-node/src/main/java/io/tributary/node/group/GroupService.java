@@ -20,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -44,6 +45,11 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
     private static final long TICK_MS = 100;
     private static final long APPEND_TIMEOUT_MS = 10_000;
     private static final int LOAD_READ_BYTES = 1 << 20;
+    /**
+     * Group requests waiting for the coordinator thread: more are answered COORDINATOR_NOT_AVAILABLE (clients find
+     * the coordinator again and retry) rather than queued without a bound.
+     */
+    static final int MAX_QUEUED_CALLS = 10_000;
 
     /** A coordinated partition: loading until {@code loaded}; pending requests to answer if it is dropped. */
     private static final class Shard {
@@ -86,9 +92,17 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
         return t;
     });
     private volatile MetadataImage image = MetadataImage.EMPTY;
+    private final AtomicInteger queuedCalls = new AtomicInteger();
+    private final int maxQueuedCalls;
 
     public GroupService(int nodeId, ReplicaManager replicas, GroupCoordinatorConfig config, LongSupplier clockMs,
             int defaultPartitions) {
+        this(nodeId, replicas, config, clockMs, defaultPartitions, MAX_QUEUED_CALLS);
+    }
+
+    GroupService(int nodeId, ReplicaManager replicas, GroupCoordinatorConfig config, LongSupplier clockMs,
+            int defaultPartitions, int maxQueuedCalls) {
+        this.maxQueuedCalls = maxQueuedCalls;
         this.nodeId = nodeId;
         this.replicas = replicas;
         this.config = config;
@@ -195,7 +209,13 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
     public <T> CompletableFuture<T> call(String groupId, Function<Ctx, CompletableFuture<T>> call,
             Supplier<T> onUnload) {
         CompletableFuture<T> result = new CompletableFuture<>();
+        if (queuedCalls.incrementAndGet() > maxQueuedCalls) {
+            queuedCalls.decrementAndGet();
+            result.completeExceptionally(new NotServedException(Errors.COORDINATOR_NOT_AVAILABLE));
+            return result;
+        }
         thread.execute(() -> {
+            queuedCalls.decrementAndGet();
             Shard shard = shards.get(partitionFor(groupId));
             if (shard == null) {
                 result.completeExceptionally(new NotServedException(Errors.NOT_COORDINATOR));
@@ -221,6 +241,16 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
             }
         });
         return result;
+    }
+
+    /** Group requests waiting for the coordinator thread now (at most {@link #MAX_QUEUED_CALLS}). */
+    public int queuedCalls() {
+        return queuedCalls.get();
+    }
+
+    /** Runs {@code task} on the coordinator thread (tests: to hold the thread busy). */
+    void runOnCoordinatorThread(Runnable task) {
+        thread.execute(task);
     }
 
     /** Runs {@code call} on every loaded coordinator (ListGroups). */

@@ -109,6 +109,12 @@ final class MembershipManager {
                 joinNewStaticMember(group, req, version, clientId, clientHost, newMemberId, future, nowMs);
             } else if (JoinGroupRequest.requiresKnownMemberId(version)) {
                 // KIP-394: hand out the id first, so a client that times out and retries does not leave a ghost.
+                // Ids handed out but not joined yet count against group.max.size with the members: a client
+                // asking for new ids in a loop cannot grow the group's pending set without a bound.
+                if (group.members.size() + group.pendingJoinMembers.size() >= config.groupMaxSize()) {
+                    joinError(future, "", Errors.GROUP_MAX_SIZE_REACHED);
+                    return;
+                }
                 group.pendingJoinMembers.put(newMemberId, nowMs + req.sessionTimeoutMs());
                 joinError(future, newMemberId, Errors.MEMBER_ID_REQUIRED);
             } else {

@@ -90,6 +90,7 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String IO_QUEUE = "tributary.io.queue.requests";
     public static final String CONTROLLER_QUEUE = "tributary.controller.queue.requests";
     public static final String IO_QUEUE_LIMIT = "tributary.io.queue.limit";
+    public static final String GROUP_COORDINATOR_QUEUE = "tributary.group.coordinator.queue.calls";
     private static final Logger log = LoggerFactory.getLogger(NodeMetrics.class);
     private static final long REFRESH_MS = 2_000;
 
@@ -306,6 +307,9 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
         FunctionCounter.builder(STRAY_LOG_DIRS, replicas, ReplicaManager::strayLogDirs)
                 .description("partition directories renamed aside as stray (not in the metadata, not deleted)")
                 .register(registry);
+        Gauge.builder(GROUP_COORDINATOR_QUEUE, groups, GroupService::queuedCalls)
+                .description("group requests waiting for the group-coordinator thread (at most 10,000; more are "
+                        + "answered COORDINATOR_NOT_AVAILABLE)").register(registry);
         Gauge.builder(PRODUCER_IDS, replicas, ReplicaManager::producerIdCount)
                 .description("idempotent producer ids held in the producer state of the partition replicas on this "
                         + "node (bounded by producer.id.expiration.ms)").register(registry);
@@ -340,6 +344,7 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
 
     private void refresh() {
         try {
+            dropDeletedTopics(replicas.image());
             Map<TopicPartition, Long> hw = refreshPartitions();
             Map<String, GroupService.GroupSnapshot> snapshot = groups.snapshot().get(5, TimeUnit.SECONDS);
             Map<Tags, Long> lags = new HashMap<>();
@@ -359,6 +364,24 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
         } catch (Exception e) {
             log.debug("metrics refresh failed: {}", e.toString());
         }
+    }
+
+    /**
+     * Removes the per-topic meters of topics the image no longer has (deleted): they would otherwise stay, one set
+     * per topic ever produced to or consumed from on this node. A topic created again starts from zero, as in Kafka.
+     */
+    private void dropDeletedTopics(MetadataImage image) {
+        for (Map.Entry<String, TopicMeters> e : topics.entrySet()) {
+            if (image.topic(e.getKey()) == null && topics.remove(e.getKey(), e.getValue())) {
+                TopicMeters m = e.getValue();
+                List.of(m.bytesIn(), m.recordsIn(), m.bytesOut(), m.recordsOut()).forEach(registry::remove);
+            }
+        }
+    }
+
+    /** Topics with per-topic meters on this node (for tests). */
+    int meteredTopics() {
+        return topics.size();
     }
 
     /** Refreshes the per-partition gauges; returns each hosted partition's high watermark. */

@@ -2,6 +2,7 @@ package io.tributary.node.group;
 
 import static io.tributary.node.group.GroupTestSupport.JOIN_V;
 import static io.tributary.node.group.GroupTestSupport.LEAVE_V;
+import static io.tributary.node.group.GroupTestSupport.SESSION_MS;
 import static io.tributary.node.group.GroupTestSupport.assign;
 import static io.tributary.node.group.GroupTestSupport.coordinator;
 import static io.tributary.node.group.GroupTestSupport.done;
@@ -197,6 +198,25 @@ class GroupCoordinatorTest {
         // a session timeout out of bounds
         assertThat(error(done(c.joinGroup(join("h", "", null, subscription("t")).setSessionTimeoutMs(10), JOIN_V,
                 "c", "/h", 0)).errorCode())).isEqualTo(Errors.INVALID_SESSION_TIMEOUT);
+    }
+
+    /** Issue 12: KIP-394 member ids handed out but not used yet count against group.max.size. */
+    @Test
+    void pendingMemberIdsCountAgainstTheGroupMaxSize() {
+        GroupCoordinator c = coordinator(GroupCoordinatorConfig.defaults().withInitialRebalanceDelayMs(0)
+                .withGroupMaxSize(3));
+        // three new members are each handed an id (MEMBER_ID_REQUIRED) and do not come back with it
+        for (int i = 0; i < 3; i++) {
+            assertThat(error(done(c.joinGroup(join(G, "", null, subscription("t")), JOIN_V, "c" + i, "/h", 0))
+                    .errorCode())).isEqualTo(Errors.MEMBER_ID_REQUIRED);
+        }
+        // a fourth asking for an id is refused: the group is full of pending ids
+        assertThat(error(done(c.joinGroup(join(G, "", null, subscription("t")), JOIN_V, "c3", "/h", 0))
+                .errorCode())).isEqualTo(Errors.GROUP_MAX_SIZE_REACHED);
+        // once the pending ids expire (their session timeout), a new member is handed an id again
+        c.onTick(SESSION_MS + 1);
+        assertThat(error(done(c.joinGroup(join(G, "", null, subscription("t")), JOIN_V, "c4", "/h", SESSION_MS + 1))
+                .errorCode())).isEqualTo(Errors.MEMBER_ID_REQUIRED);
     }
 
     @Test

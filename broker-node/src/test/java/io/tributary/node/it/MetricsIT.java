@@ -13,9 +13,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -137,6 +139,36 @@ class MetricsIT {
             running.set(false);
             producer.join(30_000);
         }
+    }
+
+    /** Issue 12: per-topic series do not outlive their topic (one set per topic ever used would grow for good). */
+    @Test
+    void aDeletedTopicsSeriesLeaveEveryNode() throws Exception {
+        // Given a topic produced to, whose per-topic and per-partition series some node exports
+        String topic = "short-lived";
+        String label = "topic=\"" + topic + "\"";
+        Clients.createTopic(cluster.bootstrap(), topic, PARTITIONS, 3);
+        try (KafkaProducer<String, String> producer = Clients.producer(cluster.bootstrap(), Map.of())) {
+            for (int i = 0; i < 10; i++) {
+                producer.send(new ProducerRecord<>(topic, "k" + i, "v" + i)).get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+            }
+        }
+        await("series of " + topic).atMost(DEADLINE).untilAsserted(() -> assertThat(
+                sumOverNodes(cluster.ids(), "tributary_topic_in_records_total", label)).isEqualTo(10.0));
+
+        // When the topic is deleted
+        try (Admin admin = Clients.admin(cluster.bootstrap())) {
+            admin.deleteTopics(List.of(topic)).all().get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+        }
+
+        // Then no node exports a series of it any more
+        await("no series of " + topic + " on any node").atMost(DEADLINE).pollInterval(Duration.ofMillis(500))
+                .ignoreExceptionsInstanceOf(UncheckedIOException.class)
+                .untilAsserted(() -> {
+                    for (int id : cluster.ids()) {
+                        assertThat(scrape(id).text()).as("metrics of node %d", id).doesNotContain(label);
+                    }
+                });
     }
 
     private void produce(AtomicBoolean running, AtomicLong acked) {
