@@ -6,6 +6,7 @@ import io.grpc.stub.StreamObserver;
 import io.tributary.metadata.Uuids;
 import io.tributary.proto.replication.PartitionData;
 import io.tributary.proto.replication.PartitionFetch;
+import io.tributary.proto.replication.ReplicaFetchError;
 import io.tributary.proto.replication.ReplicaFetchRequest;
 import io.tributary.proto.replication.ReplicaFetchResponse;
 import io.tributary.proto.replication.ReplicationServiceGrpc;
@@ -39,6 +40,14 @@ final class ReplicaFetcher implements AutoCloseable {
     private static final long RECONNECT_BACKOFF_MS = 500;
     /** How long a partition whose fetch failed sits out of fetches (Kafka's replica.fetch.backoff.ms). */
     static final long ERROR_BACKOFF_MS = 1_000;
+    /**
+     * The backoff after an answer that only says the two nodes' metadata disagree for now (the leader has not
+     * published its leadership, epoch or this node's registration yet, or this node has not seen a newer epoch):
+     * both are about to apply the same image, often within milliseconds. A new leader can commit an acks=all write
+     * only once its followers fetch again, so a full {@link #ERROR_BACKOFF_MS} here added up to a second to every
+     * fail-over whose followers published the change before their new leader did.
+     */
+    static final long METADATA_LAG_BACKOFF_MS = 50;
 
     private final int nodeId;
     private final int leaderId;
@@ -223,7 +232,7 @@ final class ReplicaFetcher implements AutoCloseable {
     /**
      * Applies the answer to the fetch in flight, partition by partition, each only if the partition still follows
      * this leader in the epoch and from the offset the fetch was sent with ({@link Partition#applyFetch}). A
-     * partition whose answer is an error sits out of fetches for {@link #ERROR_BACKOFF_MS}.
+     * partition whose answer is an error sits out of fetches for {@link #backoffMs}.
      */
     private void apply(ReplicaFetchResponse response) {
         Map<PartitionId, SentFetch> sent = inFlight;
@@ -241,7 +250,7 @@ final class ReplicaFetcher implements AutoCloseable {
                         answerOf(data));
                 if (applied == Partition.Applied.ERROR) {
                     log.debug("node={} fetch of {} from leader {}: {}", nodeId, id, leaderId, data.getError());
-                    backoffUntilMs.put(id, nowMs + ERROR_BACKOFF_MS);
+                    backoffUntilMs.put(id, nowMs + backoffMs(data.getError()));
                 } else {
                     backoffUntilMs.remove(id);
                 }
@@ -255,6 +264,14 @@ final class ReplicaFetcher implements AutoCloseable {
                 backoffUntilMs.put(id, nowMs + ERROR_BACKOFF_MS);
             }
         }
+    }
+
+    /** How long a partition sits out of fetches after its answer was {@code error}. */
+    static long backoffMs(ReplicaFetchError error) {
+        return switch (error) {
+            case NOT_LEADER, UNKNOWN_LEADER_EPOCH, FENCED_LEADER_EPOCH, STALE_BROKER_EPOCH -> METADATA_LAG_BACKOFF_MS;
+            default -> ERROR_BACKOFF_MS;
+        };
     }
 
     private static FetchAnswer answerOf(PartitionData data) {
