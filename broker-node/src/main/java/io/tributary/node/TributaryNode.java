@@ -235,6 +235,16 @@ public final class TributaryNode implements Closeable {
                 GroupCoordinatorConfig.DEFAULT_OFFSET_METADATA_MAX_SIZE, config.offsetsRetentionMinutes() * 60_000,
                 config.offsetsRetentionCheckIntervalMs()), System::currentTimeMillis,
                 config.offsetsTopicNumPartitions());
+        // Registration runs while the logs open and while the rest of the node is built (the Kafka handlers,
+        // metrics and listeners load thousands of classes: seconds on a busy machine): a restarted node is back in
+        // the cluster, as a follower catching up, as soon as its logs are open. Its Kafka listener opens once it
+        // is unfenced and built.
+        CompletableFuture<Void> unfenced = lifecycle.start();
+        lifecycle.addListener(replicas);
+        // After the replica manager: a group partition's log is open before its coordinator loads it.
+        lifecycle.addListener(groups);
+        // Last: by now the replicas have acted on the image, so requests waiting for this offset may go on.
+        lifecycle.addListener((previous, next) -> lifecycle.onPublished());
         NodeMetrics metrics = new NodeMetrics(config.nodeId(), replicas, groups, quorum::controllerActive,
                 quorum.ratis());
         RequestMemoryPool memory = new RequestMemoryPool(config.queuedMaxRequestBytes());
@@ -288,13 +298,6 @@ public final class TributaryNode implements Closeable {
             http = new MetricsHttpServer(config.metricsListener().host(), config.metricsListener().port(), metrics,
                     () -> healthProblems(config, lifecycle, quorum, listening.get()));
         }
-        // Registration runs while the logs open: a restarted node is back in the cluster as soon as both are done.
-        CompletableFuture<Void> unfenced = lifecycle.start();
-        lifecycle.addListener(replicas);
-        // After the replica manager: a group partition's log is open before its coordinator loads it.
-        lifecycle.addListener(groups);
-        // Last: by now the replicas have acted on the image, so requests waiting for this offset may go on.
-        lifecycle.addListener((previous, next) -> lifecycle.onPublished());
         replicas.startMaintenance(new LogMaintenanceConfig(config.logRetentionCheckIntervalMs(),
                 config.logFlushIntervalMs(), config.producerIdExpirationMs(),
                 config.producerIdExpirationCheckIntervalMs()));
