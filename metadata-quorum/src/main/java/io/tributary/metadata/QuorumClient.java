@@ -102,7 +102,8 @@ public final class QuorumClient implements ControllerChannel, Closeable {
         RaftPeerId target = sent.getLeaderId();
         sent.async().sendReadOnly(Message.valueOf(ByteString.copyFrom(request.toByteArray())))
                 .orTimeout(Math.min(remainingMs, attemptTimeoutMs), TimeUnit.MILLISECONDS)
-                .whenComplete((reply, error) -> {
+                // Off the JDK's one timeout thread (orTimeout completes there) and off gRPC's threads.
+                .whenCompleteAsync((reply, error) -> {
                     if (error instanceof TimeoutException) {
                         if (deadlineNs - System.nanoTime() > 0) {
                             RaftPeerId next = nextTarget(target);
@@ -128,7 +129,7 @@ public final class QuorumClient implements ControllerChannel, Closeable {
                         retries.schedule(() -> attempt(request, deadlineNs, result), RETRY_BACKOFF_MS,
                                 TimeUnit.MILLISECONDS);
                     }
-                });
+                }, retries);
     }
 
     /** Where to send after {@code silent} did not answer: the local server's leader if another, else the next voter. */

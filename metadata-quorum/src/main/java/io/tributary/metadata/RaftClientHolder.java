@@ -2,6 +2,9 @@ package io.tributary.metadata;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.ratis.protocol.RaftPeerId;
@@ -85,7 +88,7 @@ final class RaftClientHolder implements Closeable {
         }
         log.info("{}: replacing the Ratis client after a failed request ({} replacements): {}", name, count,
                 why.toString());
-        closeQuietly(old);
+        closeLater(old);
     }
 
     /**
@@ -106,8 +109,31 @@ final class RaftClientHolder implements Closeable {
             count = ++replacements;
         }
         log.info("{}: sending to {} from now on ({}; {} replacements)", name, leader, why, count);
-        closeQuietly(old);
+        closeLater(old);
         return next;
+    }
+
+    /**
+     * Closes replaced clients off the caller's thread: closing waits up to seconds for gRPC channels to a silent
+     * peer to shut down, and callers include the JDK's one timeout thread (orTimeout): a close there held every
+     * timeout and retry of the node for 3 s, long enough for a new controller to fence the node (ControllerPauseIT).
+     * Bounded: closes wait in a queue of {@value #CLOSE_QUEUE}; beyond it the caller closes (replacements come at
+     * most one per failed request, so the queue fills only if closing stalls for long).
+     */
+    private static final int CLOSE_QUEUE = 64;
+    private static final ThreadPoolExecutor CLOSER = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(CLOSE_QUEUE), r -> {
+                Thread t = new Thread(r, "ratis-client-closer");
+                t.setDaemon(true);
+                return t;
+            }, new ThreadPoolExecutor.CallerRunsPolicy());
+
+    static {
+        CLOSER.allowCoreThreadTimeOut(true);
+    }
+
+    private void closeLater(RaftClient old) {
+        CLOSER.execute(() -> closeQuietly(old));
     }
 
     private void closeQuietly(RaftClient old) {

@@ -1,0 +1,77 @@
+package io.tributary.node.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Issue 10, at the node's default {@code broker.session.timeout.ms} (3 s) and {@code broker.heartbeat.interval.ms}
+ * (500 ms): pausing the controller node fences it alone.
+ */
+class ControllerPauseIT {
+    private static final Duration SESSION_TIMEOUT = Duration.ofMillis(3_000);
+    /** An election, the session timeout and room for a busy 2-core machine. */
+    private static final Duration FENCE_DEADLINE = Duration.ofSeconds(20);
+
+    @RegisterExtension
+    static final ClusterProcesses cluster = ClusterProcesses.atDefaultTimeouts(3, 3, Map.of());
+
+    @BeforeEach
+    void allNodesRunning() {
+        cluster.restartDeadNodes();
+        cluster.awaitHealthy();
+    }
+
+    /**
+     * Issue 10: a controller node that goes silent without closing its connections (SIGSTOP, like a long GC pause
+     * or a cut-off host) is replaced, and the new controller fences that node alone. The other brokers' heartbeats
+     * were held by the silent node for Ratis' 5 s request timeout, longer than the session, so the new controller
+     * heard from nobody and fenced every broker, itself included: every partition went offline until the old
+     * controller came back (harness, pause and partition nemeses).
+     */
+    @RepeatedTest(2)
+    void aPausedControllerNodeIsFencedAloneAndTheOtherBrokersStayUnfenced() {
+        // Given a whole cluster and its controller
+        int paused = cluster.controllerId();
+        Set<Integer> others = new TreeSet<>(cluster.ids());
+        others.remove(paused);
+
+        // When the controller node is SIGSTOPped
+        long pausedAt = System.nanoTime();
+        cluster.pause(paused);
+
+        // Then the others agree on a new controller among them, which fences the paused node,
+        Set<Integer> wronglyFenced = new TreeSet<>();
+        await("a new controller among " + others + " fencing node " + paused)
+                .atMost(FENCE_DEADLINE)
+                .pollInterval(Duration.ofMillis(100))
+                .ignoreExceptionsInstanceOf(UncheckedIOException.class)
+                .untilAsserted(() -> assertThat(cluster.describeClusterFromEvery()).allSatisfy((id, view) -> {
+                    view.fencedBrokers().stream().filter(others::contains).forEach(wronglyFenced::add);
+                    assertThat(view.controllerId()).as("controller per node %d", id).isIn(others);
+                    assertThat(view.fencedBrokers()).as("fenced brokers per node %d", id).contains(paused);
+                }));
+        System.out.printf("ControllerPauseIT: paused controller %d fenced %d ms after SIGSTOP%n", paused,
+                Duration.ofNanos(System.nanoTime() - pausedAt).toMillis());
+
+        // and for three more sessions while it stays paused, neither fences nor lists as fenced any other broker
+        long watchUntil = System.nanoTime() + 3 * SESSION_TIMEOUT.toNanos();
+        await("three sessions watched").atMost(FENCE_DEADLINE).pollInterval(Duration.ofMillis(100))
+                .ignoreExceptionsInstanceOf(UncheckedIOException.class)
+                .until(() -> {
+                    cluster.describeClusterFromEvery().values().forEach(view ->
+                            view.fencedBrokers().stream().filter(others::contains).forEach(wronglyFenced::add));
+                    return System.nanoTime() - watchUntil > 0;
+                });
+        assertThat(wronglyFenced).as("live brokers fenced while controller %d was paused", paused).isEmpty();
+    }
+
+}
