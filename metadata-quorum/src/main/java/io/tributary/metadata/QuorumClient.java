@@ -93,22 +93,17 @@ public final class QuorumClient implements ControllerChannel, Closeable {
                     + deadlineMs + " ms"));
             return;
         }
-        RaftClient current = client.get();
-        RaftPeerId local = client.localLeader();
-        if (local != null && !local.equals(current.getLeaderId())) {
-            current = client.retarget(current, local, "the local Raft server follows " + local);
-        }
-        RaftClient sent = current;
+        RaftClient sent = client.atLocalLeader();
         RaftPeerId target = sent.getLeaderId();
+        long attemptMs = Math.min(remainingMs, attemptTimeoutMs);
         sent.async().sendReadOnly(Message.valueOf(ByteString.copyFrom(request.toByteArray())))
-                .orTimeout(Math.min(remainingMs, attemptTimeoutMs), TimeUnit.MILLISECONDS)
+                .orTimeout(attemptMs, TimeUnit.MILLISECONDS)
                 // Off the JDK's one timeout thread (orTimeout completes there) and off gRPC's threads.
                 .whenCompleteAsync((reply, error) -> {
                     if (error instanceof TimeoutException) {
                         if (deadlineNs - System.nanoTime() > 0) {
                             RaftPeerId next = nextTarget(target);
-                            client.retarget(sent, next, target + " did not answer within "
-                                    + Math.min(remainingMs, attemptTimeoutMs) + " ms");
+                            client.retarget(sent, next, target + " did not answer within " + attemptMs + " ms");
                         }
                     } else if (error != null) {
                         client.replace(sent, error);

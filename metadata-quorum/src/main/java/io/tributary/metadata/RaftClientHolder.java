@@ -76,19 +76,21 @@ final class RaftClientHolder implements Closeable {
 
     /** Replaces {@code failed} if it is still the current client (another caller may have replaced it already). */
     void replace(RaftClient failed, Throwable why) {
-        RaftClient old;
-        long count;
-        synchronized (this) {
-            if (closed || client != failed) {
-                return;
-            }
-            old = client;
-            client = factory.apply(leaderHint());
-            count = ++replacements;
+        swap(failed, leaderHint(), "replacing the Ratis client after a failed request: " + why);
+    }
+
+    /**
+     * The current client, first replaced by one aimed at the leader this node's own Raft server knows when that
+     * differs from the client's (a client still aimed at a leader that went silent holds requests for Ratis'
+     * request timeout).
+     */
+    RaftClient atLocalLeader() {
+        RaftClient current = get();
+        RaftPeerId local = localLeader();
+        if (local != null && !local.equals(current.getLeaderId())) {
+            return retarget(current, local, "the local Raft server follows " + local);
         }
-        log.info("{}: replacing the Ratis client after a failed request ({} replacements): {}", name, count,
-                why.toString());
-        closeLater(old);
+        return current;
     }
 
     /**
@@ -96,6 +98,11 @@ final class RaftClientHolder implements Closeable {
      * requests still outstanding on the old one fail and are retried by their callers. The client to use next.
      */
     RaftClient retarget(RaftClient current, RaftPeerId leader, String why) {
+        return swap(current, leader, "sending to " + leader + " from now on (" + why + ")");
+    }
+
+    /** Replaces {@code current}, if it still is the current client, by one aimed at {@code leader} (null: none). */
+    private RaftClient swap(RaftClient current, RaftPeerId leader, String why) {
         RaftClient old;
         RaftClient next;
         long count;
@@ -108,7 +115,7 @@ final class RaftClientHolder implements Closeable {
             next = client;
             count = ++replacements;
         }
-        log.info("{}: sending to {} from now on ({}; {} replacements)", name, leader, why, count);
+        log.info("{}: {} ({} replacements)", name, why, count);
         closeLater(old);
         return next;
     }

@@ -308,16 +308,11 @@ public final class RatisMetadataStore implements MetadataStore {
         }
         byte[] batch = MetadataBatch.newBuilder().addAllRecords(records).setControllerTerm(term).build()
                 .toByteArray();
-        RaftClient current = client.get();
         // Only the leader's controller commits: send to the leader this server knows (itself), not to the voter
         // the client last used. A client still aimed at a leader that went silent (paused, cut off) held the new
         // controller's first commits for Ratis' request timeout and its retries (BrokerFencingIT: a fence decided
         // 2 s after activation was not committed 10 s later).
-        RaftPeerId local = client.localLeader();
-        if (local != null && !local.equals(current.getLeaderId())) {
-            current = client.retarget(current, local, "the local Raft server follows " + local);
-        }
-        RaftClient sent = current;
+        RaftClient sent = client.atLocalLeader();
         return sent.async().send(Message.valueOf(ByteString.copyFrom(batch))).handle((reply, error) -> {
             if (error != null) {
                 // The ordered client is unusable after a retry failure: the next commit gets a new one.

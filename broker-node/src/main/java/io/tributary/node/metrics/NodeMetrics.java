@@ -379,11 +379,6 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
         }
     }
 
-    /** Topics with per-topic meters on this node (for tests). */
-    int meteredTopics() {
-        return topics.size();
-    }
-
     /** Refreshes the per-partition gauges; returns each hosted partition's high watermark. */
     private Map<TopicPartition, Long> refreshPartitions() {
         Map<TopicPartition, Long> hw = new HashMap<>();
