@@ -54,6 +54,7 @@ public record NodeConfig(
         boolean minInsyncReplicasExplicit,
         int replicaFetchWaitMaxMs,
         int replicaFetchMaxBytes,
+        int replicaFetchResponseMaxBytes,
         int offsetsTopicNumPartitions,
         int offsetsTopicReplicationFactor,
         int groupInitialRebalanceDelayMs,
@@ -175,6 +176,7 @@ public record NodeConfig(
         d.put("min.insync.replicas", "2");
         d.put("replica.fetch.wait.max.ms", "500");
         d.put("replica.fetch.max.bytes", "1048576");
+        d.put("replica.fetch.response.max.bytes", "10485760");
         d.put("offsets.topic.num.partitions", "50");
         d.put("offsets.topic.replication.factor", "3");
         d.put("group.initial.rebalance.delay.ms", "3000");
@@ -251,6 +253,7 @@ public record NodeConfig(
         require(minInsyncReplicas >= 1, "min.insync.replicas must be >= 1");
         require(replicaFetchWaitMaxMs >= 0 && replicaFetchWaitMaxMs <= 60_000, "replica.fetch.wait.max.ms must be in 0..60000");
         require(replicaFetchMaxBytes >= 1024, "replica.fetch.max.bytes must be >= 1024");
+        require(replicaFetchResponseMaxBytes >= 1024, "replica.fetch.response.max.bytes must be >= 1024");
         require(metadataLogSegmentBytes >= 4096 && metadataLogSegmentBytes <= 64L * 1024 * 1024,
                 "metadata.log.segment.bytes must be in 4096..67108864");
     }
@@ -349,6 +352,7 @@ public record NodeConfig(
                 props.containsKey("min.insync.replicas"),
                 intValue(props, "replica.fetch.wait.max.ms"),
                 intValue(props, "replica.fetch.max.bytes"),
+                intValue(props, "replica.fetch.response.max.bytes"),
                 intValue(props, "offsets.topic.num.partitions"),
                 intValue(props, "offsets.topic.replication.factor"),
                 intValue(props, "group.initial.rebalance.delay.ms"),
@@ -516,6 +520,7 @@ public record NodeConfig(
         v.put("min.insync.replicas", Integer.toString(minInsyncReplicas));
         v.put("replica.fetch.wait.max.ms", Integer.toString(replicaFetchWaitMaxMs));
         v.put("replica.fetch.max.bytes", Integer.toString(replicaFetchMaxBytes));
+        v.put("replica.fetch.response.max.bytes", Integer.toString(replicaFetchResponseMaxBytes));
         v.put("offsets.topic.num.partitions", Integer.toString(offsetsTopicNumPartitions));
         v.put("offsets.topic.replication.factor", Integer.toString(offsetsTopicReplicationFactor));
         v.put("group.initial.rebalance.delay.ms", Integer.toString(groupInitialRebalanceDelayMs));

@@ -202,6 +202,7 @@ public final class TributaryNode implements Closeable {
                     advertised.port()));
         }
         Server replicationServer = null;
+        ReplicationService replicationService = null;
         if (config.clustered()) {
             // Followers fetch from this node over gRPC; the endpoint is registered so that they find it.
             NodeConfig.Listener r = config.replicationListener();
@@ -212,8 +213,11 @@ public final class TributaryNode implements Closeable {
                 replicationBuilder.sslContext(ReplicationTls.server(interNodeTls));
                 replicas.setInterNodeTls(interNodeTls);
             }
+            // Peers get bounded answers whatever they ask for (see ReplicationService: streams, bytes, waits).
+            replicationService = new ReplicationService(replicas, config.replicaFetchResponseMaxBytes(),
+                    ReplicationService.DEFAULT_MAX_STREAMS, ReplicationService.DEFAULT_MAX_WAIT_MS);
             replicationServer = replicationBuilder
-                    .addService(new ReplicationService(replicas))
+                    .addService(replicationService)
                     .maxInboundMessageSize(16 << 20)
                     .build()
                     .start();
@@ -249,6 +253,9 @@ public final class TributaryNode implements Closeable {
                 quorum.ratis());
         RequestMemoryPool memory = new RequestMemoryPool(config.queuedMaxRequestBytes());
         metrics.requestMemory(memory);
+        if (replicationService != null) {
+            metrics.replicationStreams(replicationService);
+        }
         NodeServices services = new NodeServices(config, clusterId, lifecycle, quorum.channel(), replicas,
                 new ProducerIdManager(quorum.channel(), config.nodeId()), metrics,
                 new NodeAuthorizer(config.authorization(), lifecycle::image), memory);

@@ -674,6 +674,21 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         return count;
     }
 
+    /**
+     * Heap held by the offset and time indexes of all hosted logs: 20 bytes per {@code index.interval.bytes} (4 KiB)
+     * of log, up to twice that while an index grows (at most ~1% of the retained bytes).
+     */
+    public long indexHeapBytes() {
+        long bytes = 0;
+        for (Partition p : partitions.values()) {
+            PartitionLog partitionLog = p.log();
+            if (partitionLog != null) {
+                bytes += partitionLog.indexHeapBytes();
+            }
+        }
+        return bytes;
+    }
+
     private void flushAll() {
         for (Partition p : partitions.values()) {
             try {

@@ -1,8 +1,10 @@
 package io.tributary.replication;
 
 import com.google.protobuf.UnsafeByteOperations;
-import io.tributary.metadata.BrokerRegistration;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.tributary.metadata.BrokerRegistration;
 import io.tributary.proto.replication.EpochEndOffset;
 import io.tributary.proto.replication.PartitionData;
 import io.tributary.proto.replication.PartitionFetch;
@@ -15,6 +17,9 @@ import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,20 +32,95 @@ import org.slf4j.LoggerFactory;
  * log diverges, that epoch's end offset on the leader (KIP-320). A fetch that finds nothing waits (without a thread)
  * for an append or {@code max_wait_ms}. The records of one answer stay within the request's max bytes plus one batch.
  *
+ * <p>Bounds (whatever the peer asks for): one fetch in flight per stream (the next request is read only once the
+ * answer to the previous one is written; the transport's flow-control window holds the rest), at most
+ * {@code maxStreams} streams open at once (more are refused RESOURCE_EXHAUSTED), an answer's records within
+ * {@code min(max_bytes, responseMaxBytes)} plus one batch, a wait within {@code maxWaitMs}. So the leader holds at
+ * most {@code maxStreams} answers and {@code maxStreams} fetch waiters for its peers.
+ *
  * <p>Threads: gRPC threads; answers of one stream are written one at a time.
  */
 public final class ReplicationService extends ReplicationServiceGrpc.ReplicationServiceImplBase {
 
     private static final Logger log = LoggerFactory.getLogger(ReplicationService.class);
 
+    /** Kafka's {@code replica.fetch.response.max.bytes} default: the records of one answer, at most (plus a batch). */
+    public static final int DEFAULT_RESPONSE_MAX_BYTES = 10 << 20;
+    /** Fetch streams open at once; a node's followers open one per leader (a second while one is reopened). */
+    public static final int DEFAULT_MAX_STREAMS = 64;
+    /** The longest a fetch waits for data, whatever it asks (followers ask for {@code replica.fetch.wait.max.ms}). */
+    public static final long DEFAULT_MAX_WAIT_MS = 30_000;
+
     private final ReplicaManager replicas;
+    private final int responseMaxBytes;
+    private final int maxStreams;
+    private final long maxWaitMs;
+    private final AtomicInteger openStreams = new AtomicInteger();
+    private final AtomicLong refusedStreams = new AtomicLong();
 
     public ReplicationService(ReplicaManager replicas) {
+        this(replicas, DEFAULT_RESPONSE_MAX_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_MAX_WAIT_MS);
+    }
+
+    public ReplicationService(ReplicaManager replicas, int responseMaxBytes, int maxStreams, long maxWaitMs) {
+        if (responseMaxBytes < 1 || maxStreams < 1 || maxWaitMs < 0) {
+            throw new IllegalArgumentException("responseMaxBytes and maxStreams must be >= 1, maxWaitMs >= 0");
+        }
         this.replicas = replicas;
+        this.responseMaxBytes = responseMaxBytes;
+        this.maxStreams = maxStreams;
+        this.maxWaitMs = maxWaitMs;
+    }
+
+    /** Fetch streams open now. */
+    public int openStreams() {
+        return openStreams.get();
+    }
+
+    /** Fetch streams refused because {@code maxStreams} were open. */
+    public long refusedStreams() {
+        return refusedStreams.get();
+    }
+
+    public int maxStreams() {
+        return maxStreams;
     }
 
     @Override
     public StreamObserver<ReplicaFetchRequest> fetch(StreamObserver<ReplicaFetchResponse> responses) {
+        if (openStreams.incrementAndGet() > maxStreams) {
+            openStreams.decrementAndGet();
+            refusedStreams.incrementAndGet();
+            // Counted in refusedStreams (a metric); not logged each time, a peer could fill the log.
+            log.debug("node={} refuses a fetch stream: {} are open already", replicas.nodeId(), maxStreams);
+            responses.onError(Status.RESOURCE_EXHAUSTED
+                    .withDescription(maxStreams + " fetch streams are open on this node").asRuntimeException());
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(ReplicaFetchRequest request) {
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                }
+            };
+        }
+        AtomicBoolean open = new AtomicBoolean(true);
+        Runnable release = () -> {
+            if (open.compareAndSet(true, false)) {
+                openStreams.decrementAndGet();
+            }
+        };
+        // Manual flow control: the next fetch of this stream is read once the answer to this one is written, so a
+        // peer that sends fetches without waiting for answers gets them answered one at a time.
+        var call = (ServerCallStreamObserver<ReplicaFetchResponse>) responses;
+        call.disableAutoRequest();
+        call.setOnCancelHandler(release);
+        call.request(1);
         return new StreamObserver<>() {
             @Override
             public void onNext(ReplicaFetchRequest request) {
@@ -54,6 +134,7 @@ public final class ReplicationService extends ReplicationServiceGrpc.Replication
                             } else {
                                 responses.onNext(response);
                             }
+                            call.request(1);
                         } catch (RuntimeException e) {
                             log.debug("node={} cannot answer replica {}: {}", replicas.nodeId(),
                                     request.getReplicaId(), e.toString());
@@ -64,11 +145,13 @@ public final class ReplicationService extends ReplicationServiceGrpc.Replication
 
             @Override
             public void onError(Throwable t) {
+                release.run();
                 log.debug("node={} fetch stream from a follower ended: {}", replicas.nodeId(), t.toString());
             }
 
             @Override
             public void onCompleted() {
+                release.run();
                 synchronized (responses) {
                     try {
                         responses.onCompleted();
@@ -81,7 +164,8 @@ public final class ReplicationService extends ReplicationServiceGrpc.Replication
     }
 
     CompletableFuture<ReplicaFetchResponse> handle(ReplicaFetchRequest request) {
-        long deadlineNs = System.nanoTime() + request.getMaxWaitMs() * 1_000_000L;
+        long waitMs = Math.min(Math.max(0, request.getMaxWaitMs()), maxWaitMs);
+        long deadlineNs = System.nanoTime() + waitMs * 1_000_000L;
         return attempt(request, deadlineNs);
     }
 
@@ -101,12 +185,12 @@ public final class ReplicationService extends ReplicationServiceGrpc.Replication
     /**
      * Reads every partition of the fetch through its {@link Partition} (which checks the replica, records its
      * position and finds divergence). The records of all partitions together stay within the request's max bytes,
-     * except that the first partition with data gets at least one batch (KIP-74), so one answer never exceeds
-     * max bytes plus one batch.
+     * (at most {@code responseMaxBytes}), except that the first partition with data gets at least one batch (KIP-74),
+     * so one answer never exceeds that plus one batch.
      */
     private Answer read(ReplicaFetchRequest request, Map<PartitionId, Long> seen) {
         ReplicaFetchResponse.Builder response = ReplicaFetchResponse.newBuilder();
-        int budget = Math.max(1, request.getMaxBytes());
+        int budget = Math.max(1, Math.min(request.getMaxBytes(), responseMaxBytes));
         int total = 0;
         boolean mustAnswer = false;
         long nowMs = replicas.nowMs();

@@ -7,16 +7,22 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.Executors;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
  * The node's HTTP endpoint: {@code GET /metrics} (Prometheus text format) and {@code GET /health} (200 {@code ok}
  * while the node is registered, unfenced and listening, reaches the active controller, and, on a voter, its metadata
- * state machine runs and has skipped no entry; 503 with the problems otherwise). JDK's built-in HTTP server on one thread; nothing else is served.
+ * state machine runs and has skipped no entry; 503 with the problems otherwise). JDK's built-in HTTP server, one
+ * handler thread with a bounded queue; nothing else is served.
  */
 public final class MetricsHttpServer implements Closeable {
+
+    /** Requests waiting for the handler thread, at most. */
+    static final int MAX_QUEUED_EXCHANGES = 16;
 
     private final HttpServer server;
 
@@ -34,11 +40,14 @@ public final class MetricsHttpServer implements Closeable {
             respond(exchange, found.isEmpty() ? 200 : 503, "text/plain; charset=utf-8",
                     found.isEmpty() ? "ok\n" : String.join("\n", found) + "\n");
         });
-        server.setExecutor(Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "metrics-http");
-            t.setDaemon(true);
-            return t;
-        }));
+        // One handler at a time with at most MAX_QUEUED_EXCHANGES waiting; beyond that the server's accepting
+        // thread runs the handler itself, so it reads no more requests meanwhile: scrapes can pile up nowhere.
+        server.setExecutor(new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(MAX_QUEUED_EXCHANGES), r -> {
+                    Thread t = new Thread(r, "metrics-http");
+                    t.setDaemon(true);
+                    return t;
+                }, new ThreadPoolExecutor.CallerRunsPolicy()));
         server.start();
     }
 

@@ -23,6 +23,7 @@ import io.tributary.node.group.GroupService;
 import io.tributary.replication.Partition;
 import io.tributary.replication.PartitionId;
 import io.tributary.replication.ReplicaManager;
+import io.tributary.replication.ReplicationService;
 import java.io.Closeable;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -76,6 +77,7 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String PRODUCE_WAITERS = "tributary.produce.waiters";
     public static final String FETCH_WAITERS = "tributary.fetch.waiters";
     public static final String PRODUCER_IDS = "tributary.producer.ids";
+    public static final String LOG_INDEX_HEAP = "tributary.log.index.heap";
     public static final String CONTROLLER_ACTIVE = "tributary.controller.active";
     public static final String RAFT_TERM = "tributary.raft.term";
     public static final String RAFT_COMMIT_INDEX = "tributary.raft.commit.index";
@@ -83,6 +85,8 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String SASL_AUTHENTICATION_FAILURES = "tributary.sasl.authentication.failures";
     public static final String CONNECTIONS = "tributary.connections";
     public static final String CONNECTIONS_REFUSED = "tributary.connections.refused";
+    public static final String REPLICATION_STREAMS = "tributary.replication.streams";
+    public static final String REPLICATION_STREAMS_REFUSED = "tributary.replication.streams.refused";
     public static final String REQUEST_MEMORY_USED = "tributary.request.memory.used";
     public static final String REQUEST_MEMORY_LIMIT = "tributary.request.memory.limit";
     public static final String REQUEST_MEMORY_WAITING = "tributary.request.memory.waiting.connections";
@@ -215,6 +219,15 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
                 .register(registry);
     }
 
+    /** The replication fetch streams other nodes have open on this one, and those refused at the cap. */
+    public void replicationStreams(io.tributary.replication.ReplicationService service) {
+        Gauge.builder(REPLICATION_STREAMS, service, ReplicationService::openStreams)
+                .description("replication fetch streams open on this node (bound: " + service.maxStreams() + ")")
+                .register(registry);
+        FunctionCounter.builder(REPLICATION_STREAMS_REFUSED, service, ReplicationService::refusedStreams)
+                .description("replication fetch streams refused because the bound was reached").register(registry);
+    }
+
     /** The node's request and response memory ({@code queued.max.request.bytes}) and who waits for it. */
     public void requestMemory(io.tributary.node.network.RequestMemoryPool pool) {
         Gauge.builder(REQUEST_MEMORY_USED, pool, p -> p.used()).baseUnit("bytes")
@@ -310,6 +323,8 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
         Gauge.builder(GROUP_COORDINATOR_QUEUE, groups, GroupService::queuedCalls)
                 .description("group requests waiting for the group-coordinator thread (at most 10,000; more are "
                         + "answered COORDINATOR_NOT_AVAILABLE)").register(registry);
+        Gauge.builder(LOG_INDEX_HEAP, replicas, ReplicaManager::indexHeapBytes).baseUnit("bytes")
+                .description("heap held by the offset and time indexes of every hosted segment").register(registry);
         Gauge.builder(PRODUCER_IDS, replicas, ReplicaManager::producerIdCount)
                 .description("idempotent producer ids held in the producer state of the partition replicas on this "
                         + "node (bounded by producer.id.expiration.ms)").register(registry);

@@ -83,6 +83,11 @@ final class LogSegment {
         return size;
     }
 
+    /** Heap held by this segment's offset and time indexes (kept in memory, see {@link OffsetIndex}). */
+    long indexHeapBytes() {
+        return offsetIndex.heapBytes() + timeIndex.heapBytes();
+    }
+
     boolean isEmpty() {
         return size == 0;
     }

@@ -47,6 +47,11 @@ final class OffsetIndex {
         return count;
     }
 
+    /** Heap held by the entries (the array's capacity, which may exceed the entries by up to twice). */
+    long heapBytes() {
+        return 8L * entries.length;
+    }
+
     void append(int relativeOffset, int position) {
         int n = count;
         if (n >= maxEntries) {

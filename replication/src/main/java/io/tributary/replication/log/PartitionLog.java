@@ -751,6 +751,15 @@ public final class PartitionLog implements Closeable {
         return total;
     }
 
+    /** Heap held by the offset and time indexes of every segment. */
+    public long indexHeapBytes() {
+        long total = 0;
+        for (LogSegment segment : segments.values()) {
+            total += segment.indexHeapBytes();
+        }
+        return total;
+    }
+
     public int numberOfSegments() {
         return segments.size();
     }

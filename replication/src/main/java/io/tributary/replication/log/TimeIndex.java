@@ -49,6 +49,11 @@ final class TimeIndex {
         return count;
     }
 
+    /** Heap held by the entries (the arrays' capacity, which may exceed the entries by up to twice). */
+    long heapBytes() {
+        return 12L * relOffsets.length;
+    }
+
     /** Largest timestamp indexed, or -1 when empty. */
     long lastTimestamp() {
         int n = count;

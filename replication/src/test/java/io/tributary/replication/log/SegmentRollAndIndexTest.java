@@ -131,6 +131,26 @@ class SegmentRollAndIndexTest {
         }
     }
 
+    @Test
+    void theIndexesHeapIsCountedPerSegmentAndLeavesWithTheSegments() throws IOException {
+        int batchSize = batch(2, 0).remaining();
+        // An index entry per batch (interval smaller than a batch), three batches per segment
+        log = PartitionLog.open(dir, config(3L * batchSize, 3_600_000, 1), clock);
+        long empty = log.indexHeapBytes();
+        assertThat(empty).as("an empty segment's indexes hold their first arrays").isPositive();
+
+        for (int i = 0; i < 30; i++) {
+            log.append(batch(2, i), 0);
+        }
+        assertThat(log.numberOfSegments()).isEqualTo(10);
+        long full = log.indexHeapBytes();
+        assertThat(full).as("every segment's indexes are counted").isGreaterThanOrEqualTo(10 * empty);
+
+        log.truncateFullyAndStartAt(60);
+        assertThat(log.numberOfSegments()).isEqualTo(1);
+        assertThat(log.indexHeapBytes()).as("removed segments' indexes are gone").isEqualTo(empty);
+    }
+
     private static LogConfig config(long segmentBytes, long segmentMs, int indexIntervalBytes) {
         return new LogConfig(segmentBytes, segmentMs, -1, -1, 1_048_588, indexIntervalBytes, 4096);
     }
