@@ -27,10 +27,10 @@ DIR="${DIR:-$(mktemp -d /tmp/producer-state-open.XXXXXX)}"
 trap 'rm -rf "$DIR"' EXIT
 
 cd "$REPO_ROOT"
-mvn -o -q -pl replication test-compile dependency:build-classpath -Dmdep.includeScope=test \
+mvn -o -q -pl storage -am test-compile dependency:build-classpath -Dmdep.includeScope=test \
     -Dmdep.outputFile="$DIR/classpath.txt" >/dev/null
-CP="replication/target/test-classes:replication/target/classes:$(cat "$DIR/classpath.txt")"
-run() { java $HEAP -cp "$CP" io.tributary.replication.log.OpenTimeBenchmark "$@"; }
+CP="storage/target/test-classes:storage/target/classes:$(cat "$DIR/classpath.txt")"
+run() { java $HEAP -cp "$CP" io.tributary.storage.OpenTimeBenchmark "$@"; }
 drop_cache() {
     if [[ "$COLD" == 1 ]]; then
         for f in "$DIR"/log/*; do dd if="$f" iflag=nocache count=0 status=none 2>/dev/null || true; done

@@ -44,7 +44,7 @@ import io.tributary.replication.ReplicationConfig;
 import io.tributary.replication.ReplicationService;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
-import io.tributary.replication.log.LogConfig;
+import io.tributary.storage.LogConfig;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,6 +1,6 @@
 package io.tributary.replication;
 
-import io.tributary.replication.log.LogAppendResult;
+import io.tributary.storage.LogAppendResult;
 import java.util.concurrent.CompletableFuture;
 
 /**

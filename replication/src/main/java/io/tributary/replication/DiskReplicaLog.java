@@ -1,9 +1,9 @@
 package io.tributary.replication;
 
-import io.tributary.replication.log.EpochEndOffset;
-import io.tributary.replication.log.LogAppendResult;
-import io.tributary.replication.log.LogReadResult;
-import io.tributary.replication.log.PartitionLog;
+import io.tributary.storage.EpochEndOffset;
+import io.tributary.storage.LogAppendResult;
+import io.tributary.storage.LogReadResult;
+import io.tributary.storage.PartitionLog;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.OptionalInt;

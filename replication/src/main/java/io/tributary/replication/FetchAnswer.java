@@ -1,7 +1,7 @@
 package io.tributary.replication;
 
 import io.tributary.proto.replication.ReplicaFetchError;
-import io.tributary.replication.log.EpochEndOffset;
+import io.tributary.storage.EpochEndOffset;
 import java.nio.ByteBuffer;
 
 /**

@@ -3,10 +3,10 @@ package io.tributary.replication;
 import io.tributary.metadata.BrokerRegistration;
 import io.tributary.metadata.PartitionImage;
 import io.tributary.proto.replication.ReplicaFetchError;
-import io.tributary.replication.log.EpochEndOffset;
-import io.tributary.replication.log.LogAppendResult;
-import io.tributary.replication.log.LogReadResult;
-import io.tributary.replication.log.PartitionLog;
+import io.tributary.storage.EpochEndOffset;
+import io.tributary.storage.LogAppendResult;
+import io.tributary.storage.LogReadResult;
+import io.tributary.storage.PartitionLog;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -249,7 +249,7 @@ public final class Partition {
      * same lock as the append, so no role change can slip between them.
      *
      * @throws ReplicaException for a refused append; nothing was written
-     * @throws io.tributary.replication.log.LogException for invalid batches; nothing was written
+     * @throws io.tributary.storage.LogException for invalid batches; nothing was written
      */
     public AppendOutcome appendAsLeader(ByteBuffer batches, int clientLeaderEpoch, int requiredAcks)
             throws IOException {

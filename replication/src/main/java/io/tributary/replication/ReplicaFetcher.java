@@ -10,7 +10,7 @@ import io.tributary.proto.replication.ReplicaFetchError;
 import io.tributary.proto.replication.ReplicaFetchRequest;
 import io.tributary.proto.replication.ReplicaFetchResponse;
 import io.tributary.proto.replication.ReplicationServiceGrpc;
-import io.tributary.replication.log.EpochEndOffset;
+import io.tributary.storage.EpochEndOffset;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

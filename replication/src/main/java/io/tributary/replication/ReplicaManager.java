@@ -5,9 +5,9 @@ import io.tributary.metadata.MetadataImage;
 import io.tributary.metadata.MetadataView;
 import io.tributary.metadata.PartitionImage;
 import io.tributary.metadata.TopicImage;
-import io.tributary.replication.log.LogConfig;
-import io.tributary.replication.log.PartitionLog;
-import io.tributary.replication.log.PartitionMetadataFile;
+import io.tributary.storage.LogConfig;
+import io.tributary.storage.PartitionLog;
+import io.tributary.storage.PartitionMetadataFile;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -494,7 +494,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
      * Appends client batches to a partition this node leads ({@link Partition#appendAsLeader}): the leadership and,
      * for acks=all ({@code requiredAcks == -1}), min.insync.replicas are checked atomically with the append, and the
      * outcome's future completes once the high watermark passes the batches. Log validation failures surface as
-     * {@link io.tributary.replication.log.LogException}.
+     * {@link io.tributary.storage.LogException}.
      */
     public AppendOutcome appendAsLeader(PartitionId id, int clientLeaderEpoch, ByteBuffer batches,
             int requiredAcks) {

@@ -1,9 +1,9 @@
 package io.tributary.replication;
 
-import io.tributary.replication.log.EpochEndOffset;
-import io.tributary.replication.log.EpochEntry;
-import io.tributary.replication.log.LogAppendResult;
-import io.tributary.replication.log.LogReadResult;
+import io.tributary.storage.EpochEndOffset;
+import io.tributary.storage.EpochEntry;
+import io.tributary.storage.LogAppendResult;
+import io.tributary.storage.LogReadResult;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

@@ -7,7 +7,7 @@ import io.tributary.proto.replication.PartitionFetch;
 import io.tributary.proto.replication.ReplicaFetchError;
 import io.tributary.proto.replication.ReplicaFetchRequest;
 import io.tributary.proto.replication.ReplicaFetchResponse;
-import io.tributary.replication.log.LogConfig;
+import io.tributary.storage.LogConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

@@ -8,7 +8,7 @@ import io.tributary.metadata.Uuids;
 import io.tributary.proto.metadata.CreateTopicRecord;
 import io.tributary.proto.metadata.MetadataRecord;
 import io.tributary.proto.metadata.PartitionRecord;
-import io.tributary.replication.log.LogConfig;
+import io.tributary.storage.LogConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.tributary.metadata.MetadataImage;
-import io.tributary.replication.log.LogConfig;
+import io.tributary.storage.LogConfig;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Clock;

@@ -15,7 +15,7 @@ import io.tributary.proto.replication.ReplicaFetchError;
 import io.tributary.proto.replication.ReplicaFetchRequest;
 import io.tributary.proto.replication.ReplicaFetchResponse;
 import io.tributary.proto.replication.ReplicationServiceGrpc;
-import io.tributary.replication.log.LogConfig;
+import io.tributary.storage.LogConfig;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

@@ -2,8 +2,8 @@ package io.tributary.node.handlers;
 
 import io.tributary.replication.ReplicaError;
 import io.tributary.replication.ReplicaException;
-import io.tributary.replication.log.LogError;
-import io.tributary.replication.log.LogException;
+import io.tributary.storage.LogError;
+import io.tributary.storage.LogException;
 import org.apache.kafka.common.protocol.Errors;
 
 /** Maps our modules' error values onto Kafka's error codes at the client edge. */

@@ -122,7 +122,7 @@ public final class GroupHandlers {
         if (cause instanceof TimeoutException) {
             return OffsetCommitDecision.clientError(Errors.REQUEST_TIMED_OUT);
         }
-        if (cause instanceof ReplicaException || cause instanceof io.tributary.replication.log.LogException) {
+        if (cause instanceof ReplicaException || cause instanceof io.tributary.storage.LogException) {
             return OffsetCommitDecision.clientError(ErrorCodes.of((RuntimeException) cause));
         }
         if (cause instanceof RuntimeException re) {

@@ -2,7 +2,7 @@ package io.tributary.node.handlers;
 
 import io.tributary.replication.Partition;
 import io.tributary.replication.PartitionId;
-import io.tributary.replication.log.TimestampOffset;
+import io.tributary.storage.TimestampOffset;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,7 +2,7 @@ package io.tributary.node.handlers;
 
 import io.tributary.replication.Partition;
 import io.tributary.replication.PartitionId;
-import io.tributary.replication.log.EpochEndOffset;
+import io.tributary.storage.EpochEndOffset;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.common.message.OffsetForLeaderEpochRequestData;
 import org.apache.kafka.common.message.OffsetForLeaderEpochResponseData;

@@ -1,6 +1,6 @@
 package io.tributary.node.handlers;
 
-import io.tributary.replication.log.LogConfig;
+import io.tributary.storage.LogConfig;
 import java.util.Map;
 import java.util.Set;
 

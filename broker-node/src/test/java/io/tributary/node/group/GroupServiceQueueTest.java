@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.tributary.replication.ReplicaManager;
 import io.tributary.replication.ReplicationConfig;
-import io.tributary.replication.log.LogConfig;
+import io.tributary.storage.LogConfig;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;

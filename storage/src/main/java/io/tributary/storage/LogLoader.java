@@ -1,0 +1,245 @@
+package io.tributary.storage;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.TreeMap;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Opens the segments of a partition directory, recovering after an unclean stop ({@link #load}), then restores
+ * the idempotent-producer state and the leader epoch cache from the newest producer snapshot and the batch headers
+ * after it ({@link #restoreState}). Called once, by {@link PartitionLog#open}, on the opening thread, before the log
+ * is shared; {@link #forEachBatchFrom} also serves truncation, under the log's append lock.
+ *
+ * <p>After a clean shutdown every segment is trusted (indexes loaded, only the batches after the last index entry
+ * re-checked). Otherwise every segment that contains or follows the recovery point, and always the last one, is
+ * walked batch by batch (lengths, magic, CRC, increasing offsets); at the first bad batch the file is truncated
+ * and all later segments are deleted; indexes of walked segments are rebuilt. A trusted segment whose index files
+ * are missing or inconsistent is walked the same way.
+ */
+final class LogLoader {
+    private static final Logger LOG = LoggerFactory.getLogger(LogLoader.class);
+
+    private LogLoader() {
+    }
+
+    /** The loaded segments by base offset; never empty. */
+    static NavigableMap<Long, LogSegment> load(Path dir, LogConfig config, boolean cleanShutdown, long recoveryPoint,
+                                               long logStartOffsetCheckpoint) throws IOException {
+        deleteTemporaryFiles(dir);
+        List<Long> baseOffsets = segmentBaseOffsets(dir);
+        NavigableMap<Long, LogSegment> segments = new TreeMap<>();
+        try {
+            loadSegments(dir, config, cleanShutdown, recoveryPoint, baseOffsets, segments);
+            if (segments.isEmpty()) {
+                long base = Math.max(0, logStartOffsetCheckpoint);
+                // PartitionLog.open fsyncs the directory once it is loaded.
+                segments.put(base, LogSegment.create(dir, base, config.segmentIndexBytes()));
+            }
+        } catch (IOException | RuntimeException e) {
+            for (LogSegment segment : segments.values()) {
+                try {
+                    segment.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+        return segments;
+    }
+
+    private static void loadSegments(Path dir, LogConfig config, boolean cleanShutdown, long recoveryPoint,
+                                     List<Long> baseOffsets, NavigableMap<Long, LogSegment> segments)
+            throws IOException {
+        for (int i = 0; i < baseOffsets.size(); i++) {
+            long base = baseOffsets.get(i);
+            boolean last = i == baseOffsets.size() - 1;
+            long nextBase = last ? Long.MAX_VALUE : baseOffsets.get(i + 1);
+            LogSegment segment = LogSegment.open(dir, base, config.segmentIndexBytes());
+            boolean mustRecover = !cleanShutdown && (last || nextBase > recoveryPoint);
+            if (!mustRecover && segment.loadTrusted()) {
+                segments.put(base, segment);
+                continue;
+            }
+            if (!mustRecover) {
+                LOG.info("Rebuilding indexes of segment dir={} baseOffset={}: index files missing or inconsistent",
+                        dir, base);
+            }
+            long truncated = segment.recover(config.indexIntervalBytes());
+            segment.flush();
+            segments.put(base, segment);
+            if (truncated > 0) {
+                List<Long> later = baseOffsets.subList(i + 1, baseOffsets.size());
+                LOG.warn("Truncated torn or corrupt log tail dir={} segment={} truncatedBytes={} validBytes={} "
+                        + "nextOffset={} deletedLaterSegments={}", dir, base, truncated, segment.size(),
+                        segment.nextOffset(), later.size());
+                for (long laterBase : later) {
+                    LogSegment.open(dir, laterBase, config.segmentIndexBytes()).closeAndDelete();
+                }
+                DiskIo.fsyncDirectory(dir);
+                break;
+            }
+        }
+    }
+
+    /**
+     * What {@link #restoreState} produced besides the producer state.
+     *
+     * @param snapshotOffset the offset of the snapshot the state started from, or -1 (every header was replayed)
+     * @param headersRead    batch headers read, for producer state and leader epochs together
+     */
+    record RestoredState(LeaderEpochCache epochCache, long snapshotOffset, long headersRead) {
+    }
+
+    /**
+     * Restores {@code producers} and the leader epoch cache of loaded segments, as Kafka's loader does: snapshots
+     * outside [log start offset, log end offset] are deleted (those above refer to a tail that recovery or a
+     * truncation removed); the producer state is the newest readable snapshot at or below the log end offset plus a
+     * replay of the batch headers after it, or a replay of every header if there is none. The leader epoch
+     * checkpoint is used if it agrees with the snapshot's epoch entries continued by those headers; if it is missing,
+     * garbled or disagrees, or there is no snapshot, the cache is rebuilt from every batch header (a second walk when
+     * there was a snapshot; rare: a crash that lost the checkpoint, or a log written before snapshots existed).
+     */
+    static RestoredState restoreState(Path dir, NavigableMap<Long, LogSegment> segments, ProducerSnapshots snapshots,
+                                      ProducerStateManager producers, long logStartOffset, long logEndOffset)
+            throws IOException {
+        Optional<ProducerSnapshots.Snapshot> snapshot;
+        try {
+            snapshots.deleteBelow(logStartOffset);
+            snapshots.deleteAbove(logEndOffset);
+            snapshot = latestMatchingSnapshot(dir, segments, snapshots, logEndOffset);
+        } catch (IOException | RuntimeException e) {
+            // A snapshot only saves work: no problem with one may keep the replica offline.
+            LOG.warn("Producer snapshots unusable dir={}: the producer state is replayed from the log", dir, e);
+            snapshot = Optional.empty();
+        }
+        snapshot.ifPresent(s -> producers.load(s.producers()));
+        LeaderEpochCache.Rebuilder epochs = new LeaderEpochCache.Rebuilder(
+                snapshot.map(ProducerSnapshots.Snapshot::epochs).orElse(List.of()));
+        long from = snapshot.map(ProducerSnapshots.Snapshot::offset).orElse(segments.firstKey());
+        long headersRead = forEachBatchFrom(segments, from, (header, position) -> {
+            producers.replay(header);
+            epochs.accept(header);
+        });
+        producers.truncateHead(logStartOffset);
+        long snapshotOffset = snapshot.isPresent() ? from : -1;
+        Path checkpoint = dir.resolve(LeaderEpochCache.FILE_NAME);
+        Optional<LeaderEpochCache> trusted = snapshot.isEmpty() ? Optional.empty()
+                : LeaderEpochCache.openIfAgrees(checkpoint, epochs.entries(), logStartOffset, logEndOffset);
+        if (trusted.isPresent()) {
+            return new RestoredState(trusted.get(), snapshotOffset, headersRead);
+        }
+        List<EpochEntry> fromHeaders = epochs.entries();
+        if (snapshot.isPresent()) {
+            LeaderEpochCache.Rebuilder all = new LeaderEpochCache.Rebuilder();
+            headersRead += forEachBatchFrom(segments, segments.firstKey(), (header, position) -> all.accept(header));
+            fromHeaders = all.entries();
+        }
+        LeaderEpochCache cache = LeaderEpochCache.recover(checkpoint, fromHeaders, logStartOffset, logEndOffset);
+        return new RestoredState(cache, snapshotOffset, headersRead);
+    }
+
+    /**
+     * The newest readable snapshot at or below {@code maxOffset} whose fingerprint matches the log: the batch that
+     * ends just below its offset has the base offset, last offset, partition leader epoch and CRC the snapshot
+     * recorded (or, for a snapshot without one, no batch precedes its offset). A snapshot that does not match was
+     * taken from another log below its offset (see {@link ProducerSnapshots}); it and every snapshot above it are
+     * deleted with a WARN (snapshot files only, never log data) and an older one is tried. Empty if none matches:
+     * the caller replays the log from its start.
+     */
+    static Optional<ProducerSnapshots.Snapshot> latestMatchingSnapshot(
+            Path dir, NavigableMap<Long, LogSegment> segments, ProducerSnapshots snapshots, long maxOffset)
+            throws IOException {
+        long max = maxOffset;
+        while (true) {
+            Optional<ProducerSnapshots.Snapshot> snapshot = snapshots.latestAtOrBelow(max);
+            if (snapshot.isEmpty()) {
+                return snapshot;
+            }
+            ProducerSnapshots.Snapshot s = snapshot.get();
+            RecordBatchHeader inLog = batchEndingBelow(segments, s.offset());
+            boolean matches = s.lastBatch() == null ? inLog == null : inLog != null && s.lastBatch().matches(inLog);
+            if (matches) {
+                return snapshot;
+            }
+            LOG.warn("Deleting a producer snapshot that does not match the log below it, and every snapshot above it "
+                    + "dir={} snapshotOffset={} snapshotLastBatch={} logBatch={}", dir, s.offset(), s.lastBatch(),
+                    inLog == null ? "none" : ProducerSnapshots.BatchFingerprint.of(inLog));
+            snapshots.deleteFrom(s.offset());
+            max = s.offset() - 1;
+        }
+    }
+
+    /**
+     * The header of the batch that holds {@code offset - 1}, or null if the log has none. One offset index lookup
+     * in the segment that would hold it, then a scan of at most about {@code index.interval.bytes}; the batch found
+     * may start after {@code offset - 1} if no batch holds it (then it differs from any fingerprint at that offset).
+     */
+    static RecordBatchHeader batchEndingBelow(NavigableMap<Long, LogSegment> segments, long offset)
+            throws IOException {
+        var entry = segments.floorEntry(offset - 1);
+        if (entry == null) {
+            return null;
+        }
+        LogSegment segment = entry.getValue();
+        int position = segment.findBatchPosition(offset - 1, segment.size());
+        return position < 0 ? null : segment.readHeader(position);
+    }
+
+    /**
+     * Visits, in log order and without CRC checks (the segments are loaded), the batch headers from {@code offset},
+     * which must be a batch boundary (a snapshot's offset is), to the log end.
+     *
+     * @return how many headers were visited
+     */
+    static long forEachBatchFrom(NavigableMap<Long, LogSegment> segments, long offset, BatchScanner.Visitor visitor)
+            throws IOException {
+        long[] visited = {0};
+        BatchScanner.Visitor counting = (header, position) -> {
+            visited[0]++;
+            visitor.visit(header, position);
+        };
+        Long floor = segments.floorKey(offset);
+        for (LogSegment segment : segments.tailMap(floor == null ? offset : floor, true).values()) {
+            int position = segment.baseOffset() >= offset ? 0 : segment.findBatchPosition(offset, segment.size());
+            if (position >= 0) {
+                segment.forEachBatchFrom(position, counting);
+            }
+        }
+        return visited[0];
+    }
+
+    /** Base offsets of the {@code <20 digits>.log} files in {@code dir}, ascending. */
+    private static List<Long> segmentBaseOffsets(Path dir) throws IOException {
+        List<Long> bases = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + LogSegment.LOG_SUFFIX)) {
+            for (Path file : files) {
+                String name = file.getFileName().toString();
+                String stem = name.substring(0, name.length() - LogSegment.LOG_SUFFIX.length());
+                if (stem.length() == 20 && stem.chars().allMatch(Character::isDigit)) {
+                    bases.add(Long.parseLong(stem));
+                }
+            }
+        }
+        bases.sort(null);
+        return bases;
+    }
+
+    /** Leftovers of an atomic write interrupted by a crash. */
+    private static void deleteTemporaryFiles(Path dir) throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + DiskIo.TMP_SUFFIX)) {
+            for (Path file : files) {
+                Files.deleteIfExists(file);
+            }
+        }
+    }
+}

@@ -1,0 +1,843 @@
+package io.tributary.storage;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.stream.Stream;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The log of one partition replica on disk: a directory of segments holding Kafka RecordBatch v2 bytes exactly as
+ * the producer sent them, except for the base offset and partition leader epoch the leader stamps (both outside
+ * the CRC). Fetches return the stored bytes without re-encoding.
+ *
+ * <p>Directory layout ({@code dir} is {@code <topic>-<partition>/}):
+ * <pre>
+ * 00000000000000000000.log        batches, see {@link LogSegment} and {@link RecordBatchHeader}
+ * 00000000000000000000.index      sparse offset index, see {@link OffsetIndex}
+ * 00000000000000000000.timeindex  sparse time index, see {@link TimeIndex}
+ * recovery-point                  offset below which everything was fsynced, see {@link Checkpoint}
+ * log-start-offset                first offset still readable (advanced by retention), see {@link Checkpoint}
+ * leader-epoch-checkpoint         first offset of each leader epoch, see {@link LeaderEpochCache}
+ * 00000000000000000000.snapshot   idempotent-producer state below that offset, see {@link ProducerSnapshots}
+ * clean-shutdown                  empty marker written by {@link #close}, deleted by {@link #open}
+ * </pre>
+ *
+ * <p>Threads: {@link #append}, {@link #appendAsFollower}, {@link #assignEpoch}, {@link #truncateTo},
+ * {@link #deleteRetainedSegments}, {@link #flush} and {@link #close} serialise on one append lock (the active
+ * segment has one writer; the {@link LeaderEpochCache} changes only under it). {@link #read},
+ * {@link #offsetForTimestamp}, {@link #latestEpoch} and {@link #endOffsetForEpoch} run concurrently with appends and
+ * with each other; they see only whole batches because the log end offset and segment sizes are published after the
+ * bytes are written, and the epoch cache is an immutable snapshot replaced after its file.
+ * Operations that remove bytes or close files (truncation, retention, close, delete) also take an exclusive lock
+ * that waits for running reads. Lock order: append lock, then the exclusive lock. A thread interrupted during a
+ * read or write closes the underlying {@code FileChannel} (JDK behaviour): do not interrupt log users.
+ *
+ * <p>Lifecycle: {@link #open} (recovering if the last stop was unclean), use, then {@link #close} (which marks a
+ * clean shutdown) or {@link #delete}. An {@link IOException} from any method leaves the log in an unknown state:
+ * the caller should stop using it (Kafka takes the log directory offline).
+ */
+public final class PartitionLog implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(PartitionLog.class);
+
+    static final String RECOVERY_POINT_FILE = "recovery-point";
+    static final String LOG_START_OFFSET_FILE = "log-start-offset";
+    static final String CLEAN_SHUTDOWN_FILE = "clean-shutdown";
+
+    private final Path dir;
+    private final Clock clock;
+    private final ConcurrentSkipListMap<Long, LogSegment> segments;
+    private final ProducerStateManager producerState = new ProducerStateManager();
+    /** Append lock (or the opening thread). */
+    private final ProducerSnapshots snapshots;
+    /** Set once by {@link #initialise}; mutated under the append lock only, read by any thread. */
+    private volatile LeaderEpochCache epochCache;
+    private final ReentrantLock appendLock = new ReentrantLock();
+    private final ReentrantReadWriteLock readersLock = new ReentrantReadWriteLock();
+
+    private volatile LogConfig config;
+    private volatile long logStartOffset;
+    private volatile long logEndOffset;
+    /** Offsets below this were fsynced, with their indexes. Append lock. */
+    private long recoveryPoint;
+    private volatile boolean closed;
+    /** Batch headers {@link #open} read for producer state and leader epochs (tests: only the tail is read). */
+    private long headersReadAtOpen;
+    /**
+     * The snapshot that holds exactly the current producer state: its offset (-1: none) and the state's
+     * {@link ProducerStateManager#changes} when it was written or loaded. Append lock.
+     */
+    private long currentSnapshotOffset = -1;
+    private long currentSnapshotChanges;
+
+    private PartitionLog(Path dir, LogConfig config, Clock clock, Map<Long, LogSegment> loaded,
+                         ProducerSnapshots snapshots) {
+        this.dir = dir;
+        this.config = config;
+        this.clock = clock;
+        this.segments = new ConcurrentSkipListMap<>(loaded);
+        this.snapshots = snapshots;
+    }
+
+    /**
+     * Opens the log in {@code dir}, creating the directory if needed. If the last stop was not a {@link #close},
+     * segments from the recovery point on are checked batch by batch and a torn or corrupt tail is truncated
+     * (logged at WARN). Producer state is the newest readable producer snapshot at or below the (recovered) log end
+     * offset plus a replay of the batch headers after it, or a replay of every header if there is no snapshot. The
+     * leader epoch cache is loaded from its checkpoint, cut to [log start offset, log end offset) (so an epoch
+     * assigned but never written to is forgotten, as in Kafka), if it agrees with the snapshot's epochs continued by
+     * the headers after it; if the checkpoint is missing, garbled or disagrees, the cache is rebuilt from every batch
+     * header (see {@link LogLoader#restoreState}). If headers were replayed, a snapshot at the log end offset is
+     * written, so that the next open reads none.
+     */
+    public static PartitionLog open(Path dir, LogConfig config, Clock clock) throws IOException {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(clock, "clock");
+        Files.createDirectories(dir);
+        Path marker = dir.resolve(CLEAN_SHUTDOWN_FILE);
+        boolean cleanShutdown = Files.exists(marker);
+        long recoveryPoint = Checkpoint.read(dir.resolve(RECOVERY_POINT_FILE), 0);
+        long startCheckpoint = Checkpoint.read(dir.resolve(LOG_START_OFFSET_FILE), -1);
+        var loaded = LogLoader.load(dir, config, cleanShutdown, recoveryPoint, startCheckpoint);
+        PartitionLog log = new PartitionLog(dir, config, clock, loaded, ProducerSnapshots.list(dir));
+        log.initialise(startCheckpoint, recoveryPoint);
+        Files.deleteIfExists(marker);
+        DiskIo.fsyncDirectory(dir);
+        LOG.info("Opened partition log dir={} cleanShutdown={} segments={} logStartOffset={} logEndOffset={} "
+                + "batchHeadersRead={} producers={}", dir, cleanShutdown, loaded.size(), log.logStartOffset,
+                log.logEndOffset, log.headersReadAtOpen, log.producerState.producerCount());
+        return log;
+    }
+
+    private void initialise(long startCheckpoint, long recoveryCheckpoint) throws IOException {
+        LogSegment active = segments.lastEntry().getValue();
+        logEndOffset = active.nextOffset();
+        logStartOffset = Math.min(Math.max(startCheckpoint, segments.firstKey()), logEndOffset);
+        active.startRollClock(clock.millis());
+        LogLoader.RestoredState restored = LogLoader.restoreState(dir, segments, snapshots, producerState,
+                logStartOffset, logEndOffset);
+        epochCache = restored.epochCache();
+        headersReadAtOpen = restored.headersRead();
+        recoveryPoint = logEndOffset; // the loader flushed every segment it walked
+        // As Kafka's loader: a snapshot at the log end (every batch is on disk now), unless nothing was replayed.
+        currentSnapshotOffset = restored.snapshotOffset();
+        currentSnapshotChanges = producerState.changes();
+        try {
+            if (logEndOffset > Math.max(restored.snapshotOffset(), logStartOffset)) {
+                takeSnapshot(logEndOffset);
+            }
+            snapshots.retain(segments.navigableKeySet(), logStartOffset);
+        } catch (IOException | RuntimeException e) {
+            // ENOSPC, EACCES...: the log is whole without it; the next open replays the headers again.
+            LOG.warn("Cannot write or trim the producer snapshots at open dir={} logEndOffset={}", dir, logEndOffset,
+                    e);
+        }
+        // Only what changed is written (each write is an fsync): a new, empty log or a clean restart writes nothing,
+        // as the files read (or their absence, read as the defaults) already say the same.
+        if (recoveryPoint != recoveryCheckpoint) {
+            Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+        }
+        if (logStartOffset != Math.max(startCheckpoint, 0)) {
+            Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+        }
+    }
+
+    // ---------------------------------------------------------------- appends
+
+    /**
+     * Leader append. Validates every batch in {@code batches} (position to limit) before writing any: magic 2
+     * (UNSUPPORTED_MAGIC), lengths and CRC (CORRUPT_MESSAGE), each batch within {@code max.message.bytes}
+     * (MESSAGE_TOO_LARGE), the whole append within {@code segment.bytes} (RECORD_LIST_TOO_LARGE), record count
+     * and offset delta not negative (INVALID_RECORD), idempotent producer epoch and sequence. Then assigns offsets
+     * from the log end offset and writes.
+     *
+     * <p>The base offset and partition leader epoch are stamped <em>in place</em> into {@code batches} (a read-only
+     * buffer is copied first); its position and limit are not changed.
+     *
+     * <p>If {@code leaderEpoch} is newer than the latest epoch of the {@link #leaderEpochCache}, the epoch is first
+     * recorded as starting at the log end offset (KIP-101).
+     *
+     * @throws LogException for an invalid append; nothing was written
+     * @throws IllegalArgumentException if {@code leaderEpoch} is negative or older than the latest epoch in the log:
+     *     the caller must fence stale leaders before appending (KIP-320); nothing was written
+     */
+    public LogAppendResult append(ByteBuffer batches, int leaderEpoch) throws IOException {
+        LogConfig cfg = config;
+        List<RecordBatchHeader> received = BatchValidator.validateAppend(batches, cfg.maxMessageBytes(),
+                cfg.segmentBytes());
+        appendLock.lock();
+        try {
+            ensureOpen();
+            requireCurrentEpoch(leaderEpoch);
+            ProducerStateManager.Staged staged = producerState.stage();
+            List<RecordBatchHeader> stamped = new ArrayList<>(received.size());
+            long nextOffset = logEndOffset;
+            long maxTimestamp = -1;
+            for (RecordBatchHeader header : received) {
+                RecordBatchHeader assigned = header.withBaseOffsetAndEpoch(nextOffset, leaderEpoch);
+                Optional<ProducerStateManager.BatchMetadata> duplicate = staged.check(assigned);
+                if (duplicate.isPresent()) {
+                    var original = duplicate.get();
+                    return new LogAppendResult(original.firstOffset(), original.lastOffset(), -1, -1, true);
+                }
+                stamped.add(assigned);
+                nextOffset = assigned.nextOffset();
+                maxTimestamp = Math.max(maxTimestamp, assigned.maxTimestamp());
+            }
+            ByteBuffer target = batches.isReadOnly() ? copyOf(batches) : batches;
+            int position = target.position();
+            for (RecordBatchHeader header : stamped) {
+                target.putLong(position + RecordBatchHeader.BASE_OFFSET_OFFSET, header.baseOffset());
+                target.putInt(position + RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET, leaderEpoch);
+                position += header.sizeInBytes();
+            }
+            maybeAssignEpoch(leaderEpoch, logEndOffset);
+            write(target, stamped, cfg);
+            staged.commit();
+            return new LogAppendResult(stamped.get(0).baseOffset(), stamped.get(stamped.size() - 1).lastOffset(),
+                    maxTimestamp, -1, false);
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /**
+     * Follower append: batches already carry the leader's offsets and epochs and are stored unchanged. They are
+     * checked for lengths, magic and CRC (not for size limits or producer sequences; the leader did that), and
+     * producer state is replayed from them. Each batch whose partition leader epoch is newer than the latest epoch
+     * of the {@link #leaderEpochCache} starts a new entry at its base offset (batches without an epoch, or with an
+     * older one, add nothing), so the follower's cache ends up equal to the leader's.
+     *
+     * @throws LogException if a batch is invalid; nothing was written
+     * @throws IllegalArgumentException if the first batch starts below the log end offset or offsets go backwards
+     */
+    public void appendAsFollower(ByteBuffer batches) throws IOException {
+        List<RecordBatchHeader> headers = BatchValidator.validateAppend(batches, Integer.MAX_VALUE,
+                Integer.MAX_VALUE);
+        appendLock.lock();
+        try {
+            ensureOpen();
+            long expected = logEndOffset;
+            for (RecordBatchHeader header : headers) {
+                if (header.baseOffset() < expected) {
+                    throw new IllegalArgumentException("Follower append of offset " + header.baseOffset()
+                            + " is below the expected offset " + expected + " (truncate first)");
+                }
+                expected = header.nextOffset();
+            }
+            for (RecordBatchHeader header : headers) {
+                maybeAssignEpoch(header.partitionLeaderEpoch(), header.baseOffset());
+            }
+            write(batches, headers, config);
+            headers.forEach(producerState::replay);
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /** Records {@code epoch} as starting at {@code startOffset} if it is newer than the latest. Append lock held. */
+    private void maybeAssignEpoch(int epoch, long startOffset) throws IOException {
+        OptionalInt latest = epochCache.latestEpoch();
+        if (epoch >= 0 && (latest.isEmpty() || epoch > latest.getAsInt())) {
+            epochCache.assign(epoch, startOffset);
+        }
+    }
+
+    private void requireCurrentEpoch(int leaderEpoch) {
+        OptionalInt latest = epochCache.latestEpoch();
+        if (leaderEpoch < 0 || (latest.isPresent() && leaderEpoch < latest.getAsInt())) {
+            throw new IllegalArgumentException("Leader epoch " + leaderEpoch + " is negative or older than the latest "
+                    + "leader epoch " + latest + " of " + dir.getFileName() + " (fence stale leaders first, KIP-320)");
+        }
+    }
+
+    /** Rolls if needed, writes to the active segment and publishes the new log end offset. Append lock held. */
+    private void write(ByteBuffer batches, List<RecordBatchHeader> headers, LogConfig cfg) throws IOException {
+        long nowMs = clock.millis();
+        LogSegment active = segments.lastEntry().getValue();
+        long lastOffset = headers.get(headers.size() - 1).lastOffset();
+        if (active.shouldRoll(cfg, batches.remaining(), lastOffset, nowMs)
+                || (!active.isEmpty() && headers.get(0).baseOffset() - active.baseOffset() > Integer.MAX_VALUE)) {
+            active = roll(headers.get(0).baseOffset(), cfg);
+        }
+        active.append(batches, headers, cfg.indexIntervalBytes(), nowMs);
+        logEndOffset = active.nextOffset(); // publish after the bytes and the segment size
+    }
+
+    /** Closes the active segment for writes and starts a new one at {@code baseOffset}. Append lock held. */
+    private LogSegment roll(long baseOffset, LogConfig cfg) throws IOException {
+        LogSegment previous = segments.lastEntry().getValue();
+        previous.onBecomeInactive();
+        // Every batch below baseOffset is on disk now, and the producer state holds exactly those (the batches of
+        // the append that rolls are committed to it after they are written), so this is Kafka's snapshot at roll.
+        takeSnapshot(baseOffset);
+        LogSegment next = LogSegment.create(dir, baseOffset, cfg.segmentIndexBytes());
+        segments.put(baseOffset, next);
+        snapshots.retain(segments.navigableKeySet(), logStartOffset);
+        DiskIo.fsyncDirectory(dir);
+        recoveryPoint = baseOffset; // everything before was just fsynced (earlier segments at their own roll)
+        Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+        LOG.debug("Rolled segment dir={} previousBase={} previousBytes={} newBase={}", dir, previous.baseOffset(),
+                previous.size(), baseOffset);
+        return next;
+    }
+
+    /**
+     * Writes a producer snapshot at {@code offset}: the producer state and the leader epoch entries that start below
+     * it, and the fingerprint of the batch just below it (one index lookup). The producer state must hold exactly
+     * the batches below {@code offset}, and those must be on disk (after a roll's fsync, a flush, or the loader's
+     * recovery). Append lock held.
+     */
+    private void takeSnapshot(long offset) throws IOException {
+        List<EpochEntry> epochs = epochCache.entries().stream().filter(e -> e.startOffset() < offset).toList();
+        RecordBatchHeader last = LogLoader.batchEndingBelow(segments, offset);
+        var lastBatch = last == null ? null : ProducerSnapshots.BatchFingerprint.of(last);
+        snapshots.write(new ProducerSnapshots.Snapshot(offset, lastBatch, epochs, producerState.entries().values()));
+        currentSnapshotOffset = offset;
+        currentSnapshotChanges = producerState.changes();
+    }
+
+    private static ByteBuffer copyOf(ByteBuffer buffer) {
+        ByteBuffer copy = ByteBuffer.allocate(buffer.remaining());
+        copy.put(buffer.duplicate()).flip();
+        return copy;
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /**
+     * Reads whole stored batches, byte-exact, starting with the batch containing {@code offset}. Stops before
+     * {@code maxBytes} would be exceeded, except that the first batch is returned even if larger (KIP-74); never
+     * returns a batch whose last offset is at or above {@code maxOffsetExclusive} (e.g. the high watermark) or the
+     * log end offset. May span segments.
+     *
+     * @throws LogException OFFSET_OUT_OF_RANGE if {@code offset} is below the log start offset or above the log
+     *     end offset; {@code offset == logEndOffset} gives an empty buffer
+     */
+    public LogReadResult read(long offset, int maxBytes, long maxOffsetExclusive) throws IOException {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes must be >= 0, got " + maxBytes);
+        }
+        readersLock.readLock().lock();
+        try {
+            ensureOpen();
+            long endOffset = logEndOffset;
+            long startOffset = logStartOffset;
+            if (offset < startOffset || offset > endOffset) {
+                throw new LogException(LogError.OFFSET_OUT_OF_RANGE, "Offset " + offset + " is outside the log ["
+                        + startOffset + ", " + endOffset + "] of " + dir.getFileName());
+            }
+            long limitOffset = Math.min(maxOffsetExclusive, endOffset);
+            ByteBuffer records = offset >= limitOffset ? ByteBuffer.allocate(0)
+                    : readBatches(offset, maxBytes, limitOffset);
+            return new LogReadResult(records, startOffset, endOffset);
+        } finally {
+            readersLock.readLock().unlock();
+        }
+    }
+
+    /** One contiguous byte range of a segment to copy out. */
+    private record Chunk(LogSegment segment, int position, int length) {
+    }
+
+    private ByteBuffer readBatches(long offset, int maxBytes, long limitOffset) throws IOException {
+        List<Chunk> chunks = new ArrayList<>();
+        long total = 0;
+        boolean done = false;
+        LogSegment segment = segments.floorEntry(offset).getValue();
+        int position = segment.findBatchPosition(offset, segment.size());
+        while (segment != null && !done) {
+            int segmentSize = segment.size();
+            int start = Math.max(position, 0);
+            int pos = start;
+            while (position >= 0 && pos < segmentSize) {
+                RecordBatchHeader header = segment.readHeader(pos);
+                int size = header.sizeInBytes();
+                if (header.lastOffset() >= limitOffset || (total > 0 && total + size > maxBytes)) {
+                    done = true;
+                    break;
+                }
+                total += size;
+                pos += size;
+            }
+            if (pos > start) {
+                chunks.add(new Chunk(segment, start, pos - start));
+            }
+            Map.Entry<Long, LogSegment> next = segments.higherEntry(segment.baseOffset());
+            segment = next == null ? null : next.getValue();
+            position = 0;
+        }
+        ByteBuffer out = ByteBuffer.allocate((int) total);
+        for (Chunk chunk : chunks) {
+            out.limit(out.position() + chunk.length());
+            chunk.segment().read(out, chunk.position());
+        }
+        return out.flip();
+    }
+
+    /** {@link #offsetForTimestamp(long, long)} bounded by the log end offset only. */
+    public Optional<TimestampOffset> offsetForTimestamp(long timestampMs) throws IOException {
+        return offsetForTimestamp(timestampMs, Long.MAX_VALUE);
+    }
+
+    /**
+     * The first record (lowest offset) whose timestamp is >= {@code timestampMs}, with that record's own
+     * timestamp, among offsets below {@code maxOffsetExclusive} and the log end offset; empty if there is none.
+     * Skips segments and batches by their max timestamp, then decompresses candidate batches.
+     */
+    public Optional<TimestampOffset> offsetForTimestamp(long timestampMs, long maxOffsetExclusive)
+            throws IOException {
+        readersLock.readLock().lock();
+        try {
+            ensureOpen();
+            long limitOffset = Math.min(maxOffsetExclusive, logEndOffset);
+            for (LogSegment segment : segments.values()) {
+                if (segment.baseOffset() >= limitOffset) {
+                    break;
+                }
+                Optional<TimestampOffset> found = segment.findByTimestamp(timestampMs, limitOffset);
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+            return Optional.empty();
+        } finally {
+            readersLock.readLock().unlock();
+        }
+    }
+
+    public long logStartOffset() {
+        return logStartOffset;
+    }
+
+    public long logEndOffset() {
+        return logEndOffset;
+    }
+
+    // ---------------------------------------------------------------- leader epochs (KIP-101, KIP-279, KIP-320)
+
+    /**
+     * The leader epoch cache of this log. Read it from any thread; change it only through this log
+     * ({@link #assignEpoch}, appends, truncation, retention), which serialises changes with appends.
+     */
+    public LeaderEpochCache leaderEpochCache() {
+        return epochCache;
+    }
+
+    /** The latest leader epoch that wrote to (or was {@linkplain #assignEpoch assigned} on) this log. */
+    public OptionalInt latestEpoch() {
+        return epochCache.latestEpoch();
+    }
+
+    /**
+     * Where leader epoch {@code epoch} ends in this log, for OffsetForLeaderEpoch and follower truncation: see
+     * {@link LeaderEpochCache#endOffsetFor}; the latest epoch ends at the log end offset. Any thread. The log end
+     * offset is read before the cache (as Kafka does), so a concurrent append in a new epoch cannot make the
+     * previous epoch look longer than it is.
+     */
+    public EpochEndOffset endOffsetForEpoch(int epoch) {
+        long endOffset = logEndOffset;
+        return epochCache.endOffsetFor(epoch, endOffset);
+    }
+
+    /**
+     * Records that {@code epoch} starts at the current log end offset, for a replica that becomes leader of a new
+     * epoch (Kafka's {@code Partition.makeLeader}), before its first append. Nothing happens if {@code epoch} is
+     * already the latest.
+     *
+     * @throws IllegalArgumentException if {@code epoch} is negative or older than the latest epoch
+     * @throws UncheckedIOException if the checkpoint cannot be written (unlike the other methods, whose
+     *     {@link IOException} is checked, so that role changes need not declare it); the log is then in an unknown
+     *     state, as after any I/O error
+     */
+    public void assignEpoch(int epoch) {
+        appendLock.lock();
+        try {
+            ensureOpen();
+            requireCurrentEpoch(epoch);
+            epochCache.assign(epoch, logEndOffset);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot record leader epoch " + epoch + " in " + dir, e);
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- truncation and retention
+
+    /**
+     * Removes every record at and above {@code offset} (follower truncation, KIP-101), and the leader epoch entries
+     * that start at or after the new log end offset. Batches are never split: if {@code offset} falls inside a
+     * batch, that whole batch goes too and the log end offset becomes its base offset (as Kafka's
+     * {@code LogSegment.truncateTo}); a follower fetches the removed records again. Producer snapshots above the new
+     * log end offset are deleted. Each idempotent producer that had a batch removed gets the state the newest
+     * snapshot at or below the new log end plus a replay of the headers after it give it, as an open would (see
+     * {@code rebuildProducerState}); one with no batch left is forgotten.
+     *
+     * <p>If {@code offset} is at or above the log end offset no batch is removed, but leader epoch entries starting
+     * at the log end offset are (Kafka: a replica that became leader, assigned its epoch and appended nothing must
+     * not keep that epoch once it follows a leader whose log continues an older epoch there).
+     *
+     * @throws IllegalArgumentException if {@code offset} is below the log start offset
+     */
+    public void truncateTo(long offset) throws IOException {
+        appendLock.lock();
+        try {
+            ensureOpen();
+            if (offset >= logEndOffset) {
+                epochCache.truncateFromEnd(logEndOffset);
+                return;
+            }
+            if (offset < logStartOffset) {
+                throw new IllegalArgumentException("Cannot truncate to " + offset + ", below the log start offset "
+                        + logStartOffset + " (use truncateFullyAndStartAt)");
+            }
+            LogSegment floor = segments.floorEntry(offset).getValue();
+            // The batch holding offset (or the first one after it, past a gap in the offsets) goes entirely.
+            int position = floor.findBatchPosition(offset, floor.size());
+            long target = position < 0 ? offset : floor.readHeader(position).baseOffset();
+            Set<Long> truncatedProducers = producersFrom(floor, position);
+            readersLock.writeLock().lock();
+            try {
+                long removedBytes = 0;
+                for (LogSegment later : new ArrayList<>(segments.tailMap(offset, false).values())) {
+                    removedBytes += later.size();
+                    segments.remove(later.baseOffset());
+                    later.closeAndDelete();
+                }
+                removedBytes += floor.truncateTo(target);
+                logEndOffset = floor.nextOffset();
+                // Snapshots above the new end describe batches that are gone. Deleted before the directory fsync,
+                // so that none survives a crash once other batches are appended in their place.
+                snapshots.deleteAbove(logEndOffset);
+                epochCache.truncateFromEnd(logEndOffset);
+                recoveryPoint = Math.min(recoveryPoint, logEndOffset);
+                Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+                DiskIo.fsyncDirectory(dir);
+                LOG.info("Truncated partition log dir={} toOffset={} removedBytes={} logEndOffset={}", dir, offset,
+                        removedBytes, logEndOffset);
+            } finally {
+                readersLock.writeLock().unlock();
+            }
+            // Outside the exclusive lock: reads go on; appends wait on the append lock, so none sees the old state.
+            rebuildProducerState(truncatedProducers);
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /**
+     * Ids of the producers with a batch from {@code position} of {@code floor} (nothing of it if negative) or in a
+     * later segment: the batches a truncation removes. Reads their headers once. Append lock held.
+     */
+    private Set<Long> producersFrom(LogSegment floor, int position) throws IOException {
+        Set<Long> producerIds = new HashSet<>();
+        BatchScanner.Visitor collect = (header, pos) -> {
+            if (header.hasProducerId()) {
+                producerIds.add(header.producerId());
+            }
+        };
+        if (position >= 0) {
+            floor.forEachBatchFrom(position, collect);
+        }
+        for (LogSegment later : segments.tailMap(floor.baseOffset(), false).values()) {
+            later.forEachBatch(collect);
+        }
+        return producerIds;
+    }
+
+    /**
+     * Rebuilds the state of {@code producerIds} as {@link #open} would: from the newest readable snapshot at or below
+     * the new log end offset, then the batch headers after it (Kafka's {@code UnifiedLog.truncateTo} reloads producer
+     * state the same way). Not from the old state minus the removed batches: a producer's state (epoch, last
+     * {@value ProducerStateManager#MAX_CACHED_BATCHES} batches, last timestamp) may come from batches anywhere below
+     * the truncation point. Cost: reading a snapshot and a sequential header walk (64 KiB read-ahead, no CRC, no
+     * decompression) from it, under the append lock: the last segment or two, as snapshots of the last two segment
+     * bases are kept; the whole log only when the truncation goes deeper or no snapshot is readable. Paid only when
+     * a truncation removes a batch with a producer id, which is rare (a follower's divergent tail, KIP-101).
+     */
+    private void rebuildProducerState(Set<Long> producerIds) throws IOException {
+        if (producerIds.isEmpty()) {
+            return;
+        }
+        ProducerStateManager replayed = new ProducerStateManager();
+        Optional<ProducerSnapshots.Snapshot> snapshot = LogLoader.latestMatchingSnapshot(dir, segments, snapshots,
+                logEndOffset);
+        snapshot.ifPresent(s -> replayed.load(s.producers().stream()
+                .filter(entry -> producerIds.contains(entry.producerId())).toList()));
+        long from = snapshot.map(ProducerSnapshots.Snapshot::offset).orElse(segments.firstKey());
+        long headersRead = LogLoader.forEachBatchFrom(segments, from, (header, position) -> {
+            if (header.hasProducerId() && producerIds.contains(header.producerId())) {
+                replayed.replay(header);
+            }
+        });
+        replayed.truncateHead(logStartOffset); // as in open
+        producerState.restoreAfterTruncation(producerIds, replayed);
+        LOG.info("Rebuilt producer state after truncation dir={} producers={} logEndOffset={} snapshotOffset={} "
+                + "batchHeadersRead={}", dir, producerIds.size(), logEndOffset, snapshot.isPresent() ? from : -1,
+                headersRead);
+    }
+
+    /**
+     * Deletes every segment and restarts the log empty at {@code newOffset} (log start = log end = newOffset),
+     * for a follower whose fetch offset fell below the leader's log start offset. Producer state, its snapshots and
+     * the leader epoch cache are cleared.
+     */
+    public void truncateFullyAndStartAt(long newOffset) throws IOException {
+        if (newOffset < 0) {
+            throw new IllegalArgumentException("newOffset must be >= 0, got " + newOffset);
+        }
+        appendLock.lock();
+        try {
+            ensureOpen();
+            readersLock.writeLock().lock();
+            try {
+                snapshots.deleteAll();
+                for (LogSegment segment : new ArrayList<>(segments.values())) {
+                    segment.closeAndDelete();
+                }
+                segments.clear();
+                segments.put(newOffset, LogSegment.create(dir, newOffset, config.segmentIndexBytes()));
+                logStartOffset = newOffset;
+                logEndOffset = newOffset;
+                producerState.clear();
+                epochCache.clear();
+                recoveryPoint = newOffset;
+                Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+                Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+                DiskIo.fsyncDirectory(dir);
+                LOG.info("Truncated partition log fully dir={} newOffset={}", dir, newOffset);
+            } finally {
+                readersLock.writeLock().unlock();
+            }
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /**
+     * Applies {@code retention.ms} then {@code retention.bytes} to closed segments, oldest first; the active
+     * segment is never deleted. Advances and persists the log start offset to the first remaining segment, and
+     * moves the leader epoch entry covering it to start there ({@link LeaderEpochCache#truncateFromStart}).
+     * Producers whose last batch went are forgotten, and so are the producer snapshots below the new log start.
+     *
+     * @return the number of segments deleted
+     */
+    public int deleteRetainedSegments() throws IOException {
+        appendLock.lock();
+        try {
+            ensureOpen();
+            List<LogSegment> deletable = retainedSegmentsToDelete(config, clock.millis());
+            if (deletable.isEmpty()) {
+                return 0;
+            }
+            readersLock.writeLock().lock();
+            try {
+                long bytes = 0;
+                for (LogSegment segment : deletable) {
+                    bytes += segment.size();
+                    segments.remove(segment.baseOffset());
+                    segment.closeAndDelete();
+                }
+                logStartOffset = Math.max(logStartOffset, segments.firstKey());
+                producerState.truncateHead(logStartOffset);
+                epochCache.truncateFromStart(logStartOffset);
+                snapshots.retain(segments.navigableKeySet(), logStartOffset);
+                Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+                DiskIo.fsyncDirectory(dir);
+                LOG.info("Deleted segments by retention dir={} segments={} bytes={} logStartOffset={}", dir,
+                        deletable.size(), bytes, logStartOffset);
+            } finally {
+                readersLock.writeLock().unlock();
+            }
+            return deletable.size();
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /** The oldest closed segments that retention removes: a prefix of the segments, never the active one. */
+    private List<LogSegment> retainedSegmentsToDelete(LogConfig cfg, long nowMs) {
+        List<LogSegment> all = new ArrayList<>(segments.values());
+        List<LogSegment> closedSegments = all.subList(0, all.size() - 1);
+        int count = 0;
+        if (cfg.retentionMs() >= 0) {
+            while (count < closedSegments.size()
+                    && closedSegments.get(count).maxTimestamp() < nowMs - cfg.retentionMs()) {
+                count++;
+            }
+        }
+        if (cfg.retentionBytes() >= 0) {
+            long excess = sizeInBytes() - cfg.retentionBytes();
+            for (int i = 0; i < count; i++) {
+                excess -= closedSegments.get(i).size();
+            }
+            while (count < closedSegments.size() && excess - closedSegments.get(count).size() >= 0) {
+                excess -= closedSegments.get(count).size();
+                count++;
+            }
+        }
+        return new ArrayList<>(closedSegments.subList(0, count));
+    }
+
+    /**
+     * Forgets the idempotent producers whose last batch timestamp is at least {@code expirationMs} before the clock
+     * (Kafka's {@code producer.id.expiration.ms}, see {@link ProducerStateManager#expire}); this bounds the producer
+     * state. The next snapshot (roll or close) no longer holds them. Returns how many were removed.
+     */
+    public int expireProducers(long expirationMs) {
+        appendLock.lock();
+        try {
+            return producerState.expire(clock.millis(), expirationMs);
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- config, stats, lifecycle
+
+    /** Takes effect from the next append or retention run; index sizes apply to new segments. */
+    public void updateConfig(LogConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+    }
+
+    public LogConfig config() {
+        return config;
+    }
+
+    /** fsyncs the active segment, writes its indexes, and moves the recovery point to the log end offset. */
+    public void flush() throws IOException {
+        appendLock.lock();
+        try {
+            ensureOpen();
+            flushLocked();
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    private void flushLocked() throws IOException {
+        segments.lastEntry().getValue().flush();
+        if (recoveryPoint != logEndOffset) {
+            recoveryPoint = logEndOffset;
+            Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+        }
+    }
+
+    /** Total bytes of all segment files. */
+    public long sizeInBytes() {
+        long total = 0;
+        for (LogSegment segment : segments.values()) {
+            total += segment.size();
+        }
+        return total;
+    }
+
+    /** Heap held by the offset and time indexes of every segment. */
+    public long indexHeapBytes() {
+        long total = 0;
+        for (LogSegment segment : segments.values()) {
+            total += segment.indexHeapBytes();
+        }
+        return total;
+    }
+
+    public int numberOfSegments() {
+        return segments.size();
+    }
+
+    public ProducerStateManager producerState() {
+        return producerState;
+    }
+
+    /** Batch headers the open of this log read for producer state and leader epochs. */
+    long headersReadAtOpen() {
+        return headersReadAtOpen;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /**
+     * Flushes, writes a producer snapshot at the log end offset (so that the next open replays no batch header)
+     * unless the one there already holds the current state, closes every file and writes the clean-shutdown marker.
+     * Idempotent.
+     */
+    @Override
+    public void close() throws IOException {
+        appendLock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            readersLock.writeLock().lock();
+            try {
+                flushLocked();
+                boolean current = currentSnapshotOffset == logEndOffset && snapshots.contains(logEndOffset)
+                        && currentSnapshotChanges == producerState.changes();
+                if (!current && logEndOffset > logStartOffset) {
+                    takeSnapshot(logEndOffset);
+                    snapshots.retain(segments.navigableKeySet(), logStartOffset);
+                }
+                Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+                for (LogSegment segment : segments.values()) {
+                    segment.close();
+                }
+                closed = true;
+                Files.write(dir.resolve(CLEAN_SHUTDOWN_FILE), new byte[0]);
+                DiskIo.fsyncDirectory(dir);
+            } finally {
+                readersLock.writeLock().unlock();
+            }
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /** Closes the log and deletes its directory (topic deletion or replica removal). */
+    public void delete() throws IOException {
+        close();
+        deleteDirectory(dir);
+    }
+
+    /** Deletes a partition directory that is not open (no log is loaded, so none is recovered just to go). */
+    public static void deleteDirectory(Path dir) throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path path : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
+        LOG.info("Deleted partition log dir={}", dir);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("Partition log " + dir + " is closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PartitionLog(" + dir.getFileName() + ", logStartOffset=" + logStartOffset + ", logEndOffset="
+                + logEndOffset + ", segments=" + segments.size() + ")";
+    }
+}

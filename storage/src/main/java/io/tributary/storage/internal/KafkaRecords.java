@@ -1,0 +1,117 @@
+package io.tributary.storage.internal;
+
+import io.tributary.storage.LogError;
+import io.tributary.storage.LogException;
+import io.tributary.storage.TimestampOffset;
+
+import java.nio.ByteBuffer;
+import java.util.Optional;
+
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.record.BaseRecords;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.Record;
+import org.apache.kafka.common.record.RecordBatch;
+import org.apache.kafka.common.utils.BufferSupplier;
+import org.apache.kafka.common.utils.CloseableIterator;
+
+/**
+ * The one place that imports kafka-clients' {@code org.apache.kafka.common.record} package. Kafka 4.3 moves that
+ * package to {@code ...record.internal}; when upgrading, only this class changes.
+ *
+ * <p>The log parses batch headers itself ({@link io.tributary.storage.RecordBatchHeader}); this adapter is
+ * for looking inside batches (record timestamps, which may need decompression) and for broker-node, which moves
+ * record bytes between the Kafka protocol's {@code BaseRecords} and the log's {@code ByteBuffer}s.
+ *
+ * <p>Stateless; any thread.
+ */
+public final class KafkaRecords {
+
+    private KafkaRecords() {
+    }
+
+    /** Views {@code buffer} (position to limit, not copied) as Kafka records for a protocol message. */
+    public static BaseRecords wrap(ByteBuffer buffer) {
+        return MemoryRecords.readableRecords(buffer);
+    }
+
+    /**
+     * The bytes of records received in a protocol message, not copied: a duplicate of the {@code MemoryRecords}
+     * buffer, so moving its position does not affect the records.
+     *
+     * @throws IllegalArgumentException if {@code records} is not a {@code MemoryRecords} (e.g. file records)
+     */
+    public static ByteBuffer unwrap(BaseRecords records) {
+        if (records instanceof MemoryRecords memoryRecords) {
+            return memoryRecords.buffer().duplicate();
+        }
+        throw new IllegalArgumentException("Expected MemoryRecords, got "
+                + (records == null ? "null" : records.getClass().getName()));
+    }
+
+    /**
+     * The first record with timestamp >= {@code timestamp} in the stored batches of {@code batches} (position to
+     * limit), decompressing as needed. Offsets are those stored in the batches.
+     *
+     * @throws LogException CORRUPT_MESSAGE if a batch cannot be decoded
+     */
+    public static Optional<TimestampOffset> firstRecordAtOrAfter(ByteBuffer batches, long timestamp) {
+        try {
+            for (RecordBatch batch : MemoryRecords.readableRecords(batches.duplicate()).batches()) {
+                if (batch.maxTimestamp() < timestamp) {
+                    continue;
+                }
+                try (CloseableIterator<Record> records = batch.streamingIterator(BufferSupplier.NO_CACHING)) {
+                    while (records.hasNext()) {
+                        Record record = records.next();
+                        if (record.timestamp() >= timestamp) {
+                            return Optional.of(new TimestampOffset(record.timestamp(), record.offset()));
+                        }
+                    }
+                }
+            }
+            return Optional.empty();
+        } catch (KafkaException | IllegalStateException | IllegalArgumentException e) {
+            throw new LogException(LogError.CORRUPT_MESSAGE, "Cannot decode stored batch: " + e.getMessage());
+        }
+    }
+
+    /** One record of a batch: its offset, key and value (null for a null key/value). */
+    public record KeyValue(long offset, byte[] key, byte[] value) {}
+
+    /** Builds one uncompressed batch of key/value records (offsets from 0; the log assigns the real ones). */
+    public static ByteBuffer batchOf(java.util.List<byte[]> keys, java.util.List<byte[]> values, long timestampMs) {
+        org.apache.kafka.common.record.SimpleRecord[] records =
+                new org.apache.kafka.common.record.SimpleRecord[keys.size()];
+        for (int i = 0; i < records.length; i++) {
+            records[i] = new org.apache.kafka.common.record.SimpleRecord(timestampMs, keys.get(i), values.get(i));
+        }
+        return MemoryRecords.withRecords(org.apache.kafka.common.compress.Compression.NONE, records).buffer();
+    }
+
+    /** Every record of the stored batches, decompressed, in offset order. */
+    public static java.util.List<KeyValue> records(ByteBuffer batches) {
+        java.util.List<KeyValue> out = new java.util.ArrayList<>();
+        for (RecordBatch batch : MemoryRecords.readableRecords(batches.duplicate()).batches()) {
+            if (batch.isControlBatch()) {
+                continue;
+            }
+            try (CloseableIterator<Record> it = batch.streamingIterator(BufferSupplier.NO_CACHING)) {
+                while (it.hasNext()) {
+                    Record r = it.next();
+                    out.add(new KeyValue(r.offset(), bytes(r.key()), bytes(r.value())));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        if (buffer == null) {
+            return null;
+        }
+        byte[] b = new byte[buffer.remaining()];
+        buffer.duplicate().get(b);
+        return b;
+    }
+}
