@@ -35,6 +35,7 @@ final class LogLoader {
     static NavigableMap<Long, LogSegment> load(Path dir, LogConfig config, boolean cleanShutdown, long recoveryPoint,
                                                long logStartOffsetCheckpoint) throws IOException {
         deleteTemporaryFiles(dir);
+        finishCompaction(dir);
         List<Long> baseOffsets = segmentBaseOffsets(dir);
         NavigableMap<Long, LogSegment> segments = new TreeMap<>();
         try {
@@ -232,6 +233,31 @@ final class LogLoader {
         }
         bases.sort(null);
         return bases;
+    }
+
+    /**
+     * Completes or drops a compaction that a crash interrupted ({@link PartitionLog#clean}): cleaned copies not swapped
+     * in yet are deleted; a {@code <base>.log.swap} replaces the segment of its base offset, whose index files are
+     * deleted so that they are rebuilt from the new log. Nothing else is deleted.
+     */
+    private static void finishCompaction(Path dir) throws IOException {
+        DiskIo.deleteTree(dir.resolve(PartitionLog.CLEANER_DIR));
+        String swapSuffix = LogSegment.LOG_SUFFIX + PartitionLog.SWAP_SUFFIX;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + swapSuffix)) {
+            for (Path swap : files) {
+                String name = swap.getFileName().toString();
+                String stem = name.substring(0, name.length() - swapSuffix.length());
+                if (stem.length() != 20 || !stem.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                long base = Long.parseLong(stem);
+                Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)));
+                Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX)));
+                Files.move(swap, dir.resolve(LogSegment.fileName(base, LogSegment.LOG_SUFFIX)),
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                DiskIo.fsyncDirectory(dir);
+            }
+        }
     }
 
     /** Leftovers of an atomic write interrupted by a crash. */

@@ -1,14 +1,17 @@
 package io.tributary.storage;
 
+import io.tributary.storage.internal.KafkaRecords;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -61,6 +64,14 @@ public final class PartitionLog implements Closeable {
     static final String RECOVERY_POINT_FILE = "recovery-point";
     static final String LOG_START_OFFSET_FILE = "log-start-offset";
     static final String CLEAN_SHUTDOWN_FILE = "clean-shutdown";
+    /** Compaction's first dirty offset: everything below was compacted (Kafka's cleaner-offset-checkpoint). */
+    static final String CLEANER_CHECKPOINT_FILE = "cleaner-offset-checkpoint";
+    /** Where compaction writes a segment's cleaned copy before swapping it in; emptied at open. */
+    static final String CLEANER_DIR = "cleaning";
+    /** A cleaned {@code .log} on its way in: at open, it replaces the segment of its base offset. */
+    static final String SWAP_SUFFIX = ".swap";
+    /** Batches read and compacted at a time (plus one batch if larger). */
+    private static final int CLEAN_CHUNK_BYTES = 1 << 20;
 
     private final Path dir;
     private final Clock clock;
@@ -674,6 +685,235 @@ public final class PartitionLog implements Closeable {
         }
     }
 
+    /** What one {@link #clean} did. */
+    public record CleanResult(int segmentsCleaned, long bytesBefore, long bytesAfter, long firstDirtyOffset) {
+        static final CleanResult NOTHING = new CleanResult(0, 0, 0, -1);
+    }
+
+    /**
+     * Compacts the closed segments below {@code cleanableEndOffset} (Kafka's log cleaner, one segment at a time):
+     * builds a map of each key's latest offset over the dirty segments (those from the first dirty offset, in a map of
+     * at most {@code offsetMapBytes}; whole segments only), then rewrites every closed segment up to the last mapped
+     * one keeping, per {@link KafkaRecords#compact}, only each key's latest record, tombstones until
+     * {@code deleteRetentionMs} after their first compaction, and the header of each producer's last batch. Offsets
+     * never change; the active segment is never touched. The caller bounds {@code cleanableEndOffset} (the high
+     * watermark, {@code min.compaction.lag.ms}).
+     *
+     * <p>Crash safety: a cleaned copy is written and fsynced under {@value #CLEANER_DIR}/, renamed to
+     * {@code <base>.log.swap}, then the old segment is deleted and the swap renamed into place. {@link #open}
+     * deletes leftover copies and completes a swap it finds. A segment that changed meanwhile (truncated, deleted
+     * by retention) is not swapped.
+     *
+     * <p>Runs on the caller's thread, beside appends and reads; it holds the locks only to swap a segment in.
+     */
+    public CleanResult clean(long cleanableEndOffset, long nowMs, long deleteRetentionMs, long offsetMapBytes)
+            throws IOException {
+        List<LogSegment> closedSegments;
+        Map<Long, Long> producerLastOffsets = new HashMap<>();
+        long firstDirty;
+        appendLock.lock();
+        try {
+            ensureOpen();
+            List<LogSegment> all = new ArrayList<>(segments.values());
+            closedSegments = new ArrayList<>();
+            for (LogSegment segment : all.subList(0, all.size() - 1)) {
+                if (segment.nextOffset() > cleanableEndOffset) {
+                    break;
+                }
+                closedSegments.add(segment);
+            }
+            producerState.entries().forEach((id, entry) -> {
+                if (!entry.batches().isEmpty()) {
+                    producerLastOffsets.put(id, entry.batches().get(entry.batches().size() - 1).lastOffset());
+                }
+            });
+            firstDirty = Math.max(Checkpoint.read(dir.resolve(CLEANER_CHECKPOINT_FILE), 0), logStartOffset);
+        } finally {
+            appendLock.unlock();
+        }
+        // Map each dirty key to its latest offset, whole segments only.
+        OffsetMap map = new OffsetMap(offsetMapBytes);
+        long mappedEnd = -1;
+        int mappedSegments = 0;
+        for (LogSegment segment : closedSegments) {
+            if (segment.nextOffset() <= firstDirty) {
+                mappedSegments++;
+                continue;
+            }
+            if (!mapKeys(segment, map)) {
+                break;
+            }
+            mappedSegments++;
+            mappedEnd = segment.nextOffset();
+        }
+        if (mappedEnd < 0) {
+            if (mappedSegments < closedSegments.size()) {
+                LOG.warn("Cannot compact dir={}: one segment holds more keys than the cleaner's offset map ({} "
+                        + "bytes)", dir, offsetMapBytes);
+            }
+            return CleanResult.NOTHING;
+        }
+        KafkaRecords.CompactionRules rules = new KafkaRecords.CompactionRules() {
+            @Override
+            public boolean keepsProducerState(long producerId, long lastOffset) {
+                Long last = producerLastOffsets.get(producerId);
+                return last != null && last == lastOffset;
+            }
+
+            @Override
+            public boolean isLatest(ByteBuffer key, long offset) {
+                return offset >= map.get(key); // -1: not updated since the last clean
+            }
+        };
+        Path cleaning = dir.resolve(CLEANER_DIR);
+        Files.createDirectories(cleaning);
+        long before = 0;
+        long after = 0;
+        int cleaned = 0;
+        for (LogSegment segment : closedSegments.subList(0, mappedSegments)) {
+            LogSegment copy = cleanedCopy(segment, cleaning, rules, nowMs, deleteRetentionMs);
+            long copySize = copy.size();
+            copy.close();
+            if (!swapIn(segment, cleaning)) {
+                DiskIo.deleteTree(cleaning);
+                return new CleanResult(cleaned, before, after, firstDirty);
+            }
+            before += segment.size();
+            after += copySize;
+            cleaned++;
+        }
+        Checkpoint.write(dir.resolve(CLEANER_CHECKPOINT_FILE), mappedEnd);
+        DiskIo.deleteTree(cleaning);
+        DiskIo.fsyncDirectory(dir);
+        LOG.info("Compacted dir={} segments={} bytes={}->{} cleanedUpTo={}", dir, cleaned, before, after, mappedEnd);
+        return new CleanResult(cleaned, before, after, mappedEnd);
+    }
+
+    /** Adds every keyed record of {@code segment} to {@code map}; false (the segment partly added) once it is full. */
+    private boolean mapKeys(LogSegment segment, OffsetMap map) throws IOException {
+        boolean[] full = {false};
+        forEachChunk(segment, chunk -> KafkaRecords.forEachKey(chunk, (key, offset) -> {
+            if (key == null || full[0]) {
+                return;
+            }
+            if (map.isFull() && map.get(key) < 0) {
+                full[0] = true;
+                return;
+            }
+            map.put(key, offset);
+        }));
+        return !full[0];
+    }
+
+    /** Writes {@code segment}'s compacted copy, with its indexes, into {@code cleaning}; fsynced. */
+    private LogSegment cleanedCopy(LogSegment segment, Path cleaning, KafkaRecords.CompactionRules rules, long nowMs,
+            long deleteRetentionMs) throws IOException {
+        LogConfig cfg = config;
+        LogSegment copy = LogSegment.create(cleaning, segment.baseOffset(), cfg.segmentIndexBytes());
+        try {
+            forEachChunk(segment, chunk -> {
+                ByteBuffer kept = KafkaRecords.compact(chunk, rules, nowMs, deleteRetentionMs,
+                        Math.max(cfg.maxMessageBytes(), chunk.remaining()));
+                if (!kept.hasRemaining()) {
+                    return;
+                }
+                List<RecordBatchHeader> headers = new ArrayList<>();
+                for (int pos = kept.position(); pos < kept.limit(); ) {
+                    RecordBatchHeader header = RecordBatchHeader.parse(kept, pos);
+                    headers.add(header);
+                    pos += header.sizeInBytes();
+                }
+                copy.append(kept, headers, cfg.indexIntervalBytes(), nowMs);
+            });
+            copy.onBecomeInactive();
+            return copy;
+        } catch (IOException | RuntimeException e) {
+            copy.closeAndDelete();
+            throw e;
+        }
+    }
+
+    private interface ChunkVisitor {
+        void visit(ByteBuffer chunk) throws IOException;
+    }
+
+    /** Hands {@code segment}'s batches to {@code visitor} in chunks of whole batches of about 1 MiB. */
+    private void forEachChunk(LogSegment segment, ChunkVisitor visitor) throws IOException {
+        List<int[]> ranges = new ArrayList<>();
+        int[] current = {-1, 0};
+        segment.forEachBatch((header, position) -> {
+            if (current[0] >= 0 && current[1] + header.sizeInBytes() > CLEAN_CHUNK_BYTES) {
+                ranges.add(current.clone());
+                current[0] = -1;
+            }
+            if (current[0] < 0) {
+                current[0] = position;
+                current[1] = 0;
+            }
+            current[1] += header.sizeInBytes();
+        });
+        if (current[0] >= 0) {
+            ranges.add(current.clone());
+        }
+        for (int[] range : ranges) {
+            ByteBuffer chunk = ByteBuffer.allocate(range[1]);
+            readersLock.readLock().lock();
+            try {
+                ensureOpen();
+                segment.read(chunk, range[0]);
+            } finally {
+                readersLock.readLock().unlock();
+            }
+            visitor.visit(chunk.flip());
+        }
+    }
+
+    /**
+     * Replaces {@code segment} by its cleaned copy in {@code cleaning}, unless the segment changed since the clean
+     * began (then false, nothing replaced). Producer snapshots whose fingerprint batch was in the segment go.
+     */
+    private boolean swapIn(LogSegment segment, Path cleaning) throws IOException {
+        long base = segment.baseOffset();
+        String logName = LogSegment.fileName(base, LogSegment.LOG_SUFFIX);
+        appendLock.lock();
+        try {
+            ensureOpen();
+            if (segments.get(base) != segment || segments.lastEntry().getValue() == segment) {
+                LOG.info("Not compacting dir={} segment={}: it changed during the clean", dir, base);
+                return false;
+            }
+            readersLock.writeLock().lock();
+            try {
+                Path swap = dir.resolve(logName + SWAP_SUFFIX);
+                Files.move(cleaning.resolve(logName), swap, StandardCopyOption.ATOMIC_MOVE);
+                DiskIo.fsyncDirectory(dir);
+                long oldNextOffset = segment.nextOffset();
+                segment.closeAndDelete();
+                Files.move(swap, dir.resolve(logName), StandardCopyOption.ATOMIC_MOVE);
+                for (String suffix : List.of(LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
+                    String name = LogSegment.fileName(base, suffix);
+                    Files.move(cleaning.resolve(name), dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+                }
+                snapshots.deleteBetween(base, oldNextOffset);
+                DiskIo.fsyncDirectory(dir);
+                LogSegment replacement = LogSegment.open(dir, base, config.segmentIndexBytes());
+                if (!replacement.loadTrusted()) {
+                    replacement.recover(config.indexIntervalBytes());
+                    replacement.flush();
+                }
+                segments.put(base, replacement);
+                if (currentSnapshotOffset > base && currentSnapshotOffset <= oldNextOffset) {
+                    currentSnapshotOffset = -1;
+                }
+                return true;
+            } finally {
+                readersLock.writeLock().unlock();
+            }
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
     /** The oldest closed segments that retention removes: a prefix of the segments, never the active one. */
     private List<LogSegment> retainedSegmentsToDelete(LogConfig cfg, long nowMs) {
         List<LogSegment> all = new ArrayList<>(segments.values());
@@ -758,6 +998,11 @@ public final class PartitionLog implements Closeable {
             total += segment.indexHeapBytes();
         }
         return total;
+    }
+
+    /** The base offsets of the segments, ascending (the last is the active one). */
+    public List<Long> segmentBaseOffsets() {
+        return List.copyOf(segments.keySet());
     }
 
     public int numberOfSegments() {

@@ -211,6 +211,16 @@ final class ProducerSnapshots {
         }
     }
 
+    /**
+     * Deletes the snapshots in {@code (fromExclusive, toInclusive]}: their fingerprint batch (at offset - 1) was in a
+     * segment that compaction rewrote. The caller fsyncs the directory.
+     */
+    void deleteBetween(long fromExclusive, long toInclusive) throws IOException {
+        for (long in : new ArrayList<>(offsets.subSet(fromExclusive, false, toInclusive, true))) {
+            delete(in);
+        }
+    }
+
     /** Deletes the snapshots below {@code offset} (the log start offset moved there). */
     void deleteBelow(long offset) throws IOException {
         for (long below : new ArrayList<>(offsets.headSet(offset, false))) {

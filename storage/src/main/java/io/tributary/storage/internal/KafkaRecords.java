@@ -106,6 +106,92 @@ public final class KafkaRecords {
         return out;
     }
 
+    /** Sees each data record's key (null if it has none; a read-only view valid during the call) and offset. */
+    public interface KeyVisitor {
+        void visit(ByteBuffer key, long offset);
+    }
+
+    /**
+     * Calls {@code visitor} for every record of the data batches in {@code batches} (position to limit), in offset
+     * order, decompressing as needed; control batches are skipped.
+     *
+     * @throws LogException CORRUPT_MESSAGE if a batch cannot be decoded
+     */
+    public static void forEachKey(ByteBuffer batches, KeyVisitor visitor) {
+        try {
+            for (RecordBatch batch : MemoryRecords.readableRecords(batches.duplicate()).batches()) {
+                if (batch.isControlBatch()) {
+                    continue;
+                }
+                try (CloseableIterator<Record> it = batch.streamingIterator(BufferSupplier.NO_CACHING)) {
+                    while (it.hasNext()) {
+                        Record r = it.next();
+                        visitor.visit(r.hasKey() ? r.key().asReadOnlyBuffer() : null, r.offset());
+                    }
+                }
+            }
+        } catch (KafkaException e) {
+            throw new LogException(LogError.CORRUPT_MESSAGE, "cannot decode a stored batch: " + e.getMessage());
+        }
+    }
+
+    /** What compaction keeps (Kafka's LogCleaner rules; the log decides, this adapter only applies them). */
+    public interface CompactionRules {
+        /** Whether the batch's header stays even with no record left: it holds its producer's last sequence. */
+        boolean keepsProducerState(long producerId, long lastOffset);
+
+        /** Whether the record with {@code key} at {@code offset} is the latest of its key. */
+        boolean isLatest(ByteBuffer key, long offset);
+    }
+
+    /**
+     * Compacts the whole batches in {@code batches} (position to limit) into a new buffer, which it returns ready to
+     * read: of each key only the latest record stays, records without a key go, a tombstone (null value) stays until
+     * its batch's delete horizon has passed. The first pass that keeps a tombstone sets that horizon in its batch to
+     * {@code nowMs + deleteRetentionMs} (KIP-534). Offsets never change: a batch keeps its base offset, last offset,
+     * producer id, epoch and sequences whatever records it loses; a batch that loses every record goes, unless it
+     * holds its producer's last sequence (then its empty header stays). Control batches stay (transactions).
+     *
+     * @throws LogException CORRUPT_MESSAGE if a batch cannot be decoded
+     */
+    public static ByteBuffer compact(ByteBuffer batches, CompactionRules rules, long nowMs, long deleteRetentionMs,
+            int maxBatchBytes) {
+        MemoryRecords.RecordFilter filter = new MemoryRecords.RecordFilter(nowMs, deleteRetentionMs) {
+            @Override
+            protected BatchRetentionResult checkBatchRetention(RecordBatch batch) {
+                boolean keep = batch.isControlBatch()
+                        || (batch.hasProducerId() && rules.keepsProducerState(batch.producerId(), batch.lastOffset()));
+                return new BatchRetentionResult(keep ? BatchRetention.RETAIN_EMPTY : BatchRetention.DELETE_EMPTY,
+                        false);
+            }
+
+            @Override
+            protected boolean shouldRetainRecord(RecordBatch batch, Record record) {
+                if (batch.isControlBatch()) {
+                    return true;
+                }
+                if (!record.hasKey() || !rules.isLatest(record.key().asReadOnlyBuffer(), record.offset())) {
+                    return false;
+                }
+                if (record.hasValue()) {
+                    return true;
+                }
+                java.util.OptionalLong horizon = batch.deleteHorizonMs();
+                return horizon.isEmpty() || nowMs < horizon.getAsLong();
+            }
+        };
+        try {
+            ByteBuffer out = ByteBuffer.allocate(Math.max(64, batches.remaining()));
+            MemoryRecords.FilterResult result = MemoryRecords.readableRecords(batches.duplicate())
+                    .filterTo(filter, out, BufferSupplier.NO_CACHING, maxBatchBytes);
+            ByteBuffer written = result.outputBuffer();
+            written.flip();
+            return written;
+        } catch (KafkaException e) {
+            throw new LogException(LogError.CORRUPT_MESSAGE, "cannot compact a stored batch: " + e.getMessage());
+        }
+    }
+
     private static byte[] bytes(ByteBuffer buffer) {
         if (buffer == null) {
             return null;

@@ -1,0 +1,220 @@
+package io.tributary.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tributary.storage.internal.KafkaRecords;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.RecordBatch;
+import org.apache.kafka.common.record.SimpleRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Log compaction (Kafka's LogCleaner semantics): the latest record per key stays, offsets never change, the active
+ * segment is not touched, tombstones go after their delete horizon, a producer's last batch header stays, and a
+ * crash mid-swap leaves a consistent log.
+ */
+class CompactionTest {
+
+    private static final long HOUR = 3_600_000;
+    private static final LogConfig SMALL_SEGMENTS = new LogConfig(1024, HOUR, -1, -1, 1_048_588, 256, 4096);
+
+    @TempDir
+    Path dir;
+    private final TestBatches.MutableClock clock = new TestBatches.MutableClock(1_000_000);
+    private PartitionLog log;
+
+    @AfterEach
+    void close() throws IOException {
+        if (log != null) {
+            log.close();
+        }
+    }
+
+    @Test
+    void onlyEachKeysLatestRecordStaysAtItsOriginalOffsetAndTheActiveSegmentIsUntouched() throws IOException {
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        Map<String, Long> latest = new HashMap<>();
+        for (int i = 0; i < 200; i++) {
+            String key = "k" + (i % 5);
+            long offset = append(key, "v" + i);
+            latest.put(key, offset);
+        }
+        long end = log.logEndOffset();
+        long activeBase = activeBase();
+        List<KafkaRecords.KeyValue> before = readAll();
+        assertThat(log.numberOfSegments()).isGreaterThan(5);
+
+        PartitionLog.CleanResult result = log.clean(end, clock.millis(), HOUR, 1 << 20);
+
+        assertThat(result.segmentsCleaned()).isEqualTo(log.numberOfSegments() - 1);
+        assertThat(result.bytesAfter()).isLessThan(result.bytesBefore());
+        List<KafkaRecords.KeyValue> after = readAll();
+        for (KafkaRecords.KeyValue kv : after) {
+            // every record is still at the offset it was written at (its value names it)
+            assertThat(value(kv)).isEqualTo("v" + kv.offset());
+            if (kv.offset() < activeBase) {
+                assertThat(kv.offset()).as("a cleaned record is its key's latest below the active segment")
+                        .isEqualTo(latestBelow(before, key(kv), activeBase));
+            }
+        }
+        // the active segment is as written
+        assertThat(after.stream().filter(kv -> kv.offset() >= activeBase).toList())
+                .usingRecursiveComparison()
+                .isEqualTo(before.stream().filter(kv -> kv.offset() >= activeBase).toList());
+        // a reader from the beginning sees every key's latest value
+        Map<String, Long> seen = new HashMap<>();
+        after.forEach(kv -> seen.put(key(kv), kv.offset()));
+        assertThat(seen).isEqualTo(latest);
+        assertThat(log.logEndOffset()).isEqualTo(end);
+
+        // and so does the log after a restart
+        log.close();
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        assertThat(readAll()).usingRecursiveComparison().isEqualTo(after);
+    }
+
+    @Test
+    void aTombstoneStaysUntilDeleteRetentionAfterItsFirstCompactionThenGoes() throws IOException {
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        append("gone", "v0");
+        long tombstone = appendTombstone("gone");
+        fillSegments("other", 20);
+
+        log.clean(log.logEndOffset(), clock.millis(), HOUR, 1 << 20);
+        assertThat(readAll()).extracting(KafkaRecords.KeyValue::offset).contains(tombstone)
+                .doesNotContain(tombstone - 1);
+
+        clock.advance(HOUR + 1);
+        fillSegments("more", 20); // new dirty data: the next clean runs
+        log.clean(log.logEndOffset(), clock.millis(), HOUR, 1 << 20);
+        assertThat(readAll().stream().map(CompactionTest::key)).doesNotContain("gone");
+    }
+
+    @Test
+    void theBatchHoldingAProducersLastSequenceKeepsItsHeader() throws IOException {
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        long pid = 7;
+        // the producer writes k once, then plain writes overwrite k
+        ByteBuffer idempotent = MemoryRecords.withIdempotentRecords(Compression.NONE, pid, (short) 0, 0,
+                new SimpleRecord(clock.millis(), bytes("k"), bytes("v0"))).buffer();
+        long producerBatch = log.append(idempotent, 0).lastOffset();
+        append("k", "newer");
+        fillSegments("other", 20);
+
+        log.clean(log.logEndOffset(), clock.millis(), HOUR, 1 << 20);
+
+        assertThat(readAll().stream().filter(kv -> kv.offset() == producerBatch)).isEmpty();
+        List<RecordBatch> batches = TestBatches.parse(log.read(0, Integer.MAX_VALUE, Long.MAX_VALUE).records());
+        assertThat(batches).anySatisfy(b -> {
+            assertThat(b.producerId()).isEqualTo(pid);
+            assertThat(b.lastOffset()).isEqualTo(producerBatch);
+            assertThat(b.lastSequence()).isZero();
+        });
+        // after a restart that replays the headers, the producer's next sequence is still 1: a retry of sequence 0 is
+        // a duplicate, not a gap
+        log.close();
+        TestBatches.deleteSnapshots(dir.resolve("t-0"));
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        assertThat(log.producerState().entry(pid)).hasValueSatisfying(e -> assertThat(e.lastSequence()).isZero());
+    }
+
+    @Test
+    void aSwapLeftByACrashIsCompletedAndACleanedCopyNotSwappedInIsDropped() throws IOException {
+        Path original = dir.resolve("t-0");
+        log = PartitionLog.open(original, SMALL_SEGMENTS, clock);
+        for (int i = 0; i < 100; i++) {
+            append("k" + (i % 3), "v" + i);
+        }
+        log.close();
+        // The same log, compacted in another directory: its first segment is what a clean would swap in.
+        Path compacted = TestBatches.copyDir(original, dir.resolve("copy"));
+        log = PartitionLog.open(compacted, SMALL_SEGMENTS, clock);
+        log.clean(log.logEndOffset(), clock.millis(), HOUR, 1 << 20);
+        List<KafkaRecords.KeyValue> cleanedFirstSegment = readAll().stream().filter(kv -> kv.offset() < 5).toList();
+        log.close();
+
+        // A crash after the swap file was written (old segment and indexes still there), and a half-written copy.
+        Path segment0 = TestBatches.logFile(original, 0);
+        Files.copy(TestBatches.logFile(compacted, 0), original.resolve(segment0.getFileName() + ".swap"));
+        Files.createDirectories(original.resolve(PartitionLog.CLEANER_DIR));
+        Files.write(original.resolve(PartitionLog.CLEANER_DIR).resolve(segment0.getFileName()), new byte[100]);
+
+        log = PartitionLog.open(original, SMALL_SEGMENTS, clock);
+        assertThat(original.resolve(PartitionLog.CLEANER_DIR)).doesNotExist();
+        assertThat(original.resolve(segment0.getFileName() + ".swap")).doesNotExist();
+        List<KafkaRecords.KeyValue> all = readAll();
+        assertThat(all.stream().filter(kv -> kv.offset() < 5).toList()).usingRecursiveComparison()
+                .isEqualTo(cleanedFirstSegment);
+        assertThat(all).allSatisfy(kv -> assertThat(value(kv)).isEqualTo("v" + kv.offset()));
+        assertThat(log.logEndOffset()).isEqualTo(100);
+    }
+
+    @Test
+    void aMapTooSmallForTheDirtyKeysCleansUpToASegmentBoundaryAndTheRestLater() throws IOException {
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        for (int i = 0; i < 300; i++) {
+            append("k" + i, "v" + i); // every key distinct
+        }
+        long end = log.logEndOffset();
+        // room for about 20 keys: a few segments per pass
+        PartitionLog.CleanResult first = log.clean(end, clock.millis(), HOUR, 24 * 23);
+        assertThat(first.firstDirtyOffset()).isPositive().isLessThan(activeBase());
+        PartitionLog.CleanResult second = log.clean(end, clock.millis(), HOUR, 24 * 23);
+        assertThat(second.firstDirtyOffset()).isGreaterThan(first.firstDirtyOffset());
+        assertThat(readAll()).hasSize(300); // distinct keys: nothing goes
+    }
+
+    private long append(String key, String value) throws IOException {
+        return log.append(MemoryRecords.withRecords(Compression.NONE,
+                new SimpleRecord(clock.millis(), bytes(key), bytes(value))).buffer(), 0).lastOffset();
+    }
+
+    private long appendTombstone(String key) throws IOException {
+        return log.append(MemoryRecords.withRecords(Compression.NONE,
+                new SimpleRecord(clock.millis(), bytes(key), null)).buffer(), 0).lastOffset();
+    }
+
+    private void fillSegments(String keyPrefix, int records) throws IOException {
+        for (int i = 0; i < records; i++) {
+            long offset = log.logEndOffset();
+            append(keyPrefix + i, "v" + offset);
+        }
+    }
+
+    private long activeBase() {
+        List<Long> bases = log.segmentBaseOffsets();
+        return bases.get(bases.size() - 1);
+    }
+
+    private List<KafkaRecords.KeyValue> readAll() throws IOException {
+        return KafkaRecords.records(log.read(log.logStartOffset(), Integer.MAX_VALUE, Long.MAX_VALUE).records());
+    }
+
+    private static long latestBelow(List<KafkaRecords.KeyValue> records, String key, long below) {
+        return records.stream().filter(kv -> kv.offset() < below && key(kv).equals(key))
+                .mapToLong(KafkaRecords.KeyValue::offset).max().orElseThrow();
+    }
+
+    private static String key(KafkaRecords.KeyValue kv) {
+        return new String(kv.key(), StandardCharsets.UTF_8);
+    }
+
+    private static String value(KafkaRecords.KeyValue kv) {
+        return kv.value() == null ? null : new String(kv.value(), StandardCharsets.UTF_8);
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}
