@@ -732,6 +732,17 @@ public final class PartitionLog implements Closeable {
             appendLock.unlock();
         }
         // Map each dirty key to its latest offset, whole segments only.
+        try {
+            return clean(closedSegments, producerLastOffsets, firstDirty, nowMs, deleteRetentionMs, offsetMapBytes);
+        } catch (SegmentGone e) {
+            DiskIo.deleteTree(dir.resolve(CLEANER_DIR));
+            LOG.info("Compaction of dir={} stopped: {}", dir, e.getMessage());
+            return CleanResult.NOTHING;
+        }
+    }
+
+    private CleanResult clean(List<LogSegment> closedSegments, Map<Long, Long> producerLastOffsets, long firstDirty,
+            long nowMs, long deleteRetentionMs, long offsetMapBytes) throws IOException {
         OffsetMap map = new OffsetMap(offsetMapBytes);
         long mappedEnd = -1;
         int mappedSegments = 0;
@@ -837,11 +848,31 @@ public final class PartitionLog implements Closeable {
         void visit(ByteBuffer chunk) throws IOException;
     }
 
+    /** A segment that a clean is reading went (truncation, retention, close): the clean stops, nothing swapped. */
+    private static final class SegmentGone extends RuntimeException {
+        SegmentGone(long base) {
+            super("segment " + base + " went during the clean", null, false, false);
+        }
+    }
+
+    /** Under the read lock (no truncation or deletion meanwhile): fails with SegmentGone if the segment went. */
+    private void readLocked(LogSegment segment, ChunkVisitor body, ByteBuffer chunk) throws IOException {
+        readersLock.readLock().lock();
+        try {
+            if (closed || segments.get(segment.baseOffset()) != segment) {
+                throw new SegmentGone(segment.baseOffset());
+            }
+            body.visit(chunk);
+        } finally {
+            readersLock.readLock().unlock();
+        }
+    }
+
     /** Hands {@code segment}'s batches to {@code visitor} in chunks of whole batches of about 1 MiB. */
     private void forEachChunk(LogSegment segment, ChunkVisitor visitor) throws IOException {
         List<int[]> ranges = new ArrayList<>();
         int[] current = {-1, 0};
-        segment.forEachBatch((header, position) -> {
+        readLocked(segment, ignored -> segment.forEachBatch((header, position) -> {
             if (current[0] >= 0 && current[1] + header.sizeInBytes() > CLEAN_CHUNK_BYTES) {
                 ranges.add(current.clone());
                 current[0] = -1;
@@ -851,19 +882,13 @@ public final class PartitionLog implements Closeable {
                 current[1] = 0;
             }
             current[1] += header.sizeInBytes();
-        });
+        }), null);
         if (current[0] >= 0) {
             ranges.add(current.clone());
         }
         for (int[] range : ranges) {
             ByteBuffer chunk = ByteBuffer.allocate(range[1]);
-            readersLock.readLock().lock();
-            try {
-                ensureOpen();
-                segment.read(chunk, range[0]);
-            } finally {
-                readersLock.readLock().unlock();
-            }
+            readLocked(segment, c -> segment.read(c, range[0]), chunk);
             visitor.visit(chunk.flip());
         }
     }
