@@ -29,6 +29,9 @@ public record NodeConfig(
         long logRetentionBytes,
         int messageMaxBytes,
         long logRetentionCheckIntervalMs,
+        boolean logCleanerEnable,
+        long logCleanerBackoffMs,
+        long logCleanerDedupeBufferSize,
         long logFlushIntervalMs,
         long producerIdExpirationMs,
         long producerIdExpirationCheckIntervalMs,
@@ -152,6 +155,9 @@ public record NodeConfig(
         d.put("log.retention.bytes", "-1");
         d.put("message.max.bytes", "1048588");
         d.put("log.retention.check.interval.ms", "300000");
+        d.put("log.cleaner.enable", "true");
+        d.put("log.cleaner.backoff.ms", "15000");
+        d.put("log.cleaner.dedupe.buffer.size", "134217728");
         d.put("log.flush.interval.ms", "1000");
         d.put("producer.id.expiration.ms", "86400000");
         d.put("producer.id.expiration.check.interval.ms", "600000");
@@ -218,6 +224,8 @@ public record NodeConfig(
         require(logRetentionBytes >= -1, "log.retention.bytes must be >= -1");
         require(messageMaxBytes >= 0, "message.max.bytes must be >= 0");
         require(logRetentionCheckIntervalMs >= 1, "log.retention.check.interval.ms must be >= 1");
+        require(logCleanerBackoffMs >= 1, "log.cleaner.backoff.ms must be >= 1");
+        require(logCleanerDedupeBufferSize >= 1024, "log.cleaner.dedupe.buffer.size must be >= 1024");
         require(logFlushIntervalMs >= 1, "log.flush.interval.ms must be >= 1");
         require(producerIdExpirationMs >= 1, "producer.id.expiration.ms must be >= 1");
         require(producerIdExpirationCheckIntervalMs >= 1, "producer.id.expiration.check.interval.ms must be >= 1");
@@ -327,6 +335,9 @@ public record NodeConfig(
                 longValue(props, "log.retention.bytes"),
                 intValue(props, "message.max.bytes"),
                 longValue(props, "log.retention.check.interval.ms"),
+                boolValue(props, "log.cleaner.enable"),
+                longValue(props, "log.cleaner.backoff.ms"),
+                longValue(props, "log.cleaner.dedupe.buffer.size"),
                 longValue(props, "log.flush.interval.ms"),
                 longValue(props, "producer.id.expiration.ms"),
                 longValue(props, "producer.id.expiration.check.interval.ms"),
@@ -492,6 +503,9 @@ public record NodeConfig(
         v.put("log.retention.bytes", Long.toString(logRetentionBytes));
         v.put("message.max.bytes", Integer.toString(messageMaxBytes));
         v.put("log.retention.check.interval.ms", Long.toString(logRetentionCheckIntervalMs));
+        v.put("log.cleaner.enable", Boolean.toString(logCleanerEnable));
+        v.put("log.cleaner.backoff.ms", Long.toString(logCleanerBackoffMs));
+        v.put("log.cleaner.dedupe.buffer.size", Long.toString(logCleanerDedupeBufferSize));
         v.put("log.flush.interval.ms", Long.toString(logFlushIntervalMs));
         v.put("producer.id.expiration.ms", Long.toString(producerIdExpirationMs));
         v.put("producer.id.expiration.check.interval.ms", Long.toString(producerIdExpirationCheckIntervalMs));

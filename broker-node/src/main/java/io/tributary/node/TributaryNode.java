@@ -305,6 +305,8 @@ public final class TributaryNode implements Closeable {
             http = new MetricsHttpServer(config.metricsListener().host(), config.metricsListener().port(), metrics,
                     () -> healthProblems(config, lifecycle, quorum, listening.get()));
         }
+        replicas.startCleaner(new io.tributary.replication.LogCleanerConfig(config.logCleanerEnable(),
+                config.logCleanerBackoffMs(), config.logCleanerDedupeBufferSize()));
         replicas.startMaintenance(new LogMaintenanceConfig(config.logRetentionCheckIntervalMs(),
                 config.logFlushIntervalMs(), config.producerIdExpirationMs(),
                 config.producerIdExpirationCheckIntervalMs()));

@@ -5,6 +5,7 @@ import io.tributary.metadata.MetadataImage;
 import io.tributary.metadata.MetadataView;
 import io.tributary.metadata.PartitionImage;
 import io.tributary.metadata.TopicImage;
+import io.tributary.storage.CompactionConfig;
 import io.tributary.storage.LogConfig;
 import io.tributary.storage.PartitionLog;
 import io.tributary.storage.PartitionMetadataFile;
@@ -77,6 +78,15 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         t.setDaemon(true);
         return t;
     });
+    /** Compaction, apart from retention and flushes: a long clean never delays them. One thread for the node. */
+    private final ScheduledExecutorService cleaner = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "log-cleaner");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicLong cleanerRuns = new AtomicLong();
+    private final AtomicLong cleanerBytesRead = new AtomicLong();
+    private final AtomicLong cleanerBytesRemoved = new AtomicLong();
     /** ISR checks run apart from flushes and retention, so that a slow disk never delays a shrink or an expand. */
     private final ScheduledExecutorService isrChecks = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "isr-check");
@@ -151,6 +161,62 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         isrChecks.scheduleWithFixedDelay(this::checkIsrs, isrCheckMs, isrCheckMs, TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * Starts the log cleaner: every {@code log.cleaner.backoff.ms}, each hosted log whose {@code cleanup.policy} has
+     * {@code compact} is compacted below this replica's high watermark if it is due ({@link PartitionLog#maybeClean}),
+     * one log at a time, on the {@code log-cleaner} thread. Every replica compacts its own copy: followers replicate
+     * the leader's appends, not its cleaned segments, and each replica keeps every key's latest value below its high
+     * watermark.
+     */
+    public void startCleaner(LogCleanerConfig config) {
+        if (!config.enabled()) {
+            return;
+        }
+        cleaner.scheduleWithFixedDelay(() -> cleanAll(config), config.backoffMs(), config.backoffMs(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    private void cleanAll(LogCleanerConfig config) {
+        for (Partition p : partitions.values()) {
+            PartitionLog partitionLog = p.log();
+            if (partitionLog == null || !partitionLog.compaction().compact()) {
+                continue;
+            }
+            try {
+                long upTo = Math.min(p.highWatermark(), partitionLog.logEndOffset());
+                PartitionLog.CleanResult result = partitionLog.maybeClean(upTo, clock.millis(),
+                        config.dedupeBufferBytes());
+                if (result.segmentsCleaned() > 0) {
+                    cleanerRuns.incrementAndGet();
+                    cleanerBytesRead.addAndGet(result.bytesBefore());
+                    cleanerBytesRemoved.addAndGet(result.bytesBefore() - result.bytesAfter());
+                }
+            } catch (IOException | RuntimeException e) {
+                log.error("node={} compaction failed on {}", nodeId, p.id(), e);
+            }
+        }
+    }
+
+    /** Compaction passes that rewrote at least one segment. */
+    public long cleanerRuns() {
+        return cleanerRuns.get();
+    }
+
+    /** Bytes of segments compaction rewrote. */
+    public long cleanerBytesRead() {
+        return cleanerBytesRead.get();
+    }
+
+    /** Bytes compaction removed (rewritten segments' bytes before minus after). */
+    public long cleanerBytesRemoved() {
+        return cleanerBytesRemoved.get();
+    }
+
+    /** A topic's cleanup settings: Kafka's defaults with the topic's overrides. */
+    public static CompactionConfig compactionConfig(TopicImage topic) {
+        return CompactionConfig.DEFAULTS.withOverrides(topic.configs());
+    }
+
     /** The config a topic's logs use: the node's defaults with the topic's overrides. */
     public LogConfig logConfig(TopicImage topic) {
         return defaults.withOverrides(topic.configs());
@@ -191,6 +257,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             if (previous.topic(topic.name()) == null
                     || !previous.topic(topic.name()).configs().equals(topic.configs())) {
                 current.log().updateConfig(logConfig(topic));
+                current.log().updateCompaction(compactionConfig(topic));
             }
             countChanges(previous.topic(topic.name()), p);
             applyRole(current, p, next, nowMs);
@@ -344,6 +411,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
                 PartitionMetadataFile.write(dir, topic.topicId());
             }
             PartitionLog partitionLog = PartitionLog.open(dir, logConfig(topic), clock);
+            partitionLog.updateCompaction(compactionConfig(topic));
             // The image's role is applied right after; start as a follower of nobody.
             PartitionImage unassigned = new PartitionImage(image.partition(), image.replicas(), image.isr(),
                     PartitionImage.NO_LEADER, -1, image.partitionEpoch());
@@ -702,6 +770,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     @Override
     public synchronized void close() {
         background.shutdownNow();
+        cleaner.shutdownNow();
         isrChecks.shutdownNow();
         for (ReplicaFetcher fetcher : fetchers.values()) {
             fetcher.close();

@@ -37,14 +37,14 @@ public record LogConfig(long segmentBytes, long segmentMs, long retentionMs, lon
 
     public LogConfig {
         // Segment file positions are int32 in the offset index, hence the upper bound.
-        require(segmentBytes >= 1 && segmentBytes <= Integer.MAX_VALUE, SEGMENT_BYTES,
+        ConfigValues.require(segmentBytes >= 1 && segmentBytes <= Integer.MAX_VALUE, SEGMENT_BYTES,
                 "must be in [1, " + Integer.MAX_VALUE + "]", segmentBytes);
-        require(segmentMs >= 1, SEGMENT_MS, "must be >= 1", segmentMs);
-        require(retentionMs >= -1, RETENTION_MS, "must be >= -1 (-1 = unlimited)", retentionMs);
-        require(retentionBytes >= -1, RETENTION_BYTES, "must be >= -1 (-1 = unlimited)", retentionBytes);
-        require(maxMessageBytes >= 0, MAX_MESSAGE_BYTES, "must be >= 0", maxMessageBytes);
-        require(indexIntervalBytes >= 0, INDEX_INTERVAL_BYTES, "must be >= 0", indexIntervalBytes);
-        require(segmentIndexBytes >= MIN_SEGMENT_INDEX_BYTES, SEGMENT_INDEX_BYTES,
+        ConfigValues.require(segmentMs >= 1, SEGMENT_MS, "must be >= 1", segmentMs);
+        ConfigValues.require(retentionMs >= -1, RETENTION_MS, "must be >= -1 (-1 = unlimited)", retentionMs);
+        ConfigValues.require(retentionBytes >= -1, RETENTION_BYTES, "must be >= -1 (-1 = unlimited)", retentionBytes);
+        ConfigValues.require(maxMessageBytes >= 0, MAX_MESSAGE_BYTES, "must be >= 0", maxMessageBytes);
+        ConfigValues.require(indexIntervalBytes >= 0, INDEX_INTERVAL_BYTES, "must be >= 0", indexIntervalBytes);
+        ConfigValues.require(segmentIndexBytes >= MIN_SEGMENT_INDEX_BYTES, SEGMENT_INDEX_BYTES,
                 "must be >= " + MIN_SEGMENT_INDEX_BYTES, segmentIndexBytes);
     }
 
@@ -57,13 +57,13 @@ public record LogConfig(long segmentBytes, long segmentMs, long retentionMs, lon
     public LogConfig withOverrides(Map<String, String> kafkaTopicConfigs) {
         Map<String, String> c = kafkaTopicConfigs;
         return new LogConfig(
-                longValue(c, SEGMENT_BYTES, segmentBytes),
-                longValue(c, SEGMENT_MS, segmentMs),
-                longValue(c, RETENTION_MS, retentionMs),
-                longValue(c, RETENTION_BYTES, retentionBytes),
-                intValue(c, MAX_MESSAGE_BYTES, maxMessageBytes),
-                intValue(c, INDEX_INTERVAL_BYTES, indexIntervalBytes),
-                intValue(c, SEGMENT_INDEX_BYTES, segmentIndexBytes));
+                ConfigValues.longValue(c, SEGMENT_BYTES, segmentBytes),
+                ConfigValues.longValue(c, SEGMENT_MS, segmentMs),
+                ConfigValues.longValue(c, RETENTION_MS, retentionMs),
+                ConfigValues.longValue(c, RETENTION_BYTES, retentionBytes),
+                ConfigValues.intValue(c, MAX_MESSAGE_BYTES, maxMessageBytes),
+                ConfigValues.intValue(c, INDEX_INTERVAL_BYTES, indexIntervalBytes),
+                ConfigValues.intValue(c, SEGMENT_INDEX_BYTES, segmentIndexBytes));
     }
 
     /** The seven Kafka keys with their values as decimal strings, in a stable order. */
@@ -77,37 +77,5 @@ public record LogConfig(long segmentBytes, long segmentMs, long retentionMs, lon
         m.put(INDEX_INTERVAL_BYTES, Integer.toString(indexIntervalBytes));
         m.put(SEGMENT_INDEX_BYTES, Integer.toString(segmentIndexBytes));
         return Collections.unmodifiableMap(m);
-    }
-
-    private static void require(boolean ok, String key, String rule, long value) {
-        if (!ok) {
-            throw new IllegalArgumentException("Invalid value " + value + " for configuration " + key + ": " + rule);
-        }
-    }
-
-    private static long longValue(Map<String, String> configs, String key, long current) {
-        String raw = configs.get(key);
-        if (raw == null) {
-            return current;
-        }
-        try {
-            return Long.parseLong(raw.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("Invalid value '" + raw + "' for configuration " + key
-                    + ": not a 64-bit integer", e);
-        }
-    }
-
-    private static int intValue(Map<String, String> configs, String key, int current) {
-        String raw = configs.get(key);
-        if (raw == null) {
-            return current;
-        }
-        try {
-            return Integer.parseInt(raw.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("Invalid value '" + raw + "' for configuration " + key
-                    + ": not a 32-bit integer", e);
-        }
     }
 }

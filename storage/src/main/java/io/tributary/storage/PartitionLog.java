@@ -85,6 +85,9 @@ public final class PartitionLog implements Closeable {
     private final ReentrantReadWriteLock readersLock = new ReentrantReadWriteLock();
 
     private volatile LogConfig config;
+    private volatile CompactionConfig compaction = CompactionConfig.DEFAULTS;
+    /** When the earliest tombstone the last clean kept may go (not persisted: after a restart, at the next clean). */
+    private volatile long tombstonesDueMs = Long.MAX_VALUE;
     private volatile long logStartOffset;
     private volatile long logEndOffset;
     /** Offsets below this were fsynced, with their indexes. Append lock. */
@@ -653,6 +656,9 @@ public final class PartitionLog implements Closeable {
      * @return the number of segments deleted
      */
     public int deleteRetainedSegments() throws IOException {
+        if (!compaction.delete()) {
+            return 0; // cleanup.policy=compact: no retention by time or size, as in Kafka
+        }
         appendLock.lock();
         try {
             ensureOpen();
@@ -683,6 +689,63 @@ public final class PartitionLog implements Closeable {
         } finally {
             appendLock.unlock();
         }
+    }
+
+    /** The cleanup settings: retention applies only with {@code delete}, {@link #maybeClean} only with compact. */
+    public void updateCompaction(CompactionConfig compaction) {
+        this.compaction = Objects.requireNonNull(compaction);
+    }
+
+    public CompactionConfig compaction() {
+        return compaction;
+    }
+
+    /**
+     * Compacts if the log's {@code cleanup.policy} has {@code compact} and it is due (Kafka's cleaner manager): over
+     * the closed segments below {@code upperBoundOffset} (the caller's high watermark) whose newest record is at least
+     * {@code min.compaction.lag.ms} old, the dirty bytes are at least {@code min.cleanable.dirty.ratio} of the total,
+     * or a dirty segment's newest record is older than {@code max.compaction.lag.ms}. The offset map gets at most
+     * {@code maxOffsetMapBytes} ({@code log.cleaner.dedupe.buffer.size}), and no more than the dirty bytes need.
+     */
+    public CleanResult maybeClean(long upperBoundOffset, long nowMs, long maxOffsetMapBytes) throws IOException {
+        CompactionConfig c = compaction;
+        if (!c.compact()) {
+            return CleanResult.NOTHING;
+        }
+        long cleanableEnd = upperBoundOffset;
+        long cleanBytes = 0;
+        long dirtyBytes = 0;
+        boolean overdue = false;
+        appendLock.lock();
+        try {
+            ensureOpen();
+            long firstDirty = Math.max(Checkpoint.read(dir.resolve(CLEANER_CHECKPOINT_FILE), 0), logStartOffset);
+            List<LogSegment> all = new ArrayList<>(segments.values());
+            for (LogSegment segment : all.subList(0, all.size() - 1)) {
+                if (segment.nextOffset() > cleanableEnd) {
+                    break;
+                }
+                if (segment.maxTimestamp() > nowMs - c.minCompactionLagMs()) {
+                    cleanableEnd = segment.baseOffset();
+                    break;
+                }
+                if (segment.nextOffset() <= firstDirty) {
+                    cleanBytes += segment.size();
+                } else {
+                    dirtyBytes += segment.size();
+                    overdue |= segment.maxTimestamp() <= nowMs - c.maxCompactionLagMs();
+                }
+            }
+        } finally {
+            appendLock.unlock();
+        }
+        boolean tombstonesDue = nowMs >= tombstonesDueMs && cleanBytes > 0;
+        if (!tombstonesDue && (dirtyBytes == 0
+                || ((double) dirtyBytes / (cleanBytes + dirtyBytes) < c.minCleanableDirtyRatio() && !overdue))) {
+            return CleanResult.NOTHING;
+        }
+        long mapBytes = Math.min(maxOffsetMapBytes, Math.max(64 << 10, 2 * dirtyBytes));
+        return clean(cleanableEnd, nowMs, c.deleteRetentionMs(), mapBytes);
     }
 
     /** What one {@link #clean} did. */
@@ -757,6 +820,12 @@ public final class PartitionLog implements Closeable {
             mappedSegments++;
             mappedEnd = segment.nextOffset();
         }
+        boolean tombstonePass = false;
+        if (mappedEnd < 0 && mappedSegments == closedSegments.size() && nowMs >= tombstonesDueMs) {
+            // Nothing dirty, but kept tombstones are due: rewrite the compacted segments to drop them.
+            tombstonePass = true;
+            mappedEnd = firstDirty;
+        }
         if (mappedEnd < 0) {
             if (mappedSegments < closedSegments.size()) {
                 LOG.warn("Cannot compact dir={}: one segment holds more keys than the cleaner's offset map ({} "
@@ -764,6 +833,7 @@ public final class PartitionLog implements Closeable {
             }
             return CleanResult.NOTHING;
         }
+        long[] earliestTombstoneDue = {Long.MAX_VALUE};
         KafkaRecords.CompactionRules rules = new KafkaRecords.CompactionRules() {
             @Override
             public boolean keepsProducerState(long producerId, long lastOffset) {
@@ -774,6 +844,11 @@ public final class PartitionLog implements Closeable {
             @Override
             public boolean isLatest(ByteBuffer key, long offset) {
                 return offset >= map.get(key); // -1: not updated since the last clean
+            }
+
+            @Override
+            public void tombstoneKept(long deleteHorizonMs) {
+                earliestTombstoneDue[0] = Math.min(earliestTombstoneDue[0], deleteHorizonMs);
             }
         };
         Path cleaning = dir.resolve(CLEANER_DIR);
@@ -794,9 +869,11 @@ public final class PartitionLog implements Closeable {
             cleaned++;
         }
         Checkpoint.write(dir.resolve(CLEANER_CHECKPOINT_FILE), mappedEnd);
+        tombstonesDueMs = earliestTombstoneDue[0];
         DiskIo.deleteTree(cleaning);
         DiskIo.fsyncDirectory(dir);
-        LOG.info("Compacted dir={} segments={} bytes={}->{} cleanedUpTo={}", dir, cleaned, before, after, mappedEnd);
+        LOG.info("Compacted dir={} segments={} bytes={}->{} cleanedUpTo={}{}", dir, cleaned, before, after, mappedEnd,
+                tombstonePass ? " (expired tombstones)" : "");
         return new CleanResult(cleaned, before, after, mappedEnd);
     }
 

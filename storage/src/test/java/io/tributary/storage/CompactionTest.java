@@ -95,10 +95,15 @@ class CompactionTest {
         assertThat(readAll()).extracting(KafkaRecords.KeyValue::offset).contains(tombstone)
                 .doesNotContain(tombstone - 1);
 
-        clock.advance(HOUR + 1);
-        fillSegments("more", 20); // new dirty data: the next clean runs
-        log.clean(log.logEndOffset(), clock.millis(), HOUR, 1 << 20);
+        // Nothing new is written: before the horizon no clean is due, after it one pass drops the tombstone.
+        log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact")));
+        clock.advance(HOUR - 1);
+        assertThat(log.maybeClean(log.logEndOffset(), clock.millis(), 1 << 20).segmentsCleaned()).isZero();
+        clock.advance(2);
+        assertThat(log.maybeClean(log.logEndOffset(), clock.millis(), 1 << 20).segmentsCleaned()).isPositive();
         assertThat(readAll().stream().map(CompactionTest::key)).doesNotContain("gone");
+        assertThat(log.maybeClean(log.logEndOffset(), clock.millis(), 1 << 20).segmentsCleaned())
+                .as("no tombstone left to expire").isZero();
     }
 
     @Test
@@ -173,6 +178,61 @@ class CompactionTest {
         PartitionLog.CleanResult second = log.clean(end, clock.millis(), HOUR, 24 * 23);
         assertThat(second.firstDirtyOffset()).isGreaterThan(first.firstDirtyOffset());
         assertThat(readAll()).hasSize(300); // distinct keys: nothing goes
+    }
+
+    @Test
+    void maybeCleanRunsOnlyForCompactedLogsOnceTheDirtyRatioOrMaxLagIsReachedAndNotBeforeTheMinLag()
+            throws IOException {
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        fillSegments("k", 60);
+        long hw = log.logEndOffset();
+        assertThat(log.maybeClean(hw, clock.millis(), 1 << 20).segmentsCleaned()).as("cleanup.policy=delete").isZero();
+
+        log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact",
+                "min.compaction.lag.ms", Long.toString(HOUR))));
+        assertThat(log.maybeClean(hw, clock.millis(), 1 << 20).segmentsCleaned()).as("too young").isZero();
+        clock.advance(HOUR);
+        assertThat(log.maybeClean(0, clock.millis(), 1 << 20).segmentsCleaned()).as("above the high watermark")
+                .isZero();
+        assertThat(log.maybeClean(hw, clock.millis(), 1 << 20).segmentsCleaned()).as("all dirty").isPositive();
+        assertThat(log.maybeClean(hw, clock.millis(), 1 << 20).segmentsCleaned()).as("nothing dirty").isZero();
+
+        // A little new data: below the default ratio 0.5 of dirty bytes, so no clean; a lower ratio cleans.
+        fillSegments("k", 20);
+        clock.advance(HOUR);
+        long hw2 = log.logEndOffset();
+        log.updateCompaction(log.compaction().withOverrides(Map.of("min.cleanable.dirty.ratio", "0.9")));
+        assertThat(log.maybeClean(hw2, clock.millis(), 1 << 20).segmentsCleaned()).isZero();
+        log.updateCompaction(log.compaction().withOverrides(Map.of("max.compaction.lag.ms", Long.toString(HOUR))));
+        assertThat(log.maybeClean(hw2, clock.millis(), 1 << 20).segmentsCleaned()).as("overdue").isPositive();
+    }
+
+    @Test
+    void retentionDeletesOnlyWithTheDeletePolicy() throws IOException {
+        log = PartitionLog.open(dir.resolve("t-0"),
+                new LogConfig(1024, HOUR, 1, -1, 1_048_588, 256, 4096), clock);
+        fillSegments("k", 60);
+        clock.advance(10);
+        log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact")));
+        assertThat(log.deleteRetainedSegments()).isZero();
+        log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact,delete")));
+        assertThat(log.deleteRetainedSegments()).isPositive();
+    }
+
+    @Test
+    void cleanupPolicyValuesAreKafkas() {
+        CompactionConfig d = CompactionConfig.DEFAULTS;
+        assertThat(d.withOverrides(Map.of("cleanup.policy", "compact")).cleanupPolicy()).isEqualTo("compact");
+        assertThat(d.withOverrides(Map.of("cleanup.policy", "delete, compact")).cleanupPolicy())
+                .isEqualTo("compact,delete");
+        assertThat(d.cleanupPolicy()).isEqualTo("delete");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> d.withOverrides(Map.of("cleanup.policy", "remove")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cleanup.policy");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> d.withOverrides(Map.of("min.cleanable.dirty.ratio", "1.5")))
+                .hasMessageContaining("min.cleanable.dirty.ratio");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> d.withOverrides(Map.of(
+                "min.compaction.lag.ms", "10", "max.compaction.lag.ms", "5"))).hasMessageContaining("max.compaction");
     }
 
     private long append(String key, String value) throws IOException {

@@ -1,6 +1,7 @@
 package io.tributary.node.handlers;
 
 import io.tributary.metadata.TopicImage;
+import io.tributary.storage.CompactionConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +28,12 @@ public final class DescribeConfigsHandler implements ApiHandler {
 
     /** Topic configs that are not log configs, with the values this node always applies. */
     private static final Map<String, String> FIXED_TOPIC_DEFAULTS = Map.of(
-            "cleanup.policy", "delete",
+            CompactionConfig.CLEANUP_POLICY, CompactionConfig.DEFAULTS.cleanupPolicy(),
+            CompactionConfig.DELETE_RETENTION_MS, Long.toString(CompactionConfig.DEFAULTS.deleteRetentionMs()),
+            CompactionConfig.MIN_CLEANABLE_DIRTY_RATIO,
+            Double.toString(CompactionConfig.DEFAULTS.minCleanableDirtyRatio()),
+            CompactionConfig.MIN_COMPACTION_LAG_MS, Long.toString(CompactionConfig.DEFAULTS.minCompactionLagMs()),
+            CompactionConfig.MAX_COMPACTION_LAG_MS, Long.toString(CompactionConfig.DEFAULTS.maxCompactionLagMs()),
             "compression.type", "producer",
             "message.timestamp.type", "CreateTime",
             "min.insync.replicas", "1",

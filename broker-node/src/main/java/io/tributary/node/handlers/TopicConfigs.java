@@ -1,5 +1,6 @@
 package io.tributary.node.handlers;
 
+import io.tributary.storage.CompactionConfig;
 import io.tributary.storage.LogConfig;
 import java.util.Map;
 import java.util.Set;
@@ -7,9 +8,10 @@ import java.util.Set;
 /**
  * Topic-level configs: which Kafka topic config names are accepted, and which values this node can honour.
  * Unknown names are refused with INVALID_CONFIG, as Kafka does. The log configs (segment, retention, message size,
- * index) are enforced by the log; min.insync.replicas is stored for replication; the rest of Kafka's names are
- * accepted and stored but change nothing, except values we cannot honour (compaction, LogAppendTime, broker-side
- * recompression), which are refused rather than silently ignored.
+ * index) and the cleanup configs ({@code cleanup.policy} delete, compact or both, {@code delete.retention.ms},
+ * {@code min.cleanable.dirty.ratio}, {@code min/max.compaction.lag.ms}) are enforced by the log; min.insync.replicas
+ * is stored for replication; the rest of Kafka's names are accepted and stored but change nothing, except values we
+ * cannot honour (LogAppendTime, broker-side recompression), which are refused rather than silently ignored.
  */
 final class TopicConfigs {
 
@@ -35,9 +37,6 @@ final class TopicConfigs {
             if (value == null) {
                 return "Null value not supported for topic config: " + key;
             }
-            if (key.equals("cleanup.policy") && !value.equals("delete")) {
-                return "cleanup.policy=" + value + " is not supported: only delete";
-            }
             if (key.equals("message.timestamp.type") && !value.equals("CreateTime")) {
                 return "message.timestamp.type=" + value + " is not supported: only CreateTime";
             }
@@ -56,6 +55,7 @@ final class TopicConfigs {
         }
         try {
             defaults.withOverrides(overrides);
+            CompactionConfig.DEFAULTS.withOverrides(overrides);
         } catch (IllegalArgumentException ex) {
             return ex.getMessage();
         }

@@ -78,6 +78,9 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String FETCH_WAITERS = "tributary.fetch.waiters";
     public static final String PRODUCER_IDS = "tributary.producer.ids";
     public static final String LOG_INDEX_HEAP = "tributary.log.index.heap";
+    public static final String LOG_CLEANER_RUNS = "tributary.log.cleaner.runs";
+    public static final String LOG_CLEANER_BYTES_READ = "tributary.log.cleaner.read";
+    public static final String LOG_CLEANER_BYTES_REMOVED = "tributary.log.cleaner.removed";
     public static final String CONTROLLER_ACTIVE = "tributary.controller.active";
     public static final String RAFT_TERM = "tributary.raft.term";
     public static final String RAFT_COMMIT_INDEX = "tributary.raft.commit.index";
@@ -323,6 +326,12 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
         Gauge.builder(GROUP_COORDINATOR_QUEUE, groups, GroupService::queuedCalls)
                 .description("group requests waiting for the group-coordinator thread (at most 10,000; more are "
                         + "answered COORDINATOR_NOT_AVAILABLE)").register(registry);
+        FunctionCounter.builder(LOG_CLEANER_RUNS, replicas, ReplicaManager::cleanerRuns)
+                .description("log compaction passes that rewrote at least one segment").register(registry);
+        FunctionCounter.builder(LOG_CLEANER_BYTES_READ, replicas, ReplicaManager::cleanerBytesRead).baseUnit("bytes")
+                .description("bytes of segments log compaction rewrote").register(registry);
+        FunctionCounter.builder(LOG_CLEANER_BYTES_REMOVED, replicas, ReplicaManager::cleanerBytesRemoved)
+                .baseUnit("bytes").description("bytes log compaction removed").register(registry);
         Gauge.builder(LOG_INDEX_HEAP, replicas, ReplicaManager::indexHeapBytes).baseUnit("bytes")
                 .description("heap held by the offset and time indexes of every hosted segment").register(registry);
         Gauge.builder(PRODUCER_IDS, replicas, ReplicaManager::producerIdCount)

@@ -135,6 +135,20 @@ public final class KafkaRecords {
         }
     }
 
+    /**
+     * Whether every data record in {@code batches} has a key (a compacted topic refuses records without one, as
+     * Kafka does). Batches that cannot be decoded count as keyed: the append's own validation refuses them.
+     */
+    public static boolean allRecordsHaveKeys(ByteBuffer batches) {
+        boolean[] keyless = {false};
+        try {
+            forEachKey(batches, (key, offset) -> keyless[0] |= key == null);
+        } catch (LogException e) {
+            return true;
+        }
+        return !keyless[0];
+    }
+
     /** What compaction keeps (Kafka's LogCleaner rules; the log decides, this adapter only applies them). */
     public interface CompactionRules {
         /** Whether the batch's header stays even with no record left: it holds its producer's last sequence. */
@@ -142,6 +156,10 @@ public final class KafkaRecords {
 
         /** Whether the record with {@code key} at {@code offset} is the latest of its key. */
         boolean isLatest(ByteBuffer key, long offset);
+
+        /** Told of each tombstone kept, with the time after which it goes. */
+        default void tombstoneKept(long deleteHorizonMs) {
+        }
     }
 
     /**
@@ -177,7 +195,12 @@ public final class KafkaRecords {
                     return true;
                 }
                 java.util.OptionalLong horizon = batch.deleteHorizonMs();
-                return horizon.isEmpty() || nowMs < horizon.getAsLong();
+                long dueMs = horizon.isPresent() ? horizon.getAsLong() : nowMs + deleteRetentionMs;
+                if (horizon.isPresent() && nowMs >= dueMs) {
+                    return false;
+                }
+                rules.tombstoneKept(dueMs);
+                return true;
             }
         };
         try {

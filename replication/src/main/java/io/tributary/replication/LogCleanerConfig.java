@@ -1,0 +1,25 @@
+package io.tributary.replication;
+
+/**
+ * The node's log cleaner (compaction of topics with {@code cleanup.policy=compact}), validated here.
+ *
+ * @param enabled {@code log.cleaner.enable}: whether compacted topics are compacted at all
+ * @param backoffMs {@code log.cleaner.backoff.ms}: the pause between two passes over the hosted logs
+ * @param dedupeBufferBytes {@code log.cleaner.dedupe.buffer.size}: the most memory one clean's key map takes (24 bytes
+ *     per key); a log with more dirty keys is compacted in several passes
+ */
+public record LogCleanerConfig(boolean enabled, long backoffMs, long dedupeBufferBytes) {
+
+    /** Kafka's defaults: on, 15 s, 128 MiB. */
+    public static final LogCleanerConfig DEFAULTS = new LogCleanerConfig(true, 15_000, 128L << 20);
+
+    public LogCleanerConfig {
+        if (backoffMs < 1) {
+            throw new IllegalArgumentException("log.cleaner.backoff.ms must be >= 1, was " + backoffMs);
+        }
+        if (dedupeBufferBytes < 1024) {
+            throw new IllegalArgumentException("log.cleaner.dedupe.buffer.size must be >= 1024, was "
+                    + dedupeBufferBytes);
+        }
+    }
+}
