@@ -264,6 +264,14 @@ public final class GroupCoordinator {
         if (!groups.isEmpty() || !outbox.isEmpty()) {
             throw new IllegalStateException("load() on a coordinator that already has state");
         }
+        loadMore(records, nowMs);
+    }
+
+    /**
+     * Replays the next records of the partition, in log order, on top of those replayed so far: a partition is loaded
+     * in bounded chunks ({@link #load} with the first, this with the rest) before the coordinator serves requests.
+     */
+    public void loadMore(Iterable<GroupRecord> records, long nowMs) {
         for (GroupRecord record : records) {
             if (record instanceof GroupMetadataRecord r) {
                 restore(r, nowMs);

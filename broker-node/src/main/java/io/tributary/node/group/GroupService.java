@@ -55,7 +55,8 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
     private static final class Shard {
         final int partition;
         final int leaderEpoch;
-        final GroupCoordinator coordinator;
+        /** Replaced by a fresh one when a load fails half way and starts over (coordinator thread only). */
+        GroupCoordinator coordinator;
         boolean loaded;
         final List<Runnable> abortOnUnload = new ArrayList<>();
 
@@ -169,36 +170,62 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
         log.info("node={} stops coordinating groups of {}-{}", nodeId, TOPIC, shard.partition);
     }
 
-    /** Reads the partition from its start to its log end and rebuilds its groups. */
+    /**
+     * Rebuilds the partition's groups from its log start to its log end, one chunk of at most
+     * {@value #LOAD_READ_BYTES} bytes per task on the coordinator thread: memory holds one chunk's records (plus the
+     * groups themselves, which compaction keeps to the latest per key), and the other partitions' requests run between
+     * chunks instead of waiting for the whole load.
+     */
     private void load(Shard shard) {
         if (shards.get(shard.partition) != shard) {
             return;
         }
-        PartitionId id = new PartitionId(TOPIC, shard.partition);
         try {
-            Partition partition = replicas.partition(id);
-            long offset = partition.log().logStartOffset();
-            long end = partition.log().logEndOffset();
+            Partition partition = replicas.partition(new PartitionId(TOPIC, shard.partition));
+            loadChunk(shard, partition, partition.log().logStartOffset(), partition.log().logEndOffset(), 0);
+        } catch (Exception e) {
+            retryLoad(shard, e);
+        }
+    }
+
+    private void loadChunk(Shard shard, Partition partition, long offset, long end, long loadedSoFar) {
+        if (shards.get(shard.partition) != shard) {
+            return;
+        }
+        try {
             List<GroupRecord> records = new ArrayList<>();
-            while (offset < end) {
+            long next = offset;
+            if (offset < end) {
                 LogReadResult read = partition.log().read(offset, LOAD_READ_BYTES, end);
-                List<KafkaRecords.KeyValue> kvs = KafkaRecords.records(read.records());
-                if (kvs.isEmpty()) {
-                    break;
-                }
-                for (KafkaRecords.KeyValue kv : kvs) {
+                for (KafkaRecords.KeyValue kv : KafkaRecords.records(read.records())) {
                     records.add(GroupRecordCodec.decode(kv.key(), kv.value()));
-                    offset = kv.offset() + 1;
+                    next = kv.offset() + 1;
                 }
             }
-            shard.coordinator.load(records, clockMs.getAsLong());
+            if (records.isEmpty() && next == offset && offset < end) {
+                // Only batches without records (compacted away) in this chunk: go on after them.
+                next = KafkaRecords.endOffset(partition.log().read(offset, LOAD_READ_BYTES, end).records(), offset);
+            }
+            shard.coordinator.loadMore(records, clockMs.getAsLong());
+            long loaded = loadedSoFar + records.size();
+            if (next > offset && next < end) {
+                long from = next;
+                thread.execute(() -> loadChunk(shard, partition, from, end, loaded));
+                return;
+            }
             shard.loaded = true;
             log.info("node={} coordinates the groups of {}-{}: loaded {} records", nodeId, TOPIC, shard.partition,
-                    records.size());
+                    loaded);
         } catch (Exception e) {
-            log.warn("node={} could not load {}-{} yet ({}); retrying", nodeId, TOPIC, shard.partition, e.toString());
-            thread.schedule(() -> load(shard), 500, TimeUnit.MILLISECONDS);
+            retryLoad(shard, e);
         }
+    }
+
+    /** A load that failed starts over, on a fresh coordinator, shortly. */
+    private void retryLoad(Shard shard, Exception e) {
+        log.warn("node={} could not load {}-{} yet ({}); retrying", nodeId, TOPIC, shard.partition, e.toString());
+        shard.coordinator = new GroupCoordinator(config, () -> UUID.randomUUID().toString());
+        thread.schedule(() -> load(shard), 500, TimeUnit.MILLISECONDS);
     }
 
     /**

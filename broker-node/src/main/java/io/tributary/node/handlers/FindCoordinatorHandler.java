@@ -23,6 +23,15 @@ import org.apache.kafka.common.resource.ResourceType;
  */
 public final class FindCoordinatorHandler implements ApiHandler {
 
+    /**
+     * Kafka's configs of {@code __consumer_offsets}: compacted (each group's and each committed offset's latest
+     * record; tombstones of expired offsets and deleted groups go after {@code delete.retention.ms}), segments of
+     * {@code offsets.topic.segment.bytes} (100 MiB) so that closed segments can be compacted. A cluster whose topic
+     * was created before (retention.ms=-1, never deleted nor compacted) keeps its configs.
+     */
+    static final Map<String, String> OFFSETS_TOPIC_CONFIGS = Map.of("cleanup.policy", "compact",
+            "segment.bytes", "104857600", "compression.type", "producer");
+
     private static final byte GROUP_KEY = 0;
 
     private final NodeServices node;
@@ -91,7 +100,7 @@ public final class FindCoordinatorHandler implements ApiHandler {
         int live = node.metadata().image().liveBrokers().size();
         int rf = Math.max(1, Math.min(node.config().offsetsTopicReplicationFactor(), live));
         return creator.create(GroupService.TOPIC, node.config().offsetsTopicNumPartitions(), rf,
-                Map.of("retention.ms", "-1"), false).handle((r, e) -> e == null
+                OFFSETS_TOPIC_CONFIGS, false).handle((r, e) -> e == null
                         && (r.getError() == ControllerErrorCode.NONE
                                 || r.getError() == ControllerErrorCode.TOPIC_ALREADY_EXISTS)
                         && groups.topicExists());

@@ -149,6 +149,15 @@ public final class KafkaRecords {
         return !keyless[0];
     }
 
+    /** The offset after the last batch in {@code batches} (position to limit), or {@code ifNone} if it has none. */
+    public static long endOffset(ByteBuffer batches, long ifNone) {
+        long end = ifNone;
+        for (RecordBatch batch : MemoryRecords.readableRecords(batches.duplicate()).batches()) {
+            end = batch.lastOffset() + 1;
+        }
+        return end;
+    }
+
     /** What compaction keeps (Kafka's LogCleaner rules; the log decides, this adapter only applies them). */
     public interface CompactionRules {
         /** Whether the batch's header stays even with no record left: it holds its producer's last sequence. */
