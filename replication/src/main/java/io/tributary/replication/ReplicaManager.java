@@ -213,7 +213,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     }
 
     /** A topic's cleanup settings: Kafka's defaults with the topic's overrides. */
-    public static CompactionConfig compactionConfig(TopicImage topic) {
+    private static CompactionConfig compactionConfig(TopicImage topic) {
         return CompactionConfig.DEFAULTS.withOverrides(topic.configs());
     }
 

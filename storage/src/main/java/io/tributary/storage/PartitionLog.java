@@ -197,6 +197,11 @@ public final class PartitionLog implements Closeable {
         LogConfig cfg = config;
         List<RecordBatchHeader> received = BatchValidator.validateAppend(batches, cfg.maxMessageBytes(),
                 cfg.segmentBytes());
+        if (compaction.compact() && !KafkaRecords.allRecordsHaveKeys(batches)) {
+            // Kafka's LogValidator rule and message: compaction needs every record's key.
+            throw new LogException(LogError.INVALID_RECORD, "Compacted topic cannot accept message without key in "
+                    + "topic partition " + dir.getFileName() + ".");
+        }
         appendLock.lock();
         try {
             ensureOpen();
@@ -712,32 +717,17 @@ public final class PartitionLog implements Closeable {
         if (!c.compact()) {
             return CleanResult.NOTHING;
         }
-        long cleanableEnd = upperBoundOffset;
+        CleanPlan plan = plan(upperBoundOffset, nowMs - c.minCompactionLagMs());
         long cleanBytes = 0;
         long dirtyBytes = 0;
         boolean overdue = false;
-        appendLock.lock();
-        try {
-            ensureOpen();
-            long firstDirty = Math.max(Checkpoint.read(dir.resolve(CLEANER_CHECKPOINT_FILE), 0), logStartOffset);
-            List<LogSegment> all = new ArrayList<>(segments.values());
-            for (LogSegment segment : all.subList(0, all.size() - 1)) {
-                if (segment.nextOffset() > cleanableEnd) {
-                    break;
-                }
-                if (segment.maxTimestamp() > nowMs - c.minCompactionLagMs()) {
-                    cleanableEnd = segment.baseOffset();
-                    break;
-                }
-                if (segment.nextOffset() <= firstDirty) {
-                    cleanBytes += segment.size();
-                } else {
-                    dirtyBytes += segment.size();
-                    overdue |= segment.maxTimestamp() <= nowMs - c.maxCompactionLagMs();
-                }
+        for (LogSegment segment : plan.closedSegments()) {
+            if (segment.nextOffset() <= plan.firstDirty()) {
+                cleanBytes += segment.size();
+            } else {
+                dirtyBytes += segment.size();
+                overdue |= segment.maxTimestamp() <= nowMs - c.maxCompactionLagMs();
             }
-        } finally {
-            appendLock.unlock();
         }
         boolean tombstonesDue = nowMs >= tombstonesDueMs && cleanBytes > 0;
         if (!tombstonesDue && (dirtyBytes == 0
@@ -745,7 +735,40 @@ public final class PartitionLog implements Closeable {
             return CleanResult.NOTHING;
         }
         long mapBytes = Math.min(maxOffsetMapBytes, Math.max(64 << 10, 2 * dirtyBytes));
-        return clean(cleanableEnd, nowMs, c.deleteRetentionMs(), mapBytes);
+        return clean(plan, nowMs, c.deleteRetentionMs(), mapBytes);
+    }
+
+    /**
+     * What a clean works on, taken under the append lock: the closed segments wholly below {@code cleanableEnd}, up to
+     * the first whose newest record is newer than {@code newestTimestampMs} (min.compaction.lag.ms); the last offset
+     * of each producer's last batch; the first dirty offset.
+     */
+    private record CleanPlan(List<LogSegment> closedSegments, Map<Long, Long> producerLastOffsets, long firstDirty) {
+    }
+
+    private CleanPlan plan(long cleanableEnd, long newestTimestampMs) throws IOException {
+        appendLock.lock();
+        try {
+            ensureOpen();
+            List<LogSegment> all = new ArrayList<>(segments.values());
+            List<LogSegment> closedSegments = new ArrayList<>();
+            for (LogSegment segment : all.subList(0, all.size() - 1)) {
+                if (segment.nextOffset() > cleanableEnd || segment.maxTimestamp() > newestTimestampMs) {
+                    break;
+                }
+                closedSegments.add(segment);
+            }
+            Map<Long, Long> producerLastOffsets = new HashMap<>();
+            producerState.entries().forEach((id, entry) -> {
+                if (!entry.batches().isEmpty()) {
+                    producerLastOffsets.put(id, entry.batches().get(entry.batches().size() - 1).lastOffset());
+                }
+            });
+            long firstDirty = Math.max(Checkpoint.read(dir.resolve(CLEANER_CHECKPOINT_FILE), 0), logStartOffset);
+            return new CleanPlan(closedSegments, producerLastOffsets, firstDirty);
+        } finally {
+            appendLock.unlock();
+        }
     }
 
     /** What one {@link #clean} did. */
@@ -771,32 +794,14 @@ public final class PartitionLog implements Closeable {
      */
     public CleanResult clean(long cleanableEndOffset, long nowMs, long deleteRetentionMs, long offsetMapBytes)
             throws IOException {
-        List<LogSegment> closedSegments;
-        Map<Long, Long> producerLastOffsets = new HashMap<>();
-        long firstDirty;
-        appendLock.lock();
+        return clean(plan(cleanableEndOffset, Long.MAX_VALUE), nowMs, deleteRetentionMs, offsetMapBytes);
+    }
+
+    private CleanResult clean(CleanPlan plan, long nowMs, long deleteRetentionMs, long offsetMapBytes)
+            throws IOException {
         try {
-            ensureOpen();
-            List<LogSegment> all = new ArrayList<>(segments.values());
-            closedSegments = new ArrayList<>();
-            for (LogSegment segment : all.subList(0, all.size() - 1)) {
-                if (segment.nextOffset() > cleanableEndOffset) {
-                    break;
-                }
-                closedSegments.add(segment);
-            }
-            producerState.entries().forEach((id, entry) -> {
-                if (!entry.batches().isEmpty()) {
-                    producerLastOffsets.put(id, entry.batches().get(entry.batches().size() - 1).lastOffset());
-                }
-            });
-            firstDirty = Math.max(Checkpoint.read(dir.resolve(CLEANER_CHECKPOINT_FILE), 0), logStartOffset);
-        } finally {
-            appendLock.unlock();
-        }
-        // Map each dirty key to its latest offset, whole segments only.
-        try {
-            return clean(closedSegments, producerLastOffsets, firstDirty, nowMs, deleteRetentionMs, offsetMapBytes);
+            return clean(plan.closedSegments(), plan.producerLastOffsets(), plan.firstDirty(), nowMs,
+                    deleteRetentionMs, offsetMapBytes);
         } catch (SegmentGone e) {
             DiskIo.deleteTree(dir.resolve(CLEANER_DIR));
             LOG.info("Compaction of dir={} stopped: {}", dir, e.getMessage());
@@ -806,6 +811,7 @@ public final class PartitionLog implements Closeable {
 
     private CleanResult clean(List<LogSegment> closedSegments, Map<Long, Long> producerLastOffsets, long firstDirty,
             long nowMs, long deleteRetentionMs, long offsetMapBytes) throws IOException {
+        // Map each dirty key to its latest offset, whole segments only.
         OffsetMap map = new OffsetMap(offsetMapBytes);
         long mappedEnd = -1;
         int mappedSegments = 0;

@@ -208,6 +208,25 @@ class CompactionTest {
     }
 
     @Test
+    void aCompactedLogRefusesARecordWithoutAKeyAndStoresNothingOfItsAppend() throws IOException {
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        ByteBuffer keyless = MemoryRecords.withRecords(Compression.NONE,
+                new SimpleRecord(clock.millis(), bytes("k"), bytes("v")),
+                new SimpleRecord(clock.millis(), null, bytes("no key"))).buffer();
+        log.append(keyless.duplicate(), 0); // cleanup.policy=delete: keys are optional
+        log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact")));
+        long end = log.logEndOffset();
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> log.append(keyless.duplicate(), 0))
+                .isInstanceOfSatisfying(LogException.class, e -> {
+                    assertThat(e.error()).isEqualTo(LogError.INVALID_RECORD);
+                    assertThat(e.getMessage()).contains("without key").contains("t-0");
+                });
+        assertThat(log.logEndOffset()).isEqualTo(end);
+        append("k", "keyed"); // a keyed record is still accepted
+    }
+
+    @Test
     void retentionDeletesOnlyWithTheDeletePolicy() throws IOException {
         log = PartitionLog.open(dir.resolve("t-0"),
                 new LogConfig(1024, HOUR, 1, -1, 1_048_588, 256, 4096), clock);

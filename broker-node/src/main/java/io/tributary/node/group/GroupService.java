@@ -8,9 +8,9 @@ import io.tributary.replication.Partition;
 import io.tributary.replication.PartitionId;
 import io.tributary.replication.ReplicaManager;
 import io.tributary.storage.LogAppendResult;
-import io.tributary.storage.LogReadResult;
 import io.tributary.storage.internal.KafkaRecords;
 import java.io.Closeable;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -196,15 +196,12 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
             List<GroupRecord> records = new ArrayList<>();
             long next = offset;
             if (offset < end) {
-                LogReadResult read = partition.log().read(offset, LOAD_READ_BYTES, end);
-                for (KafkaRecords.KeyValue kv : KafkaRecords.records(read.records())) {
+                ByteBuffer read = partition.log().read(offset, LOAD_READ_BYTES, end).records();
+                for (KafkaRecords.KeyValue kv : KafkaRecords.records(read)) {
                     records.add(GroupRecordCodec.decode(kv.key(), kv.value()));
-                    next = kv.offset() + 1;
                 }
-            }
-            if (records.isEmpty() && next == offset && offset < end) {
-                // Only batches without records (compacted away) in this chunk: go on after them.
-                next = KafkaRecords.endOffset(partition.log().read(offset, LOAD_READ_BYTES, end).records(), offset);
+                // After the last batch read, whole: batches left without records by compaction count too.
+                next = KafkaRecords.endOffset(read, offset);
             }
             shard.coordinator.loadMore(records, clockMs.getAsLong());
             long loaded = loadedSoFar + records.size();

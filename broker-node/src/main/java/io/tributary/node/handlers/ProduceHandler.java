@@ -3,7 +3,6 @@ package io.tributary.node.handlers;
 import io.tributary.metadata.TopicImage;
 import io.tributary.replication.AppendOutcome;
 import io.tributary.replication.PartitionId;
-import io.tributary.replication.ReplicaManager;
 import io.tributary.storage.LogAppendResult;
 import io.tributary.storage.internal.KafkaRecords;
 import java.nio.ByteBuffer;
@@ -88,7 +87,7 @@ public final class ProduceHandler implements ApiHandler {
                     partitions.add(error(p.index(), Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
                             "Transactions are not supported"));
                 } else {
-                    Appended appended = append(new PartitionId(image.name(), p.index()), p, acks, compacted(image));
+                    Appended appended = append(new PartitionId(image.name(), p.index()), p, acks);
                     partitions.add(appended.response());
                     if (acks == -1 && appended.response().errorCode() == Errors.NONE.code()) {
                         pending.add(awaitCommitted(appended, Math.max(0, request.timeoutMs())));
@@ -133,28 +132,12 @@ public final class ProduceHandler implements ApiHandler {
     private record Appended(ProduceResponseData.PartitionProduceResponse response,
             CompletableFuture<Void> committed) {}
 
-    /** Whether the topic's cleanup.policy has compact (then every record needs a key). */
-    private static boolean compacted(TopicImage topic) {
-        try {
-            return ReplicaManager.compactionConfig(topic).compact();
-        } catch (IllegalArgumentException storedValueRefused) {
-            return false; // validated when stored; an old value the node no longer reads does not block produce
-        }
-    }
-
-    private Appended append(PartitionId id, ProduceRequestData.PartitionProduceData data, short acks,
-            boolean compacted) {
+    private Appended append(PartitionId id, ProduceRequestData.PartitionProduceData data, short acks) {
         ByteBuffer batches;
         try {
             batches = data.records() == null ? ByteBuffer.allocate(0) : KafkaRecords.unwrap(data.records());
         } catch (IllegalArgumentException e) {
             return new Appended(error(id.partition(), Errors.INVALID_RECORD, e.getMessage()), null);
-        }
-        if (compacted && !KafkaRecords.allRecordsHaveKeys(batches)) {
-            // Kafka's LogValidator message.
-            return new Appended(error(id.partition(), Errors.INVALID_RECORD,
-                    "Compacted topic cannot accept message without key in topic partition " + id.dirName() + "."),
-                    null);
         }
         try {
             int bytes = batches.remaining();

@@ -92,18 +92,22 @@ public final class KafkaRecords {
     /** Every record of the stored batches, decompressed, in offset order. */
     public static java.util.List<KeyValue> records(ByteBuffer batches) {
         java.util.List<KeyValue> out = new java.util.ArrayList<>();
+        forEachRecord(batches, r -> out.add(new KeyValue(r.offset(), bytes(r.key()), bytes(r.value()))));
+        return out;
+    }
+
+    /** Every record of the data batches (control batches skipped), decompressed, in offset order. */
+    private static void forEachRecord(ByteBuffer batches, java.util.function.Consumer<Record> visitor) {
         for (RecordBatch batch : MemoryRecords.readableRecords(batches.duplicate()).batches()) {
             if (batch.isControlBatch()) {
                 continue;
             }
             try (CloseableIterator<Record> it = batch.streamingIterator(BufferSupplier.NO_CACHING)) {
                 while (it.hasNext()) {
-                    Record r = it.next();
-                    out.add(new KeyValue(r.offset(), bytes(r.key()), bytes(r.value())));
+                    visitor.accept(it.next());
                 }
             }
         }
-        return out;
     }
 
     /** Sees each data record's key (null if it has none; a read-only view valid during the call) and offset. */
@@ -119,17 +123,7 @@ public final class KafkaRecords {
      */
     public static void forEachKey(ByteBuffer batches, KeyVisitor visitor) {
         try {
-            for (RecordBatch batch : MemoryRecords.readableRecords(batches.duplicate()).batches()) {
-                if (batch.isControlBatch()) {
-                    continue;
-                }
-                try (CloseableIterator<Record> it = batch.streamingIterator(BufferSupplier.NO_CACHING)) {
-                    while (it.hasNext()) {
-                        Record r = it.next();
-                        visitor.visit(r.hasKey() ? r.key().asReadOnlyBuffer() : null, r.offset());
-                    }
-                }
-            }
+            forEachRecord(batches, r -> visitor.visit(r.hasKey() ? r.key().asReadOnlyBuffer() : null, r.offset()));
         } catch (KafkaException e) {
             throw new LogException(LogError.CORRUPT_MESSAGE, "cannot decode a stored batch: " + e.getMessage());
         }
