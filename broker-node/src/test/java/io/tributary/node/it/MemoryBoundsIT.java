@@ -55,7 +55,8 @@ class MemoryBoundsIT {
     @TempDir
     Path dataDir;
 
-    private final List<Socket> attackers = new ArrayList<>();
+    /** Sockets of the attacks, closed after each test; added to from the parallel senders. */
+    private final List<Socket> attackers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final ExecutorService threads = Executors.newCachedThreadPool();
     private int metricsPort;
 
