@@ -32,6 +32,7 @@ public record NodeConfig(
         boolean logCleanerEnable,
         long logCleanerBackoffMs,
         long logCleanerDedupeBufferSize,
+        double logCleanerIoMaxBytesPerSecond,
         long logFlushIntervalMs,
         long producerIdExpirationMs,
         long producerIdExpirationCheckIntervalMs,
@@ -158,6 +159,7 @@ public record NodeConfig(
         d.put("log.cleaner.enable", "true");
         d.put("log.cleaner.backoff.ms", "15000");
         d.put("log.cleaner.dedupe.buffer.size", "134217728");
+        d.put("log.cleaner.io.max.bytes.per.second", Double.toString(Double.MAX_VALUE)); // Kafka's: no bound
         d.put("log.flush.interval.ms", "1000");
         d.put("producer.id.expiration.ms", "86400000");
         d.put("producer.id.expiration.check.interval.ms", "600000");
@@ -226,6 +228,7 @@ public record NodeConfig(
         require(logRetentionCheckIntervalMs >= 1, "log.retention.check.interval.ms must be >= 1");
         require(logCleanerBackoffMs >= 1, "log.cleaner.backoff.ms must be >= 1");
         require(logCleanerDedupeBufferSize >= 1024, "log.cleaner.dedupe.buffer.size must be >= 1024");
+        require(logCleanerIoMaxBytesPerSecond > 0, "log.cleaner.io.max.bytes.per.second must be > 0");
         require(logFlushIntervalMs >= 1, "log.flush.interval.ms must be >= 1");
         require(producerIdExpirationMs >= 1, "producer.id.expiration.ms must be >= 1");
         require(producerIdExpirationCheckIntervalMs >= 1, "producer.id.expiration.check.interval.ms must be >= 1");
@@ -338,6 +341,7 @@ public record NodeConfig(
                 boolValue(props, "log.cleaner.enable"),
                 longValue(props, "log.cleaner.backoff.ms"),
                 longValue(props, "log.cleaner.dedupe.buffer.size"),
+                doubleValue(props, "log.cleaner.io.max.bytes.per.second"),
                 longValue(props, "log.flush.interval.ms"),
                 longValue(props, "producer.id.expiration.ms"),
                 longValue(props, "producer.id.expiration.check.interval.ms"),
@@ -506,6 +510,7 @@ public record NodeConfig(
         v.put("log.cleaner.enable", Boolean.toString(logCleanerEnable));
         v.put("log.cleaner.backoff.ms", Long.toString(logCleanerBackoffMs));
         v.put("log.cleaner.dedupe.buffer.size", Long.toString(logCleanerDedupeBufferSize));
+        v.put("log.cleaner.io.max.bytes.per.second", Double.toString(logCleanerIoMaxBytesPerSecond));
         v.put("log.flush.interval.ms", Long.toString(logFlushIntervalMs));
         v.put("producer.id.expiration.ms", Long.toString(producerIdExpirationMs));
         v.put("producer.id.expiration.check.interval.ms", Long.toString(producerIdExpirationCheckIntervalMs));
@@ -578,6 +583,14 @@ public record NodeConfig(
             return Long.parseLong(get(props, key));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("config '" + key + "' must be an integer, was '" + get(props, key) + "'");
+        }
+    }
+
+    private static double doubleValue(Properties props, String key) {
+        try {
+            return Double.parseDouble(get(props, key));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("config '" + key + "' must be a number, was '" + get(props, key) + "'");
         }
     }
 

@@ -306,7 +306,8 @@ public final class TributaryNode implements Closeable {
                     () -> healthProblems(config, lifecycle, quorum, listening.get()));
         }
         replicas.startCleaner(new io.tributary.replication.LogCleanerConfig(config.logCleanerEnable(),
-                config.logCleanerBackoffMs(), config.logCleanerDedupeBufferSize()));
+                config.logCleanerBackoffMs(), config.logCleanerDedupeBufferSize(),
+                config.logCleanerIoMaxBytesPerSecond()));
         replicas.startMaintenance(new LogMaintenanceConfig(config.logRetentionCheckIntervalMs(),
                 config.logFlushIntervalMs(), config.producerIdExpirationMs(),
                 config.producerIdExpirationCheckIntervalMs()));

@@ -7,11 +7,16 @@ package io.tributary.replication;
  * @param backoffMs {@code log.cleaner.backoff.ms}: the pause between two passes over the hosted logs
  * @param dedupeBufferBytes {@code log.cleaner.dedupe.buffer.size}: the most memory one clean's key map takes (24 bytes
  *     per key); a log with more dirty keys is compacted in several passes
+ * @param ioMaxBytesPerSecond {@code log.cleaner.io.max.bytes.per.second}: the most bytes per second the cleaner reads
+ *     and writes together ({@link CleanerIoThrottler}); {@link #UNLIMITED_IO}, Kafka's default, is no bound
  */
-public record LogCleanerConfig(boolean enabled, long backoffMs, long dedupeBufferBytes) {
+public record LogCleanerConfig(boolean enabled, long backoffMs, long dedupeBufferBytes, double ioMaxBytesPerSecond) {
 
-    /** Kafka's defaults: on, 15 s, 128 MiB. */
-    public static final LogCleanerConfig DEFAULTS = new LogCleanerConfig(true, 15_000, 128L << 20);
+    /** Kafka's default of {@code log.cleaner.io.max.bytes.per.second}: {@link Double#MAX_VALUE}, no bound. */
+    public static final double UNLIMITED_IO = Double.MAX_VALUE;
+
+    /** Kafka's defaults: on, 15 s, 128 MiB, no I/O bound. */
+    public static final LogCleanerConfig DEFAULTS = new LogCleanerConfig(true, 15_000, 128L << 20, UNLIMITED_IO);
 
     public LogCleanerConfig {
         if (backoffMs < 1) {
@@ -20,6 +25,10 @@ public record LogCleanerConfig(boolean enabled, long backoffMs, long dedupeBuffe
         if (dedupeBufferBytes < 1024) {
             throw new IllegalArgumentException("log.cleaner.dedupe.buffer.size must be >= 1024, was "
                     + dedupeBufferBytes);
+        }
+        if (!(ioMaxBytesPerSecond > 0)) { // NaN too
+            throw new IllegalArgumentException("log.cleaner.io.max.bytes.per.second must be > 0, was "
+                    + ioMaxBytesPerSecond);
         }
     }
 }

@@ -5,6 +5,7 @@ import io.tributary.metadata.MetadataImage;
 import io.tributary.metadata.MetadataView;
 import io.tributary.metadata.PartitionImage;
 import io.tributary.metadata.TopicImage;
+import io.tributary.storage.CleanerThrottle;
 import io.tributary.storage.CompactionConfig;
 import io.tributary.storage.LogConfig;
 import io.tributary.storage.PartitionLog;
@@ -166,17 +167,19 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
      * {@code compact} is compacted below this replica's high watermark if it is due ({@link PartitionLog#maybeClean}),
      * one log at a time, on the {@code log-cleaner} thread. Every replica compacts its own copy: followers replicate
      * the leader's appends, not its cleaned segments, and each replica keeps every key's latest value below its high
-     * watermark.
+     * watermark. The cleaner's reads and writes, over all logs, are bounded by
+     * {@code log.cleaner.io.max.bytes.per.second} ({@link CleanerIoThrottler}, one for the node as in Kafka).
      */
     public void startCleaner(LogCleanerConfig config) {
         if (!config.enabled()) {
             return;
         }
-        cleaner.scheduleWithFixedDelay(() -> cleanAll(config), config.backoffMs(), config.backoffMs(),
+        CleanerThrottle throttle = new CleanerIoThrottler(config.ioMaxBytesPerSecond(), CleanerIoThrottler.SYSTEM);
+        cleaner.scheduleWithFixedDelay(() -> cleanAll(config, throttle), config.backoffMs(), config.backoffMs(),
                 TimeUnit.MILLISECONDS);
     }
 
-    private void cleanAll(LogCleanerConfig config) {
+    private void cleanAll(LogCleanerConfig config, CleanerThrottle throttle) {
         for (Partition p : partitions.values()) {
             PartitionLog partitionLog = p.log();
             if (partitionLog == null || !partitionLog.compaction().compact()) {
@@ -185,12 +188,16 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             try {
                 long upTo = Math.min(p.highWatermark(), partitionLog.logEndOffset());
                 PartitionLog.CleanResult result = partitionLog.maybeClean(upTo, clock.millis(),
-                        config.dedupeBufferBytes());
+                        config.dedupeBufferBytes(), throttle);
                 if (result.segmentsCleaned() > 0) {
                     cleanerRuns.incrementAndGet();
                     cleanerBytesRead.addAndGet(result.bytesBefore());
                     cleanerBytesRemoved.addAndGet(result.bytesBefore() - result.bytesAfter());
                 }
+            } catch (InterruptedException e) {
+                // close(): shutdownNow woke the throttle; the clean stopped without swapping more in.
+                Thread.currentThread().interrupt();
+                return;
             } catch (IOException | RuntimeException e) {
                 log.error("node={} compaction failed on {}", nodeId, p.id(), e);
             }

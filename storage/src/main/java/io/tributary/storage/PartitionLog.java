@@ -711,8 +711,10 @@ public final class PartitionLog implements Closeable {
      * {@code min.compaction.lag.ms} old, the dirty bytes are at least {@code min.cleanable.dirty.ratio} of the total,
      * or a dirty segment's newest record is older than {@code max.compaction.lag.ms}. The offset map gets at most
      * {@code maxOffsetMapBytes} ({@code log.cleaner.dedupe.buffer.size}), and no more than the dirty bytes need.
+     * The clean's reads and writes go through {@code throttle} ({@link #clean}).
      */
-    public CleanResult maybeClean(long upperBoundOffset, long nowMs, long maxOffsetMapBytes) throws IOException {
+    public CleanResult maybeClean(long upperBoundOffset, long nowMs, long maxOffsetMapBytes, CleanerThrottle throttle)
+            throws IOException, InterruptedException {
         CompactionConfig c = compaction;
         if (!c.compact()) {
             return CleanResult.NOTHING;
@@ -735,7 +737,7 @@ public final class PartitionLog implements Closeable {
             return CleanResult.NOTHING;
         }
         long mapBytes = Math.min(maxOffsetMapBytes, Math.max(64 << 10, 2 * dirtyBytes));
-        return clean(plan, nowMs, c.deleteRetentionMs(), mapBytes);
+        return clean(plan, nowMs, c.deleteRetentionMs(), mapBytes, throttle);
     }
 
     /**
@@ -790,27 +792,39 @@ public final class PartitionLog implements Closeable {
      * deletes leftover copies and completes a swap it finds. A segment that changed meanwhile (truncated, deleted
      * by retention) is not swapped.
      *
+     * <p>I/O bound (Kafka's {@code Throttler} in its cleaner): {@code throttle} is told the size of every chunk of
+     * about 1 MiB just read (to map the keys, then to copy) and of every chunk of kept batches just written to the
+     * copy; it may block there, outside the log's locks. If it is interrupted, the clean stops as if a segment had
+     * gone (segments already swapped in stay, the cleaned copy in progress is deleted, the first dirty offset is not
+     * advanced, so the next clean goes over them again) and the {@link InterruptedException} is rethrown.
+     *
      * <p>Runs on the caller's thread, beside appends and reads; it holds the locks only to swap a segment in.
      */
-    public CleanResult clean(long cleanableEndOffset, long nowMs, long deleteRetentionMs, long offsetMapBytes)
-            throws IOException {
-        return clean(plan(cleanableEndOffset, Long.MAX_VALUE), nowMs, deleteRetentionMs, offsetMapBytes);
+    public CleanResult clean(long cleanableEndOffset, long nowMs, long deleteRetentionMs, long offsetMapBytes,
+            CleanerThrottle throttle) throws IOException, InterruptedException {
+        return clean(plan(cleanableEndOffset, Long.MAX_VALUE), nowMs, deleteRetentionMs, offsetMapBytes, throttle);
     }
 
-    private CleanResult clean(CleanPlan plan, long nowMs, long deleteRetentionMs, long offsetMapBytes)
-            throws IOException {
+    private CleanResult clean(CleanPlan plan, long nowMs, long deleteRetentionMs, long offsetMapBytes,
+            CleanerThrottle throttle) throws IOException, InterruptedException {
+        Objects.requireNonNull(throttle);
         try {
             return clean(plan.closedSegments(), plan.producerLastOffsets(), plan.firstDirty(), nowMs,
-                    deleteRetentionMs, offsetMapBytes);
+                    deleteRetentionMs, offsetMapBytes, throttle);
         } catch (SegmentGone e) {
             DiskIo.deleteTree(dir.resolve(CLEANER_DIR));
             LOG.info("Compaction of dir={} stopped: {}", dir, e.getMessage());
             return CleanResult.NOTHING;
+        } catch (InterruptedException e) {
+            DiskIo.deleteTree(dir.resolve(CLEANER_DIR));
+            LOG.info("Compaction of dir={} interrupted", dir);
+            throw e;
         }
     }
 
     private CleanResult clean(List<LogSegment> closedSegments, Map<Long, Long> producerLastOffsets, long firstDirty,
-            long nowMs, long deleteRetentionMs, long offsetMapBytes) throws IOException {
+            long nowMs, long deleteRetentionMs, long offsetMapBytes, CleanerThrottle throttle)
+            throws IOException, InterruptedException {
         // Map each dirty key to its latest offset, whole segments only.
         OffsetMap map = new OffsetMap(offsetMapBytes);
         long mappedEnd = -1;
@@ -820,7 +834,7 @@ public final class PartitionLog implements Closeable {
                 mappedSegments++;
                 continue;
             }
-            if (!mapKeys(segment, map)) {
+            if (!mapKeys(segment, map, throttle)) {
                 break;
             }
             mappedSegments++;
@@ -863,7 +877,7 @@ public final class PartitionLog implements Closeable {
         long after = 0;
         int cleaned = 0;
         for (LogSegment segment : closedSegments.subList(0, mappedSegments)) {
-            LogSegment copy = cleanedCopy(segment, cleaning, rules, nowMs, deleteRetentionMs);
+            LogSegment copy = cleanedCopy(segment, cleaning, rules, nowMs, deleteRetentionMs, throttle);
             long copySize = copy.size();
             copy.close();
             if (!swapIn(segment, cleaning)) {
@@ -884,9 +898,10 @@ public final class PartitionLog implements Closeable {
     }
 
     /** Adds every keyed record of {@code segment} to {@code map}; false (the segment partly added) once it is full. */
-    private boolean mapKeys(LogSegment segment, OffsetMap map) throws IOException {
+    private boolean mapKeys(LogSegment segment, OffsetMap map, CleanerThrottle throttle)
+            throws IOException, InterruptedException {
         boolean[] full = {false};
-        forEachChunk(segment, chunk -> KafkaRecords.forEachKey(chunk, (key, offset) -> {
+        forEachChunk(segment, throttle, chunk -> KafkaRecords.forEachKey(chunk, (key, offset) -> {
             if (key == null || full[0]) {
                 return;
             }
@@ -901,11 +916,11 @@ public final class PartitionLog implements Closeable {
 
     /** Writes {@code segment}'s compacted copy, with its indexes, into {@code cleaning}; fsynced. */
     private LogSegment cleanedCopy(LogSegment segment, Path cleaning, KafkaRecords.CompactionRules rules, long nowMs,
-            long deleteRetentionMs) throws IOException {
+            long deleteRetentionMs, CleanerThrottle throttle) throws IOException, InterruptedException {
         LogConfig cfg = config;
         LogSegment copy = LogSegment.create(cleaning, segment.baseOffset(), cfg.segmentIndexBytes());
         try {
-            forEachChunk(segment, chunk -> {
+            forEachChunk(segment, throttle, chunk -> {
                 ByteBuffer kept = KafkaRecords.compact(chunk, rules, nowMs, deleteRetentionMs,
                         Math.max(cfg.maxMessageBytes(), chunk.remaining()));
                 if (!kept.hasRemaining()) {
@@ -917,18 +932,25 @@ public final class PartitionLog implements Closeable {
                     headers.add(header);
                     pos += header.sizeInBytes();
                 }
+                int written = kept.remaining();
                 copy.append(kept, headers, cfg.indexIntervalBytes(), nowMs);
+                throttle.acquire(written);
             });
             copy.onBecomeInactive();
             return copy;
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | InterruptedException | RuntimeException e) {
             copy.closeAndDelete();
             throw e;
         }
     }
 
     private interface ChunkVisitor {
-        void visit(ByteBuffer chunk) throws IOException;
+        void visit(ByteBuffer chunk) throws IOException, InterruptedException;
+    }
+
+    /** What {@link #readLocked} runs: I/O only, never a throttle (it must not block under the read lock). */
+    private interface LockedRead {
+        void read(ByteBuffer chunk) throws IOException;
     }
 
     /** A segment that a clean is reading went (truncation, retention, close): the clean stops, nothing swapped. */
@@ -939,20 +961,24 @@ public final class PartitionLog implements Closeable {
     }
 
     /** Under the read lock (no truncation or deletion meanwhile): fails with SegmentGone if the segment went. */
-    private void readLocked(LogSegment segment, ChunkVisitor body, ByteBuffer chunk) throws IOException {
+    private void readLocked(LogSegment segment, LockedRead body, ByteBuffer chunk) throws IOException {
         readersLock.readLock().lock();
         try {
             if (closed || segments.get(segment.baseOffset()) != segment) {
                 throw new SegmentGone(segment.baseOffset());
             }
-            body.visit(chunk);
+            body.read(chunk);
         } finally {
             readersLock.readLock().unlock();
         }
     }
 
-    /** Hands {@code segment}'s batches to {@code visitor} in chunks of whole batches of about 1 MiB. */
-    private void forEachChunk(LogSegment segment, ChunkVisitor visitor) throws IOException {
+    /**
+     * Hands {@code segment}'s batches to {@code visitor} in chunks of whole batches of about 1 MiB; each chunk's size
+     * goes to {@code throttle} once it is read (outside the lock), before the visitor sees it.
+     */
+    private void forEachChunk(LogSegment segment, CleanerThrottle throttle, ChunkVisitor visitor)
+            throws IOException, InterruptedException {
         List<int[]> ranges = new ArrayList<>();
         int[] current = {-1, 0};
         readLocked(segment, ignored -> segment.forEachBatch((header, position) -> {
@@ -972,6 +998,7 @@ public final class PartitionLog implements Closeable {
         for (int[] range : ranges) {
             ByteBuffer chunk = ByteBuffer.allocate(range[1]);
             readLocked(segment, c -> segment.read(c, range[0]), chunk);
+            throttle.acquire(range[1]);
             visitor.visit(chunk.flip());
         }
     }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.record.RecordBatch;
@@ -42,7 +43,7 @@ class CompactionTest {
     }
 
     @Test
-    void onlyEachKeysLatestRecordStaysAtItsOriginalOffsetAndTheActiveSegmentIsUntouched() throws IOException {
+    void onlyEachKeysLatestRecordStaysAtItsOriginalOffsetAndTheActiveSegmentIsUntouched() throws Exception {
         log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
         Map<String, Long> latest = new HashMap<>();
         for (int i = 0; i < 200; i++) {
@@ -55,7 +56,7 @@ class CompactionTest {
         List<KafkaRecords.KeyValue> before = readAll();
         assertThat(log.numberOfSegments()).isGreaterThan(5);
 
-        PartitionLog.CleanResult result = log.clean(end, clock.millis(), HOUR, 1 << 20);
+        PartitionLog.CleanResult result = clean(end, 1 << 20);
 
         assertThat(result.segmentsCleaned()).isEqualTo(log.numberOfSegments() - 1);
         assertThat(result.bytesAfter()).isLessThan(result.bytesBefore());
@@ -85,29 +86,29 @@ class CompactionTest {
     }
 
     @Test
-    void aTombstoneStaysUntilDeleteRetentionAfterItsFirstCompactionThenGoes() throws IOException {
+    void aTombstoneStaysUntilDeleteRetentionAfterItsFirstCompactionThenGoes() throws Exception {
         log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
         append("gone", "v0");
         long tombstone = appendTombstone("gone");
         fillSegments("other", 20);
 
-        log.clean(log.logEndOffset(), clock.millis(), HOUR, 1 << 20);
+        clean(log.logEndOffset(), 1 << 20);
         assertThat(readAll()).extracting(KafkaRecords.KeyValue::offset).contains(tombstone)
                 .doesNotContain(tombstone - 1);
 
         // Nothing new is written: before the horizon no clean is due, after it one pass drops the tombstone.
         log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact")));
         clock.advance(HOUR - 1);
-        assertThat(log.maybeClean(log.logEndOffset(), clock.millis(), 1 << 20).segmentsCleaned()).isZero();
+        assertThat(maybeClean(log.logEndOffset()).segmentsCleaned()).isZero();
         clock.advance(2);
-        assertThat(log.maybeClean(log.logEndOffset(), clock.millis(), 1 << 20).segmentsCleaned()).isPositive();
+        assertThat(maybeClean(log.logEndOffset()).segmentsCleaned()).isPositive();
         assertThat(readAll().stream().map(CompactionTest::key)).doesNotContain("gone");
-        assertThat(log.maybeClean(log.logEndOffset(), clock.millis(), 1 << 20).segmentsCleaned())
+        assertThat(maybeClean(log.logEndOffset()).segmentsCleaned())
                 .as("no tombstone left to expire").isZero();
     }
 
     @Test
-    void theBatchHoldingAProducersLastSequenceKeepsItsHeader() throws IOException {
+    void theBatchHoldingAProducersLastSequenceKeepsItsHeader() throws Exception {
         log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
         long pid = 7;
         // the producer writes k once, then plain writes overwrite k
@@ -117,7 +118,7 @@ class CompactionTest {
         append("k", "newer");
         fillSegments("other", 20);
 
-        log.clean(log.logEndOffset(), clock.millis(), HOUR, 1 << 20);
+        clean(log.logEndOffset(), 1 << 20);
 
         assertThat(readAll().stream().filter(kv -> kv.offset() == producerBatch)).isEmpty();
         List<RecordBatch> batches = TestBatches.parse(log.read(0, Integer.MAX_VALUE, Long.MAX_VALUE).records());
@@ -135,7 +136,7 @@ class CompactionTest {
     }
 
     @Test
-    void aSwapLeftByACrashIsCompletedAndACleanedCopyNotSwappedInIsDropped() throws IOException {
+    void aSwapLeftByACrashIsCompletedAndACleanedCopyNotSwappedInIsDropped() throws Exception {
         Path original = dir.resolve("t-0");
         log = PartitionLog.open(original, SMALL_SEGMENTS, clock);
         for (int i = 0; i < 100; i++) {
@@ -145,7 +146,7 @@ class CompactionTest {
         // The same log, compacted in another directory: its first segment is what a clean would swap in.
         Path compacted = TestBatches.copyDir(original, dir.resolve("copy"));
         log = PartitionLog.open(compacted, SMALL_SEGMENTS, clock);
-        log.clean(log.logEndOffset(), clock.millis(), HOUR, 1 << 20);
+        clean(log.logEndOffset(), 1 << 20);
         List<KafkaRecords.KeyValue> cleanedFirstSegment = readAll().stream().filter(kv -> kv.offset() < 5).toList();
         log.close();
 
@@ -166,45 +167,111 @@ class CompactionTest {
     }
 
     @Test
-    void aMapTooSmallForTheDirtyKeysCleansUpToASegmentBoundaryAndTheRestLater() throws IOException {
+    void aCleanReportsEveryChunkItReadsAndWritesToItsThrottleOutsideTheAppendLock() throws Exception {
+        // Given a log of closed segments, all dirty, and a throttle that records what it is told
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        fillSegments("k", 60);
+        long closedBytes = closedSegmentBytes();
+        List<Long> acquired = new java.util.ArrayList<>();
+        java.util.concurrent.ExecutorService appender = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            // When it compacts, the throttle appending from another thread on its first call
+            PartitionLog.CleanResult result = log.clean(log.logEndOffset(), clock.millis(), HOUR, 1 << 20, bytes -> {
+                if (acquired.isEmpty()) {
+                    try {
+                        appender.submit(() -> append("during", "the clean")).get(10, TimeUnit.SECONDS);
+                    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                        throw new AssertionError("an append waited on the clean's throttle", e);
+                    }
+                }
+                acquired.add(bytes);
+            });
+
+            // Then it reported each dirty segment read to map its keys, read again to copy it, and its copy written
+            assertThat(result.bytesBefore()).isEqualTo(closedBytes);
+            assertThat(acquired).allSatisfy(bytes -> assertThat(bytes).isPositive());
+            assertThat(acquired.stream().mapToLong(Long::longValue).sum())
+                    .isEqualTo(2 * result.bytesBefore() + result.bytesAfter());
+            assertThat(acquired).hasSizeGreaterThanOrEqualTo(2 * result.segmentsCleaned());
+        } finally {
+            appender.shutdownNow();
+        }
+    }
+
+    @Test
+    void anInterruptedThrottleStopsTheCleanWithNoCopyLeftAndTheNextCleanRedoesIt() throws Exception {
+        // Given a log of closed segments with updates to few keys
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        Map<String, Long> latest = new HashMap<>();
+        for (int i = 0; i < 200; i++) {
+            latest.put("k" + (i % 5), append("k" + (i % 5), "v" + i));
+        }
+        int closed = log.numberOfSegments() - 1;
+        // When the throttle is interrupted while the second segment's copy is being written (one map read per
+        // closed segment, then a read and a write per rewritten segment)
+        int[] calls = {0};
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> log.clean(log.logEndOffset(), clock.millis(), HOUR,
+                1 << 20, bytes -> {
+                    if (++calls[0] == closed + 4) {
+                        throw new InterruptedException("stop");
+                    }
+                })).isInstanceOf(InterruptedException.class);
+
+        // Then no cleaned copy is left, every key's latest record is still there at its offset
+        assertThat(dir.resolve("t-0").resolve(PartitionLog.CLEANER_DIR)).doesNotExist();
+        Map<String, Long> seen = new HashMap<>();
+        for (KafkaRecords.KeyValue kv : readAll()) {
+            assertThat(value(kv)).isEqualTo("v" + kv.offset());
+            seen.put(key(kv), kv.offset());
+        }
+        assertThat(seen).isEqualTo(latest);
+        // and the first dirty offset did not move: the next clean maps and rewrites every closed segment again
+        PartitionLog.CleanResult next = clean(log.logEndOffset(), 1 << 20);
+        assertThat(next.segmentsCleaned()).isEqualTo(closed);
+        assertThat(readAll().stream().filter(kv -> kv.offset() < activeBase()).map(CompactionTest::key))
+                .doesNotHaveDuplicates();
+    }
+
+    @Test
+    void aMapTooSmallForTheDirtyKeysCleansUpToASegmentBoundaryAndTheRestLater() throws Exception {
         log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
         for (int i = 0; i < 300; i++) {
             append("k" + i, "v" + i); // every key distinct
         }
         long end = log.logEndOffset();
         // room for about 20 keys: a few segments per pass
-        PartitionLog.CleanResult first = log.clean(end, clock.millis(), HOUR, 24 * 23);
+        PartitionLog.CleanResult first = clean(end, 24 * 23);
         assertThat(first.firstDirtyOffset()).isPositive().isLessThan(activeBase());
-        PartitionLog.CleanResult second = log.clean(end, clock.millis(), HOUR, 24 * 23);
+        PartitionLog.CleanResult second = clean(end, 24 * 23);
         assertThat(second.firstDirtyOffset()).isGreaterThan(first.firstDirtyOffset());
         assertThat(readAll()).hasSize(300); // distinct keys: nothing goes
     }
 
     @Test
     void maybeCleanRunsOnlyForCompactedLogsOnceTheDirtyRatioOrMaxLagIsReachedAndNotBeforeTheMinLag()
-            throws IOException {
+            throws Exception {
         log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
         fillSegments("k", 60);
         long hw = log.logEndOffset();
-        assertThat(log.maybeClean(hw, clock.millis(), 1 << 20).segmentsCleaned()).as("cleanup.policy=delete").isZero();
+        assertThat(maybeClean(hw).segmentsCleaned()).as("cleanup.policy=delete").isZero();
 
         log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact",
                 "min.compaction.lag.ms", Long.toString(HOUR))));
-        assertThat(log.maybeClean(hw, clock.millis(), 1 << 20).segmentsCleaned()).as("too young").isZero();
+        assertThat(maybeClean(hw).segmentsCleaned()).as("too young").isZero();
         clock.advance(HOUR);
-        assertThat(log.maybeClean(0, clock.millis(), 1 << 20).segmentsCleaned()).as("above the high watermark")
+        assertThat(maybeClean(0).segmentsCleaned()).as("above the high watermark")
                 .isZero();
-        assertThat(log.maybeClean(hw, clock.millis(), 1 << 20).segmentsCleaned()).as("all dirty").isPositive();
-        assertThat(log.maybeClean(hw, clock.millis(), 1 << 20).segmentsCleaned()).as("nothing dirty").isZero();
+        assertThat(maybeClean(hw).segmentsCleaned()).as("all dirty").isPositive();
+        assertThat(maybeClean(hw).segmentsCleaned()).as("nothing dirty").isZero();
 
         // A little new data: below the default ratio 0.5 of dirty bytes, so no clean; a lower ratio cleans.
         fillSegments("k", 20);
         clock.advance(HOUR);
         long hw2 = log.logEndOffset();
         log.updateCompaction(log.compaction().withOverrides(Map.of("min.cleanable.dirty.ratio", "0.9")));
-        assertThat(log.maybeClean(hw2, clock.millis(), 1 << 20).segmentsCleaned()).isZero();
+        assertThat(maybeClean(hw2).segmentsCleaned()).isZero();
         log.updateCompaction(log.compaction().withOverrides(Map.of("max.compaction.lag.ms", Long.toString(HOUR))));
-        assertThat(log.maybeClean(hw2, clock.millis(), 1 << 20).segmentsCleaned()).as("overdue").isPositive();
+        assertThat(maybeClean(hw2).segmentsCleaned()).as("overdue").isPositive();
     }
 
     @Test
@@ -254,6 +321,16 @@ class CompactionTest {
                 "min.compaction.lag.ms", "10", "max.compaction.lag.ms", "5"))).hasMessageContaining("max.compaction");
     }
 
+    /** An unthrottled clean now, tombstones kept an hour. */
+    private PartitionLog.CleanResult clean(long cleanableEnd, long offsetMapBytes)
+            throws IOException, InterruptedException {
+        return log.clean(cleanableEnd, clock.millis(), HOUR, offsetMapBytes, CleanerThrottle.UNLIMITED);
+    }
+
+    private PartitionLog.CleanResult maybeClean(long upperBound) throws IOException, InterruptedException {
+        return log.maybeClean(upperBound, clock.millis(), 1 << 20, CleanerThrottle.UNLIMITED);
+    }
+
     private long append(String key, String value) throws IOException {
         return log.append(MemoryRecords.withRecords(Compression.NONE,
                 new SimpleRecord(clock.millis(), bytes(key), bytes(value))).buffer(), 0).lastOffset();
@@ -269,6 +346,15 @@ class CompactionTest {
             long offset = log.logEndOffset();
             append(keyPrefix + i, "v" + offset);
         }
+    }
+
+    private long closedSegmentBytes() throws IOException {
+        List<Long> bases = log.segmentBaseOffsets();
+        long bytes = 0;
+        for (long base : bases.subList(0, bases.size() - 1)) {
+            bytes += Files.size(TestBatches.logFile(dir.resolve("t-0"), base));
+        }
+        return bytes;
     }
 
     private long activeBase() {

@@ -13,6 +13,7 @@ import io.tributary.proto.metadata.UnfenceBrokerRecord;
 import io.tributary.replication.PartitionId;
 import io.tributary.replication.ReplicaManager;
 import io.tributary.replication.ReplicationConfig;
+import io.tributary.storage.CleanerThrottle;
 import io.tributary.storage.LogConfig;
 import io.tributary.storage.PartitionLog;
 import java.nio.ByteBuffer;
@@ -82,7 +83,7 @@ class GroupServiceLoadTest {
         expected.put(new TopicPartition("old", 0), 24_999L);
         PartitionLog log = replicas.partition(OFFSETS_0).log();
         // Every "old" batch but the last loses its record; each keeps its header (its producer's last sequence).
-        log.clean(log.logEndOffset(), now, 86_400_000L, 1 << 20);
+        log.clean(log.logEndOffset(), now, 86_400_000L, 1 << 20, CleanerThrottle.UNLIMITED);
 
         groups = new GroupService(1, replicas, GroupCoordinatorConfig.defaults(), System::currentTimeMillis, 1);
         groups.onImage(MetadataImage.EMPTY, image);

@@ -196,4 +196,23 @@ final class Clients {
         }
         return read;
     }
+
+    /** Each key's latest value in partition {@code partition} of {@code topic}, read from the beginning to the end. */
+    static Map<String, String> readLatestValues(String bootstrap, String topic, int partition) {
+        Map<String, String> read = new java.util.HashMap<>();
+        try (KafkaConsumer<String, String> consumer = consumer(bootstrap)) {
+            TopicPartition tp = new TopicPartition(topic, partition);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            await("read " + tp + " to the end").atMost(CLIENT_DEADLINE).pollInSameThread().pollInterval(Duration.ZERO)
+                    .until(() -> {
+                        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                            read.put(r.key(), r.value());
+                        }
+                        return consumer.position(tp) >= end;
+                    });
+        }
+        return read;
+    }
 }

@@ -11,12 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.InvalidRecordException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -96,20 +93,7 @@ class CompactionIT {
         });
 
         // A reader from the beginning sees every live key's latest value and no deleted key
-        Map<String, String> read = new HashMap<>();
-        try (KafkaConsumer<String, String> consumer = Clients.consumer(cluster.bootstrap())) {
-            TopicPartition tp = new TopicPartition(TOPIC, 0);
-            consumer.assign(List.of(tp));
-            consumer.seekToBeginning(List.of(tp));
-            long end = consumer.endOffsets(List.of(tp)).get(tp);
-            await("read to the end").atMost(Clients.CLIENT_DEADLINE).pollInSameThread().pollInterval(Duration.ZERO)
-                    .until(() -> {
-                        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                            read.put(r.key(), r.value());
-                        }
-                        return consumer.position(tp) >= end;
-                    });
-        }
+        Map<String, String> read = Clients.readLatestValues(cluster.bootstrap(), TOPIC, 0);
         for (int k = 0; k < KEYS - TOMBSTONED; k++) {
             assertThat(read.get("k" + k)).isEqualTo(latestValue.get("k" + k));
         }
