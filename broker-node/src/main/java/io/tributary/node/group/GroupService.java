@@ -15,8 +15,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -58,6 +60,10 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
         /** Replaced by a fresh one when a load fails half way and starts over (coordinator thread only). */
         GroupCoordinator coordinator;
         boolean loaded;
+        /** The load in progress (coordinator thread only): when it began, its chunks and their largest read. */
+        long loadStartNanos;
+        int loadChunks;
+        int loadMaxChunkBytes;
         final List<Runnable> abortOnUnload = new ArrayList<>();
 
         Shard(int partition, int leaderEpoch, GroupCoordinator coordinator) {
@@ -66,6 +72,12 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
             this.coordinator = coordinator;
         }
     }
+
+    /**
+     * A completed load of one {@code __consumer_offsets} partition: the records replayed, the chunks they were read in
+     * and the largest chunk (the most record bytes held at once), and how long it took from becoming leader.
+     */
+    public record LoadStats(int partition, long records, int chunks, int maxChunkBytes, long millis) {}
 
     /** Why a group request cannot be served here. */
     public static final class NotServedException extends RuntimeException {
@@ -94,6 +106,8 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
     });
     private volatile MetadataImage image = MetadataImage.EMPTY;
     private final AtomicInteger queuedCalls = new AtomicInteger();
+    /** The last completed load of each partition (at most one per {@code __consumer_offsets} partition). */
+    private final Map<Integer, LoadStats> lastLoads = new ConcurrentHashMap<>();
     private final int maxQueuedCalls;
 
     public GroupService(int nodeId, ReplicaManager replicas, GroupCoordinatorConfig config, LongSupplier clockMs,
@@ -182,6 +196,9 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
         }
         try {
             Partition partition = replicas.partition(new PartitionId(TOPIC, shard.partition));
+            shard.loadStartNanos = System.nanoTime();
+            shard.loadChunks = 0;
+            shard.loadMaxChunkBytes = 0;
             loadChunk(shard, partition, partition.log().logStartOffset(), partition.log().logEndOffset(), 0);
         } catch (Exception e) {
             retryLoad(shard, e);
@@ -197,6 +214,8 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
             long next = offset;
             if (offset < end) {
                 ByteBuffer read = partition.log().read(offset, LOAD_READ_BYTES, end).records();
+                shard.loadChunks++;
+                shard.loadMaxChunkBytes = Math.max(shard.loadMaxChunkBytes, read.remaining());
                 for (KafkaRecords.KeyValue kv : KafkaRecords.records(read)) {
                     records.add(GroupRecordCodec.decode(kv.key(), kv.value()));
                 }
@@ -211,8 +230,12 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
                 return;
             }
             shard.loaded = true;
-            log.info("node={} coordinates the groups of {}-{}: loaded {} records", nodeId, TOPIC, shard.partition,
-                    loaded);
+            LoadStats stats = new LoadStats(shard.partition, loaded, shard.loadChunks, shard.loadMaxChunkBytes,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - shard.loadStartNanos));
+            lastLoads.put(shard.partition, stats);
+            log.info("node={} coordinates the groups of {}-{}: loaded {} records in {} ms ({} chunks, the largest {} "
+                    + "bytes)", nodeId, TOPIC, shard.partition, loaded, stats.millis(), stats.chunks(),
+                    stats.maxChunkBytes());
         } catch (Exception e) {
             retryLoad(shard, e);
         }
@@ -265,6 +288,11 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
             }
         });
         return result;
+    }
+
+    /** The last completed load of {@code __consumer_offsets} partition {@code partition} here, if any. */
+    public Optional<LoadStats> lastLoad(int partition) {
+        return Optional.ofNullable(lastLoads.get(partition));
     }
 
     /** Group requests waiting for the coordinator thread now (at most {@link #MAX_QUEUED_CALLS}). */
