@@ -33,6 +33,7 @@ public record NodeConfig(
         long logCleanerBackoffMs,
         long logCleanerDedupeBufferSize,
         double logCleanerIoMaxBytesPerSecond,
+        int logCleanerThreads,
         long logFlushIntervalMs,
         long producerIdExpirationMs,
         long producerIdExpirationCheckIntervalMs,
@@ -160,6 +161,7 @@ public record NodeConfig(
         d.put("log.cleaner.backoff.ms", "15000");
         d.put("log.cleaner.dedupe.buffer.size", "134217728");
         d.put("log.cleaner.io.max.bytes.per.second", Double.toString(Double.MAX_VALUE)); // Kafka's: no bound
+        d.put("log.cleaner.threads", "1");
         d.put("log.flush.interval.ms", "1000");
         d.put("producer.id.expiration.ms", "86400000");
         d.put("producer.id.expiration.check.interval.ms", "600000");
@@ -229,6 +231,7 @@ public record NodeConfig(
         require(logCleanerBackoffMs >= 1, "log.cleaner.backoff.ms must be >= 1");
         require(logCleanerDedupeBufferSize >= 1024, "log.cleaner.dedupe.buffer.size must be >= 1024");
         require(logCleanerIoMaxBytesPerSecond > 0, "log.cleaner.io.max.bytes.per.second must be > 0");
+        require(logCleanerThreads >= 1 && logCleanerThreads <= 16, "log.cleaner.threads must be in 1..16");
         require(logFlushIntervalMs >= 1, "log.flush.interval.ms must be >= 1");
         require(producerIdExpirationMs >= 1, "producer.id.expiration.ms must be >= 1");
         require(producerIdExpirationCheckIntervalMs >= 1, "producer.id.expiration.check.interval.ms must be >= 1");
@@ -342,6 +345,7 @@ public record NodeConfig(
                 longValue(props, "log.cleaner.backoff.ms"),
                 longValue(props, "log.cleaner.dedupe.buffer.size"),
                 doubleValue(props, "log.cleaner.io.max.bytes.per.second"),
+                intValue(props, "log.cleaner.threads"),
                 longValue(props, "log.flush.interval.ms"),
                 longValue(props, "producer.id.expiration.ms"),
                 longValue(props, "producer.id.expiration.check.interval.ms"),
@@ -511,6 +515,7 @@ public record NodeConfig(
         v.put("log.cleaner.backoff.ms", Long.toString(logCleanerBackoffMs));
         v.put("log.cleaner.dedupe.buffer.size", Long.toString(logCleanerDedupeBufferSize));
         v.put("log.cleaner.io.max.bytes.per.second", Double.toString(logCleanerIoMaxBytesPerSecond));
+        v.put("log.cleaner.threads", Integer.toString(logCleanerThreads));
         v.put("log.flush.interval.ms", Long.toString(logFlushIntervalMs));
         v.put("producer.id.expiration.ms", Long.toString(producerIdExpirationMs));
         v.put("producer.id.expiration.check.interval.ms", Long.toString(producerIdExpirationCheckIntervalMs));

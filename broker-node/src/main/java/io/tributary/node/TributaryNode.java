@@ -307,7 +307,7 @@ public final class TributaryNode implements Closeable {
         }
         replicas.startCleaner(new io.tributary.replication.LogCleanerConfig(config.logCleanerEnable(),
                 config.logCleanerBackoffMs(), config.logCleanerDedupeBufferSize(),
-                config.logCleanerIoMaxBytesPerSecond()));
+                config.logCleanerIoMaxBytesPerSecond(), config.logCleanerThreads()));
         replicas.startMaintenance(new LogMaintenanceConfig(config.logRetentionCheckIntervalMs(),
                 config.logFlushIntervalMs(), config.producerIdExpirationMs(),
                 config.producerIdExpirationCheckIntervalMs()));

@@ -7,8 +7,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** {@code log.cleaner.io.max.bytes.per.second}: Kafka's default (no bound), an override shown, the bounds. */
-class NodeConfigLogCleanerIoTest {
+/**
+ * {@code log.cleaner.io.max.bytes.per.second}: Kafka's default (no bound), an override shown, the bounds;
+ * {@code log.cleaner.threads}: 1 by default, 1..16.
+ */
+class NodeConfigLogCleanerTest {
 
     @Test
     void defaultIsKafkasUnboundedRateAndAnOverrideIsShown() {
@@ -31,5 +34,15 @@ class NodeConfigLogCleanerIoTest {
         }
         assertThatThrownBy(() -> config(Map.of("log.cleaner.io.max.bytes.per.second", "fast")))
                 .hasMessageContaining("'log.cleaner.io.max.bytes.per.second' must be a number");
+    }
+
+    @Test
+    void cleanerThreadsDefaultToOneAndAreBounded() {
+        assertThat(config(Map.of()).logCleanerThreads()).isEqualTo(1);
+        assertThat(config(Map.of("log.cleaner.threads", "4")).effectiveValues()).containsEntry("log.cleaner.threads", "4");
+        for (String bad : new String[] {"0", "17"}) {
+            assertThatThrownBy(() -> config(Map.of("log.cleaner.threads", bad))).as(bad)
+                    .hasMessageContaining("log.cleaner.threads must be in 1..16");
+        }
     }
 }

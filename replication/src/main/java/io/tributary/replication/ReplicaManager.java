@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -79,12 +80,13 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         t.setDaemon(true);
         return t;
     });
-    /** Compaction, apart from retention and flushes: a long clean never delays them. One thread for the node. */
-    private final ScheduledExecutorService cleaner = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "log-cleaner");
-        t.setDaemon(true);
-        return t;
-    });
+    /**
+     * Compaction, apart from retention and flushes: a long clean never delays them. {@code log.cleaner.threads}
+     * threads ({@link #startCleaner}); none before it is called.
+     */
+    private volatile ScheduledExecutorService cleaner;
+    /** The logs a cleaner thread is compacting now: each log is compacted by one thread at a time. */
+    private final Set<PartitionId> cleaning = ConcurrentHashMap.newKeySet();
     private final AtomicLong cleanerRuns = new AtomicLong();
     private final AtomicLong cleanerBytesRead = new AtomicLong();
     private final AtomicLong cleanerBytesRemoved = new AtomicLong();
@@ -165,7 +167,9 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     /**
      * Starts the log cleaner: every {@code log.cleaner.backoff.ms}, each hosted log whose {@code cleanup.policy} has
      * {@code compact} is compacted below this replica's high watermark if it is due ({@link PartitionLog#maybeClean}),
-     * one log at a time, on the {@code log-cleaner} thread. Every replica compacts its own copy: followers replicate
+     * by {@code log.cleaner.threads} {@code log-cleaner-<n>} threads: each takes the dirtiest log no other thread is
+     * compacting (as Kafka's cleaner manager), and its key map gets {@code log.cleaner.dedupe.buffer.size / threads}.
+     * Every replica compacts its own copy: followers replicate
      * the leader's appends, not its cleaned segments, and each replica keeps every key's latest value below its high
      * watermark. The cleaner's reads and writes, over all logs, are bounded by
      * {@code log.cleaner.io.max.bytes.per.second} ({@link CleanerIoThrottler}, one for the node as in Kafka).
@@ -175,33 +179,63 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             return;
         }
         CleanerThrottle throttle = new CleanerIoThrottler(config.ioMaxBytesPerSecond(), CleanerIoThrottler.SYSTEM);
-        cleaner.scheduleWithFixedDelay(() -> cleanAll(config, throttle), config.backoffMs(), config.backoffMs(),
-                TimeUnit.MILLISECONDS);
+        AtomicInteger threadNumber = new AtomicInteger();
+        ScheduledExecutorService threads = Executors.newScheduledThreadPool(config.threads(), r -> {
+            Thread t = new Thread(r, "log-cleaner-" + threadNumber.getAndIncrement());
+            t.setDaemon(true);
+            return t;
+        });
+        cleaner = threads;
+        long mapBytes = config.dedupeBufferBytes() / config.threads();
+        for (int i = 0; i < config.threads(); i++) {
+            threads.scheduleWithFixedDelay(() -> cleanAll(mapBytes, throttle), config.backoffMs(), config.backoffMs(),
+                    TimeUnit.MILLISECONDS);
+        }
     }
 
-    private void cleanAll(LogCleanerConfig config, CleanerThrottle throttle) {
+    /** One thread's pass: every compacted log no other thread holds, the dirtiest (as last seen) first. */
+    private void cleanAll(long mapBytes, CleanerThrottle throttle) {
+        List<Partition> compacted = new ArrayList<>();
         for (Partition p : partitions.values()) {
             PartitionLog partitionLog = p.log();
-            if (partitionLog == null || !partitionLog.compaction().compact()) {
-                continue;
-            }
-            try {
-                long upTo = Math.min(p.highWatermark(), partitionLog.logEndOffset());
-                PartitionLog.CleanResult result = partitionLog.maybeClean(upTo, clock.millis(),
-                        config.dedupeBufferBytes(), throttle);
-                if (result.segmentsCleaned() > 0) {
-                    cleanerRuns.incrementAndGet();
-                    cleanerBytesRead.addAndGet(result.bytesBefore());
-                    cleanerBytesRemoved.addAndGet(result.bytesBefore() - result.bytesAfter());
-                }
-            } catch (InterruptedException e) {
-                // close(): shutdownNow woke the throttle; the clean stopped without swapping more in.
-                Thread.currentThread().interrupt();
-                return;
-            } catch (IOException | RuntimeException e) {
-                log.error("node={} compaction failed on {}", nodeId, p.id(), e);
+            if (partitionLog != null && partitionLog.compaction().compact()) {
+                compacted.add(p);
             }
         }
+        compacted.sort(Comparator.comparingInt((Partition p) -> p.log().dirtyPercent()).reversed());
+        for (Partition p : compacted) {
+            if (!cleaning.add(p.id())) {
+                continue; // another cleaner thread has it
+            }
+            try {
+                if (!cleanOne(p, mapBytes, throttle)) {
+                    return; // interrupted: closing
+                }
+            } finally {
+                cleaning.remove(p.id());
+            }
+        }
+    }
+
+    /** Compacts {@code p} if it is due; false if interrupted (the node is closing). */
+    private boolean cleanOne(Partition p, long mapBytes, CleanerThrottle throttle) {
+        PartitionLog partitionLog = p.log();
+        try {
+            long upTo = Math.min(p.highWatermark(), partitionLog.logEndOffset());
+            PartitionLog.CleanResult result = partitionLog.maybeClean(upTo, clock.millis(), mapBytes, throttle);
+            if (result.segmentsCleaned() > 0) {
+                cleanerRuns.incrementAndGet();
+                cleanerBytesRead.addAndGet(result.bytesBefore());
+                cleanerBytesRemoved.addAndGet(result.bytesBefore() - result.bytesAfter());
+            }
+        } catch (InterruptedException e) {
+            // close(): shutdownNow woke the throttle; the clean stopped without swapping more in.
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (IOException | RuntimeException e) {
+            log.error("node={} compaction failed on {}", nodeId, p.id(), e);
+        }
+        return true;
     }
 
     /** Compaction passes that rewrote at least one segment. */
@@ -777,7 +811,10 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     @Override
     public synchronized void close() {
         background.shutdownNow();
-        cleaner.shutdownNow();
+        ScheduledExecutorService cleanerThreads = cleaner;
+        if (cleanerThreads != null) {
+            cleanerThreads.shutdownNow();
+        }
         isrChecks.shutdownNow();
         for (ReplicaFetcher fetcher : fetchers.values()) {
             fetcher.close();

@@ -153,7 +153,7 @@ class CleanerIoThrottlerTest {
     @Test
     void refusesARateThatIsNotPositiveAndNegativeBytes() {
         for (double rate : new double[] {0, -1, Double.NaN}) {
-            assertThatThrownBy(() -> new LogCleanerConfig(true, 15_000, 1 << 20, rate))
+            assertThatThrownBy(() -> new LogCleanerConfig(true, 15_000, 1 << 20, rate, 1))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("log.cleaner.io.max.bytes.per.second must be > 0");
             assertThatThrownBy(() -> new CleanerIoThrottler(rate, new FakeTime()))

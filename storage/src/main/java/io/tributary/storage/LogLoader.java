@@ -237,27 +237,49 @@ final class LogLoader {
 
     /**
      * Completes or drops a compaction that a crash interrupted ({@link PartitionLog#clean}): cleaned copies not swapped
-     * in yet are deleted; a {@code <base>.log.swap} replaces the segment of its base offset, whose index files are
-     * deleted so that they are rebuilt from the new log. Nothing else is deleted.
+     * in yet are deleted; a {@code <base>.log.<end>.swap} replaces every segment with a base offset in
+     * {@code [base, end)} (the group it was cleaned from; an older {@code <base>.log.swap} the one at {@code base}),
+     * and their index files are deleted, so that the new segment's are rebuilt from it. Nothing else is deleted.
      */
     private static void finishCompaction(Path dir) throws IOException {
         DiskIo.deleteTree(dir.resolve(PartitionLog.CLEANER_DIR));
-        String swapSuffix = LogSegment.LOG_SUFFIX + PartitionLog.SWAP_SUFFIX;
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + swapSuffix)) {
-            for (Path swap : files) {
-                String name = swap.getFileName().toString();
-                String stem = name.substring(0, name.length() - swapSuffix.length());
-                if (stem.length() != 20 || !stem.chars().allMatch(Character::isDigit)) {
-                    continue;
-                }
-                long base = Long.parseLong(stem);
-                Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)));
-                Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX)));
-                Files.move(swap, dir.resolve(LogSegment.fileName(base, LogSegment.LOG_SUFFIX)),
-                        java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                DiskIo.fsyncDirectory(dir);
-            }
+        List<Path> swaps = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + PartitionLog.SWAP_SUFFIX)) {
+            files.forEach(swaps::add);
         }
+        for (Path swap : swaps) {
+            String name = swap.getFileName().toString();
+            String[] parts = name.substring(0, name.length() - PartitionLog.SWAP_SUFFIX.length()).split("\\.");
+            // <base>.log or <base>.log.<end>
+            if (parts.length < 2 || parts.length > 3 || !isOffset(parts[0], true)
+                    || !("." + parts[1]).equals(LogSegment.LOG_SUFFIX)
+                    || (parts.length == 3 && !isOffset(parts[2], false))) {
+                continue;
+            }
+            long base = Long.parseLong(parts[0]);
+            long end = parts.length == 3 ? Long.parseLong(parts[2]) : base + 1;
+            for (long replaced : segmentBaseOffsets(dir)) {
+                if (replaced >= base && replaced < end) {
+                    if (replaced != base) {
+                        Files.deleteIfExists(dir.resolve(LogSegment.fileName(replaced, LogSegment.LOG_SUFFIX)));
+                    }
+                    Files.deleteIfExists(dir.resolve(LogSegment.fileName(replaced, LogSegment.INDEX_SUFFIX)));
+                    Files.deleteIfExists(dir.resolve(LogSegment.fileName(replaced, LogSegment.TIME_INDEX_SUFFIX)));
+                }
+            }
+            Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)));
+            Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX)));
+            Files.move(swap, dir.resolve(LogSegment.fileName(base, LogSegment.LOG_SUFFIX)),
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            DiskIo.fsyncDirectory(dir);
+            LOG.info("Completed an interrupted compaction swap dir={} segments [{}, {})", dir, base, end);
+        }
+    }
+
+    /** A segment base offset as file names write it (20 digits), or any decimal offset. */
+    private static boolean isOffset(String text, boolean padded) {
+        return (padded ? text.length() == 20 : !text.isEmpty() && text.length() <= 19)
+                && text.chars().allMatch(Character::isDigit);
     }
 
     /** Leftovers of an atomic write interrupted by a crash. */

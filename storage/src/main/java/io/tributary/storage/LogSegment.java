@@ -186,12 +186,12 @@ final class LogSegment {
     }
 
     /** Whether an append of {@code appendBytes} ending at {@code lastOffset} must go to a new segment. */
-    boolean shouldRoll(LogConfig config, int appendBytes, long lastOffset, long nowMs) {
+    boolean shouldRoll(LogConfig config, long rollMs, int appendBytes, long lastOffset, long nowMs) {
         if (size == 0) {
             return false; // an empty segment always takes the append
         }
         return size + (long) appendBytes > config.segmentBytes()
-                || (firstAppendMs >= 0 && nowMs - firstAppendMs > config.segmentMs())
+                || (firstAppendMs >= 0 && nowMs - firstAppendMs > rollMs)
                 || offsetIndex.isFull()
                 || timeIndex.isFull()
                 || lastOffset - baseOffset > Integer.MAX_VALUE;

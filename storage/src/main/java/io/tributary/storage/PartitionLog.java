@@ -70,6 +70,15 @@ public final class PartitionLog implements Closeable {
     static final String CLEANER_DIR = "cleaning";
     /** A cleaned {@code .log} on its way in: at open, it replaces the segment of its base offset. */
     static final String SWAP_SUFFIX = ".swap";
+
+    /**
+     * {@code <base>.log.<end>.swap}: a cleaned copy of the segments from {@code base} to {@code end} (exclusive),
+     * ready to replace them ({@link LogLoader} completes it after a crash). Without {@code .<end>} (an older swap) it
+     * replaces the one segment at {@code base}.
+     */
+    static String swapFileName(long base, long end) {
+        return LogSegment.fileName(base, LogSegment.LOG_SUFFIX) + "." + end + SWAP_SUFFIX;
+    }
     /** Batches read and compacted at a time (plus one batch if larger). */
     private static final int CLEAN_CHUNK_BYTES = 1 << 20;
 
@@ -88,6 +97,10 @@ public final class PartitionLog implements Closeable {
     private volatile CompactionConfig compaction = CompactionConfig.DEFAULTS;
     /** When the earliest tombstone the last clean kept may go (not persisted: after a restart, at the next clean). */
     private volatile long tombstonesDueMs = Long.MAX_VALUE;
+    /** What the cleaner last saw (metrics only): the dirty share of the cleanable bytes, in percent. */
+    private volatile int dirtyPercent;
+    /** When a clean last rewrote segments of this log ({@code nowMs} of that clean), or -1 if none did yet. */
+    private volatile long lastCleanMs = -1;
     private volatile long logStartOffset;
     private volatile long logEndOffset;
     /** Offsets below this were fsynced, with their indexes. Append lock. */
@@ -293,12 +306,21 @@ public final class PartitionLog implements Closeable {
         long nowMs = clock.millis();
         LogSegment active = segments.lastEntry().getValue();
         long lastOffset = headers.get(headers.size() - 1).lastOffset();
-        if (active.shouldRoll(cfg, batches.remaining(), lastOffset, nowMs)
+        if (active.shouldRoll(cfg, rollMs(cfg, compaction), batches.remaining(), lastOffset, nowMs)
                 || (!active.isEmpty() && headers.get(0).baseOffset() - active.baseOffset() > Integer.MAX_VALUE)) {
             active = roll(headers.get(0).baseOffset(), cfg);
         }
         active.append(batches, headers, cfg.indexIntervalBytes(), nowMs);
         logEndOffset = active.nextOffset(); // publish after the bytes and the segment size
+    }
+
+    /**
+     * How old the active segment's first append may get before it rolls: {@code segment.ms}, or on a compacted log
+     * {@code max.compaction.lag.ms} if that is shorter, since the active segment is never compacted (Kafka's
+     * {@code LogConfig.maxSegmentMs}, KIP-354).
+     */
+    static long rollMs(LogConfig cfg, CompactionConfig compaction) {
+        return compaction.compact() ? Math.min(cfg.segmentMs(), compaction.maxCompactionLagMs()) : cfg.segmentMs();
     }
 
     /** Closes the active segment for writes and starts a new one at {@code baseOffset}. Append lock held. */
@@ -550,6 +572,12 @@ public final class PartitionLog implements Closeable {
                 epochCache.truncateFromEnd(logEndOffset);
                 recoveryPoint = Math.min(recoveryPoint, logEndOffset);
                 Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+                // Offsets from the new end are written again: the cleaner must see them as dirty (Kafka's
+                // LogCleanerManager.maybeTruncateCheckpoint).
+                Path cleanerCheckpoint = dir.resolve(CLEANER_CHECKPOINT_FILE);
+                if (Checkpoint.read(cleanerCheckpoint, 0) > logEndOffset) {
+                    Checkpoint.write(cleanerCheckpoint, logEndOffset);
+                }
                 DiskIo.fsyncDirectory(dir);
                 LOG.info("Truncated partition log dir={} toOffset={} removedBytes={} logEndOffset={}", dir, offset,
                         removedBytes, logEndOffset);
@@ -642,6 +670,7 @@ public final class PartitionLog implements Closeable {
                 recoveryPoint = newOffset;
                 Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
                 Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+                Checkpoint.write(dir.resolve(CLEANER_CHECKPOINT_FILE), newOffset);
                 DiskIo.fsyncDirectory(dir);
                 LOG.info("Truncated partition log fully dir={} newOffset={}", dir, newOffset);
             } finally {
@@ -720,16 +749,14 @@ public final class PartitionLog implements Closeable {
             return CleanResult.NOTHING;
         }
         CleanPlan plan = plan(upperBoundOffset, nowMs - c.minCompactionLagMs());
-        long cleanBytes = 0;
-        long dirtyBytes = 0;
+        long[] cleanAndDirty = cleanAndDirtyBytes(plan);
+        long cleanBytes = cleanAndDirty[0];
+        long dirtyBytes = cleanAndDirty[1];
+        dirtyPercent = percent(cleanBytes, dirtyBytes);
         boolean overdue = false;
         for (LogSegment segment : plan.closedSegments()) {
-            if (segment.nextOffset() <= plan.firstDirty()) {
-                cleanBytes += segment.size();
-            } else {
-                dirtyBytes += segment.size();
-                overdue |= segment.maxTimestamp() <= nowMs - c.maxCompactionLagMs();
-            }
+            overdue |= segment.nextOffset() > plan.firstDirty()
+                    && segment.maxTimestamp() <= nowMs - c.maxCompactionLagMs();
         }
         boolean tombstonesDue = nowMs >= tombstonesDueMs && cleanBytes > 0;
         if (!tombstonesDue && (dirtyBytes == 0
@@ -737,7 +764,39 @@ public final class PartitionLog implements Closeable {
             return CleanResult.NOTHING;
         }
         long mapBytes = Math.min(maxOffsetMapBytes, Math.max(64 << 10, 2 * dirtyBytes));
-        return clean(plan, nowMs, c.deleteRetentionMs(), mapBytes, throttle);
+        CleanResult result = clean(plan, nowMs, c.deleteRetentionMs(), mapBytes, throttle);
+        if (result.segmentsCleaned() > 0) {
+            long[] after = cleanAndDirtyBytes(plan(upperBoundOffset, nowMs - c.minCompactionLagMs()));
+            dirtyPercent = percent(after[0], after[1]);
+        }
+        return result;
+    }
+
+    /** The bytes of {@code plan}'s closed segments below its first dirty offset (clean), and the rest (dirty). */
+    private static long[] cleanAndDirtyBytes(CleanPlan plan) {
+        long[] cleanAndDirty = new long[2];
+        for (LogSegment segment : plan.closedSegments()) {
+            cleanAndDirty[segment.nextOffset() <= plan.firstDirty() ? 0 : 1] += segment.size();
+        }
+        return cleanAndDirty;
+    }
+
+    private static int percent(long cleanBytes, long dirtyBytes) {
+        return cleanBytes + dirtyBytes == 0 ? 0 : (int) (100 * dirtyBytes / (cleanBytes + dirtyBytes));
+    }
+
+    /**
+     * The dirty share of the bytes compaction could work on, in percent, as {@link #maybeClean} last computed it
+     * (Kafka's {@code max-dirty-percent}, per log): the closed segments past the first dirty offset over all closed
+     * segments it may clean. 0 until it first ran.
+     */
+    public int dirtyPercent() {
+        return dirtyPercent;
+    }
+
+    /** The time of the last clean that rewrote segments of this log (its {@code nowMs}), or -1 if none did yet. */
+    public long lastCleanMs() {
+        return lastCleanMs;
     }
 
     /**
@@ -788,8 +847,10 @@ public final class PartitionLog implements Closeable {
      * watermark, {@code min.compaction.lag.ms}).
      *
      * <p>Crash safety: a cleaned copy is written and fsynced under {@value #CLEANER_DIR}/, renamed to
-     * {@code <base>.log.swap}, then the old segment is deleted and the swap renamed into place. {@link #open}
-     * deletes leftover copies and completes a swap it finds. A segment that changed meanwhile (truncated, deleted
+     * {@code <base>.log.<end>.swap}, then the old segments are deleted and the swap renamed into place. Consecutive
+     * segments whose bytes add up to at most {@code segment.bytes} are cleaned into one ({@link #groupBySize}), so the
+     * small segments a clean leaves merge on the next. {@link #open} deletes leftover copies and completes a swap it
+     * finds. A segment that changed meanwhile (truncated, deleted
      * by retention) is not swapped.
      *
      * <p>I/O bound (Kafka's {@code Throttler} in its cleaner): {@code throttle} is told the size of every chunk of
@@ -876,20 +937,33 @@ public final class PartitionLog implements Closeable {
         long before = 0;
         long after = 0;
         int cleaned = 0;
-        for (LogSegment segment : closedSegments.subList(0, mappedSegments)) {
-            LogSegment copy = cleanedCopy(segment, cleaning, rules, nowMs, deleteRetentionMs, throttle);
+        for (List<LogSegment> group : groupBySize(closedSegments.subList(0, mappedSegments), config.segmentBytes())) {
+            LogSegment copy = cleanedCopy(group, cleaning, rules, nowMs, deleteRetentionMs, throttle);
             long copySize = copy.size();
             copy.close();
-            if (!swapIn(segment, cleaning)) {
+            long groupBytes = 0;
+            for (LogSegment segment : group) {
+                groupBytes += segment.size();
+            }
+            if (!swapIn(group, cleaning)) {
                 DiskIo.deleteTree(cleaning);
                 return new CleanResult(cleaned, before, after, firstDirty);
             }
-            before += segment.size();
+            before += groupBytes;
             after += copySize;
-            cleaned++;
+            cleaned += group.size();
         }
-        Checkpoint.write(dir.resolve(CLEANER_CHECKPOINT_FILE), mappedEnd);
+        appendLock.lock();
+        try {
+            // Not past the log end: a truncation since the swaps rewrites offsets the map saw
+            Checkpoint.write(dir.resolve(CLEANER_CHECKPOINT_FILE), Math.min(mappedEnd, logEndOffset));
+        } finally {
+            appendLock.unlock();
+        }
         tombstonesDueMs = earliestTombstoneDue[0];
+        if (cleaned > 0) {
+            lastCleanMs = nowMs;
+        }
         DiskIo.deleteTree(cleaning);
         DiskIo.fsyncDirectory(dir);
         LOG.info("Compacted dir={} segments={} bytes={}->{} cleanedUpTo={}{}", dir, cleaned, before, after, mappedEnd,
@@ -914,28 +988,58 @@ public final class PartitionLog implements Closeable {
         return !full[0];
     }
 
-    /** Writes {@code segment}'s compacted copy, with its indexes, into {@code cleaning}; fsynced. */
-    private LogSegment cleanedCopy(LogSegment segment, Path cleaning, KafkaRecords.CompactionRules rules, long nowMs,
-            long deleteRetentionMs, CleanerThrottle throttle) throws IOException, InterruptedException {
+    /**
+     * Kafka's {@code groupSegmentsBySize}: consecutive segments cleaned into one copy, as long as their bytes before
+     * cleaning add up to at most {@code maxBytes} ({@code segment.bytes}) and their offsets stay within the relative
+     * offsets of one segment. Segments a first clean left small merge on a later one.
+     */
+    static List<List<LogSegment>> groupBySize(List<LogSegment> segments, long maxBytes) {
+        List<List<LogSegment>> groups = new ArrayList<>();
+        List<LogSegment> group = new ArrayList<>();
+        long groupBytes = 0;
+        for (LogSegment segment : segments) {
+            if (!group.isEmpty() && (groupBytes + segment.size() > maxBytes
+                    || segment.nextOffset() - 1 - group.get(0).baseOffset() > Integer.MAX_VALUE)) {
+                groups.add(group);
+                group = new ArrayList<>();
+                groupBytes = 0;
+            }
+            group.add(segment);
+            groupBytes += segment.size();
+        }
+        if (!group.isEmpty()) {
+            groups.add(group);
+        }
+        return groups;
+    }
+
+    /**
+     * Writes the compacted copy of {@code group} (consecutive segments) as one segment at the first one's base offset,
+     * with its indexes, into {@code cleaning}; fsynced.
+     */
+    private LogSegment cleanedCopy(List<LogSegment> group, Path cleaning, KafkaRecords.CompactionRules rules,
+            long nowMs, long deleteRetentionMs, CleanerThrottle throttle) throws IOException, InterruptedException {
         LogConfig cfg = config;
-        LogSegment copy = LogSegment.create(cleaning, segment.baseOffset(), cfg.segmentIndexBytes());
+        LogSegment copy = LogSegment.create(cleaning, group.get(0).baseOffset(), cfg.segmentIndexBytes());
         try {
-            forEachChunk(segment, throttle, chunk -> {
-                ByteBuffer kept = KafkaRecords.compact(chunk, rules, nowMs, deleteRetentionMs,
-                        Math.max(cfg.maxMessageBytes(), chunk.remaining()));
-                if (!kept.hasRemaining()) {
-                    return;
-                }
-                List<RecordBatchHeader> headers = new ArrayList<>();
-                for (int pos = kept.position(); pos < kept.limit(); ) {
-                    RecordBatchHeader header = RecordBatchHeader.parse(kept, pos);
-                    headers.add(header);
-                    pos += header.sizeInBytes();
-                }
-                int written = kept.remaining();
-                copy.append(kept, headers, cfg.indexIntervalBytes(), nowMs);
-                throttle.acquire(written);
-            });
+            for (LogSegment segment : group) {
+                forEachChunk(segment, throttle, chunk -> {
+                    ByteBuffer kept = KafkaRecords.compact(chunk, rules, nowMs, deleteRetentionMs,
+                            Math.max(cfg.maxMessageBytes(), chunk.remaining()));
+                    if (!kept.hasRemaining()) {
+                        return;
+                    }
+                    List<RecordBatchHeader> headers = new ArrayList<>();
+                    for (int pos = kept.position(); pos < kept.limit(); ) {
+                        RecordBatchHeader header = RecordBatchHeader.parse(kept, pos);
+                        headers.add(header);
+                        pos += header.sizeInBytes();
+                    }
+                    int written = kept.remaining();
+                    copy.append(kept, headers, cfg.indexIntervalBytes(), nowMs);
+                    throttle.acquire(written);
+                });
+            }
             copy.onBecomeInactive();
             return copy;
         } catch (IOException | InterruptedException | RuntimeException e) {
@@ -1004,26 +1108,35 @@ public final class PartitionLog implements Closeable {
     }
 
     /**
-     * Replaces {@code segment} by its cleaned copy in {@code cleaning}, unless the segment changed since the clean
-     * began (then false, nothing replaced). Producer snapshots whose fingerprint batch was in the segment go.
+     * Replaces the segments of {@code group} by their cleaned copy in {@code cleaning} (one segment at the first one's
+     * base offset), unless one of them changed since the clean began (then false, nothing replaced). The copy is
+     * renamed to {@code <base>.log.<end>.swap} first ({@code end}: the group's next offset), then the old segments are
+     * deleted, then the swap is renamed into place: after a crash anywhere in between, {@link LogLoader} completes the
+     * swap, deleting every segment left with a base offset in {@code [base, end)}, whatever order the file system
+     * kept the deletions in. Producer snapshots whose fingerprint batch was in the group go.
      */
-    private boolean swapIn(LogSegment segment, Path cleaning) throws IOException {
-        long base = segment.baseOffset();
+    private boolean swapIn(List<LogSegment> group, Path cleaning) throws IOException {
+        long base = group.get(0).baseOffset();
         String logName = LogSegment.fileName(base, LogSegment.LOG_SUFFIX);
         appendLock.lock();
         try {
             ensureOpen();
-            if (segments.get(base) != segment || segments.lastEntry().getValue() == segment) {
-                LOG.info("Not compacting dir={} segment={}: it changed during the clean", dir, base);
-                return false;
+            for (LogSegment segment : group) {
+                if (segments.get(segment.baseOffset()) != segment || segments.lastEntry().getValue() == segment) {
+                    LOG.info("Not compacting dir={} segment={}: it changed during the clean", dir,
+                            segment.baseOffset());
+                    return false;
+                }
             }
             readersLock.writeLock().lock();
             try {
-                Path swap = dir.resolve(logName + SWAP_SUFFIX);
+                long oldNextOffset = group.get(group.size() - 1).nextOffset();
+                Path swap = dir.resolve(swapFileName(base, oldNextOffset));
                 Files.move(cleaning.resolve(logName), swap, StandardCopyOption.ATOMIC_MOVE);
                 DiskIo.fsyncDirectory(dir);
-                long oldNextOffset = segment.nextOffset();
-                segment.closeAndDelete();
+                for (LogSegment segment : group) {
+                    segment.closeAndDelete();
+                }
                 Files.move(swap, dir.resolve(logName), StandardCopyOption.ATOMIC_MOVE);
                 for (String suffix : List.of(LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
                     String name = LogSegment.fileName(base, suffix);
@@ -1035,6 +1148,9 @@ public final class PartitionLog implements Closeable {
                 if (!replacement.loadTrusted()) {
                     replacement.recover(config.indexIntervalBytes());
                     replacement.flush();
+                }
+                for (LogSegment segment : group) {
+                    segments.remove(segment.baseOffset());
                 }
                 segments.put(base, replacement);
                 if (currentSnapshotOffset > base && currentSnapshotOffset <= oldNextOffset) {

@@ -167,6 +167,86 @@ class CompactionTest {
     }
 
     @Test
+    void smallSegmentsLeftByACleanMergeOnTheNextOneAndEveryRecordKeepsItsOffset() throws Exception {
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        for (int i = 0; i < 300; i++) {
+            append("k" + (i % 5), "v" + i);
+        }
+        clean(log.logEndOffset(), 1 << 20);
+        int afterFirst = log.numberOfSegments();
+        assertThat(afterFirst).as("full segments: nothing to merge yet").isGreaterThan(10);
+
+        for (int i = 300; i < 320; i++) {
+            append("k" + (i % 5), "v" + i);
+        }
+        long end = log.logEndOffset();
+        clean(end, 1 << 20);
+
+        assertThat(log.numberOfSegments()).as("the small cleaned segments merged").isLessThan(afterFirst / 3);
+        List<KafkaRecords.KeyValue> all = readAll();
+        assertThat(all).allSatisfy(kv -> assertThat(value(kv)).isEqualTo("v" + kv.offset()));
+        Map<String, Long> latest = new HashMap<>();
+        all.forEach(kv -> latest.merge(key(kv), kv.offset(), Math::max));
+        for (int k = 0; k < 5; k++) {
+            int key = k;
+            long lastWritten = java.util.stream.LongStream.range(0, end).filter(o -> o % 5 == key).max().orElseThrow();
+            assertThat(latest.get("k" + k)).isEqualTo(lastWritten);
+        }
+        List<Long> bases = log.segmentBaseOffsets();
+        for (long base : bases.subList(0, bases.size() - 1)) {
+            assertThat(Files.size(TestBatches.logFile(dir.resolve("t-0"), base))).isLessThanOrEqualTo(1024);
+        }
+        // and a restart reads the merged segments back the same
+        log.close();
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        assertThat(readAll()).usingRecursiveComparison().isEqualTo(all);
+    }
+
+    @Test
+    void aMergedSwapLeftByACrashReplacesEverySegmentOfItsGroupWhateverDeletionsReachedTheDisk() throws Exception {
+        Path original = dir.resolve("t-0");
+        log = PartitionLog.open(original, SMALL_SEGMENTS, clock);
+        for (int i = 0; i < 300; i++) {
+            append("k" + (i % 5), "v" + i);
+        }
+        log.close();
+        // The same log cleaned twice elsewhere: its first segment is a merge of several of the original's
+        Path compacted = TestBatches.copyDir(original, dir.resolve("copy"));
+        log = PartitionLog.open(compacted, SMALL_SEGMENTS, clock);
+        clean(log.logEndOffset(), 1 << 20);
+        for (int i = 300; i < 320; i++) {
+            append("k" + (i % 5), "v" + i);
+        }
+        clean(log.logEndOffset(), 1 << 20);
+        long groupEnd = log.segmentBaseOffsets().get(1);
+        List<KafkaRecords.KeyValue> merged = readAll().stream().filter(kv -> kv.offset() < groupEnd).toList();
+        log.close();
+        log = PartitionLog.open(original, SMALL_SEGMENTS, clock);
+        List<KafkaRecords.KeyValue> originalAfterGroup =
+                readAll().stream().filter(kv -> kv.offset() >= groupEnd).toList();
+        List<Long> originalBases = log.segmentBaseOffsets();
+        log.close();
+        List<Long> inGroup = originalBases.stream().filter(b -> b < groupEnd).toList();
+        assertThat(inGroup).hasSizeGreaterThan(3);
+
+        // A crash after the swap was written and some old segments deleted: the second and the last of the group,
+        // not the others (the file system may keep deletions in any order)
+        Files.copy(TestBatches.logFile(compacted, 0), original.resolve(PartitionLog.swapFileName(0, groupEnd)));
+        for (long gone : List.of(inGroup.get(1), inGroup.get(inGroup.size() - 1))) {
+            Files.delete(TestBatches.logFile(original, gone));
+        }
+
+        log = PartitionLog.open(original, SMALL_SEGMENTS, clock);
+        assertThat(original.resolve(PartitionLog.swapFileName(0, groupEnd))).doesNotExist();
+        assertThat(log.segmentBaseOffsets()).doesNotContainAnyElementsOf(inGroup.subList(1, inGroup.size()))
+                .contains(0L);
+        List<KafkaRecords.KeyValue> expected = new java.util.ArrayList<>(merged);
+        expected.addAll(originalAfterGroup);
+        assertThat(readAll()).usingRecursiveComparison().isEqualTo(expected);
+        assertThat(log.logEndOffset()).isEqualTo(300);
+    }
+
+    @Test
     void aCleanReportsEveryChunkItReadsAndWritesToItsThrottleOutsideTheAppendLock() throws Exception {
         // Given a log of closed segments, all dirty, and a throttle that records what it is told
         log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
@@ -258,10 +338,13 @@ class CompactionTest {
         log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact",
                 "min.compaction.lag.ms", Long.toString(HOUR))));
         assertThat(maybeClean(hw).segmentsCleaned()).as("too young").isZero();
+        assertThat(log.lastCleanMs()).as("never cleaned").isEqualTo(-1);
         clock.advance(HOUR);
         assertThat(maybeClean(0).segmentsCleaned()).as("above the high watermark")
                 .isZero();
         assertThat(maybeClean(hw).segmentsCleaned()).as("all dirty").isPositive();
+        assertThat(log.lastCleanMs()).isEqualTo(clock.millis());
+        assertThat(log.dirtyPercent()).as("after the clean").isZero();
         assertThat(maybeClean(hw).segmentsCleaned()).as("nothing dirty").isZero();
 
         // A little new data: below the default ratio 0.5 of dirty bytes, so no clean; a lower ratio cleans.
@@ -270,8 +353,42 @@ class CompactionTest {
         long hw2 = log.logEndOffset();
         log.updateCompaction(log.compaction().withOverrides(Map.of("min.cleanable.dirty.ratio", "0.9")));
         assertThat(maybeClean(hw2).segmentsCleaned()).isZero();
+        assertThat(log.dirtyPercent()).as("some dirty, below 90%").isBetween(1, 89);
         log.updateCompaction(log.compaction().withOverrides(Map.of("max.compaction.lag.ms", Long.toString(HOUR))));
         assertThat(maybeClean(hw2).segmentsCleaned()).as("overdue").isPositive();
+    }
+
+    @Test
+    void aCompactedLogRollsItsActiveSegmentAtMaxCompactionLagWhenThatIsShorterThanSegmentMs() throws Exception {
+        log = PartitionLog.open(dir.resolve("t-0"), new LogConfig(1 << 20, 24 * HOUR, -1, -1, 1_048_588, 256, 4096),
+                clock);
+        append("k", "v0");
+        clock.advance(HOUR + 1);
+        append("k", "v1");
+        assertThat(log.numberOfSegments()).as("cleanup.policy=delete: segment.ms (a day) decides").isEqualTo(1);
+
+        log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact",
+                "max.compaction.lag.ms", Long.toString(HOUR))));
+        append("k", "v2");
+        assertThat(log.numberOfSegments()).as("the first append is more than max.compaction.lag.ms old").isEqualTo(2);
+        clock.advance(HOUR + 1);
+        assertThat(maybeClean(log.logEndOffset()).segmentsCleaned()).as("the rolled segment is overdue").isEqualTo(1);
+    }
+
+    @Test
+    void truncatingBelowTheCleanerCheckpointMakesTheRewrittenOffsetsDirtyAgain() throws Exception {
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        for (int i = 0; i < 200; i++) {
+            append("k" + (i % 5), "v" + i);
+        }
+        PartitionLog.CleanResult result = clean(log.logEndOffset(), 1 << 20);
+        Path checkpoint = dir.resolve("t-0").resolve(PartitionLog.CLEANER_CHECKPOINT_FILE);
+        assertThat(Checkpoint.read(checkpoint, 0)).isEqualTo(result.firstDirtyOffset()).isPositive();
+
+        log.truncateTo(result.firstDirtyOffset() - 3);
+        assertThat(Checkpoint.read(checkpoint, 0)).isEqualTo(log.logEndOffset());
+        log.truncateFullyAndStartAt(1_000);
+        assertThat(Checkpoint.read(checkpoint, 0)).isEqualTo(1_000);
     }
 
     @Test

@@ -81,6 +81,8 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String LOG_CLEANER_RUNS = "tributary.log.cleaner.runs";
     public static final String LOG_CLEANER_BYTES_READ = "tributary.log.cleaner.read";
     public static final String LOG_CLEANER_BYTES_REMOVED = "tributary.log.cleaner.removed";
+    public static final String LOG_CLEANER_DIRTY_PERCENT = "tributary.log.cleaner.dirty.percent";
+    public static final String LOG_CLEANER_SINCE_LAST_CLEAN = "tributary.log.cleaner.time.since.last.clean";
     public static final String CONTROLLER_ACTIVE = "tributary.controller.active";
     public static final String RAFT_TERM = "tributary.raft.term";
     public static final String RAFT_COMMIT_INDEX = "tributary.raft.commit.index";
@@ -113,6 +115,8 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     private final GaugeRows logEndOffsets;
     private final GaugeRows logSizes;
     private final GaugeRows followerLags;
+    private final GaugeRows dirtyPercents;
+    private final GaugeRows sinceLastClean;
     private final ScheduledExecutorService refresher = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "metrics-refresh");
         t.setDaemon(true);
@@ -168,6 +172,10 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
         logSizes = rows(PARTITION_LOG_SIZE, "bytes", "bytes of log segments on disk of each partition replica here");
         followerLags = rows(FOLLOWER_FETCH_LAG, "records", "records between the leader's high watermark, as last "
                 + "fetched, and this follower's log end");
+        dirtyPercents = rows(LOG_CLEANER_DIRTY_PERCENT, null, "per compacted partition replica, the dirty share of the "
+                + "bytes the log cleaner may compact, in percent, as its last pass saw it");
+        sinceLastClean = rows(LOG_CLEANER_SINCE_LAST_CLEAN, "milliseconds", "per compacted partition replica, the time "
+                + "since the log cleaner last rewrote its segments (absent until it first did)");
         registerClusterState(controllerActive, ratis);
         refresher.scheduleWithFixedDelay(this::refresh, 0, REFRESH_MS, TimeUnit.MILLISECONDS);
     }
@@ -410,6 +418,9 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
         Map<Tags, Long> leoRows = new HashMap<>();
         Map<Tags, Long> sizeRows = new HashMap<>();
         Map<Tags, Long> lagRows = new HashMap<>();
+        Map<Tags, Long> dirtyRows = new HashMap<>();
+        Map<Tags, Long> sinceCleanRows = new HashMap<>();
+        long now = System.currentTimeMillis();
         for (Partition p : replicas.partitions()) {
             PartitionId id = p.id();
             Tags tags = Tags.of("topic", id.topic(), "partition", Integer.toString(id.partition()));
@@ -421,11 +432,20 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
             if (!p.isLeader()) {
                 lagRows.put(tags, p.followerLag());
             }
+            if (p.log().compaction().compact()) {
+                dirtyRows.put(tags, (long) p.log().dirtyPercent());
+                long lastClean = p.log().lastCleanMs();
+                if (lastClean >= 0) {
+                    sinceCleanRows.put(tags, Math.max(0, now - lastClean));
+                }
+            }
         }
         highWatermarks.set(hwRows);
         logEndOffsets.set(leoRows);
         logSizes.set(sizeRows);
         followerLags.set(lagRows);
+        dirtyPercents.set(dirtyRows);
+        sinceLastClean.set(sinceCleanRows);
         return hw;
     }
 

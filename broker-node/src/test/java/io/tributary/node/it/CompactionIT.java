@@ -92,6 +92,21 @@ class CompactionIT {
             return true;
         });
 
+        // Every replica reports, per compacted partition, when it last compacted it and how dirty it is: the last
+        // clean left the filler's segments clean, so not all is dirty (the gauges refresh every 2 s)
+        String topicLabel = "topic=\"" + TOPIC + "\"";
+        await("cleaner gauges").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            for (int node = 1; node <= 3; node++) {
+                PrometheusScrape scrape = PrometheusScrape.of(cluster.metricsPort(node));
+                assertThat(scrape.sum("tributary_log_cleaner_time_since_last_clean_milliseconds", topicLabel))
+                        .as("node " + node).isPositive();
+                assertThat(scrape.text().lines().anyMatch(line -> line.startsWith(
+                        "tributary_log_cleaner_dirty_percent{") && line.contains(topicLabel))).as("node " + node).isTrue();
+                assertThat(scrape.sum("tributary_log_cleaner_dirty_percent", topicLabel)).as("node " + node)
+                        .isBetween(0.0, 99.0);
+            }
+        });
+
         // A reader from the beginning sees every live key's latest value and no deleted key
         Map<String, String> read = Clients.readLatestValues(cluster.bootstrap(), TOPIC, 0);
         for (int k = 0; k < KEYS - TOMBSTONED; k++) {
