@@ -71,11 +71,30 @@ public final class LeaderEpochCache {
      * {@link Rebuilder}). The checkpoint in {@code file}, cut to [logStartOffset, logEndOffset) as Kafka's loader
      * does, is used if it agrees with them; if it is missing, garbled or disagrees (WARN), the rebuilt entries are
      * used. The file is rewritten if it differs from the result.
+     *
+     * <p>A compacted log's headers below {@code compactedBelow} (its cleaner checkpoint) are not a full record: a
+     * clean may have removed every batch of an epoch, or its first ones. There the checkpoint's entries are kept, and
+     * the headers give only the epochs that start at or above it (Kafka never rebuilds the cache from headers).
      */
-    static LeaderEpochCache recover(Path file, List<EpochEntry> fromLog, long logStartOffset, long logEndOffset)
-            throws IOException {
+    static LeaderEpochCache recover(Path file, List<EpochEntry> fromLog, long logStartOffset, long logEndOffset,
+            long compactedBelow) throws IOException {
         List<EpochEntry> rebuilt = truncatedFromStart(truncatedFromEnd(fromLog, logEndOffset), logStartOffset);
         Optional<List<EpochEntry>> stored = readFile(file);
+        if (stored.isPresent() && compactedBelow > logStartOffset) {
+            List<EpochEntry> kept = new ArrayList<>();
+            for (EpochEntry e : truncatedFromStart(truncatedFromEnd(stored.get(), logEndOffset), logStartOffset)) {
+                if (e.startOffset() < compactedBelow) {
+                    kept.add(e);
+                }
+            }
+            int lastKept = kept.isEmpty() ? -1 : kept.get(kept.size() - 1).epoch();
+            for (EpochEntry e : rebuilt) {
+                if (e.startOffset() >= compactedBelow && e.epoch() > lastKept) {
+                    kept.add(e);
+                }
+            }
+            rebuilt = kept;
+        }
         List<EpochEntry> result = rebuilt;
         if (stored.isPresent()) {
             List<EpochEntry> checkpoint = truncatedFromStart(truncatedFromEnd(stored.get(), logEndOffset),

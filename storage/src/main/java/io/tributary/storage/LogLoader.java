@@ -109,10 +109,12 @@ final class LogLoader {
      * checkpoint is used if it agrees with the snapshot's epoch entries continued by those headers; if it is missing,
      * garbled or disagrees, or there is no snapshot, the cache is rebuilt from every batch header (a second walk when
      * there was a snapshot; rare: a crash that lost the checkpoint, or a log written before snapshots existed).
+     * Below {@code compactedBelow} (the cleaner checkpoint) compaction may have removed whole batches, and with them
+     * the first batch of an epoch: there the checkpoint's entries are kept ({@link LeaderEpochCache#recover}).
      */
     static RestoredState restoreState(Path dir, NavigableMap<Long, LogSegment> segments, ProducerSnapshots snapshots,
-                                      ProducerStateManager producers, long logStartOffset, long logEndOffset)
-            throws IOException {
+                                      ProducerStateManager producers, long logStartOffset, long logEndOffset,
+                                      long compactedBelow) throws IOException {
         Optional<ProducerSnapshots.Snapshot> snapshot;
         try {
             snapshots.deleteBelow(logStartOffset);
@@ -145,7 +147,8 @@ final class LogLoader {
             headersRead += forEachBatchFrom(segments, segments.firstKey(), (header, position) -> all.accept(header));
             fromHeaders = all.entries();
         }
-        LeaderEpochCache cache = LeaderEpochCache.recover(checkpoint, fromHeaders, logStartOffset, logEndOffset);
+        LeaderEpochCache cache = LeaderEpochCache.recover(checkpoint, fromHeaders, logStartOffset, logEndOffset,
+                compactedBelow);
         return new RestoredState(cache, snapshotOffset, headersRead);
     }
 
@@ -269,6 +272,9 @@ final class LogLoader {
             }
             Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)));
             Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX)));
+            // The deletions reach the disk before the swap loses its name (a crash now repeats this, never leaves an
+            // old segment beside the new one)
+            DiskIo.fsyncDirectory(dir);
             Files.move(swap, dir.resolve(LogSegment.fileName(base, LogSegment.LOG_SUFFIX)),
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             DiskIo.fsyncDirectory(dir);

@@ -88,6 +88,11 @@ final class LogSegment {
         return offsetIndex.heapBytes() + timeIndex.heapBytes();
     }
 
+    /** The entries of the fuller of its two indexes. */
+    int indexEntries() {
+        return Math.max(offsetIndex.entryCount(), timeIndex.entryCount());
+    }
+
     boolean isEmpty() {
         return size == 0;
     }

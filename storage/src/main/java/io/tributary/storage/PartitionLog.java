@@ -113,6 +113,12 @@ public final class PartitionLog implements Closeable {
      * {@link ProducerStateManager#changes} when it was written or loaded. Append lock.
      */
     private long currentSnapshotOffset = -1;
+    /**
+     * Counts truncations (append lock): a clean planned before one must not swap in or checkpoint what it copied, even
+     * if the segments it read are still in place (truncated in place, then rolled), as Kafka aborts a clean on
+     * truncation.
+     */
+    private long truncations;
     private long currentSnapshotChanges;
 
     private PartitionLog(Path dir, LogConfig config, Clock clock, Map<Long, LogSegment> loaded,
@@ -160,7 +166,7 @@ public final class PartitionLog implements Closeable {
         logStartOffset = Math.min(Math.max(startCheckpoint, segments.firstKey()), logEndOffset);
         active.startRollClock(clock.millis());
         LogLoader.RestoredState restored = LogLoader.restoreState(dir, segments, snapshots, producerState,
-                logStartOffset, logEndOffset);
+                logStartOffset, logEndOffset, Checkpoint.read(dir.resolve(CLEANER_CHECKPOINT_FILE), 0));
         epochCache = restored.epochCache();
         headersReadAtOpen = restored.headersRead();
         recoveryPoint = logEndOffset; // the loader flushed every segment it walked
@@ -551,6 +557,7 @@ public final class PartitionLog implements Closeable {
                 throw new IllegalArgumentException("Cannot truncate to " + offset + ", below the log start offset "
                         + logStartOffset + " (use truncateFullyAndStartAt)");
             }
+            truncations++;
             LogSegment floor = segments.floorEntry(offset).getValue();
             // The batch holding offset (or the first one after it, past a gap in the offsets) goes entirely.
             int position = floor.findBatchPosition(offset, floor.size());
@@ -655,6 +662,7 @@ public final class PartitionLog implements Closeable {
         appendLock.lock();
         try {
             ensureOpen();
+            truncations++;
             readersLock.writeLock().lock();
             try {
                 snapshots.deleteAll();
@@ -804,7 +812,8 @@ public final class PartitionLog implements Closeable {
      * the first whose newest record is newer than {@code newestTimestampMs} (min.compaction.lag.ms); the last offset
      * of each producer's last batch; the first dirty offset.
      */
-    private record CleanPlan(List<LogSegment> closedSegments, Map<Long, Long> producerLastOffsets, long firstDirty) {
+    private record CleanPlan(List<LogSegment> closedSegments, Map<Long, Long> producerLastOffsets, long firstDirty,
+            long truncations) {
     }
 
     private CleanPlan plan(long cleanableEnd, long newestTimestampMs) throws IOException {
@@ -826,7 +835,7 @@ public final class PartitionLog implements Closeable {
                 }
             });
             long firstDirty = Math.max(Checkpoint.read(dir.resolve(CLEANER_CHECKPOINT_FILE), 0), logStartOffset);
-            return new CleanPlan(closedSegments, producerLastOffsets, firstDirty);
+            return new CleanPlan(closedSegments, producerLastOffsets, firstDirty, truncations);
         } finally {
             appendLock.unlock();
         }
@@ -870,8 +879,8 @@ public final class PartitionLog implements Closeable {
             CleanerThrottle throttle) throws IOException, InterruptedException {
         Objects.requireNonNull(throttle);
         try {
-            return clean(plan.closedSegments(), plan.producerLastOffsets(), plan.firstDirty(), nowMs,
-                    deleteRetentionMs, offsetMapBytes, throttle);
+            return clean(plan.closedSegments(), plan.producerLastOffsets(), plan.firstDirty(), plan.truncations(),
+                    nowMs, deleteRetentionMs, offsetMapBytes, throttle);
         } catch (SegmentGone e) {
             DiskIo.deleteTree(dir.resolve(CLEANER_DIR));
             LOG.info("Compaction of dir={} stopped: {}", dir, e.getMessage());
@@ -884,7 +893,7 @@ public final class PartitionLog implements Closeable {
     }
 
     private CleanResult clean(List<LogSegment> closedSegments, Map<Long, Long> producerLastOffsets, long firstDirty,
-            long nowMs, long deleteRetentionMs, long offsetMapBytes, CleanerThrottle throttle)
+            long truncationsAtPlan, long nowMs, long deleteRetentionMs, long offsetMapBytes, CleanerThrottle throttle)
             throws IOException, InterruptedException {
         // Map each dirty key to its latest offset, whole segments only.
         OffsetMap map = new OffsetMap(offsetMapBytes);
@@ -937,7 +946,8 @@ public final class PartitionLog implements Closeable {
         long before = 0;
         long after = 0;
         int cleaned = 0;
-        for (List<LogSegment> group : groupBySize(closedSegments.subList(0, mappedSegments), config.segmentBytes())) {
+        for (List<LogSegment> group : groupBySize(closedSegments.subList(0, mappedSegments), config.segmentBytes(),
+                config.segmentIndexBytes() / TimeIndex.ENTRY_SIZE)) {
             LogSegment copy = cleanedCopy(group, cleaning, rules, nowMs, deleteRetentionMs, throttle);
             long copySize = copy.size();
             copy.close();
@@ -945,7 +955,7 @@ public final class PartitionLog implements Closeable {
             for (LogSegment segment : group) {
                 groupBytes += segment.size();
             }
-            if (!swapIn(group, cleaning)) {
+            if (!swapIn(group, cleaning, truncationsAtPlan)) {
                 DiskIo.deleteTree(cleaning);
                 return new CleanResult(cleaned, before, after, firstDirty);
             }
@@ -955,7 +965,12 @@ public final class PartitionLog implements Closeable {
         }
         appendLock.lock();
         try {
-            // Not past the log end: a truncation since the swaps rewrites offsets the map saw
+            if (truncations != truncationsAtPlan) {
+                // The offsets the map saw may have been written again since: they stay dirty
+                LOG.info("Compaction of dir={} done, but the log was truncated meanwhile: checkpoint not moved", dir);
+                DiskIo.deleteTree(cleaning);
+                return new CleanResult(cleaned, before, after, firstDirty);
+            }
             Checkpoint.write(dir.resolve(CLEANER_CHECKPOINT_FILE), Math.min(mappedEnd, logEndOffset));
         } finally {
             appendLock.unlock();
@@ -990,22 +1005,27 @@ public final class PartitionLog implements Closeable {
 
     /**
      * Kafka's {@code groupSegmentsBySize}: consecutive segments cleaned into one copy, as long as their bytes before
-     * cleaning add up to at most {@code maxBytes} ({@code segment.bytes}) and their offsets stay within the relative
-     * offsets of one segment. Segments a first clean left small merge on a later one.
+     * cleaning add up to at most {@code maxBytes} ({@code segment.bytes}), their index entries to at most
+     * {@code maxIndexEntries} (what one segment's indexes hold) and their offsets stay within the relative offsets of
+     * one segment. Segments a first clean left small merge on a later one.
      */
-    static List<List<LogSegment>> groupBySize(List<LogSegment> segments, long maxBytes) {
+    static List<List<LogSegment>> groupBySize(List<LogSegment> segments, long maxBytes, int maxIndexEntries) {
         List<List<LogSegment>> groups = new ArrayList<>();
         List<LogSegment> group = new ArrayList<>();
         long groupBytes = 0;
+        long groupEntries = 0;
         for (LogSegment segment : segments) {
             if (!group.isEmpty() && (groupBytes + segment.size() > maxBytes
+                    || groupEntries + segment.indexEntries() > maxIndexEntries
                     || segment.nextOffset() - 1 - group.get(0).baseOffset() > Integer.MAX_VALUE)) {
                 groups.add(group);
                 group = new ArrayList<>();
                 groupBytes = 0;
+                groupEntries = 0;
             }
             group.add(segment);
             groupBytes += segment.size();
+            groupEntries += segment.indexEntries();
         }
         if (!group.isEmpty()) {
             groups.add(group);
@@ -1115,12 +1135,16 @@ public final class PartitionLog implements Closeable {
      * swap, deleting every segment left with a base offset in {@code [base, end)}, whatever order the file system
      * kept the deletions in. Producer snapshots whose fingerprint batch was in the group go.
      */
-    private boolean swapIn(List<LogSegment> group, Path cleaning) throws IOException {
+    private boolean swapIn(List<LogSegment> group, Path cleaning, long truncationsAtPlan) throws IOException {
         long base = group.get(0).baseOffset();
         String logName = LogSegment.fileName(base, LogSegment.LOG_SUFFIX);
         appendLock.lock();
         try {
             ensureOpen();
+            if (truncations != truncationsAtPlan) {
+                LOG.info("Not compacting dir={} segment={}: the log was truncated during the clean", dir, base);
+                return false;
+            }
             for (LogSegment segment : group) {
                 if (segments.get(segment.baseOffset()) != segment || segments.lastEntry().getValue() == segment) {
                     LOG.info("Not compacting dir={} segment={}: it changed during the clean", dir,
@@ -1133,28 +1157,40 @@ public final class PartitionLog implements Closeable {
                 long oldNextOffset = group.get(group.size() - 1).nextOffset();
                 Path swap = dir.resolve(swapFileName(base, oldNextOffset));
                 Files.move(cleaning.resolve(logName), swap, StandardCopyOption.ATOMIC_MOVE);
-                DiskIo.fsyncDirectory(dir);
-                for (LogSegment segment : group) {
-                    segment.closeAndDelete();
-                }
-                Files.move(swap, dir.resolve(logName), StandardCopyOption.ATOMIC_MOVE);
-                for (String suffix : List.of(LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
-                    String name = LogSegment.fileName(base, suffix);
-                    Files.move(cleaning.resolve(name), dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
-                }
-                snapshots.deleteBetween(base, oldNextOffset);
-                DiskIo.fsyncDirectory(dir);
-                LogSegment replacement = LogSegment.open(dir, base, config.segmentIndexBytes());
-                if (!replacement.loadTrusted()) {
-                    replacement.recover(config.indexIntervalBytes());
-                    replacement.flush();
-                }
-                for (LogSegment segment : group) {
-                    segments.remove(segment.baseOffset());
-                }
-                segments.put(base, replacement);
-                if (currentSnapshotOffset > base && currentSnapshotOffset <= oldNextOffset) {
-                    currentSnapshotOffset = -1;
+                try {
+                    DiskIo.fsyncDirectory(dir);
+                    for (LogSegment segment : group) {
+                        segment.closeAndDelete();
+                    }
+                    // Every old segment is gone on disk before the swap loses its name: a crash from here on can never
+                    // leave an old segment beside the merged one (the loader completes a swap, it cannot undo a rename).
+                    DiskIo.fsyncDirectory(dir);
+                    for (String suffix : List.of(LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
+                        String name = LogSegment.fileName(base, suffix);
+                        Files.move(cleaning.resolve(name), dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+                    }
+                    Files.move(swap, dir.resolve(logName), StandardCopyOption.ATOMIC_MOVE);
+                    snapshots.deleteBetween(base, oldNextOffset);
+                    DiskIo.fsyncDirectory(dir);
+                    LogSegment replacement = LogSegment.open(dir, base, config.segmentIndexBytes());
+                    if (!replacement.loadTrusted()) {
+                        replacement.recover(config.indexIntervalBytes());
+                        replacement.flush();
+                    }
+                    for (LogSegment segment : group) {
+                        segments.remove(segment.baseOffset());
+                    }
+                    segments.put(base, replacement);
+                    if (currentSnapshotOffset > base && currentSnapshotOffset <= oldNextOffset) {
+                        currentSnapshotOffset = -1;
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // Half swapped: the segments in memory may be gone on disk. Nothing more is served from this log
+                    // until a restart, whose loader completes the swap from the files.
+                    closed = true;
+                    LOG.error("Compaction swap of dir={} segments [{}, {}) failed half way; the log is closed until the "
+                            + "node restarts", dir, base, oldNextOffset, e);
+                    throw e;
                 }
                 return true;
             } finally {

@@ -391,6 +391,80 @@ class CompactionTest {
         assertThat(Checkpoint.read(checkpoint, 0)).isEqualTo(1_000);
     }
 
+    /**
+     * A truncation into the last segment of a clean's group while the clean runs (in place: the segment object stays,
+     * and appends make it roll): the clean swaps nothing more in and leaves the checkpoint, so the records written
+     * after the truncation are all there.
+     */
+    @Test
+    void aTruncationDuringACleanStopsItsSwapsAndKeepsTheRecordsWrittenAfterIt() throws Exception {
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        for (int i = 0; i < 300; i++) {
+            append("k" + (i % 5), "v" + i);
+        }
+        clean(log.logEndOffset(), 1 << 20); // small segments, to be merged by the next clean
+        for (int i = 300; i < 320; i++) {
+            append("k" + (i % 5), "v" + i);
+        }
+        List<Long> bases = log.segmentBaseOffsets();
+        long target = bases.get(bases.size() - 2) + 1; // inside the last closed segment
+        long checkpointBefore = Checkpoint.read(dir.resolve("t-0").resolve(PartitionLog.CLEANER_CHECKPOINT_FILE), 0);
+        boolean[] truncated = {false};
+        log.clean(bases.get(bases.size() - 1), clock.millis(), HOUR, 1 << 20, bytes -> {
+            if (!truncated[0]) {
+                truncated[0] = true;
+                try {
+                    log.truncateTo(target);
+                    for (int i = 0; i < 200; i++) {
+                        append("new" + i, "v" + log.logEndOffset());
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        });
+
+        List<KafkaRecords.KeyValue> all = readAll();
+        assertThat(all).extracting(KafkaRecords.KeyValue::offset).isSorted().doesNotHaveDuplicates();
+        assertThat(all).allSatisfy(kv -> assertThat(value(kv)).isEqualTo("v" + kv.offset()));
+        assertThat(all.stream().filter(kv -> key(kv).startsWith("new"))).hasSize(200);
+        assertThat(Checkpoint.read(dir.resolve("t-0").resolve(PartitionLog.CLEANER_CHECKPOINT_FILE), 0))
+                .isLessThanOrEqualTo(Math.min(checkpointBefore, target));
+    }
+
+    /**
+     * After a clean removed whole epochs' first batches (and the producer snapshots in its range), a restart that
+     * finds no snapshot to trust keeps the leader epochs of the compacted part from the checkpoint, not from the
+     * headers left: a follower truncating by epoch end offset must get the epochs' real ends.
+     */
+    @Test
+    void aRestartAfterACleanKeepsTheLeaderEpochsOfTheCompactedPart() throws Exception {
+        log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
+        for (int epoch = 0; epoch < 3; epoch++) {
+            for (int i = 0; i < 100; i++) {
+                log.append(MemoryRecords.withRecords(Compression.NONE, new SimpleRecord(clock.millis(),
+                        bytes("k" + (i % 5)), bytes("v" + log.logEndOffset()))).buffer(), epoch);
+            }
+        }
+        List<EpochEntry> epochs = log.leaderEpochCache().entries();
+        assertThat(epochs).extracting(EpochEntry::startOffset).containsExactly(0L, 100L, 200L);
+        clean(log.logEndOffset(), 1 << 20);
+        assertThat(readAll()).noneSatisfy(kv -> assertThat(kv.offset()).isLessThan(200)); // epochs 0 and 1 all gone
+
+        Path crashed = TestBatches.copyDir(dir.resolve("t-0"), dir.resolve("crashed")); // no clean shutdown
+        try (var files = Files.list(crashed)) {
+            for (Path snapshot : files.filter(f -> f.toString().endsWith(".snapshot")).toList()) {
+                Files.delete(snapshot);
+            }
+        }
+        PartitionLog reopened = PartitionLog.open(crashed, SMALL_SEGMENTS, clock);
+        try {
+            assertThat(reopened.leaderEpochCache().entries()).isEqualTo(epochs);
+        } finally {
+            reopened.close();
+        }
+    }
+
     @Test
     void aCompactedLogRefusesARecordWithoutAKeyAndStoresNothingOfItsAppend() throws IOException {
         log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
@@ -420,6 +494,31 @@ class CompactionTest {
         assertThat(log.deleteRetainedSegments()).isZero();
         log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact,delete")));
         assertThat(log.deleteRetainedSegments()).isPositive();
+    }
+
+    @Test
+    void compactDeleteBothCompactsAndDeletesByRetention() throws Exception {
+        log = PartitionLog.open(dir.resolve("t-0"), new LogConfig(1024, 24 * HOUR, HOUR, -1, 1_048_588, 256, 4096),
+                clock);
+        log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact,delete",
+                "max.compaction.lag.ms", Long.toString(HOUR))));
+        for (int i = 0; i < 200; i++) {
+            append("old" + (i % 5), "v" + i);
+        }
+        assertThat(maybeClean(log.logEndOffset()).segmentsCleaned()).as("compacted").isPositive();
+        assertThat(readAll()).hasSizeLessThan(50);
+        assertThat(log.deleteRetainedSegments()).as("nothing is an hour old yet").isZero();
+
+        clock.advance(2 * HOUR);
+        long newFrom = log.logEndOffset();
+        for (int i = 0; i < 50; i++) {
+            append("new" + (i % 5), "v" + log.logEndOffset());
+        }
+        assertThat(log.deleteRetainedSegments()).as("retention").isPositive();
+        // the first new append rolled (max.compaction.lag.ms): every old segment was closed and an hour old
+        assertThat(log.logStartOffset()).isEqualTo(newFrom);
+        // retention removes even each old key's latest value, as in Kafka
+        assertThat(readAll()).noneSatisfy(kv -> assertThat(key(kv)).startsWith("old"));
     }
 
     @Test

@@ -265,7 +265,7 @@ class LeaderEpochCacheTest {
         cacheWith(e(0, 0), e(2, 10), e(5, 20), e(6, 30));
 
         // the log now holds [10, 25): retention took 0..9, a torn tail took 25.. (epoch 6 had no record left)
-        LeaderEpochCache cache = LeaderEpochCache.recover(file, List.of(e(0, 0), e(2, 10), e(5, 20)), 10, 25);
+        LeaderEpochCache cache = LeaderEpochCache.recover(file, List.of(e(0, 0), e(2, 10), e(5, 20)), 10, 25, 0);
 
         assertThat(cache.entries()).containsExactly(e(2, 10), e(5, 20));
         assertThat(persisted()).containsExactly(e(2, 10), e(5, 20));
@@ -276,7 +276,7 @@ class LeaderEpochCacheTest {
         Path file = dir.resolve(LeaderEpochCache.FILE_NAME);
         Files.writeString(file, "0\n2\n0 0\n4 7\n");
 
-        LeaderEpochCache cache = LeaderEpochCache.recover(file, List.of(e(0, 0), e(3, 9)), 0, 20);
+        LeaderEpochCache cache = LeaderEpochCache.recover(file, List.of(e(0, 0), e(3, 9)), 0, 20, 0);
 
         assertThat(cache.entries()).containsExactly(e(0, 0), e(3, 9));
         assertThat(persisted()).containsExactly(e(0, 0), e(3, 9));

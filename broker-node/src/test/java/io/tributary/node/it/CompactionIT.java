@@ -11,10 +11,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -115,6 +119,93 @@ class CompactionIT {
         for (int k = KEYS - TOMBSTONED; k < KEYS; k++) {
             assertThat(read).doesNotContainKey("k" + k);
         }
+    }
+
+    /**
+     * Readers from the beginning while the leader compacts under them: each pass, read up to the end offset it
+     * started at, sees for every key the value last acknowledged before it started, or a newer one, never an older one
+     * and never nothing.
+     */
+    @Test
+    void aReaderFromTheBeginningDuringCleaningSeesEveryKeysLatestValue() throws Exception {
+        String topic = "compacted-live";
+        Clients.createTopic(cluster.bootstrap(), topic, 1, 3, Map.of("cleanup.policy", "compact",
+                "segment.bytes", "16384", "min.cleanable.dirty.ratio", "0.01"));
+        cluster.awaitFullIsr(topic, 0, ClusterProcesses.HEALTH_DEADLINE);
+        Map<String, Long> ackedSeq = new java.util.concurrent.ConcurrentHashMap<>();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicReference<Exception> sendFailure = new AtomicReference<>();
+        Thread writer = new Thread(() -> {
+            try (KafkaProducer<String, String> producer = Clients.producer(cluster.bootstrap(),
+                    Map.of(ProducerConfig.BATCH_SIZE_CONFIG, 2048))) {
+                for (long seq = 0; !stop.get(); seq++) {
+                    String key = "k" + (seq % KEYS);
+                    long sent = seq;
+                    producer.send(new ProducerRecord<>(topic, 0, key, key + "=" + seq), (md, e) -> {
+                        if (e != null) {
+                            sendFailure.compareAndSet(null, e);
+                        } else {
+                            ackedSeq.merge(key, sent, Math::max);
+                        }
+                    });
+                    if (seq % 1_000 == 999) {
+                        producer.flush();
+                    }
+                }
+            }
+        }, "compaction-it-writer");
+        writer.start();
+        double[] runsBefore = cleanerRuns();
+        int passes = 0;
+        try (KafkaConsumer<String, String> consumer = Clients.consumer(cluster.bootstrap())) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            consumer.assign(List.of(tp));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (passes < 10 || !everyNodeCleanedSince(runsBefore, 3)) {
+                assertThat(System.nanoTime()).as("10 passes and 3 cleans on every node within 120 s")
+                        .isLessThan(deadline);
+                assertThat(sendFailure.get()).isNull();
+                Map<String, Long> before = new HashMap<>(ackedSeq);
+                long end = consumer.endOffsets(List.of(tp)).get(tp);
+                consumer.seekToBeginning(List.of(tp));
+                Map<String, Long> read = new HashMap<>();
+                while (consumer.position(tp) < end) {
+                    assertThat(System.nanoTime()).as("pass " + passes + " read to " + end).isLessThan(deadline);
+                    for (var r : consumer.poll(Duration.ofMillis(200))) {
+                        if (r.offset() < end) {
+                            read.merge(r.key(), Long.parseLong(r.value().substring(r.value().indexOf('=') + 1)),
+                                    Math::max);
+                        }
+                    }
+                }
+                int pass = passes;
+                before.forEach((key, seq) -> assertThat(read.get(key)).as("pass " + pass + ", key " + key)
+                        .isNotNull().isGreaterThanOrEqualTo(seq));
+                passes++;
+            }
+        } finally {
+            stop.set(true);
+            writer.join(TimeUnit.SECONDS.toMillis(60));
+        }
+        assertThat(sendFailure.get()).isNull();
+    }
+
+    private static double[] cleanerRuns() {
+        double[] runs = new double[4];
+        for (int node = 1; node <= 3; node++) {
+            runs[node] = PrometheusScrape.of(cluster.metricsPort(node)).sum("tributary_log_cleaner_runs_total");
+        }
+        return runs;
+    }
+
+    private static boolean everyNodeCleanedSince(double[] before, int cleans) {
+        double[] now = cleanerRuns();
+        for (int node = 1; node <= 3; node++) {
+            if (now[node] - before[node] < cleans) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Test
