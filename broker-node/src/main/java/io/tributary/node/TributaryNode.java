@@ -399,6 +399,11 @@ public final class TributaryNode implements Closeable {
     }
 
     /** The port the first Kafka listener is bound to. */
+    /** The hosted replicas (tests in this package write transaction markers through it). */
+    ReplicaManager replicas() {
+        return replicas;
+    }
+
     public int port() {
         return listeners.get(0).port();
     }

@@ -39,6 +39,10 @@ public final class InProcessNode implements AutoCloseable {
         return node.port();
     }
 
+    io.tributary.replication.ReplicaManager replicas() {
+        return node.replicas();
+    }
+
     @Override
     public void close() {
         node.close();

@@ -85,6 +85,24 @@ class ProtocolBehaviourTest {
     }
 
     @Test
+    void transactionalRecordsAndControlBatchesAreRefusedAndNothingIsStored() throws Exception {
+        try (WireClient client = new WireClient(node.port())) {
+            long before = latestOffset(client, "small");
+            MemoryRecords transactional = MemoryRecords.withTransactionalRecords(Compression.NONE, 4242L, (short) 0, 0,
+                    new SimpleRecord("in a transaction".getBytes(StandardCharsets.UTF_8)));
+            assertThat(partitionError(produce(client, "small", transactional)))
+                    .as("transactional records without a served transaction")
+                    .isEqualTo(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+            MemoryRecords marker = MemoryRecords.withEndTransactionMarker(0L, System.currentTimeMillis(), -1, 4242L,
+                    (short) 0, new org.apache.kafka.common.record.EndTransactionMarker(
+                            org.apache.kafka.common.record.ControlRecordType.COMMIT, 0));
+            assertThat(partitionError(produce(client, "small", marker))).as("a client's control batch")
+                    .isNotEqualTo(Errors.NONE);
+            assertThat(latestOffset(client, "small")).isEqualTo(before);
+        }
+    }
+
+    @Test
     void unservedVersionOfAKnownApiGetsUnsupportedVersion() throws Exception {
         try (WireClient client = new WireClient(node.port())) {
             ListOffsetsResponseData response = (ListOffsetsResponseData) client.send(ApiKeys.LIST_OFFSETS, (short) 7,

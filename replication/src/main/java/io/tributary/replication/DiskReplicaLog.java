@@ -7,6 +7,7 @@ import io.tributary.storage.PartitionLog;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /** The on-disk {@link PartitionLog} as the replication core sees it. */
 record DiskReplicaLog(PartitionLog log) implements ReplicaLog {
@@ -49,6 +50,17 @@ record DiskReplicaLog(PartitionLog log) implements ReplicaLog {
     @Override
     public LogReadResult read(long offset, int maxBytes, long maxOffsetExclusive) throws IOException {
         return log.read(offset, maxBytes, maxOffsetExclusive);
+    }
+
+    @Override
+    public LogAppendResult appendTransactionMarker(long producerId, short producerEpoch, int coordinatorEpoch,
+            boolean commit, int leaderEpoch) throws IOException {
+        return log.appendTransactionMarker(producerId, producerEpoch, coordinatorEpoch, commit, leaderEpoch);
+    }
+
+    @Override
+    public OptionalLong firstUnstableOffset() {
+        return log.firstUnstableOffset();
     }
 
     @Override

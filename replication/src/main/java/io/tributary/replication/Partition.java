@@ -272,6 +272,42 @@ public final class Partition {
         return outcome;
     }
 
+    /**
+     * Writes a transaction marker (COMMIT or ABORT of the producer's transaction here) as leader, for the
+     * transaction coordinator: like an acks=all append (the ISR must have min.insync.replicas members), the future
+     * completes once the high watermark passes the marker.
+     *
+     * @throws ReplicaException if this replica is not the leader or the ISR is too small; nothing was written
+     * @throws io.tributary.storage.LogException INVALID_PRODUCER_EPOCH for a marker older than the producer's epoch
+     */
+    public AppendOutcome appendTransactionMarker(long producerId, short producerEpoch, int coordinatorEpoch,
+            boolean commit) throws IOException {
+        Completions done = new Completions();
+        AppendOutcome outcome;
+        synchronized (this) {
+            checkLeader(-1);
+            if (image.isr().size() < minInsyncReplicas) {
+                throw new ReplicaException(ReplicaError.NOT_ENOUGH_REPLICAS, "the ISR of " + id + " has "
+                        + image.isr().size() + " members, fewer than min.insync.replicas " + minInsyncReplicas);
+            }
+            LogAppendResult result = log.appendTransactionMarker(producerId, producerEpoch, coordinatorEpoch, commit,
+                    image.leaderEpoch());
+            advanceHighWatermark(done);
+            outcome = new AppendOutcome(result, awaitLocked(result.lastOffset() + 1));
+        }
+        done.run();
+        return outcome;
+    }
+
+    /**
+     * The last stable offset (Kafka's LSO): the smaller of the high watermark and the first offset of the oldest
+     * open transaction. A read_committed reader reads below it.
+     */
+    public long lastStableOffset() {
+        long high = highWatermark();
+        return Math.min(high, log.firstUnstableOffset().orElse(high));
+    }
+
     /** acks=all waiters now (each leaves when committed, failed, or given up by its caller's timeout). */
     public synchronized int commitWaiterCount() {
         int count = 0;

@@ -6,6 +6,7 @@ import io.tributary.storage.LogReadResult;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /**
  * What the replication core ({@link Partition}) needs of a partition's log: positions, the leader-epoch history,
@@ -36,6 +37,20 @@ public interface ReplicaLog {
 
     /** Whole stored batches from {@code offset}, at least one if any, up to {@code maxBytes} otherwise. */
     LogReadResult read(long offset, int maxBytes, long maxOffsetExclusive) throws IOException;
+
+    /**
+     * Writes a transaction marker as leader in {@code leaderEpoch} ({@link io.tributary.storage.PartitionLog}); a log
+     * without transactions (the simulation's) refuses.
+     */
+    default LogAppendResult appendTransactionMarker(long producerId, short producerEpoch, int coordinatorEpoch,
+            boolean commit, int leaderEpoch) throws IOException {
+        throw new UnsupportedOperationException("transaction markers on " + this);
+    }
+
+    /** The first offset of the oldest open transaction, if any (none in a log without transactions). */
+    default OptionalLong firstUnstableOffset() {
+        return OptionalLong.empty();
+    }
 
     /** Removes every record at and above {@code offset} (whole batches). */
     void truncateTo(long offset) throws IOException;

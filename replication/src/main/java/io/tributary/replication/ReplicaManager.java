@@ -221,7 +221,9 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     private boolean cleanOne(Partition p, long mapBytes, CleanerThrottle throttle) {
         PartitionLog partitionLog = p.log();
         try {
+            // Below the high watermark, and below every open transaction (its records may still be aborted)
             long upTo = Math.min(p.highWatermark(), partitionLog.logEndOffset());
+            upTo = Math.min(upTo, partitionLog.firstUnstableOffset().orElse(upTo));
             PartitionLog.CleanResult result = partitionLog.maybeClean(upTo, clock.millis(), mapBytes, throttle);
             if (result.segmentsCleaned() > 0) {
                 cleanerRuns.incrementAndGet();
@@ -614,6 +616,20 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             return outcome;
         } catch (IOException e) {
             log.error("node={} cannot append to {}", nodeId, id, e);
+            throw new ReplicaException(ReplicaError.KAFKA_STORAGE_ERROR, "disk error on " + id + ": " + e);
+        }
+    }
+
+    /** Writes a transaction marker as leader of {@code id} ({@link Partition#appendTransactionMarker}). */
+    public AppendOutcome appendTransactionMarker(PartitionId id, long producerId, short producerEpoch,
+            int coordinatorEpoch, boolean commit) {
+        Partition p = partition(id);
+        try {
+            AppendOutcome outcome = p.appendTransactionMarker(producerId, producerEpoch, coordinatorEpoch, commit);
+            wake(id);
+            return outcome;
+        } catch (IOException e) {
+            log.error("node={} cannot append a transaction marker to {}", nodeId, id, e);
             throw new ReplicaException(ReplicaError.KAFKA_STORAGE_ERROR, "disk error on " + id + ": " + e);
         }
     }

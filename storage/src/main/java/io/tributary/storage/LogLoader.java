@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -129,10 +130,9 @@ final class LogLoader {
         LeaderEpochCache.Rebuilder epochs = new LeaderEpochCache.Rebuilder(
                 snapshot.map(ProducerSnapshots.Snapshot::epochs).orElse(List.of()));
         long from = snapshot.map(ProducerSnapshots.Snapshot::offset).orElse(segments.firstKey());
-        long headersRead = forEachBatchFrom(segments, from, (header, position) -> {
-            producers.replay(header);
-            epochs.accept(header);
-        });
+        Map<Long, List<AbortedTxn>> aborted = new TreeMap<>();
+        long headersRead = replayProducers(segments, from, producers, aborted, epochs::accept);
+        rebuildTxnIndexes(segments, from, aborted);
         producers.truncateHead(logStartOffset);
         long snapshotOffset = snapshot.isPresent() ? from : -1;
         Path checkpoint = dir.resolve(LeaderEpochCache.FILE_NAME);
@@ -205,6 +205,58 @@ final class LogLoader {
      *
      * @return how many headers were visited
      */
+    /**
+     * Replays into {@code producers} every batch from {@code offset} (markers end transactions; their type is read
+     * from the control batch), also handing each header to {@code alsoVisit}. The transactions an ABORT marker ends go
+     * to {@code aborted}, by the base offset of the segment holding the marker. Returns the headers read.
+     */
+    static long replayProducers(NavigableMap<Long, LogSegment> segments, long offset, ProducerStateManager producers,
+            Map<Long, List<AbortedTxn>> aborted, java.util.function.Consumer<RecordBatchHeader> alsoVisit)
+            throws IOException {
+        long[] visited = {0};
+        Long floor = segments.floorKey(offset);
+        for (LogSegment segment : segments.tailMap(floor == null ? offset : floor, true).values()) {
+            int position = segment.baseOffset() >= offset ? 0 : segment.findBatchPosition(offset, segment.size());
+            if (position >= 0) {
+                segment.forEachBatchFrom(position, (header, pos) -> {
+                    visited[0]++;
+                    int marker = segment.markerType(header, pos);
+                    producers.replay(header, marker).filter(ProducerStateManager.CompletedTxn::aborted)
+                            .ifPresent(txn -> aborted.computeIfAbsent(segment.baseOffset(), b -> new ArrayList<>())
+                                    .add(new AbortedTxn(txn.producerId(), txn.firstOffset(), txn.lastOffset(),
+                                            producers.firstUnstableOffset().orElse(txn.lastOffset() + 1))));
+                    alsoVisit.accept(header);
+                });
+            }
+        }
+        return visited[0];
+    }
+
+    /**
+     * Makes the aborted-transaction indexes from {@code offset} on say what a replay from there found
+     * ({@code aborted}, by segment): entries of markers below {@code offset} stay, the others are replaced. The index
+     * is derived from the log, so a crash that lost part of it (or a torn entry) is repaired here.
+     */
+    private static void rebuildTxnIndexes(NavigableMap<Long, LogSegment> segments, long offset,
+            Map<Long, List<AbortedTxn>> aborted) throws IOException {
+        Long floor = segments.floorKey(offset);
+        for (LogSegment segment : segments.tailMap(floor == null ? offset : floor, true).values()) {
+            List<AbortedTxn> current = segment.abortedTxns(Long.MIN_VALUE, Long.MAX_VALUE);
+            List<AbortedTxn> expected = new ArrayList<>();
+            for (AbortedTxn txn : current) {
+                if (txn.lastOffset() < offset) {
+                    expected.add(txn);
+                }
+            }
+            expected.addAll(aborted.getOrDefault(segment.baseOffset(), List.of()));
+            if (!expected.equals(current)) {
+                LOG.info("Rebuilt the aborted transaction index dir={} segment={} entries={}->{}",
+                        segment.txnIndexFileDir(), segment.baseOffset(), current.size(), expected.size());
+                segment.txnIndex().replace(expected);
+            }
+        }
+    }
+
     static long forEachBatchFrom(NavigableMap<Long, LogSegment> segments, long offset, BatchScanner.Visitor visitor)
             throws IOException {
         long[] visited = {0};

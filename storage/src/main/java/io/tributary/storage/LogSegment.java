@@ -37,6 +37,9 @@ final class LogSegment {
     private final FileChannel channel;
     private final OffsetIndex offsetIndex;
     private final TimeIndex timeIndex;
+    /** Aborted transactions whose marker is in this segment; opened lazily (most segments have none). */
+    private final Path txnIndexFile;
+    private TransactionIndex txnIndex;
 
     private volatile int size;
     private volatile long nextOffset;
@@ -53,6 +56,7 @@ final class LogSegment {
                 StandardOpenOption.WRITE);
         this.offsetIndex = new OffsetIndex(dir.resolve(fileName(baseOffset, INDEX_SUFFIX)), segmentIndexBytes);
         this.timeIndex = new TimeIndex(dir.resolve(fileName(baseOffset, TIME_INDEX_SUFFIX)), segmentIndexBytes);
+        this.txnIndexFile = dir.resolve(fileName(baseOffset, TransactionIndex.SUFFIX));
         this.nextOffset = baseOffset;
     }
 
@@ -66,6 +70,7 @@ final class LogSegment {
         segment.channel.truncate(0);
         segment.offsetIndex.deleteFile();
         segment.timeIndex.deleteFile();
+        Files.deleteIfExists(segment.txnIndexFile);
         segment.indexesDirty = true;
         return segment;
     }
@@ -168,6 +173,16 @@ final class LogSegment {
         return truncated;
     }
 
+    /** The {@link TxnMarkers} type of the batch of {@code header} at {@code position} (reads a control batch). */
+    int markerType(RecordBatchHeader header, int position) throws IOException {
+        if (!header.isControl()) {
+            return TxnMarkers.NONE;
+        }
+        ByteBuffer batch = ByteBuffer.allocate(header.sizeInBytes());
+        DiskIo.readFully(channel, batch, position);
+        return TxnMarkers.type(header, batch.flip(), 0);
+    }
+
     /** Visits every batch header (no CRC check; the segment was loaded already). */
     void forEachBatch(BatchScanner.Visitor visitor) throws IOException {
         forEachBatchFrom(0, visitor);
@@ -238,6 +253,31 @@ final class LogSegment {
         bytesSinceLastIndexEntry += header.sizeInBytes();
     }
 
+    /** The aborted-transaction index, opened from its file on first use. */
+    synchronized TransactionIndex txnIndex() throws IOException {
+        if (txnIndex == null) {
+            txnIndex = TransactionIndex.open(txnIndexFile);
+        }
+        return txnIndex;
+    }
+
+    Path txnIndexFileDir() {
+        return txnIndexFile.getParent();
+    }
+
+    /** Records an aborted transaction whose marker this segment holds. Append lock. */
+    void appendAbortedTxn(AbortedTxn txn) throws IOException {
+        txnIndex().append(txn);
+    }
+
+    /** The aborted transactions of this segment that overlap [{@code fromOffset}, {@code toOffset}). */
+    List<AbortedTxn> abortedTxns(long fromOffset, long toOffset) throws IOException {
+        if (txnIndex == null && !Files.exists(txnIndexFile)) {
+            return List.of();
+        }
+        return txnIndex().collect(fromOffset, toOffset);
+    }
+
     /** Called when a newer segment becomes active: final time index entry, fsync, indexes to disk. */
     void onBecomeInactive() throws IOException {
         if (size > 0) {
@@ -250,6 +290,10 @@ final class LogSegment {
     /** fsyncs the log file and writes the indexes if they changed. */
     void flush() throws IOException {
         channel.force(true);
+        TransactionIndex txns = txnIndex;
+        if (txns != null) {
+            txns.flush();
+        }
         if (indexesDirty) {
             offsetIndex.write();
             timeIndex.write();
@@ -279,6 +323,9 @@ final class LogSegment {
         long relative = offset - baseOffset;
         offsetIndex.truncateTo(relative);
         timeIndex.truncateTo(relative);
+        if (txnIndex != null || Files.exists(txnIndexFile)) {
+            txnIndex().truncateTo(offset);
+        }
         int from = offsetIndex.lastPosition();
         long[] tailMax = {-1};
         BatchScanner.Result result = new BatchScanner(channel).walk(from, position, baseOffset, false,
@@ -365,9 +412,13 @@ final class LogSegment {
             }
             channel.close();
         }
+        TransactionIndex txns = txnIndex;
+        if (txns != null) {
+            txns.close();
+        }
     }
 
-    /** Closes and removes the segment's three files. */
+    /** Closes and removes the segment's files. */
     void closeAndDelete() throws IOException {
         if (channel.isOpen()) {
             channel.close();
@@ -375,6 +426,10 @@ final class LogSegment {
         Files.deleteIfExists(logFile);
         offsetIndex.deleteFile();
         timeIndex.deleteFile();
+        if (txnIndex != null) {
+            txnIndex.deleteFile();
+        }
+        Files.deleteIfExists(txnIndexFile);
     }
 
     @Override

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.locks.ReentrantLock;
@@ -216,6 +217,13 @@ public final class PartitionLog implements Closeable {
         LogConfig cfg = config;
         List<RecordBatchHeader> received = BatchValidator.validateAppend(batches, cfg.maxMessageBytes(),
                 cfg.segmentBytes());
+        for (RecordBatchHeader header : received) {
+            if (header.isControl()) {
+                // Only the leader writes markers, for the transaction coordinator (appendTransactionMarker)
+                throw new LogException(LogError.INVALID_RECORD, "Control batches cannot be produced (offset "
+                        + header.baseOffset() + " of " + dir.getFileName() + ")");
+            }
+        }
         if (compaction.compact() && !KafkaRecords.allRecordsHaveKeys(batches)) {
             // Kafka's LogValidator rule and message: compaction needs every record's key.
             throw new LogException(LogError.INVALID_RECORD, "Compacted topic cannot accept message without key in "
@@ -285,10 +293,90 @@ public final class PartitionLog implements Closeable {
                 maybeAssignEpoch(header.partitionLeaderEpoch(), header.baseOffset());
             }
             write(batches, headers, config);
-            headers.forEach(producerState::replay);
+            int position = batches.position();
+            for (RecordBatchHeader header : headers) {
+                int marker = TxnMarkers.type(header, batches, position);
+                Optional<ProducerStateManager.CompletedTxn> completed = producerState.replay(header, marker);
+                if (completed.isPresent()) {
+                    recordCompleted(completed.get());
+                }
+                position += header.sizeInBytes();
+            }
         } finally {
             appendLock.unlock();
         }
+    }
+
+    /**
+     * Writes a transaction marker (KIP-98) for the producer as this partition's leader in {@code leaderEpoch}:
+     * COMMIT or ABORT of its ongoing transaction here (a marker of a producer without one still ends nothing, as in
+     * Kafka, and is written: the coordinator may retry). An ABORT is recorded in the aborted-transaction index of
+     * the segment the marker lands in.
+     *
+     * @throws LogException INVALID_PRODUCER_EPOCH if {@code producerEpoch} is older than the producer's
+     * @throws IllegalArgumentException if {@code leaderEpoch} is not the latest (see {@link #append})
+     */
+    public LogAppendResult appendTransactionMarker(long producerId, short producerEpoch, int coordinatorEpoch,
+            boolean commit, int leaderEpoch) throws IOException {
+        ByteBuffer marker = TxnMarkers.build(commit, producerId, producerEpoch, coordinatorEpoch, clock.millis());
+        RecordBatchHeader header = RecordBatchHeader.parse(marker, marker.position());
+        appendLock.lock();
+        try {
+            ensureOpen();
+            requireCurrentEpoch(leaderEpoch);
+            RecordBatchHeader stamped = header.withBaseOffsetAndEpoch(logEndOffset, leaderEpoch);
+            ProducerStateManager.Staged staged = producerState.stage();
+            staged.checkMarker(stamped, commit ? TxnMarkers.COMMIT : TxnMarkers.ABORT);
+            marker.putLong(marker.position() + RecordBatchHeader.BASE_OFFSET_OFFSET, stamped.baseOffset());
+            marker.putInt(marker.position() + RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET, leaderEpoch);
+            maybeAssignEpoch(leaderEpoch, logEndOffset);
+            write(marker, List.of(stamped), config);
+            staged.commit();
+            for (ProducerStateManager.CompletedTxn txn : staged.completedTxns()) {
+                recordCompleted(txn);
+            }
+            return new LogAppendResult(stamped.baseOffset(), stamped.lastOffset(), stamped.maxTimestamp(), -1, false);
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /** An aborted transaction goes to the index of the segment holding its marker (the active one). Append lock. */
+    private void recordCompleted(ProducerStateManager.CompletedTxn txn) throws IOException {
+        if (txn.aborted()) {
+            segments.lastEntry().getValue().appendAbortedTxn(new AbortedTxn(txn.producerId(), txn.firstOffset(),
+                    txn.lastOffset(), producerState.firstUnstableOffset().orElse(txn.lastOffset() + 1)));
+        }
+    }
+
+    /**
+     * The first offset of the oldest transaction still open in this log, if any. The last stable offset (Kafka's LSO)
+     * is the smaller of it and the high watermark: a read_committed reader reads below it.
+     */
+    public OptionalLong firstUnstableOffset() {
+        return producerState.firstUnstableOffset();
+    }
+
+    /**
+     * The aborted transactions that overlap [{@code fromOffset}, {@code toOffset}), in marker order: what a
+     * read_committed fetch of that range returns, so that the client skips their records (Kafka's
+     * {@code collectAbortedTransactions}).
+     */
+    public List<AbortedTxn> abortedTransactions(long fromOffset, long toOffset) throws IOException {
+        List<AbortedTxn> result = new ArrayList<>();
+        readersLock.readLock().lock();
+        try {
+            ensureOpen();
+            for (LogSegment segment : segments.values()) {
+                // a segment's markers are at or above its base: those below fromOffset cannot overlap
+                if (segment.nextOffset() > fromOffset || segment == segments.lastEntry().getValue()) {
+                    result.addAll(segment.abortedTxns(fromOffset, toOffset));
+                }
+            }
+        } finally {
+            readersLock.readLock().unlock();
+        }
+        return result;
     }
 
     /** Records {@code epoch} as starting at {@code startOffset} if it is newer than the latest. Append lock held. */
@@ -638,11 +726,11 @@ public final class PartitionLog implements Closeable {
         snapshot.ifPresent(s -> replayed.load(s.producers().stream()
                 .filter(entry -> producerIds.contains(entry.producerId())).toList()));
         long from = snapshot.map(ProducerSnapshots.Snapshot::offset).orElse(segments.firstKey());
-        long headersRead = LogLoader.forEachBatchFrom(segments, from, (header, position) -> {
-            if (header.hasProducerId() && producerIds.contains(header.producerId())) {
-                replayed.replay(header);
-            }
-        });
+        ProducerStateManager all = new ProducerStateManager();
+        snapshot.ifPresent(s -> all.load(s.producers()));
+        // Every producer replays (markers need the transaction's first offset), only producerIds are taken
+        long headersRead = LogLoader.replayProducers(segments, from, all, new HashMap<>(), header -> { });
+        replayed.load(all.entries().values().stream().filter(e -> producerIds.contains(e.producerId())).toList());
         replayed.truncateHead(logStartOffset); // as in open
         producerState.restoreAfterTruncation(producerIds, replayed);
         LOG.info("Rebuilt producer state after truncation dir={} producers={} logEndOffset={} snapshotOffset={} "

@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  *    epochCount     int32   then per leader epoch entry starting below offset, ascending:
  *                             epoch int32, startOffset int64
  *    producerCount  int32   then per producer:
- *                             producerId int64, producerEpoch int16, lastTimestamp int64, batchCount int8 (0..5),
+ *                             producerId int64, producerEpoch int16, lastTimestamp int64,
+ *                             currentTxnFirstOffset int64 (-1: no ongoing transaction), batchCount int8 (0..5),
  *                             then per cached batch, oldest first:
  *                               firstSeq int32, lastSeq int32, firstOffset int64, lastOffset int64
  * </pre>
@@ -64,8 +65,11 @@ final class ProducerSnapshots {
     private static final Logger LOG = LoggerFactory.getLogger(ProducerSnapshots.class);
 
     static final String SUFFIX = ".snapshot";
-    /** 101 added the fingerprint of the batch before the offset; a file of version 100 is ignored (full replay). */
-    static final short FORMAT_VERSION = 101;
+    /**
+     * 101 added the fingerprint of the batch before the offset, 102 each producer's ongoing transaction; a file of an
+     * older version is ignored (full replay).
+     */
+    static final short FORMAT_VERSION = 102;
     /** Besides the newest snapshot, those at the base offsets of this many last segments are kept. */
     static final int RETAINED_SEGMENT_SNAPSHOTS = 2;
     private static final int CRC_OFFSET = 2;
@@ -73,7 +77,7 @@ final class ProducerSnapshots {
     private static final int HEADER_BYTES = 19;
     private static final int FINGERPRINT_BYTES = 24;
     private static final int EPOCH_BYTES = 12;
-    private static final int PRODUCER_BYTES = 19;
+    private static final int PRODUCER_BYTES = 27;
     private static final int BATCH_BYTES = 24;
 
     /**
@@ -287,6 +291,7 @@ final class ProducerSnapshots {
         buf.putInt(snapshot.producers().size());
         for (ProducerStateManager.ProducerEntry entry : snapshot.producers()) {
             buf.putLong(entry.producerId()).putShort(entry.producerEpoch()).putLong(entry.lastTimestamp())
+                    .putLong(entry.currentTxnFirstOffset())
                     .put((byte) entry.batches().size());
             for (ProducerStateManager.BatchMetadata batch : entry.batches()) {
                 buf.putInt(batch.firstSeq()).putInt(batch.lastSeq()).putLong(batch.firstOffset())
@@ -375,6 +380,7 @@ final class ProducerSnapshots {
             long producerId = in.getLong();
             short epoch = in.getShort();
             long lastTimestamp = in.getLong();
+            long currentTxnFirstOffset = in.getLong();
             int batchCount = in.get();
             if (producerId < 0 || batchCount < 0 || batchCount > ProducerStateManager.MAX_CACHED_BATCHES) {
                 throw new CorruptSnapshotException("producer " + producerId + " with " + batchCount + " batches");
@@ -389,7 +395,8 @@ final class ProducerSnapshots {
                 }
                 batches.add(batch);
             }
-            producers.add(new ProducerStateManager.ProducerEntry(producerId, epoch, batches, lastTimestamp));
+            producers.add(new ProducerStateManager.ProducerEntry(producerId, epoch, batches, lastTimestamp,
+                    currentTxnFirstOffset));
         }
         return producers;
     }

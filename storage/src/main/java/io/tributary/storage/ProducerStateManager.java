@@ -7,8 +7,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
  * Idempotent-producer state of one partition: per producer id, its epoch and its last
@@ -35,13 +37,19 @@ public final class ProducerStateManager {
     }
 
     /**
-     * A producer's state: its epoch, its last batches (oldest first, at most {@value #MAX_CACHED_BATCHES}) and the
-     * max timestamp of its last batch (for expiration).
+     * A producer's state: its epoch, its last batches (oldest first, at most {@value #MAX_CACHED_BATCHES}), the
+     * max timestamp of its last batch (for expiration) and the first offset of its ongoing transaction in this
+     * partition (-1: none; set by its first transactional batch, cleared by a marker).
      */
     public record ProducerEntry(long producerId, short producerEpoch, List<BatchMetadata> batches,
-                                long lastTimestamp) {
+                                long lastTimestamp, long currentTxnFirstOffset) {
         public ProducerEntry {
             batches = List.copyOf(batches);
+        }
+
+        /** An entry without an ongoing transaction. */
+        public ProducerEntry(long producerId, short producerEpoch, List<BatchMetadata> batches, long lastTimestamp) {
+            this(producerId, producerEpoch, batches, lastTimestamp, -1);
         }
 
         /** Last sequence written, or -1 when no batch is cached. */
@@ -69,11 +77,24 @@ public final class ProducerStateManager {
                     next.remove(0);
                 }
             }
-            return new ProducerEntry(producerId, epoch, next, Math.max(timestamp, lastTimestamp));
+            return new ProducerEntry(producerId, epoch, next, Math.max(timestamp, lastTimestamp), currentTxnFirstOffset);
+        }
+
+        ProducerEntry withTxnFirstOffset(long firstOffset) {
+            return new ProducerEntry(producerId, producerEpoch, batches, lastTimestamp, firstOffset);
         }
     }
 
+    /**
+     * A transaction that a marker ended in this partition: its producer's records from {@code firstOffset} to the
+     * marker at {@code lastOffset}, committed or aborted.
+     */
+    public record CompletedTxn(long producerId, long firstOffset, long lastOffset, boolean aborted) {
+    }
+
     private final Map<Long, ProducerEntry> producers = new ConcurrentHashMap<>();
+    /** First offset -> producer id of every ongoing transaction (Kafka's {@code ongoingTxns}); derived from producers. */
+    private final ConcurrentSkipListMap<Long, Long> ongoing = new ConcurrentSkipListMap<>();
     /** Counts the changes to {@link #producers}, so that the log can tell whether a snapshot still holds them. */
     private long changes;
 
@@ -91,6 +112,20 @@ public final class ProducerStateManager {
         return producers.size();
     }
 
+    /**
+     * The first offset of the oldest ongoing transaction, if any: no read_committed reader may read at or past it
+     * (the last stable offset is the smaller of it and the high watermark).
+     */
+    public OptionalLong firstUnstableOffset() {
+        Map.Entry<Long, Long> first = ongoing.firstEntry();
+        return first == null ? OptionalLong.empty() : OptionalLong.of(first.getKey());
+    }
+
+    /** Producers with an ongoing transaction here. */
+    public int ongoingTransactions() {
+        return ongoing.size();
+    }
+
     /** How many times the state changed; equal values mean the same state. Append lock. */
     long changes() {
         return changes;
@@ -103,14 +138,55 @@ public final class ProducerStateManager {
         return new Staged();
     }
 
-    /** Applies a stored batch without checks (recovery and follower replay). */
-    void replay(RecordBatchHeader header) {
+    /**
+     * Applies a stored batch without checks (recovery and follower replay); {@code markerType} is its
+     * {@link TxnMarkers} type. Returns the transaction a marker ended, if any.
+     */
+    Optional<CompletedTxn> replay(RecordBatchHeader header, int markerType) {
         if (!header.hasProducerId()) {
-            return;
+            return Optional.empty();
         }
         ProducerEntry current = producers.get(header.producerId());
-        producers.put(header.producerId(), next(current, header));
+        ProducerEntry next = next(current, header, markerType);
+        put(next);
         changes++;
+        return completed(current, header, markerType);
+    }
+
+    /** Applies a data batch without checks (tests, and batches known not to be markers). */
+    void replay(RecordBatchHeader header) {
+        replay(header, TxnMarkers.NONE);
+    }
+
+    /** Stores {@code next}, keeping {@link #ongoing} in step with its transaction. */
+    private void put(ProducerEntry next) {
+        ProducerEntry previous = producers.put(next.producerId(), next);
+        long before = previous == null ? -1 : previous.currentTxnFirstOffset();
+        if (before != next.currentTxnFirstOffset()) {
+            if (before >= 0) {
+                ongoing.remove(before, next.producerId());
+            }
+            if (next.currentTxnFirstOffset() >= 0) {
+                ongoing.put(next.currentTxnFirstOffset(), next.producerId());
+            }
+        }
+    }
+
+    private void rebuildOngoing() {
+        ongoing.clear();
+        for (ProducerEntry entry : producers.values()) {
+            if (entry.currentTxnFirstOffset() >= 0) {
+                ongoing.put(entry.currentTxnFirstOffset(), entry.producerId());
+            }
+        }
+    }
+
+    private static Optional<CompletedTxn> completed(ProducerEntry current, RecordBatchHeader header, int markerType) {
+        if (markerType == TxnMarkers.NONE || current == null || current.currentTxnFirstOffset() < 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new CompletedTxn(header.producerId(), current.currentTxnFirstOffset(), header.lastOffset(),
+                markerType == TxnMarkers.ABORT));
     }
 
     /**
@@ -133,10 +209,12 @@ public final class ProducerStateManager {
                 producers.computeIfPresent(producerId, (id, previous) -> entry);
             }
         }
+        rebuildOngoing();
     }
 
     void clear() {
         producers.clear();
+        ongoing.clear();
         changes++;
     }
 
@@ -147,46 +225,79 @@ public final class ProducerStateManager {
         for (ProducerEntry entry : entries) {
             producers.put(entry.producerId(), entry);
         }
+        rebuildOngoing();
     }
 
     /** Forgets producers whose last batch is below the new log start offset, as Kafka does after retention. */
     void truncateHead(long logStartOffset) {
         if (producers.values().removeIf(entry -> !entry.batches().isEmpty()
-                && entry.batches().get(entry.batches().size() - 1).lastOffset() < logStartOffset)) {
+                && entry.batches().get(entry.batches().size() - 1).lastOffset() < logStartOffset
+                && entry.currentTxnFirstOffset() < 0)) {
             changes++;
         }
     }
 
     /**
      * Forgets the producers whose last batch timestamp is at least {@code expirationMs} before {@code nowMs}
-     * (Kafka's {@code ProducerStateManager.isProducerExpired}; Kafka also keeps a producer with an ongoing
-     * transaction, which cannot exist here: transactions are refused). A forgotten producer's next batch is accepted
-     * at any sequence, as for any producer the log does not know.
+     * (Kafka's {@code ProducerStateManager.isProducerExpired}), unless it has an ongoing transaction here (its marker
+     * must find it). A forgotten producer's next batch is accepted at any sequence, as for any producer the log does
+     * not know.
      *
      * @return how many were forgotten
      */
     int expire(long nowMs, long expirationMs) {
         int before = producers.size();
-        if (producers.values().removeIf(entry -> nowMs - entry.lastTimestamp() >= expirationMs)) {
+        if (producers.values().removeIf(entry -> entry.currentTxnFirstOffset() < 0
+                && nowMs - entry.lastTimestamp() >= expirationMs)) {
             changes++;
         }
         return before - producers.size();
     }
 
-    private static ProducerEntry next(ProducerEntry current, RecordBatchHeader header) {
+    private static ProducerEntry next(ProducerEntry current, RecordBatchHeader header, int markerType) {
         ProducerEntry base = current != null ? current
                 : new ProducerEntry(header.producerId(), header.producerEpoch(), List.of(), -1);
         BatchMetadata batch = header.baseSequence() == RecordBatchHeader.NO_SEQUENCE ? null
                 : new BatchMetadata(header.baseSequence(), header.lastSequence(), header.baseOffset(),
                         header.lastOffset());
-        return base.with(header.producerEpoch(), batch, header.maxTimestamp());
+        ProducerEntry next = base.with(header.producerEpoch(), batch, header.maxTimestamp());
+        if (markerType != TxnMarkers.NONE) {
+            return next.withTxnFirstOffset(-1);
+        }
+        if (header.isTransactional() && next.currentTxnFirstOffset() < 0) {
+            return next.withTxnFirstOffset(header.baseOffset());
+        }
+        return next;
     }
 
     /** The producer-state changes of one append, checked batch by batch in order. */
     final class Staged {
         private final Map<Long, ProducerEntry> pending = new HashMap<>();
+        private final List<CompletedTxn> completed = new ArrayList<>();
 
         private Staged() {
+        }
+
+        /**
+         * Checks and stages a transaction marker of the producer, written by this leader for the coordinator: its
+         * epoch must not be older than the producer's (a fenced coordinator's marker is refused).
+         *
+         * @throws LogException INVALID_PRODUCER_EPOCH
+         */
+        void checkMarker(RecordBatchHeader header, int markerType) {
+            long pid = header.producerId();
+            ProducerEntry current = pending.containsKey(pid) ? pending.get(pid) : producers.get(pid);
+            if (current != null && header.producerEpoch() < current.producerEpoch()) {
+                throw new LogException(LogError.INVALID_PRODUCER_EPOCH, "Marker of producer " + pid + " epoch "
+                        + header.producerEpoch() + " is older than the current epoch " + current.producerEpoch());
+            }
+            completed(current, header, markerType).ifPresent(completed::add);
+            pending.put(pid, next(current, header, markerType));
+        }
+
+        /** The transactions the staged markers end, in order. */
+        List<CompletedTxn> completedTxns() {
+            return completed;
         }
 
         /**
@@ -214,7 +325,7 @@ public final class ProducerStateManager {
                 }
                 checkSequence(current, epoch, firstSeq);
             }
-            pending.put(pid, next(current, header));
+            pending.put(pid, next(current, header, TxnMarkers.NONE));
             return Optional.empty();
         }
 
@@ -241,7 +352,7 @@ public final class ProducerStateManager {
 
         /** Makes the staged changes visible; call after the batches are written. */
         void commit() {
-            producers.putAll(pending);
+            pending.values().forEach(ProducerStateManager.this::put);
             changes++;
         }
     }

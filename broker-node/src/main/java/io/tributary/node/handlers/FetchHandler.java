@@ -3,6 +3,7 @@ package io.tributary.node.handlers;
 import io.tributary.metadata.TopicImage;
 import io.tributary.replication.Partition;
 import io.tributary.replication.PartitionId;
+import io.tributary.storage.AbortedTxn;
 import io.tributary.storage.LogReadResult;
 import io.tributary.storage.RecordBatchHeader;
 import io.tributary.storage.internal.KafkaRecords;
@@ -13,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.FetchResponseData;
@@ -178,7 +180,8 @@ public final class FetchHandler implements ApiHandler {
                 PartitionId id = new PartitionId(image.name(), p.partition());
                 int limit = Math.min(p.partitionMaxBytes(), Math.max(0, budget - total));
                 boolean mayExceed = total == 0;
-                FetchResponseData.PartitionData data = readPartition(id, p, limit, mayExceed, seenHighWatermarks);
+                FetchResponseData.PartitionData data = readPartition(id, p, limit, mayExceed, seenHighWatermarks,
+                        request.isolationLevel() == IsolationLevel.READ_COMMITTED.id());
                 if (data.errorCode() != Errors.NONE.code()) {
                     hasError = true;
                 }
@@ -200,7 +203,7 @@ public final class FetchHandler implements ApiHandler {
     }
 
     private FetchResponseData.PartitionData readPartition(PartitionId id, FetchRequestData.FetchPartition p,
-            int limitBytes, boolean mayExceedLimit, Map<PartitionId, Long> seenHighWatermarks) {
+            int limitBytes, boolean mayExceedLimit, Map<PartitionId, Long> seenHighWatermarks, boolean readCommitted) {
         Partition partition;
         try {
             partition = node.replicas().partition(id);
@@ -209,11 +212,12 @@ public final class FetchHandler implements ApiHandler {
             return error(p.partition(), ErrorCodes.of(e));
         }
         long highWatermark = partition.highWatermark();
+        long lastStable = Math.min(highWatermark, partition.log().firstUnstableOffset().orElse(highWatermark));
         long logStartOffset = partition.log().logStartOffset();
         FetchResponseData.PartitionData data = new FetchResponseData.PartitionData()
                 .setPartitionIndex(p.partition())
                 .setHighWatermark(highWatermark)
-                .setLastStableOffset(highWatermark)
+                .setLastStableOffset(lastStable)
                 .setLogStartOffset(logStartOffset)
                 .setPreferredReadReplica(-1);
         // Out of range is judged against the log end, as Kafka does: a consumer may be ahead of a new leader's high
@@ -227,10 +231,23 @@ public final class FetchHandler implements ApiHandler {
             records = ByteBuffer.allocate(0);
         } else {
             try {
-                LogReadResult read = partition.log().read(p.fetchOffset(), Math.max(limitBytes, 1), highWatermark);
+                // read_committed: up to the last stable offset, with the aborted transactions of what was read
+                LogReadResult read = partition.log().read(p.fetchOffset(), Math.max(limitBytes, 1),
+                        readCommitted ? lastStable : highWatermark);
                 records = read.records();
                 if (!mayExceedLimit && records.remaining() > limitBytes) {
                     records = ByteBuffer.allocate(0);
+                }
+                if (readCommitted) {
+                    List<FetchResponseData.AbortedTransaction> aborted = new ArrayList<>();
+                    long readEnd = KafkaRecords.endOffset(records, p.fetchOffset());
+                    for (AbortedTxn txn : partition.log().abortedTransactions(p.fetchOffset(), readEnd)) {
+                        aborted.add(new FetchResponseData.AbortedTransaction().setProducerId(txn.producerId())
+                                .setFirstOffset(txn.firstOffset()));
+                    }
+                    data.setAbortedTransactions(aborted);
+                } else {
+                    data.setAbortedTransactions(null); // as Kafka answers read_uncommitted
                 }
             } catch (IOException e) {
                 return error(p.partition(), Errors.KAFKA_STORAGE_ERROR);

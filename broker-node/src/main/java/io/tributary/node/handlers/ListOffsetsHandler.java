@@ -63,7 +63,8 @@ public final class ListOffsetsHandler implements ApiHandler {
                     continue;
                 }
                 partitions.add(offset(new PartitionId(topic.name(), p.partitionIndex()), p,
-                        context.apiVersion() >= LEADER_EPOCH_MIN_VERSION));
+                        context.apiVersion() >= LEADER_EPOCH_MIN_VERSION,
+                        request.isolationLevel() == org.apache.kafka.common.IsolationLevel.READ_COMMITTED.id()));
             }
             topics.add(new ListOffsetsResponseData.ListOffsetsTopicResponse()
                     .setName(topic.name())
@@ -73,7 +74,7 @@ public final class ListOffsetsHandler implements ApiHandler {
     }
 
     private ListOffsetsResponseData.ListOffsetsPartitionResponse offset(PartitionId id,
-            ListOffsetsRequestData.ListOffsetsPartition p, boolean withLeaderEpoch) {
+            ListOffsetsRequestData.ListOffsetsPartition p, boolean withLeaderEpoch, boolean readCommitted) {
         ListOffsetsResponseData.ListOffsetsPartitionResponse response =
                 new ListOffsetsResponseData.ListOffsetsPartitionResponse().setPartitionIndex(p.partitionIndex());
         try {
@@ -84,17 +85,19 @@ public final class ListOffsetsHandler implements ApiHandler {
                 response.setLeaderEpoch(partition.leaderEpoch());
             }
             long timestamp = p.timestamp();
+            // read_committed sees up to the last stable offset (Kafka's ListOffsets with isolation level 1)
+            long visibleEnd = readCommitted ? partition.lastStableOffset() : partition.highWatermark();
             if (timestamp == EARLIEST) {
                 return response.setOffset(partition.log().logStartOffset());
             }
             if (timestamp == LATEST) {
-                return response.setOffset(partition.highWatermark());
+                return response.setOffset(visibleEnd);
             }
             if (timestamp < 0) {
                 return response.setErrorCode(Errors.INVALID_REQUEST.code()).setOffset(-1);
             }
             Optional<TimestampOffset> found = partition.log().offsetForTimestamp(timestamp);
-            if (found.isEmpty() || found.get().offset() >= partition.highWatermark()) {
+            if (found.isEmpty() || found.get().offset() >= visibleEnd) {
                 return response.setOffset(-1);
             }
             return response.setTimestamp(found.get().timestamp()).setOffset(found.get().offset());

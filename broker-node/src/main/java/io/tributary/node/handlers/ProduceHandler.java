@@ -83,7 +83,8 @@ public final class ProduceHandler implements ApiHandler {
                             null));
                 } else if (acks != 0 && acks != 1 && acks != -1) {
                     partitions.add(error(p.index(), Errors.INVALID_REQUIRED_ACKS, "acks must be -1, 0 or 1"));
-                } else if (request.transactionalId() != null) {
+                } else if (request.transactionalId() != null || hasTransactionalBatch(p)) {
+                    // As Kafka answers transactional records it cannot authorize; the coordinator is issue 14
                     partitions.add(error(p.index(), Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
                             "Transactions are not supported"));
                 } else {
@@ -104,6 +105,23 @@ public final class ProduceHandler implements ApiHandler {
         }
         ProduceResponseData data = new ProduceResponseData().setResponses(responses);
         return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).thenApply(v -> data);
+    }
+
+    /** Whether a batch of the partition's records is marked transactional (a malformed one is left to the log). */
+    private static boolean hasTransactionalBatch(ProduceRequestData.PartitionProduceData p) {
+        if (!(p.records() instanceof org.apache.kafka.common.record.MemoryRecords records)) {
+            return false;
+        }
+        try {
+            for (org.apache.kafka.common.record.MutableRecordBatch batch : records.batches()) {
+                if (batch.isTransactional()) {
+                    return true;
+                }
+            }
+        } catch (RuntimeException malformed) {
+            return false; // the log's validation answers it (CORRUPT_MESSAGE / INVALID_RECORD)
+        }
+        return false;
     }
 
     /** acks=all: completes once the batch is committed, turning a timeout or lost leadership into its error. */

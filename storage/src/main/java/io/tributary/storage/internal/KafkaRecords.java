@@ -90,6 +90,33 @@ public final class KafkaRecords {
     }
 
     /** Every record of the stored batches, decompressed, in offset order. */
+    /** A transaction marker batch at offset 0 (Kafka's bytes): COMMIT or ABORT of the producer's transaction. */
+    public static ByteBuffer endTxnMarker(boolean commit, long producerId, short producerEpoch, int coordinatorEpoch,
+            long timestampMs) {
+        return MemoryRecords.withEndTransactionMarker(0L, timestampMs, RecordBatch.NO_PARTITION_LEADER_EPOCH,
+                producerId, producerEpoch, new org.apache.kafka.common.record.EndTransactionMarker(commit
+                        ? org.apache.kafka.common.record.ControlRecordType.COMMIT
+                        : org.apache.kafka.common.record.ControlRecordType.ABORT, coordinatorEpoch)).buffer();
+    }
+
+    /**
+     * The control type of the first record of the control batch {@code batch} (exactly one batch): 0 ABORT,
+     * 1 COMMIT, another value for other control records, -2 if it has no record or no key.
+     *
+     * @throws RuntimeException if the batch cannot be read
+     */
+    public static int controlType(ByteBuffer batch) {
+        for (RecordBatch b : MemoryRecords.readableRecords(batch.slice()).batches()) {
+            for (Record record : b) {
+                if (!record.hasKey()) {
+                    return -2;
+                }
+                return org.apache.kafka.common.record.ControlRecordType.parse(record.key()).type();
+            }
+        }
+        return -2;
+    }
+
     public static java.util.List<KeyValue> records(ByteBuffer batches) {
         java.util.List<KeyValue> out = new java.util.ArrayList<>();
         forEachRecord(batches, r -> out.add(new KeyValue(r.offset(), bytes(r.key()), bytes(r.value()))));
