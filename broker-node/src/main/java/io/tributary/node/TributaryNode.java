@@ -398,11 +398,12 @@ public final class TributaryNode implements Closeable {
         }
     }
 
-    /** The port the first Kafka listener is bound to. */
     /** The hosted replicas (tests in this package write transaction markers through it). */
     ReplicaManager replicas() {
         return replicas;
     }
+
+    /** The port the first Kafka listener is bound to. */
 
     public int port() {
         return listeners.get(0).port();

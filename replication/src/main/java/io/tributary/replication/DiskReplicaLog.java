@@ -59,8 +59,8 @@ record DiskReplicaLog(PartitionLog log) implements ReplicaLog {
     }
 
     @Override
-    public OptionalLong firstUnstableOffset() {
-        return log.firstUnstableOffset();
+    public OptionalLong firstUnstableOffset(long highWatermark) {
+        return log.firstUnstableOffset(highWatermark);
     }
 
     @Override

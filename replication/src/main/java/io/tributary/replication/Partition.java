@@ -301,11 +301,12 @@ public final class Partition {
 
     /**
      * The last stable offset (Kafka's LSO): the smaller of the high watermark and the first offset of the oldest
-     * open transaction. A read_committed reader reads below it.
+     * transaction that is open or whose marker is not replicated yet, never below the log start offset. A
+     * read_committed reader reads below it.
      */
     public long lastStableOffset() {
         long high = highWatermark();
-        return Math.min(high, log.firstUnstableOffset().orElse(high));
+        return Math.max(log.logStartOffset(), Math.min(high, log.firstUnstableOffset(high).orElse(high)));
     }
 
     /** acks=all waiters now (each leaves when committed, failed, or given up by its caller's timeout). */

@@ -47,8 +47,11 @@ public interface ReplicaLog {
         throw new UnsupportedOperationException("transaction markers on " + this);
     }
 
-    /** The first offset of the oldest open transaction, if any (none in a log without transactions). */
-    default OptionalLong firstUnstableOffset() {
+    /**
+     * The first offset a read_committed reader may not read yet given the high watermark (an open transaction, or one
+     * whose marker is not replicated), if any; none in a log without transactions.
+     */
+    default OptionalLong firstUnstableOffset(long highWatermark) {
         return OptionalLong.empty();
     }
 

@@ -223,7 +223,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         try {
             // Below the high watermark, and below every open transaction (its records may still be aborted)
             long upTo = Math.min(p.highWatermark(), partitionLog.logEndOffset());
-            upTo = Math.min(upTo, partitionLog.firstUnstableOffset().orElse(upTo));
+            upTo = Math.min(upTo, partitionLog.firstUnstableOffset(p.highWatermark()).orElse(upTo));
             PartitionLog.CleanResult result = partitionLog.maybeClean(upTo, clock.millis(), mapBytes, throttle);
             if (result.segmentsCleaned() > 0) {
                 cleanerRuns.incrementAndGet();

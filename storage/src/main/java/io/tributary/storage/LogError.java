@@ -21,5 +21,7 @@ public enum LogError {
     /** A read below the log start offset or above the log end offset. */
     OFFSET_OUT_OF_RANGE,
     /** One append is larger than {@code segment.bytes}. */
-    RECORD_LIST_TOO_LARGE
+    RECORD_LIST_TOO_LARGE,
+    /** A transaction marker from a coordinator older than the one whose marker the producer had last. */
+    TRANSACTION_COORDINATOR_FENCED
 }

@@ -200,12 +200,6 @@ final class LogLoader {
     }
 
     /**
-     * Visits, in log order and without CRC checks (the segments are loaded), the batch headers from {@code offset},
-     * which must be a batch boundary (a snapshot's offset is), to the log end.
-     *
-     * @return how many headers were visited
-     */
-    /**
      * Replays into {@code producers} every batch from {@code offset} (markers end transactions; their type is read
      * from the control batch), also handing each header to {@code alsoVisit}. The transactions an ABORT marker ends go
      * to {@code aborted}, by the base offset of the segment holding the marker. Returns the headers read.
@@ -220,7 +214,7 @@ final class LogLoader {
             if (position >= 0) {
                 segment.forEachBatchFrom(position, (header, pos) -> {
                     visited[0]++;
-                    int marker = segment.markerType(header, pos);
+                    TxnMarkers.Marker marker = segment.marker(header, pos);
                     producers.replay(header, marker).filter(ProducerStateManager.CompletedTxn::aborted)
                             .ifPresent(txn -> aborted.computeIfAbsent(segment.baseOffset(), b -> new ArrayList<>())
                                     .add(new AbortedTxn(txn.producerId(), txn.firstOffset(), txn.lastOffset(),
@@ -257,6 +251,12 @@ final class LogLoader {
         }
     }
 
+    /**
+     * Visits, in log order and without CRC checks (the segments are loaded), the batch headers from {@code offset},
+     * which must be a batch boundary (a snapshot's offset is), to the log end.
+     *
+     * @return how many headers were visited
+     */
     static long forEachBatchFrom(NavigableMap<Long, LogSegment> segments, long offset, BatchScanner.Visitor visitor)
             throws IOException {
         long[] visited = {0};

@@ -40,6 +40,8 @@ final class LogSegment {
     /** Aborted transactions whose marker is in this segment; opened lazily (most segments have none). */
     private final Path txnIndexFile;
     private TransactionIndex txnIndex;
+    /** Whether the segment may have aborted transactions (its file existed at open, or one was added since). */
+    private volatile boolean mayHaveAbortedTxns;
 
     private volatile int size;
     private volatile long nextOffset;
@@ -57,6 +59,7 @@ final class LogSegment {
         this.offsetIndex = new OffsetIndex(dir.resolve(fileName(baseOffset, INDEX_SUFFIX)), segmentIndexBytes);
         this.timeIndex = new TimeIndex(dir.resolve(fileName(baseOffset, TIME_INDEX_SUFFIX)), segmentIndexBytes);
         this.txnIndexFile = dir.resolve(fileName(baseOffset, TransactionIndex.SUFFIX));
+        this.mayHaveAbortedTxns = Files.exists(txnIndexFile);
         this.nextOffset = baseOffset;
     }
 
@@ -71,6 +74,7 @@ final class LogSegment {
         segment.offsetIndex.deleteFile();
         segment.timeIndex.deleteFile();
         Files.deleteIfExists(segment.txnIndexFile);
+        segment.mayHaveAbortedTxns = false;
         segment.indexesDirty = true;
         return segment;
     }
@@ -173,14 +177,14 @@ final class LogSegment {
         return truncated;
     }
 
-    /** The {@link TxnMarkers} type of the batch of {@code header} at {@code position} (reads a control batch). */
-    int markerType(RecordBatchHeader header, int position) throws IOException {
-        if (!header.isControl()) {
-            return TxnMarkers.NONE;
+    /** What the batch of {@code header} at {@code position} is to transactions ({@link TxnMarkers#read}). */
+    TxnMarkers.Marker marker(RecordBatchHeader header, int position) throws IOException {
+        if (!header.isControl() || !header.hasProducerId()) {
+            return TxnMarkers.NOT_A_MARKER;
         }
         ByteBuffer batch = ByteBuffer.allocate(header.sizeInBytes());
         DiskIo.readFully(channel, batch, position);
-        return TxnMarkers.type(header, batch.flip(), 0);
+        return TxnMarkers.read(header, batch.flip(), 0);
     }
 
     /** Visits every batch header (no CRC check; the segment was loaded already). */
@@ -256,7 +260,8 @@ final class LogSegment {
     /** The aborted-transaction index, opened from its file on first use. */
     synchronized TransactionIndex txnIndex() throws IOException {
         if (txnIndex == null) {
-            txnIndex = TransactionIndex.open(txnIndexFile);
+            txnIndex = TransactionIndex.open(txnIndexFile, baseOffset);
+            mayHaveAbortedTxns = true;
         }
         return txnIndex;
     }
@@ -268,12 +273,13 @@ final class LogSegment {
     /** Records an aborted transaction whose marker this segment holds. Append lock. */
     void appendAbortedTxn(AbortedTxn txn) throws IOException {
         txnIndex().append(txn);
+        mayHaveAbortedTxns = true;
     }
 
     /** The aborted transactions of this segment that overlap [{@code fromOffset}, {@code toOffset}). */
     List<AbortedTxn> abortedTxns(long fromOffset, long toOffset) throws IOException {
-        if (txnIndex == null && !Files.exists(txnIndexFile)) {
-            return List.of();
+        if (!mayHaveAbortedTxns) {
+            return List.of(); // no file lookup per segment per read_committed fetch
         }
         return txnIndex().collect(fromOffset, toOffset);
     }
@@ -323,7 +329,7 @@ final class LogSegment {
         long relative = offset - baseOffset;
         offsetIndex.truncateTo(relative);
         timeIndex.truncateTo(relative);
-        if (txnIndex != null || Files.exists(txnIndexFile)) {
+        if (mayHaveAbortedTxns) {
             txnIndex().truncateTo(offset);
         }
         int from = offsetIndex.lastPosition();

@@ -120,6 +120,12 @@ public final class PartitionLog implements Closeable {
      * truncation.
      */
     private long truncations;
+    /**
+     * Marker offset -> first offset of the transactions whose marker is written here but maybe not replicated: they
+     * hold the stable offset back until the high watermark passes the marker. Bounded by the markers above the high
+     * watermark (pruned by {@link #firstUnstableOffset(long)}, cut by truncation).
+     */
+    private final ConcurrentSkipListMap<Long, Long> unreplicatedTxns = new ConcurrentSkipListMap<>();
     private long currentSnapshotChanges;
 
     private PartitionLog(Path dir, LogConfig config, Clock clock, Map<Long, LogSegment> loaded,
@@ -292,15 +298,22 @@ public final class PartitionLog implements Closeable {
             for (RecordBatchHeader header : headers) {
                 maybeAssignEpoch(header.partitionLeaderEpoch(), header.baseOffset());
             }
-            write(batches, headers, config);
+            List<TxnMarkers.Marker> markers = new ArrayList<>(headers.size());
             int position = batches.position();
             for (RecordBatchHeader header : headers) {
-                int marker = TxnMarkers.type(header, batches, position);
-                Optional<ProducerStateManager.CompletedTxn> completed = producerState.replay(header, marker);
+                markers.add(TxnMarkers.read(header, batches, position));
+                position += header.sizeInBytes();
+            }
+            write(batches, headers, config);
+            for (int i = 0; i < headers.size(); i++) {
+                RecordBatchHeader header = headers.get(i);
+                Optional<ProducerStateManager.CompletedTxn> completed =
+                        producerState.wouldComplete(header, markers.get(i));
                 if (completed.isPresent()) {
+                    // indexed before the transaction stops holding the stable offset back
                     recordCompleted(completed.get());
                 }
-                position += header.sizeInBytes();
+                producerState.replay(header, markers.get(i));
             }
         } finally {
             appendLock.unlock();
@@ -326,35 +339,60 @@ public final class PartitionLog implements Closeable {
             requireCurrentEpoch(leaderEpoch);
             RecordBatchHeader stamped = header.withBaseOffsetAndEpoch(logEndOffset, leaderEpoch);
             ProducerStateManager.Staged staged = producerState.stage();
-            staged.checkMarker(stamped, commit ? TxnMarkers.COMMIT : TxnMarkers.ABORT);
+            staged.checkMarker(stamped, new TxnMarkers.Marker(commit ? TxnMarkers.COMMIT : TxnMarkers.ABORT,
+                    coordinatorEpoch));
             marker.putLong(marker.position() + RecordBatchHeader.BASE_OFFSET_OFFSET, stamped.baseOffset());
             marker.putInt(marker.position() + RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET, leaderEpoch);
             maybeAssignEpoch(leaderEpoch, logEndOffset);
             write(marker, List.of(stamped), config);
-            staged.commit();
+            // Indexed (and held unstable until replicated) before the transaction leaves the open ones: a
+            // read_committed fetch never sees the stable offset past an abort that is not in the index yet
             for (ProducerStateManager.CompletedTxn txn : staged.completedTxns()) {
                 recordCompleted(txn);
             }
+            staged.commit();
             return new LogAppendResult(stamped.baseOffset(), stamped.lastOffset(), stamped.maxTimestamp(), -1, false);
         } finally {
             appendLock.unlock();
         }
     }
 
-    /** An aborted transaction goes to the index of the segment holding its marker (the active one). Append lock. */
+    /**
+     * A transaction a marker just ended (before the producer state lets it go): an abort goes to the index of the
+     * segment holding its marker (the active one), and until the high watermark passes the marker the transaction
+     * still holds the stable offset back (Kafka's {@code unreplicatedTxns}). Append lock.
+     */
     private void recordCompleted(ProducerStateManager.CompletedTxn txn) throws IOException {
         if (txn.aborted()) {
+            long lastStable = producerState.firstUnstableOffsetWithout(txn.firstOffset()).orElse(txn.lastOffset() + 1);
             segments.lastEntry().getValue().appendAbortedTxn(new AbortedTxn(txn.producerId(), txn.firstOffset(),
-                    txn.lastOffset(), producerState.firstUnstableOffset().orElse(txn.lastOffset() + 1)));
+                    txn.lastOffset(), Math.min(lastStable, txn.lastOffset() + 1)));
         }
+        unreplicatedTxns.put(txn.lastOffset(), txn.firstOffset());
     }
 
     /**
-     * The first offset of the oldest transaction still open in this log, if any. The last stable offset (Kafka's LSO)
-     * is the smaller of it and the high watermark: a read_committed reader reads below it.
+     * The first offset of the oldest transaction still open in this log, if any (its producer's data so far, no
+     * marker yet). See {@link #firstUnstableOffset(long)} for the stable offset.
      */
     public OptionalLong firstUnstableOffset() {
         return producerState.firstUnstableOffset();
+    }
+
+    /**
+     * The first offset a read_committed reader may not read yet, given the partition's high watermark: the first
+     * offset of the oldest open transaction, or of a transaction whose marker the high watermark has not passed
+     * (Kafka's {@code firstUnstableOffset} with its unreplicated transactions). The last stable offset is the
+     * smaller of this and the high watermark.
+     */
+    public OptionalLong firstUnstableOffset(long highWatermark) {
+        unreplicatedTxns.headMap(highWatermark).clear(); // their markers are committed now
+        OptionalLong open = producerState.firstUnstableOffset();
+        long first = open.isPresent() ? open.getAsLong() : Long.MAX_VALUE;
+        for (long firstOffset : unreplicatedTxns.values()) {
+            first = Math.min(first, firstOffset);
+        }
+        return first == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(first);
     }
 
     /**
@@ -646,6 +684,7 @@ public final class PartitionLog implements Closeable {
                         + logStartOffset + " (use truncateFullyAndStartAt)");
             }
             truncations++;
+            unreplicatedTxns.tailMap(offset).clear();
             LogSegment floor = segments.floorEntry(offset).getValue();
             // The batch holding offset (or the first one after it, past a gap in the offsets) goes entirely.
             int position = floor.findBatchPosition(offset, floor.size());
@@ -751,6 +790,7 @@ public final class PartitionLog implements Closeable {
         try {
             ensureOpen();
             truncations++;
+            unreplicatedTxns.clear();
             readersLock.writeLock().lock();
             try {
                 snapshots.deleteAll();

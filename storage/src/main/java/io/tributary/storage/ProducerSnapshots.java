@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  *                             epoch int32, startOffset int64
  *    producerCount  int32   then per producer:
  *                             producerId int64, producerEpoch int16, lastTimestamp int64,
- *                             currentTxnFirstOffset int64 (-1: no ongoing transaction), batchCount int8 (0..5),
+ *                             currentTxnFirstOffset int64 (-1: no ongoing transaction, else below offset),
+ *                             coordinatorEpoch int32 (-1: no marker yet), batchCount int8 (0..5),
  *                             then per cached batch, oldest first:
  *                               firstSeq int32, lastSeq int32, firstOffset int64, lastOffset int64
  * </pre>
@@ -66,10 +67,10 @@ final class ProducerSnapshots {
 
     static final String SUFFIX = ".snapshot";
     /**
-     * 101 added the fingerprint of the batch before the offset, 102 each producer's ongoing transaction; a file of an
-     * older version is ignored (full replay).
+     * 101 added the fingerprint of the batch before the offset, 103 each producer's ongoing transaction and last
+     * coordinator epoch; a file of an older version is ignored (full replay).
      */
-    static final short FORMAT_VERSION = 102;
+    static final short FORMAT_VERSION = 103;
     /** Besides the newest snapshot, those at the base offsets of this many last segments are kept. */
     static final int RETAINED_SEGMENT_SNAPSHOTS = 2;
     private static final int CRC_OFFSET = 2;
@@ -77,7 +78,7 @@ final class ProducerSnapshots {
     private static final int HEADER_BYTES = 19;
     private static final int FINGERPRINT_BYTES = 24;
     private static final int EPOCH_BYTES = 12;
-    private static final int PRODUCER_BYTES = 27;
+    private static final int PRODUCER_BYTES = 31;
     private static final int BATCH_BYTES = 24;
 
     /**
@@ -291,7 +292,7 @@ final class ProducerSnapshots {
         buf.putInt(snapshot.producers().size());
         for (ProducerStateManager.ProducerEntry entry : snapshot.producers()) {
             buf.putLong(entry.producerId()).putShort(entry.producerEpoch()).putLong(entry.lastTimestamp())
-                    .putLong(entry.currentTxnFirstOffset())
+                    .putLong(entry.currentTxnFirstOffset()).putInt(entry.coordinatorEpoch())
                     .put((byte) entry.batches().size());
             for (ProducerStateManager.BatchMetadata batch : entry.batches()) {
                 buf.putInt(batch.firstSeq()).putInt(batch.lastSeq()).putLong(batch.firstOffset())
@@ -381,9 +382,14 @@ final class ProducerSnapshots {
             short epoch = in.getShort();
             long lastTimestamp = in.getLong();
             long currentTxnFirstOffset = in.getLong();
+            int coordinatorEpoch = in.getInt();
             int batchCount = in.get();
             if (producerId < 0 || batchCount < 0 || batchCount > ProducerStateManager.MAX_CACHED_BATCHES) {
                 throw new CorruptSnapshotException("producer " + producerId + " with " + batchCount + " batches");
+            }
+            if (currentTxnFirstOffset < -1 || currentTxnFirstOffset >= offset || coordinatorEpoch < -1) {
+                throw new CorruptSnapshotException("producer " + producerId + " with a transaction from "
+                        + currentTxnFirstOffset + " and coordinator epoch " + coordinatorEpoch);
             }
             List<ProducerStateManager.BatchMetadata> batches = new ArrayList<>(batchCount);
             for (int b = 0; b < batchCount; b++) {
@@ -396,7 +402,7 @@ final class ProducerSnapshots {
                 batches.add(batch);
             }
             producers.add(new ProducerStateManager.ProducerEntry(producerId, epoch, batches, lastTimestamp,
-                    currentTxnFirstOffset));
+                    currentTxnFirstOffset, coordinatorEpoch));
         }
         return producers;
     }

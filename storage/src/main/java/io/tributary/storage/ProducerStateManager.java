@@ -38,18 +38,19 @@ public final class ProducerStateManager {
 
     /**
      * A producer's state: its epoch, its last batches (oldest first, at most {@value #MAX_CACHED_BATCHES}), the
-     * max timestamp of its last batch (for expiration) and the first offset of its ongoing transaction in this
-     * partition (-1: none; set by its first transactional batch, cleared by a marker).
+     * max timestamp of its last batch (for expiration), the first offset of its ongoing transaction in this
+     * partition (-1: none; set by its first transactional batch, cleared by a marker) and the epoch of the
+     * transaction coordinator whose marker came last (-1: none; an older coordinator's marker is refused).
      */
     public record ProducerEntry(long producerId, short producerEpoch, List<BatchMetadata> batches,
-                                long lastTimestamp, long currentTxnFirstOffset) {
+                                long lastTimestamp, long currentTxnFirstOffset, int coordinatorEpoch) {
         public ProducerEntry {
             batches = List.copyOf(batches);
         }
 
-        /** An entry without an ongoing transaction. */
+        /** An entry without an ongoing transaction or a marker. */
         public ProducerEntry(long producerId, short producerEpoch, List<BatchMetadata> batches, long lastTimestamp) {
-            this(producerId, producerEpoch, batches, lastTimestamp, -1);
+            this(producerId, producerEpoch, batches, lastTimestamp, -1, -1);
         }
 
         /** Last sequence written, or -1 when no batch is cached. */
@@ -77,11 +78,17 @@ public final class ProducerStateManager {
                     next.remove(0);
                 }
             }
-            return new ProducerEntry(producerId, epoch, next, Math.max(timestamp, lastTimestamp), currentTxnFirstOffset);
+            return new ProducerEntry(producerId, epoch, next, Math.max(timestamp, lastTimestamp),
+                    currentTxnFirstOffset, coordinatorEpoch);
         }
 
         ProducerEntry withTxnFirstOffset(long firstOffset) {
-            return new ProducerEntry(producerId, producerEpoch, batches, lastTimestamp, firstOffset);
+            return new ProducerEntry(producerId, producerEpoch, batches, lastTimestamp, firstOffset, coordinatorEpoch);
+        }
+
+        ProducerEntry withMarker(int markerCoordinatorEpoch) {
+            return new ProducerEntry(producerId, producerEpoch, batches, lastTimestamp, -1,
+                    Math.max(coordinatorEpoch, markerCoordinatorEpoch));
         }
     }
 
@@ -93,8 +100,11 @@ public final class ProducerStateManager {
     }
 
     private final Map<Long, ProducerEntry> producers = new ConcurrentHashMap<>();
-    /** First offset -> producer id of every ongoing transaction (Kafka's {@code ongoingTxns}); derived from producers. */
-    private final ConcurrentSkipListMap<Long, Long> ongoing = new ConcurrentSkipListMap<>();
+    /**
+     * First offset -> producer id of every ongoing transaction (Kafka's {@code ongoingTxns}); derived from producers.
+     * Replaced whole when rebuilt, so that a reader never sees it half filled.
+     */
+    private volatile ConcurrentSkipListMap<Long, Long> ongoing = new ConcurrentSkipListMap<>();
     /** Counts the changes to {@link #producers}, so that the log can tell whether a snapshot still holds them. */
     private long changes;
 
@@ -121,6 +131,19 @@ public final class ProducerStateManager {
         return first == null ? OptionalLong.empty() : OptionalLong.of(first.getKey());
     }
 
+    /**
+     * The first offset of the oldest ongoing transaction other than the one starting at {@code firstOffset} (the one a
+     * marker being written ends), if any.
+     */
+    OptionalLong firstUnstableOffsetWithout(long firstOffset) {
+        for (long offset : ongoing.keySet()) {
+            if (offset != firstOffset) {
+                return OptionalLong.of(offset);
+            }
+        }
+        return OptionalLong.empty();
+    }
+
     /** Producers with an ongoing transaction here. */
     public int ongoingTransactions() {
         return ongoing.size();
@@ -139,23 +162,28 @@ public final class ProducerStateManager {
     }
 
     /**
-     * Applies a stored batch without checks (recovery and follower replay); {@code markerType} is its
-     * {@link TxnMarkers} type. Returns the transaction a marker ended, if any.
+     * Applies a stored batch without checks (recovery and follower replay); {@code marker} is what it is to
+     * transactions ({@link TxnMarkers#read}). Returns the transaction a marker ended, if any.
      */
-    Optional<CompletedTxn> replay(RecordBatchHeader header, int markerType) {
+    Optional<CompletedTxn> replay(RecordBatchHeader header, TxnMarkers.Marker marker) {
         if (!header.hasProducerId()) {
             return Optional.empty();
         }
         ProducerEntry current = producers.get(header.producerId());
-        ProducerEntry next = next(current, header, markerType);
-        put(next);
+        put(next(current, header, marker));
         changes++;
-        return completed(current, header, markerType);
+        return completed(current, header, marker);
     }
 
     /** Applies a data batch without checks (tests, and batches known not to be markers). */
     void replay(RecordBatchHeader header) {
-        replay(header, TxnMarkers.NONE);
+        replay(header, TxnMarkers.NOT_A_MARKER);
+    }
+
+    /** The transaction {@code marker}'s batch would end if replayed now, without replaying it. */
+    Optional<CompletedTxn> wouldComplete(RecordBatchHeader header, TxnMarkers.Marker marker) {
+        return header.hasProducerId() ? completed(producers.get(header.producerId()), header, marker)
+                : Optional.empty();
     }
 
     /** Stores {@code next}, keeping {@link #ongoing} in step with its transaction. */
@@ -173,20 +201,22 @@ public final class ProducerStateManager {
     }
 
     private void rebuildOngoing() {
-        ongoing.clear();
+        ConcurrentSkipListMap<Long, Long> rebuilt = new ConcurrentSkipListMap<>();
         for (ProducerEntry entry : producers.values()) {
             if (entry.currentTxnFirstOffset() >= 0) {
-                ongoing.put(entry.currentTxnFirstOffset(), entry.producerId());
+                rebuilt.put(entry.currentTxnFirstOffset(), entry.producerId());
             }
         }
+        ongoing = rebuilt;
     }
 
-    private static Optional<CompletedTxn> completed(ProducerEntry current, RecordBatchHeader header, int markerType) {
-        if (markerType == TxnMarkers.NONE || current == null || current.currentTxnFirstOffset() < 0) {
+    private static Optional<CompletedTxn> completed(ProducerEntry current, RecordBatchHeader header,
+            TxnMarkers.Marker marker) {
+        if (!marker.isMarker() || current == null || current.currentTxnFirstOffset() < 0) {
             return Optional.empty();
         }
         return Optional.of(new CompletedTxn(header.producerId(), current.currentTxnFirstOffset(), header.lastOffset(),
-                markerType == TxnMarkers.ABORT));
+                marker.type() == TxnMarkers.ABORT));
     }
 
     /**
@@ -214,7 +244,7 @@ public final class ProducerStateManager {
 
     void clear() {
         producers.clear();
-        ongoing.clear();
+        ongoing = new ConcurrentSkipListMap<>();
         changes++;
     }
 
@@ -254,17 +284,17 @@ public final class ProducerStateManager {
         return before - producers.size();
     }
 
-    private static ProducerEntry next(ProducerEntry current, RecordBatchHeader header, int markerType) {
+    private static ProducerEntry next(ProducerEntry current, RecordBatchHeader header, TxnMarkers.Marker marker) {
         ProducerEntry base = current != null ? current
                 : new ProducerEntry(header.producerId(), header.producerEpoch(), List.of(), -1);
         BatchMetadata batch = header.baseSequence() == RecordBatchHeader.NO_SEQUENCE ? null
                 : new BatchMetadata(header.baseSequence(), header.lastSequence(), header.baseOffset(),
                         header.lastOffset());
         ProducerEntry next = base.with(header.producerEpoch(), batch, header.maxTimestamp());
-        if (markerType != TxnMarkers.NONE) {
-            return next.withTxnFirstOffset(-1);
+        if (marker.isMarker()) {
+            return next.withMarker(marker.coordinatorEpoch());
         }
-        if (header.isTransactional() && next.currentTxnFirstOffset() < 0) {
+        if (header.isTransactional() && !header.isControl() && next.currentTxnFirstOffset() < 0) {
             return next.withTxnFirstOffset(header.baseOffset());
         }
         return next;
@@ -280,19 +310,25 @@ public final class ProducerStateManager {
 
         /**
          * Checks and stages a transaction marker of the producer, written by this leader for the coordinator: its
-         * epoch must not be older than the producer's (a fenced coordinator's marker is refused).
+         * producer epoch must not be older than the producer's, nor its coordinator epoch older than the last
+         * marker's (a zombie coordinator's marker is refused, as Kafka's {@code checkCoordinatorEpoch}).
          *
-         * @throws LogException INVALID_PRODUCER_EPOCH
+         * @throws LogException INVALID_PRODUCER_EPOCH or TRANSACTION_COORDINATOR_FENCED
          */
-        void checkMarker(RecordBatchHeader header, int markerType) {
+        void checkMarker(RecordBatchHeader header, TxnMarkers.Marker marker) {
             long pid = header.producerId();
             ProducerEntry current = pending.containsKey(pid) ? pending.get(pid) : producers.get(pid);
             if (current != null && header.producerEpoch() < current.producerEpoch()) {
                 throw new LogException(LogError.INVALID_PRODUCER_EPOCH, "Marker of producer " + pid + " epoch "
                         + header.producerEpoch() + " is older than the current epoch " + current.producerEpoch());
             }
-            completed(current, header, markerType).ifPresent(completed::add);
-            pending.put(pid, next(current, header, markerType));
+            if (current != null && marker.coordinatorEpoch() < current.coordinatorEpoch()) {
+                throw new LogException(LogError.TRANSACTION_COORDINATOR_FENCED, "Marker of producer " + pid
+                        + " from coordinator epoch " + marker.coordinatorEpoch() + ", older than the last marker's "
+                        + current.coordinatorEpoch());
+            }
+            completed(current, header, marker).ifPresent(completed::add);
+            pending.put(pid, next(current, header, marker));
         }
 
         /** The transactions the staged markers end, in order. */
@@ -325,7 +361,7 @@ public final class ProducerStateManager {
                 }
                 checkSequence(current, epoch, firstSeq);
             }
-            pending.put(pid, next(current, header, TxnMarkers.NONE));
+            pending.put(pid, next(current, header, TxnMarkers.NOT_A_MARKER));
             return Optional.empty();
         }
 

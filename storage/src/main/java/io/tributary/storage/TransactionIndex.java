@@ -43,15 +43,20 @@ final class TransactionIndex {
         this.entries = List.copyOf(entries);
     }
 
-    /** The index of {@code file}, empty if it does not exist; a torn or unreadable tail entry is dropped. */
-    static TransactionIndex open(Path file) throws IOException {
+    /**
+     * The index of {@code file} (of the segment at {@code baseOffset}), empty if it does not exist. Reading stops at
+     * the first entry that cannot be one (a torn or zeroed tail): another version, a negative producer id, a marker
+     * below the segment, or a first offset not below its marker.
+     */
+    static TransactionIndex open(Path file, long baseOffset) throws IOException {
         List<AbortedTxn> entries = new ArrayList<>();
         if (Files.exists(file)) {
             ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file));
             while (bytes.remaining() >= ENTRY_SIZE) {
                 short version = bytes.getShort();
                 AbortedTxn txn = new AbortedTxn(bytes.getLong(), bytes.getLong(), bytes.getLong(), bytes.getLong());
-                if (version != VERSION || txn.firstOffset() > txn.lastOffset()) {
+                if (version != VERSION || txn.producerId() < 0 || txn.lastOffset() < baseOffset
+                        || txn.firstOffset() < 0 || txn.firstOffset() >= txn.lastOffset()) {
                     break;
                 }
                 entries.add(txn);

@@ -165,6 +165,86 @@ class TransactionLogTest {
         assertThat(log.producerState().entry(8)).isEmpty();
     }
 
+    @Test
+    void aControlBatchThatIsNotAMarkerStopsNeitherAFollowerNorARestart() throws IOException {
+        log = open("t-0");
+        ByteBuffer first = MemoryRecords.withIdempotentRecords(Compression.NONE, 5, (short) 0, 0,
+                new SimpleRecord(clock.millis(), "k".getBytes(), "v".getBytes())).buffer();
+        log.appendAsFollower(first);
+        ByteBuffer odd = controlBatchOfType(9, 5, log.logEndOffset()); // not a marker: another control record
+        log.appendAsFollower(odd);
+        ByteBuffer second = MemoryRecords.withIdempotentRecords(Compression.NONE, 5, (short) 0, 1,
+                new SimpleRecord(clock.millis(), "k".getBytes(), "v".getBytes())).buffer();
+        second.putLong(0, log.logEndOffset());
+        log.appendAsFollower(second);
+        assertThat(log.producerState().entry(5).orElseThrow().lastSequence()).isEqualTo(1);
+        assertThat(log.firstUnstableOffset()).isEmpty();
+
+        log.close();
+        TestBatches.deleteSnapshots(dir.resolve("t-0"));
+        log = open("t-0"); // a full replay reads the odd batch
+        assertThat(log.producerState().entry(5).orElseThrow().lastSequence()).isEqualTo(1);
+        assertThat(log.logEndOffset()).isEqualTo(3);
+    }
+
+    @Test
+    void aMarkerFromAnOlderCoordinatorIsFencedAcrossARestart() throws IOException {
+        log = open("t-0");
+        append(txn(7, 0, 1));
+        log.appendTransactionMarker(7, (short) 0, 5, true, EPOCH);
+        append(txn(7, 1, 1));
+        log.close();
+        log = open("t-0");
+        long end = log.logEndOffset();
+        assertThatThrownBy(() -> log.appendTransactionMarker(7, (short) 0, 4, false, EPOCH))
+                .isInstanceOfSatisfying(LogException.class,
+                        e -> assertThat(e.error()).isEqualTo(LogError.TRANSACTION_COORDINATOR_FENCED));
+        assertThat(log.logEndOffset()).isEqualTo(end);
+        log.appendTransactionMarker(7, (short) 0, 5, false, EPOCH);
+        assertThat(log.firstUnstableOffset()).isEmpty();
+    }
+
+    @Test
+    void aTransactionHoldsTheStableOffsetUntilTheHighWatermarkPassesItsMarker() throws IOException {
+        log = open("t-0");
+        long first = append(txn(7, 0, 2));
+        long marker = log.appendTransactionMarker(7, (short) 0, 0, false, EPOCH).firstOffset();
+        assertThat(log.firstUnstableOffset()).as("no longer open").isEmpty();
+        assertThat(log.firstUnstableOffset(marker)).as("marker not replicated").hasValue(first);
+        assertThat(log.firstUnstableOffset(marker + 1)).as("marker committed").isEmpty();
+        assertThat(log.firstUnstableOffset(marker)).as("stays released").isEmpty();
+    }
+
+    @Test
+    void aTornOrZeroedTailOfTheAbortedTransactionIndexIsIgnored() throws IOException {
+        log = open("t-0");
+        append(txn(7, 0, 2));
+        log.appendTransactionMarker(7, (short) 0, 0, false, EPOCH);
+        List<AbortedTxn> aborted = log.abortedTransactions(0, Long.MAX_VALUE);
+        log.close();
+        Path index = dir.resolve("t-0").resolve(LogSegment.fileName(0, TransactionIndex.SUFFIX));
+        Files.write(index, new byte[TransactionIndex.ENTRY_SIZE + 7], java.nio.file.StandardOpenOption.APPEND);
+        log = open("t-0");
+        assertThat(log.abortedTransactions(0, Long.MAX_VALUE)).isEqualTo(aborted).hasSize(1);
+    }
+
+    /** A transactional control batch of producer {@code producerId} whose record's key has control type {@code type}. */
+    private ByteBuffer controlBatchOfType(int type, long producerId, long baseOffset) {
+        ByteBuffer batch = TxnMarkers.build(true, producerId, (short) 0, 0, clock.millis());
+        int keyAt = -1;
+        for (int i = RecordBatchHeader.HEADER_SIZE; i + 4 <= batch.limit(); i++) {
+            if (batch.getShort(i) == 0 && batch.getShort(i + 2) == TxnMarkers.COMMIT) {
+                keyAt = i;
+                break;
+            }
+        }
+        assertThat(keyAt).isPositive();
+        batch.putShort(keyAt + 2, (short) type);
+        batch.putInt(RecordBatchHeader.CRC_OFFSET, RecordBatchHeader.computeCrc(batch, 0, batch.limit()));
+        batch.putLong(RecordBatchHeader.BASE_OFFSET_OFFSET, baseOffset);
+        return batch;
+    }
+
     private PartitionLog open(String name) throws IOException {
         return PartitionLog.open(dir.resolve(name), SMALL, clock);
     }

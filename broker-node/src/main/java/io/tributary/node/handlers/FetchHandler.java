@@ -212,7 +212,7 @@ public final class FetchHandler implements ApiHandler {
             return error(p.partition(), ErrorCodes.of(e));
         }
         long highWatermark = partition.highWatermark();
-        long lastStable = Math.min(highWatermark, partition.log().firstUnstableOffset().orElse(highWatermark));
+        long lastStable = Math.min(highWatermark, partition.lastStableOffset());
         long logStartOffset = partition.log().logStartOffset();
         FetchResponseData.PartitionData data = new FetchResponseData.PartitionData()
                 .setPartitionIndex(p.partition())

@@ -89,7 +89,6 @@ public final class KafkaRecords {
         return MemoryRecords.withRecords(org.apache.kafka.common.compress.Compression.NONE, records).buffer();
     }
 
-    /** Every record of the stored batches, decompressed, in offset order. */
     /** A transaction marker batch at offset 0 (Kafka's bytes): COMMIT or ABORT of the producer's transaction. */
     public static ByteBuffer endTxnMarker(boolean commit, long producerId, short producerEpoch, int coordinatorEpoch,
             long timestampMs) {
@@ -100,23 +99,30 @@ public final class KafkaRecords {
     }
 
     /**
-     * The control type of the first record of the control batch {@code batch} (exactly one batch): 0 ABORT,
-     * 1 COMMIT, another value for other control records, -2 if it has no record or no key.
+     * The end-transaction marker of the control batch {@code batch} (exactly one batch): {type (0 ABORT, 1 COMMIT),
+     * coordinator epoch}, or null if its first record is not one (another control record, no record, no key).
      *
-     * @throws RuntimeException if the batch cannot be read
+     * @throws RuntimeException if the batch or its record cannot be read
      */
-    public static int controlType(ByteBuffer batch) {
+    public static int[] endTxnMarkerOf(ByteBuffer batch) {
         for (RecordBatch b : MemoryRecords.readableRecords(batch.slice()).batches()) {
             for (Record record : b) {
                 if (!record.hasKey()) {
-                    return -2;
+                    return null;
                 }
-                return org.apache.kafka.common.record.ControlRecordType.parse(record.key()).type();
+                var type = org.apache.kafka.common.record.ControlRecordType.parse(record.key());
+                if (type != org.apache.kafka.common.record.ControlRecordType.ABORT
+                        && type != org.apache.kafka.common.record.ControlRecordType.COMMIT) {
+                    return null;
+                }
+                var marker = org.apache.kafka.common.record.EndTransactionMarker.deserialize(record);
+                return new int[] {type.type(), marker.coordinatorEpoch()};
             }
         }
-        return -2;
+        return null;
     }
 
+    /** Every record of the stored batches, decompressed, in offset order. */
     public static java.util.List<KeyValue> records(ByteBuffer batches) {
         java.util.List<KeyValue> out = new java.util.ArrayList<>();
         forEachRecord(batches, r -> out.add(new KeyValue(r.offset(), bytes(r.key()), bytes(r.value()))));
