@@ -59,6 +59,11 @@ record DiskReplicaLog(PartitionLog log) implements ReplicaLog {
     }
 
     @Override
+    public void onHighWatermark(long highWatermark) {
+        log.onHighWatermark(highWatermark);
+    }
+
+    @Override
     public OptionalLong firstUnstableOffset(long highWatermark) {
         return log.firstUnstableOffset(highWatermark);
     }

@@ -480,6 +480,7 @@ public final class Partition {
             return;
         }
         highWatermark = candidate;
+        log.onHighWatermark(candidate);
         Map<Long, List<Waiter>> reached = commitWaiters.headMap(candidate, true);
         for (List<Waiter> waiters : reached.values()) {
             for (Waiter w : waiters) {
@@ -636,6 +637,7 @@ public final class Partition {
             long capped = Math.min(answer.highWatermark(), log.logEndOffset());
             if (capped > highWatermark) {
                 highWatermark = capped;
+                log.onHighWatermark(capped);
             }
             return Applied.APPLIED;
         }

@@ -55,6 +55,10 @@ public interface ReplicaLog {
         return OptionalLong.empty();
     }
 
+    /** Told each time the replica's high watermark advances (the log forgets what no longer needs it). */
+    default void onHighWatermark(long highWatermark) {
+    }
+
     /** Removes every record at and above {@code offset} (whole batches). */
     void truncateTo(long offset) throws IOException;
 

@@ -380,13 +380,21 @@ public final class PartitionLog implements Closeable {
     }
 
     /**
+     * The replica's high watermark moved to {@code highWatermark}: the transactions whose marker is below it stop
+     * holding the stable offset back (and are forgotten, which bounds them by the markers above it).
+     */
+    public void onHighWatermark(long highWatermark) {
+        unreplicatedTxns.headMap(highWatermark).clear();
+    }
+
+    /**
      * The first offset a read_committed reader may not read yet, given the partition's high watermark: the first
      * offset of the oldest open transaction, or of a transaction whose marker the high watermark has not passed
      * (Kafka's {@code firstUnstableOffset} with its unreplicated transactions). The last stable offset is the
      * smaller of this and the high watermark.
      */
     public OptionalLong firstUnstableOffset(long highWatermark) {
-        unreplicatedTxns.headMap(highWatermark).clear(); // their markers are committed now
+        onHighWatermark(highWatermark);
         OptionalLong open = producerState.firstUnstableOffset();
         long first = open.isPresent() ? open.getAsLong() : Long.MAX_VALUE;
         for (long firstOffset : unreplicatedTxns.values()) {

@@ -213,6 +213,13 @@ class TransactionLogTest {
         assertThat(log.firstUnstableOffset(marker)).as("marker not replicated").hasValue(first);
         assertThat(log.firstUnstableOffset(marker + 1)).as("marker committed").isEmpty();
         assertThat(log.firstUnstableOffset(marker)).as("stays released").isEmpty();
+
+        // The replica tells the log each high watermark move: what it passed is forgotten (the bound of the set)
+        long first8 = append(txn(8, 0, 1));
+        long marker8 = log.appendTransactionMarker(8, (short) 0, 0, true, EPOCH).firstOffset();
+        assertThat(log.firstUnstableOffset(marker8)).hasValue(first8);
+        log.onHighWatermark(marker8 + 1);
+        assertThat(log.firstUnstableOffset(marker8)).isEmpty();
     }
 
     @Test
