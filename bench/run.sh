@@ -137,6 +137,7 @@ workload() {
 }
 
 run_tributary() {
+    ensure_kafka_jars
     log "Tributary: 3 nodes, port base $TRIB_PORT, data $TRIB_DATA, heap '$TRIBUTARY_HEAP'"
     phase tributary-start
     TRIB_UP=1
@@ -149,12 +150,18 @@ run_tributary() {
     TRIB_UP=0
 }
 
-run_kafka() {
+# Kafka's jars (the load tools both phases run, and the reference brokers): fetched once, before the first phase
+# that needs them, so that a fresh machine gets them before the Tributary phase too.
+ensure_kafka_jars() {
     # shellcheck source=/dev/null
     if ! (. "$KBENCH/common.sh" && [[ -d "$BROKER_LIBS" && -d "$(tools_libs)" ]]); then
         log "Kafka jars missing: running $KBENCH/fetch.sh"
         run "$KBENCH/fetch.sh" >&2
     fi
+}
+
+run_kafka() {
+    ensure_kafka_jars
     log "Apache Kafka: 3 nodes (../shared/bench/cluster.sh), clients $KAFKA_BS"
     phase kafka-start
     KAFKA_UP=1
@@ -208,6 +215,7 @@ report() {
 
 # profile: Tributary only; JFR on the node leading most partitions of an acks=all producer run
 profile() {
+    ensure_kafka_jars
     local secs="${JFR_SECONDS:-30}" t leader pid jfr
     log "profile: Tributary, warm-up, then JFR ${secs}s on the busiest leader during acks=all produce"
     TRIB_UP=1
