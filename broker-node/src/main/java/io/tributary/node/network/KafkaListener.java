@@ -86,6 +86,11 @@ public final class KafkaListener implements Closeable {
                             @Override
                             protected void channelIdle(io.netty.channel.ChannelHandlerContext ctx,
                                     io.netty.handler.timeout.IdleStateEvent event) {
+                                // Reads paused by back-pressure (memory or in-flight limits) are this node's
+                                // doing, not the client's: such a connection is waiting on us, not idle.
+                                if (!ctx.channel().config().isAutoRead()) {
+                                    return;
+                                }
                                 ctx.close();
                             }
                         });
