@@ -68,12 +68,70 @@ public record NodeConfig(
         int groupMaxSize,
         long offsetsRetentionMinutes,
         long offsetsRetentionCheckIntervalMs,
+        Transactions transactions,
         Listener metricsListener,
         InterNodeSecurity interNode,
         Map<String, String> ssl,
         List<String> saslEnabledMechanisms,
         Map<String, String> saslJaasConfigs,
         Authorization authorization) {
+
+    /**
+     * The transaction coordinator's settings, Kafka's names and defaults: {@code transaction.state.log.*} shape the
+     * internal {@code __transaction_state} topic when it is created on first use; the rest bound transactions.
+     *
+     * @param stateLogNumPartitions {@code transaction.state.log.num.partitions} (50)
+     * @param stateLogReplicationFactor {@code transaction.state.log.replication.factor} (3; fewer if fewer nodes are
+     *     live when the topic is created)
+     * @param stateLogMinIsr {@code transaction.state.log.min.isr} (2): the topic's {@code min.insync.replicas}
+     * @param stateLogSegmentBytes {@code transaction.state.log.segment.bytes} (100 MiB)
+     * @param maxTimeoutMs {@code transaction.max.timeout.ms} (900000): the largest transaction timeout a producer may
+     *     ask for
+     * @param idExpirationMs {@code transactional.id.expiration.ms} (7 days): an idle transactional id is forgotten
+     * @param abortTimedOutIntervalMs {@code transaction.abort.timed.out.transaction.cleanup.interval.ms} (10000)
+     * @param removeExpiredIntervalMs {@code transaction.remove.expired.transaction.cleanup.interval.ms} (3600000)
+     */
+    public record Transactions(int stateLogNumPartitions, int stateLogReplicationFactor, int stateLogMinIsr,
+            int stateLogSegmentBytes, int maxTimeoutMs, long idExpirationMs, long abortTimedOutIntervalMs,
+            long removeExpiredIntervalMs) {
+        public Transactions {
+            require(stateLogNumPartitions >= 1 && stateLogNumPartitions <= 1000,
+                    "transaction.state.log.num.partitions must be in 1..1000");
+            require(stateLogReplicationFactor >= 1, "transaction.state.log.replication.factor must be >= 1");
+            require(stateLogMinIsr >= 1, "transaction.state.log.min.isr must be >= 1");
+            require(stateLogSegmentBytes >= 1024, "transaction.state.log.segment.bytes must be >= 1024");
+            require(maxTimeoutMs >= 1, "transaction.max.timeout.ms must be >= 1");
+            require(idExpirationMs >= 1, "transactional.id.expiration.ms must be >= 1");
+            require(abortTimedOutIntervalMs >= 1,
+                    "transaction.abort.timed.out.transaction.cleanup.interval.ms must be >= 1");
+            require(removeExpiredIntervalMs >= 1,
+                    "transaction.remove.expired.transaction.cleanup.interval.ms must be >= 1");
+        }
+
+        static Transactions parse(Properties props) {
+            return new Transactions(intValue(props, "transaction.state.log.num.partitions"),
+                    intValue(props, "transaction.state.log.replication.factor"),
+                    intValue(props, "transaction.state.log.min.isr"),
+                    intValue(props, "transaction.state.log.segment.bytes"),
+                    intValue(props, "transaction.max.timeout.ms"),
+                    longValue(props, "transactional.id.expiration.ms"),
+                    longValue(props, "transaction.abort.timed.out.transaction.cleanup.interval.ms"),
+                    longValue(props, "transaction.remove.expired.transaction.cleanup.interval.ms"));
+        }
+
+        void putInto(Map<String, String> v) {
+            v.put("transaction.state.log.num.partitions", Integer.toString(stateLogNumPartitions));
+            v.put("transaction.state.log.replication.factor", Integer.toString(stateLogReplicationFactor));
+            v.put("transaction.state.log.min.isr", Integer.toString(stateLogMinIsr));
+            v.put("transaction.state.log.segment.bytes", Integer.toString(stateLogSegmentBytes));
+            v.put("transaction.max.timeout.ms", Integer.toString(maxTimeoutMs));
+            v.put("transactional.id.expiration.ms", Long.toString(idExpirationMs));
+            v.put("transaction.abort.timed.out.transaction.cleanup.interval.ms",
+                    Long.toString(abortTimedOutIntervalMs));
+            v.put("transaction.remove.expired.transaction.cleanup.interval.ms",
+                    Long.toString(removeExpiredIntervalMs));
+        }
+    }
 
     /** Kafka's KRaft ACL authorizer, the one value {@code authorizer.class.name} may name (ACLs on). */
     public static final String STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
@@ -195,6 +253,14 @@ public record NodeConfig(
         d.put("group.max.size", "1000");
         d.put("offsets.retention.minutes", "10080");
         d.put("offsets.retention.check.interval.ms", "600000");
+        d.put("transaction.state.log.num.partitions", "50");
+        d.put("transaction.state.log.replication.factor", "3");
+        d.put("transaction.state.log.min.isr", "2");
+        d.put("transaction.state.log.segment.bytes", "104857600");
+        d.put("transaction.max.timeout.ms", "900000");
+        d.put("transactional.id.expiration.ms", "604800000");
+        d.put("transaction.abort.timed.out.transaction.cleanup.interval.ms", "10000");
+        d.put("transaction.remove.expired.transaction.cleanup.interval.ms", "3600000");
         d.put("metrics.listener", "");
         d.put("listener.security.protocol.map", "");
         d.put("sasl.enabled.mechanisms", "PLAIN");
@@ -380,6 +446,7 @@ public record NodeConfig(
                 intValue(props, "group.max.size"),
                 longValue(props, "offsets.retention.minutes"),
                 longValue(props, "offsets.retention.check.interval.ms"),
+                Transactions.parse(props),
                 metricsListener(get(props, "metrics.listener")),
                 interNode(props),
                 ListenerSsl.requireKeystoreIfUsed(ssl, listeners),
@@ -553,6 +620,7 @@ public record NodeConfig(
         v.put("group.max.size", Integer.toString(groupMaxSize));
         v.put("offsets.retention.minutes", Long.toString(offsetsRetentionMinutes));
         v.put("offsets.retention.check.interval.ms", Long.toString(offsetsRetentionCheckIntervalMs));
+        transactions.putInto(v);
         v.put("metrics.listener", metricsListener == null ? "" : metricsListener.host() + ":" + metricsListener.port());
         v.put("inter.node.security.protocol", interNode.protocol());
         v.put("inter.node.ssl.keystore.location", Objects.toString(interNode.keystoreLocation(), ""));

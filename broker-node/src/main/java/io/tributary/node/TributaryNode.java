@@ -11,6 +11,7 @@ import io.tributary.node.metrics.MetricsHttpServer;
 import io.tributary.node.metrics.NodeMetrics;
 import io.tributary.node.handlers.FindCoordinatorHandler;
 import io.tributary.node.handlers.GroupHandlers;
+import io.tributary.node.handlers.TransactionHandlers;
 import io.tributary.node.handlers.ApiVersionsHandler;
 import io.tributary.node.handlers.CreateTopicsHandler;
 import io.tributary.node.handlers.DeleteTopicsHandler;
@@ -86,6 +87,7 @@ public final class TributaryNode implements Closeable {
     private final BrokerLifecycle lifecycle;
     private final ReplicaManager replicas;
     private final GroupService groups;
+    private final io.tributary.node.txn.TransactionService txns;
     private final NodeMetrics metrics;
     private final MetricsHttpServer http;
     private final Server replicationServer;
@@ -93,7 +95,8 @@ public final class TributaryNode implements Closeable {
     private final List<KafkaListener> listeners;
 
     private TributaryNode(NodeConfig config, MetadataQuorum quorum, BrokerLifecycle lifecycle,
-            ReplicaManager replicas, GroupService groups, Server replicationServer, ThreadPoolExecutor ioThreads,
+            ReplicaManager replicas, GroupService groups, io.tributary.node.txn.TransactionService txns,
+            Server replicationServer, ThreadPoolExecutor ioThreads,
             List<KafkaListener> listeners, NodeMetrics metrics, MetricsHttpServer http) {
         this.metrics = metrics;
         this.http = http;
@@ -102,6 +105,7 @@ public final class TributaryNode implements Closeable {
         this.lifecycle = lifecycle;
         this.replicas = replicas;
         this.groups = groups;
+        this.txns = txns;
         this.replicationServer = replicationServer;
         this.ioThreads = ioThreads;
         this.listeners = List.copyOf(listeners);
@@ -201,6 +205,10 @@ public final class TributaryNode implements Closeable {
             endpoints.add(new BrokerRegistration.BrokerEndpoint(advertised.name(), advertised.host(),
                     advertised.port()));
         }
+        // Transaction markers for the partitions led here: from this node's coordinators, from the other nodes'
+        // (over the replication port), and from WriteTxnMarkers (kafka-transactions abort).
+        io.tributary.node.txn.TransactionMarkerWriter markerWriter =
+                new io.tributary.node.txn.TransactionMarkerWriter(replicas);
         Server replicationServer = null;
         ReplicationService replicationService = null;
         if (config.clustered()) {
@@ -218,6 +226,7 @@ public final class TributaryNode implements Closeable {
                     ReplicationService.DEFAULT_MAX_STREAMS, ReplicationService.DEFAULT_MAX_WAIT_MS);
             replicationServer = replicationBuilder
                     .addService(replicationService)
+                    .addService(new io.tributary.node.txn.TransactionMarkerGrpcService(markerWriter))
                     .maxInboundMessageSize(16 << 20)
                     .build()
                     .start();
@@ -239,6 +248,17 @@ public final class TributaryNode implements Closeable {
                 GroupCoordinatorConfig.DEFAULT_OFFSET_METADATA_MAX_SIZE, config.offsetsRetentionMinutes() * 60_000,
                 config.offsetsRetentionCheckIntervalMs()), System::currentTimeMillis,
                 config.offsetsTopicNumPartitions());
+        ProducerIdManager producerIds = new ProducerIdManager(quorum.channel(), config.nodeId());
+        NodeConfig.Transactions txnConfig = config.transactions();
+        io.tributary.node.txn.TransactionService txns = new io.tributary.node.txn.TransactionService(config.nodeId(),
+                replicas, io.tributary.node.txn.TransactionCoordinatorConfig.defaults()
+                        .withTransactionMaxTimeoutMs(txnConfig.maxTimeoutMs())
+                        .withTransactionalIdExpirationMs(txnConfig.idExpirationMs())
+                        .withCleanupIntervals(txnConfig.abortTimedOutIntervalMs(),
+                                txnConfig.removeExpiredIntervalMs()),
+                producerIds::tryNextProducerId, System::currentTimeMillis, txnConfig.stateLogNumPartitions(),
+                new io.tributary.node.txn.TransactionMarkerSender(config.nodeId(), markerWriter,
+                        interNodeTls == null ? null : io.tributary.replication.ReplicationTls.client(interNodeTls)));
         // Registration runs while the logs open and while the rest of the node is built (the Kafka handlers,
         // metrics and listeners load thousands of classes: seconds on a busy machine): a restarted node is back in
         // the cluster, as a follower catching up, as soon as its logs are open. Its Kafka listener opens once it
@@ -247,6 +267,7 @@ public final class TributaryNode implements Closeable {
         lifecycle.addListener(replicas);
         // After the replica manager: a group partition's log is open before its coordinator loads it.
         lifecycle.addListener(groups);
+        lifecycle.addListener(txns);
         // Last: by now the replicas have acted on the image, so requests waiting for this offset may go on.
         lifecycle.addListener((previous, next) -> lifecycle.onPublished());
         NodeMetrics metrics = new NodeMetrics(config.nodeId(), replicas, groups, quorum::controllerActive,
@@ -257,7 +278,7 @@ public final class TributaryNode implements Closeable {
             metrics.replicationStreams(replicationService);
         }
         NodeServices services = new NodeServices(config, clusterId, lifecycle, quorum.channel(), replicas,
-                new ProducerIdManager(quorum.channel(), config.nodeId()), metrics,
+                producerIds, metrics,
                 new NodeAuthorizer(config.authorization(), lifecycle::image), memory);
         AtomicInteger threadIds = new AtomicInteger();
         ThreadPoolExecutor ioThreads = new ThreadPoolExecutor(config.numIoThreads(), config.numIoThreads(), 0,
@@ -270,7 +291,8 @@ public final class TributaryNode implements Closeable {
         metrics.controllerQueue(quorum, MetadataQuorum::controllerQueuedRequests);
         RequestDispatcher[] dispatcher = new RequestDispatcher[1];
         List<ApiHandler> handlers = new ArrayList<>(GroupHandlers.all(services, groups));
-        handlers.add(new FindCoordinatorHandler(services, groups));
+        handlers.add(new FindCoordinatorHandler(services, groups, txns));
+        handlers.addAll(TransactionHandlers.all(services, txns, groups, markerWriter));
         handlers.addAll(List.of(
                 new ApiVersionsHandler(() -> dispatcher[0].supportedVersions()),
                 new MetadataHandler(services),
@@ -279,7 +301,7 @@ public final class TributaryNode implements Closeable {
                 new ProduceHandler(services),
                 new FetchHandler(services),
                 new ListOffsetsHandler(services),
-                new InitProducerIdHandler(services),
+                new InitProducerIdHandler(services, txns),
                 new DescribeConfigsHandler(services),
                 new DescribeClusterHandler(services),
                 new OffsetForLeaderEpochHandler(services),
@@ -322,7 +344,7 @@ public final class TributaryNode implements Closeable {
         listening.set(true);
         log.info("Tributary node {} started: listening on {}, cluster id {}, data dir {}", config.nodeId(),
                 String.join(", ", bound), clusterId, config.dataDir());
-        return new TributaryNode(config, quorum, lifecycle, replicas, groups, replicationServer, ioThreads, listeners,
+        return new TributaryNode(config, quorum, lifecycle, replicas, groups, txns, replicationServer, ioThreads, listeners,
                 metrics, http);
     }
 
@@ -477,6 +499,7 @@ public final class TributaryNode implements Closeable {
         }
         lifecycle.close();
         groups.close();
+        txns.close();
         if (replicationServer != null) {
             replicationServer.shutdownNow();
         }

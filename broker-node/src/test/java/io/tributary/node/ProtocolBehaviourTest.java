@@ -79,19 +79,25 @@ class ProtocolBehaviourTest {
                     ApiKeys.DELETE_GROUPS, ApiKeys.OFFSET_DELETE, ApiKeys.DESCRIBE_QUORUM, ApiKeys.SASL_HANDSHAKE,
                     ApiKeys.SASL_AUTHENTICATE, ApiKeys.ALTER_USER_SCRAM_CREDENTIALS,
                     ApiKeys.DESCRIBE_USER_SCRAM_CREDENTIALS, ApiKeys.CREATE_ACLS, ApiKeys.DESCRIBE_ACLS,
-                    ApiKeys.DELETE_ACLS);
+                    ApiKeys.DELETE_ACLS, ApiKeys.ADD_PARTITIONS_TO_TXN, ApiKeys.ADD_OFFSETS_TO_TXN, ApiKeys.END_TXN,
+                    ApiKeys.WRITE_TXN_MARKERS, ApiKeys.DESCRIBE_TRANSACTIONS, ApiKeys.LIST_TRANSACTIONS);
+            // Transactions v1: the last versions before KIP-890's v2, and no transaction.version feature.
+            assertThat(response.apiKeys().find(ApiKeys.ADD_PARTITIONS_TO_TXN.id).maxVersion()).isEqualTo((short) 3);
+            assertThat(response.apiKeys().find(ApiKeys.END_TXN.id).maxVersion()).isEqualTo((short) 4);
+            assertThat(response.finalizedFeatures().find("transaction.version")).isNull();
             assertThat(response.apiKeys().find(ApiKeys.LIST_OFFSETS.id).maxVersion()).isEqualTo((short) 6);
         }
     }
 
     @Test
-    void transactionalRecordsAndControlBatchesAreRefusedAndNothingIsStored() throws Exception {
+    void transactionalRecordsWithoutATransactionalIdAndClientControlBatchesAreRefusedAndNothingIsStored()
+            throws Exception {
         try (WireClient client = new WireClient(node.port())) {
             long before = latestOffset(client, "small");
             MemoryRecords transactional = MemoryRecords.withTransactionalRecords(Compression.NONE, 4242L, (short) 0, 0,
                     new SimpleRecord("in a transaction".getBytes(StandardCharsets.UTF_8)));
             assertThat(partitionError(produce(client, "small", transactional)))
-                    .as("transactional records without a served transaction")
+                    .as("transactional records without a transactional id")
                     .isEqualTo(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
             MemoryRecords marker = MemoryRecords.withEndTransactionMarker(0L, System.currentTimeMillis(), -1, 4242L,
                     (short) 0, new org.apache.kafka.common.record.EndTransactionMarker(

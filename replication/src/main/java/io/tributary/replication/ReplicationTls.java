@@ -28,7 +28,7 @@ public final class ReplicationTls {
         }
     }
 
-    static SslContext client(InterNodeTls tls) {
+    public static SslContext client(InterNodeTls tls) {
         try {
             return GrpcSslContexts.forClient()
                     .keyManager(tls.keyManagers())

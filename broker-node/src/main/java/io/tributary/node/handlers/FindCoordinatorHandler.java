@@ -17,9 +17,9 @@ import org.apache.kafka.common.resource.ResourceType;
 
 /**
  * FindCoordinator v0-v6 (v4+ batched): the coordinator of a group is the leader of its {@code __consumer_offsets}
- * partition. The topic is created on first use ({@code offsets.topic.num.partitions}, replication factor
- * min({@code offsets.topic.replication.factor}, live brokers), kept forever as there is no compaction). Transaction
- * keys are answered COORDINATOR_NOT_AVAILABLE: transactions are not served.
+ * partition, that of a transactional id the leader of its {@code __transaction_state} partition. Each topic is
+ * created on first use ({@code offsets.topic.num.partitions} or {@code transaction.state.log.num.partitions},
+ * replication factor min(the configured one, live brokers)), compacted as in Kafka.
  */
 public final class FindCoordinatorHandler implements ApiHandler {
 
@@ -33,15 +33,31 @@ public final class FindCoordinatorHandler implements ApiHandler {
             "segment.bytes", "104857600", "compression.type", "producer");
 
     private static final byte GROUP_KEY = 0;
+    private static final byte TRANSACTION_KEY = 1;
 
     private final NodeServices node;
     private final GroupService groups;
+    private final io.tributary.node.txn.TransactionService txns;
     private final TopicCreator creator;
 
-    public FindCoordinatorHandler(NodeServices node, GroupService groups) {
+    public FindCoordinatorHandler(NodeServices node, GroupService groups,
+            io.tributary.node.txn.TransactionService txns) {
         this.node = node;
         this.groups = groups;
+        this.txns = txns;
         this.creator = new TopicCreator(node);
+    }
+
+    /**
+     * Kafka's configs of {@code __transaction_state}: compacted (each transactional id's latest state), segments of
+     * {@code transaction.state.log.segment.bytes}, {@code min.insync.replicas} of {@code transaction.state.log.min.isr}
+     * (at most the replication factor).
+     */
+    private Map<String, String> transactionTopicConfigs(int replicationFactor) {
+        io.tributary.node.NodeConfig.Transactions t = node.config().transactions();
+        return Map.of("cleanup.policy", "compact", "segment.bytes", Integer.toString(t.stateLogSegmentBytes()),
+                "min.insync.replicas", Integer.toString(Math.min(t.stateLogMinIsr(), replicationFactor)),
+                "compression.type", "producer");
     }
 
     @Override
@@ -66,7 +82,12 @@ public final class FindCoordinatorHandler implements ApiHandler {
         List<String> keys = batched ? request.coordinatorKeys() : List.of(request.key());
         // Authorization first (Kafka's order): a client allowed no key does not get __consumer_offsets created.
         boolean anyAllowed = keys.stream().anyMatch(key -> allowed(context, request.keyType(), key));
-        CompletableFuture<Boolean> topic = anyAllowed ? ensureTopic() : CompletableFuture.completedFuture(false);
+        if (request.keyType() != GROUP_KEY && request.keyType() != TRANSACTION_KEY) {
+            return CompletableFuture.completedFuture(notServed(keys, batched, Errors.INVALID_REQUEST,
+                    "unknown coordinator key type " + request.keyType()));
+        }
+        CompletableFuture<Boolean> topic = !anyAllowed ? CompletableFuture.completedFuture(false)
+                : request.keyType() == GROUP_KEY ? ensureTopic() : ensureTransactionTopic();
         return topic.thenApply(ready -> {
             List<FindCoordinatorResponseData.Coordinator> found = new ArrayList<>();
             for (String key : keys) {
@@ -84,6 +105,35 @@ public final class FindCoordinatorHandler implements ApiHandler {
             return new FindCoordinatorResponseData().setErrorCode(c.errorCode()).setErrorMessage(c.errorMessage())
                     .setNodeId(c.nodeId()).setHost(c.host()).setPort(c.port());
         });
+    }
+
+    private static FindCoordinatorResponseData notServed(List<String> keys, boolean batched, Errors error,
+            String message) {
+        if (!batched) {
+            return new FindCoordinatorResponseData().setErrorCode(error.code()).setErrorMessage(message)
+                    .setNodeId(-1).setHost("").setPort(-1);
+        }
+        FindCoordinatorResponseData response = new FindCoordinatorResponseData();
+        for (String key : keys) {
+            response.coordinators().add(new FindCoordinatorResponseData.Coordinator().setKey(key).setNodeId(-1)
+                    .setHost("").setPort(-1).setErrorCode(error.code()).setErrorMessage(message));
+        }
+        return response;
+    }
+
+    /** Creates {@code __transaction_state} if it does not exist yet; completes with whether it exists now. */
+    private CompletableFuture<Boolean> ensureTransactionTopic() {
+        if (txns.topicExists()) {
+            return CompletableFuture.completedFuture(true);
+        }
+        io.tributary.node.NodeConfig.Transactions t = node.config().transactions();
+        int live = node.metadata().image().liveBrokers().size();
+        int rf = Math.max(1, Math.min(t.stateLogReplicationFactor(), live));
+        return creator.create(io.tributary.node.txn.TransactionService.TOPIC, t.stateLogNumPartitions(), rf,
+                transactionTopicConfigs(rf), false).handle((r, e) -> e == null
+                        && (r.getError() == ControllerErrorCode.NONE
+                                || r.getError() == ControllerErrorCode.TOPIC_ALREADY_EXISTS)
+                        && txns.topicExists());
     }
 
     /** DESCRIBE on the group, or on the transactional id. */
@@ -110,14 +160,11 @@ public final class FindCoordinatorHandler implements ApiHandler {
             String listenerName) {
         FindCoordinatorResponseData.Coordinator c = new FindCoordinatorResponseData.Coordinator().setKey(key)
                 .setNodeId(-1).setHost("").setPort(-1);
-        if (keyType != GROUP_KEY) {
-            return c.setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code())
-                    .setErrorMessage("transactions are not served");
-        }
         if (key == null || key.isEmpty()) {
-            return c.setErrorCode(Errors.INVALID_REQUEST.code()).setErrorMessage("empty group id");
+            return c.setErrorCode(Errors.INVALID_REQUEST.code()).setErrorMessage(keyType == GROUP_KEY
+                    ? "empty group id" : "empty transactional id");
         }
-        int leader = topicReady ? groups.coordinatorFor(key) : -1;
+        int leader = !topicReady ? -1 : keyType == GROUP_KEY ? groups.coordinatorFor(key) : txns.coordinatorFor(key);
         BrokerRegistration broker = leader < 0 ? null : node.metadata().image().brokers().get(leader);
         if (broker == null || broker.fenced()) {
             return c.setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code())

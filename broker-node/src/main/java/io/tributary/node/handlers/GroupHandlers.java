@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
-import java.util.function.BiFunction;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.message.DeleteGroupsRequestData;
 import org.apache.kafka.common.message.DeleteGroupsResponseData;
@@ -49,68 +48,48 @@ public final class GroupHandlers {
     /** All group handlers for a node. */
     public static List<ApiHandler> all(NodeServices node, GroupService groups) {
         return List.of(
-                new Simple(ApiKeys.JOIN_GROUP, 0, 9, (ctx, msg) -> {
+                new SimpleHandler(ApiKeys.JOIN_GROUP, 0, 9, (ctx, msg) -> {
                     JoinGroupRequestData req = (JoinGroupRequestData) msg;
                     return !read(node, ctx, req.groupId())
                             ? CompletableFuture.completedFuture(joinError(req, ctx.apiVersion(),
                                     Errors.GROUP_AUTHORIZATION_FAILED).setMemberId(""))
                             : join(groups, ctx, req);
                 }),
-                new Simple(ApiKeys.SYNC_GROUP, 0, 5, (ctx, msg) -> {
+                new SimpleHandler(ApiKeys.SYNC_GROUP, 0, 5, (ctx, msg) -> {
                     SyncGroupRequestData req = (SyncGroupRequestData) msg;
                     return !read(node, ctx, req.groupId()) ? CompletableFuture.completedFuture(
                             new SyncGroupResponseData().setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code()))
                             : sync(groups, ctx, req);
                 }),
-                new Simple(ApiKeys.HEARTBEAT, 0, 4, (ctx, msg) -> {
+                new SimpleHandler(ApiKeys.HEARTBEAT, 0, 4, (ctx, msg) -> {
                     HeartbeatRequestData req = (HeartbeatRequestData) msg;
                     return !read(node, ctx, req.groupId()) ? CompletableFuture.completedFuture(
                             new HeartbeatResponseData().setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code()))
                             : heartbeat(groups, req);
                 }),
-                new Simple(ApiKeys.LEAVE_GROUP, 0, 5, (ctx, msg) -> {
+                new SimpleHandler(ApiKeys.LEAVE_GROUP, 0, 5, (ctx, msg) -> {
                     LeaveGroupRequestData req = (LeaveGroupRequestData) msg;
                     return !read(node, ctx, req.groupId()) ? CompletableFuture.completedFuture(
                             new LeaveGroupResponseData().setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code()))
                             : leave(groups, ctx, req);
                 }),
-                new Simple(ApiKeys.OFFSET_COMMIT, 2, 9,
+                new SimpleHandler(ApiKeys.OFFSET_COMMIT, 2, 9,
                         (ctx, msg) -> commit(node, groups, ctx, (OffsetCommitRequestData) msg)),
-                new Simple(ApiKeys.OFFSET_FETCH, 1, 9,
+                new SimpleHandler(ApiKeys.OFFSET_FETCH, 1, 9,
                         (ctx, msg) -> fetch(node, groups, ctx, (OffsetFetchRequestData) msg)),
-                new Simple(ApiKeys.LIST_GROUPS, 0, 5, (ctx, msg) -> list(node, groups, ctx,
+                new SimpleHandler(ApiKeys.LIST_GROUPS, 0, 5, (ctx, msg) -> list(node, groups, ctx,
                         (ListGroupsRequestData) msg)),
-                new Simple(ApiKeys.DESCRIBE_GROUPS, 0, 6,
+                new SimpleHandler(ApiKeys.DESCRIBE_GROUPS, 0, 6,
                         (ctx, msg) -> describe(node, groups, ctx, (DescribeGroupsRequestData) msg)),
-                new Simple(ApiKeys.DELETE_GROUPS, 0, 2, (ctx, msg) -> delete(node, groups, ctx,
+                new SimpleHandler(ApiKeys.DELETE_GROUPS, 0, 2, (ctx, msg) -> delete(node, groups, ctx,
                         (DeleteGroupsRequestData) msg)),
-                new Simple(ApiKeys.OFFSET_DELETE, 0, 0,
+                new SimpleHandler(ApiKeys.OFFSET_DELETE, 0, 0,
                         (ctx, msg) -> deleteOffsets(node, groups, ctx, (OffsetDeleteRequestData) msg)));
     }
 
     /** READ on the group: what Kafka asks of joining, syncing, heartbeats, leaving and committing. */
     private static boolean read(NodeServices node, RequestContext ctx, String groupId) {
         return node.allowedOnGroup(ctx, AclOperation.READ, groupId);
-    }
-
-    /** A handler of one API over a version range. */
-    private record Simple(ApiKeys apiKey, int min, int max,
-            BiFunction<RequestContext, ApiMessage, CompletableFuture<? extends ApiMessage>> body) implements ApiHandler {
-
-        @Override
-        public short minVersion() {
-            return (short) min;
-        }
-
-        @Override
-        public short maxVersion() {
-            return (short) max;
-        }
-
-        @Override
-        public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage request) {
-            return body.apply(context, request).thenApply(m -> m);
-        }
     }
 
     /** The Kafka error for a failed group call (routing, append, timeout); rethrows anything else. */

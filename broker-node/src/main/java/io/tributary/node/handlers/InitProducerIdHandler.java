@@ -11,15 +11,17 @@ import org.apache.kafka.common.resource.ResourceType;
 
 /**
  * InitProducerId v0-v5 for idempotent producers: a new producer id with epoch 0, or, when a producer asks to bump
- * the epoch of its id (KIP-360, v3+), the next epoch (a new id once the epoch would overflow). Transactional ids
- * are refused: transactions are not served.
+ * the epoch of its id (KIP-360, v3+), the next epoch (a new id once the epoch would overflow). With a transactional
+ * id the request goes to the id's transaction coordinator ({@link TransactionHandlers#initProducerId}).
  */
 public final class InitProducerIdHandler implements ApiHandler {
 
     private final NodeServices node;
+    private final io.tributary.node.txn.TransactionService txns;
 
-    public InitProducerIdHandler(NodeServices node) {
+    public InitProducerIdHandler(NodeServices node, io.tributary.node.txn.TransactionService txns) {
         this.node = node;
+        this.txns = txns;
     }
 
     @Override
@@ -43,8 +45,7 @@ public final class InitProducerIdHandler implements ApiHandler {
         InitProducerIdResponseData response = new InitProducerIdResponseData().setProducerId(-1).setProducerEpoch(
                 (short) -1);
         if (request.transactionalId() != null) {
-            return CompletableFuture.completedFuture(
-                    response.setErrorCode(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code()));
+            return TransactionHandlers.initProducerId(node, txns, context, request);
         }
         // Kafka: IDEMPOTENT_WRITE on the cluster, or WRITE on at least one topic.
         if (!node.allowedOnCluster(context, AclOperation.IDEMPOTENT_WRITE)

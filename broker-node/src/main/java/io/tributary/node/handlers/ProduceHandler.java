@@ -59,6 +59,9 @@ public final class ProduceHandler implements ApiHandler {
     public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
         ProduceRequestData request = (ProduceRequestData) message;
         short acks = request.acks();
+        // Kafka: a transactional producer needs WRITE on its transactional id (and on each topic, below).
+        boolean transactionalAllowed = request.transactionalId() == null || node.allowed(context, AclOperation.WRITE,
+                org.apache.kafka.common.resource.ResourceType.TRANSACTIONAL_ID, request.transactionalId());
         boolean byId = context.apiVersion() >= 13;
         ProduceResponseData.TopicProduceResponseCollection responses =
                 new ProduceResponseData.TopicProduceResponseCollection();
@@ -83,10 +86,12 @@ public final class ProduceHandler implements ApiHandler {
                             null));
                 } else if (acks != 0 && acks != 1 && acks != -1) {
                     partitions.add(error(p.index(), Errors.INVALID_REQUIRED_ACKS, "acks must be -1, 0 or 1"));
-                } else if (request.transactionalId() != null || hasTransactionalBatch(p)) {
-                    // As Kafka answers transactional records it cannot authorize; the coordinator is issue 14
+                } else if (!transactionalAllowed) {
+                    partitions.add(error(p.index(), Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null));
+                } else if (request.transactionalId() == null && hasTransactionalBatch(p)) {
+                    // Kafka: transactional records come with the transactional id they are authorized by.
                     partitions.add(error(p.index(), Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-                            "Transactions are not supported"));
+                            "transactional records without a transactional id"));
                 } else {
                     Appended appended = append(new PartitionId(image.name(), p.index()), p, acks);
                     partitions.add(appended.response());

@@ -18,6 +18,8 @@ public final class ProducerIdManager {
     private final int nodeId;
     private long next;
     private long end;
+    /** A block is being fetched for {@link #tryNextProducerId} (at most one at a time). */
+    private boolean fetching;
 
     public ProducerIdManager(ControllerChannel controller, int nodeId) {
         this.controller = controller;
@@ -36,5 +38,31 @@ public final class ProducerIdManager {
             end = next + block.getProducerIds().getSize();
         }
         return next++;
+    }
+
+    /**
+     * The next unused producer id without blocking, or -1 if the current block is used up: a new block is then asked
+     * for in the background, and a later call gets an id from it (the transaction coordinator answers the client
+     * COORDINATOR_LOAD_IN_PROGRESS meanwhile, which it retries).
+     */
+    public synchronized long tryNextProducerId() {
+        if (next < end) {
+            return next++;
+        }
+        if (!fetching) {
+            fetching = true;
+            controller.send(ControllerRequest.newBuilder().setAllocateProducerIds(
+                    AllocateProducerIdsRequest.newBuilder().setBrokerId(nodeId).setSize(BLOCK_SIZE)).build())
+                    .whenComplete((block, e) -> {
+                        synchronized (this) {
+                            fetching = false;
+                            if (e == null && block.getError() == ControllerErrorCode.NONE && next >= end) {
+                                next = block.getProducerIds().getFirstProducerId();
+                                end = next + block.getProducerIds().getSize();
+                            }
+                        }
+                    });
+        }
+        return -1;
     }
 }
