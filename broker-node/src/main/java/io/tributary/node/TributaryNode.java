@@ -305,6 +305,7 @@ public final class TributaryNode implements Closeable {
                 new DescribeConfigsHandler(services),
                 new DescribeClusterHandler(services),
                 new OffsetForLeaderEpochHandler(services),
+                new io.tributary.node.handlers.DescribeProducersHandler(services),
                 new DescribeQuorumHandler(services, () -> describeQuorum(config, quorum, lifecycle))));
         handlers.addAll(SaslHandlers.all());
         handlers.addAll(ScramCredentialsHandlers.all(services));
