@@ -1,6 +1,7 @@
 package io.tributary.storage;
 
 import io.tributary.storage.internal.KafkaRecords;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -11,7 +12,8 @@ import java.util.TreeMap;
 /**
  * What one compaction pass knows of transactions (KIP-98; Kafka's {@code CleanedTransactionMetadata} plays this part
  * in its cleaner): which data batches belong to aborted transactions, and, as the pass rewrites the segments in
- * offset order, whether any batch of a transaction stays, which decides its marker.
+ * offset order, whether any batch of a transaction stays, which decides its marker and its aborted-transaction index
+ * entry.
  *
  * <ul>
  *   <li>A transactional data batch of producer {@code p} at base offset {@code b} is <em>aborted</em> if the
@@ -23,6 +25,9 @@ import java.util.TreeMap;
  *       pass rewrites every segment from the first, so when the pass reaches the marker it knows. A marker with data
  *       left stays; one without goes once its delete horizon has passed (KIP-534: the first pass that sees it without
  *       data sets the horizon to {@code delete.retention.ms} from then).</li>
+ *   <li>An ABORT marker whose transaction has data left keeps its index entry in the cleaned segment
+ *       ({@link #takeIndexEntries}); otherwise the entry goes: no record is left for a read_committed reader to
+ *       skip.</li>
  * </ul>
  *
  * <p>Bound: the aborted transactions that overlap the cleaned range (34 bytes each on disk, a few objects here), and
@@ -37,6 +42,8 @@ final class CleanedTransactions {
     private final Set<Long> abortedWithData = new HashSet<>();
     /** Producers of which a batch of a committed (not aborted) transaction stayed since their last marker. */
     private final Set<Long> committedWithData = new HashSet<>();
+    /** Index entries of the aborted transactions kept, for the segment being written. */
+    private final List<AbortedTxn> indexEntries = new ArrayList<>();
     /** The producer of the data batch last shown if it is transactional, else -1. */
     private long currentProducer = -1;
     /** The aborted transaction of the data batch last shown, or null. */
@@ -94,8 +101,8 @@ final class CleanedTransactions {
     /**
      * The rewrite reached a control batch of {@code producerId} at {@code offset} whose first record has
      * {@code controlType} ({@link KafkaRecords.BatchView#controlType}). Returns whether it may go once its delete
-     * horizon passes: a marker whose transaction has no data left, or an empty control batch. Any other control batch
-     * stays.
+     * horizon passes: a marker whose transaction has no data left, or an empty control batch. An ABORT with data left
+     * keeps its index entry ({@link #takeIndexEntries}). Any other control batch stays.
      */
     boolean onControlBatch(long producerId, int controlType, long offset) {
         currentProducer = -1;
@@ -107,6 +114,7 @@ final class CleanedTransactions {
             committedWithData.remove(producerId);
             AbortedTxn txn = abortedTxnEndingAt(producerId, offset);
             if (txn != null && abortedWithData.remove(offset)) {
+                indexEntries.add(txn);
                 return false;
             }
             return true; // no data left, or it aborted nothing here (a coordinator's retry)
@@ -118,5 +126,12 @@ final class CleanedTransactions {
         TreeMap<Long, AbortedTxn> txns = abortedByProducer.get(producerId);
         var floor = txns == null ? null : txns.floorEntry(markerOffset);
         return floor != null && floor.getValue().lastOffset() == markerOffset ? floor.getValue() : null;
+    }
+
+    /** The index entries kept since the last call, in marker order: those of the segment just written. */
+    List<AbortedTxn> takeIndexEntries() {
+        List<AbortedTxn> taken = List.copyOf(indexEntries);
+        indexEntries.clear();
+        return taken;
     }
 }

@@ -80,6 +80,21 @@ public final class PartitionLog implements Closeable {
     static String swapFileName(long base, long end) {
         return LogSegment.fileName(base, LogSegment.LOG_SUFFIX) + "." + end + SWAP_SUFFIX;
     }
+
+    /**
+     * {@code <base>.txnindex.<end>.swap}: the aborted-transaction index of the cleaned copy {@link #swapFileName}
+     * names, always written (empty: no entry) and made durable before that swap, and moved into place (or deleted,
+     * if empty) after the old segments are gone and before the swap is renamed: so after a crash, a log swap without
+     * it has its index in place already. Without its log swap it is a clean that never committed.
+     */
+    static String txnIndexSwapFileName(long base, long end) {
+        return LogSegment.fileName(base, TransactionIndex.SUFFIX) + "." + end + SWAP_SUFFIX;
+    }
+
+    /** Tests: told of each step of a compaction swap ({@link #swapIn}), under the log's locks. */
+    interface SwapStepListener {
+        void reached(String step) throws IOException;
+    }
     /** Batches read and compacted at a time (plus one batch if larger). */
     private static final int CLEAN_CHUNK_BYTES = 1 << 20;
 
@@ -127,6 +142,8 @@ public final class PartitionLog implements Closeable {
      */
     private final ConcurrentSkipListMap<Long, Long> unreplicatedTxns = new ConcurrentSkipListMap<>();
     private long currentSnapshotChanges;
+    /** Tests only: sees every step of a compaction swap, to copy the directory as a crash there would leave it. */
+    volatile SwapStepListener swapSteps = step -> { };
 
     private PartitionLog(Path dir, LogConfig config, Clock clock, Map<Long, LogSegment> loaded,
                          ProducerSnapshots snapshots) {
@@ -1016,12 +1033,13 @@ public final class PartitionLog implements Closeable {
      * {@code cleanableEndOffset} (the high watermark, {@code min.compaction.lag.ms}); the log also stops at its first
      * unstable offset (an open transaction, or one whose marker the high watermark has not passed).
      *
-     * <p>Crash safety: a cleaned copy is written and fsynced under {@value #CLEANER_DIR}/, renamed to
-     * {@code <base>.log.<end>.swap}, then the old segments are deleted and the swap renamed into place. Consecutive
-     * segments whose bytes add up to at most {@code segment.bytes} are cleaned into one ({@link #groupBySize}), so the
-     * small segments a clean leaves merge on the next. {@link #open} deletes leftover copies and completes a swap it
-     * finds. A segment that changed meanwhile (truncated, deleted
-     * by retention) is not swapped.
+     * <p>Crash safety: a cleaned copy is written and fsynced under {@value #CLEANER_DIR}/ with its indexes and its
+     * aborted-transaction index (the entries of the transactions with data left), the transaction index moved to
+     * {@code <base>.txnindex.<end>.swap}, the copy renamed to {@code <base>.log.<end>.swap}, then the old segments are
+     * deleted, the indexes moved in and the swap renamed into place ({@link #swapIn}). Consecutive segments whose
+     * bytes add up to at most {@code segment.bytes} are cleaned into one ({@link #groupBySize}), so the small segments
+     * a clean leaves merge on the next. {@link #open} deletes leftover copies and completes a swap it finds. A segment
+     * that changed meanwhile (truncated, deleted by retention) is not swapped.
      *
      * <p>I/O bound (Kafka's {@code Throttler} in its cleaner): {@code throttle} is told the size of every chunk of
      * about 1 MiB just read (to map the keys, then to copy) and of every chunk of kept batches just written to the
@@ -1098,6 +1116,9 @@ public final class PartitionLog implements Closeable {
             LogSegment copy = cleanedCopy(group, cleaning, rules, nowMs, deleteRetentionMs, throttle);
             long copySize = copy.size();
             copy.close();
+            // The entries of the aborted transactions with data left whose markers the group holds, in marker order
+            TransactionIndex.writeFile(cleaning.resolve(LogSegment.fileName(copy.baseOffset(),
+                    TransactionIndex.SUFFIX)), txns.takeIndexEntries());
             long groupBytes = 0;
             for (LogSegment segment : group) {
                 groupBytes += segment.size();
@@ -1355,11 +1376,21 @@ public final class PartitionLog implements Closeable {
 
     /**
      * Replaces the segments of {@code group} by their cleaned copy in {@code cleaning} (one segment at the first one's
-     * base offset), unless one of them changed since the clean began (then false, nothing replaced). The copy is
-     * renamed to {@code <base>.log.<end>.swap} first ({@code end}: the group's next offset), then the old segments are
-     * deleted, then the swap is renamed into place: after a crash anywhere in between, {@link LogLoader} completes the
-     * swap, deleting every segment left with a base offset in {@code [base, end)}, whatever order the file system
-     * kept the deletions in. Producer snapshots whose fingerprint batch was in the group go.
+     * base offset, with its indexes and its aborted-transaction index), unless one of them changed since the clean
+     * began (then false, nothing replaced). Steps, each durable (directory fsync) before the next:
+     * <ol>
+     *   <li>the copy's transaction index is moved to {@code <base>.txnindex.<end>.swap} ({@code end}: the group's next
+     *       offset);</li>
+     *   <li>the copy is renamed to {@code <base>.log.<end>.swap}: from here the new set is committed;</li>
+     *   <li>the old segments are deleted with all their index files;</li>
+     *   <li>the copy's offset and time indexes are moved in, and its transaction index (or, empty, deleted);</li>
+     *   <li>the swap is renamed to {@code <base>.log}.</li>
+     * </ol>
+     * After a crash anywhere, {@link LogLoader} finds the old set (before step 2: it deletes the transaction index
+     * swap) or completes the new one, deleting every segment left with a base offset in {@code [base, end)} whatever
+     * order the file system kept the deletions in, and taking the transaction index from its swap or, if that is
+     * gone, from {@code <base>.txnindex} (step 4 was durable). Producer snapshots whose fingerprint batch was in the
+     * group go.
      */
     private boolean swapIn(List<LogSegment> group, Path cleaning, long truncationsAtPlan) throws IOException {
         long base = group.get(0).baseOffset();
@@ -1382,22 +1413,45 @@ public final class PartitionLog implements Closeable {
             try {
                 long oldNextOffset = group.get(group.size() - 1).nextOffset();
                 Path swap = dir.resolve(swapFileName(base, oldNextOffset));
-                Files.move(cleaning.resolve(logName), swap, StandardCopyOption.ATOMIC_MOVE);
+                String txnIndexName = LogSegment.fileName(base, TransactionIndex.SUFFIX);
+                Path txnIndexSwap = dir.resolve(txnIndexSwapFileName(base, oldNextOffset));
+                // The new transaction index is on disk before the swap that commits it: a swap found without its
+                // transaction index swap always had it moved in already.
+                Files.move(cleaning.resolve(txnIndexName), txnIndexSwap, StandardCopyOption.ATOMIC_MOVE);
+                DiskIo.fsyncDirectory(dir);
+                swapSteps.reached("txnindex-swap");
+                try {
+                    Files.move(cleaning.resolve(logName), swap, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    Files.deleteIfExists(txnIndexSwap); // nothing committed: the old set stays, with its indexes
+                    throw e;
+                }
                 try {
                     DiskIo.fsyncDirectory(dir);
+                    swapSteps.reached("log-swap");
                     for (LogSegment segment : group) {
                         segment.closeAndDelete();
                     }
                     // Every old segment is gone on disk before the swap loses its name: a crash from here on can never
                     // leave an old segment beside the merged one (the loader completes a swap, it cannot undo a rename).
                     DiskIo.fsyncDirectory(dir);
+                    swapSteps.reached("old-segments-deleted");
                     for (String suffix : List.of(LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
                         String name = LogSegment.fileName(base, suffix);
                         Files.move(cleaning.resolve(name), dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
                     }
+                    if (Files.size(txnIndexSwap) == 0) {
+                        Files.delete(txnIndexSwap);
+                    } else {
+                        Files.move(txnIndexSwap, dir.resolve(txnIndexName), StandardCopyOption.ATOMIC_MOVE);
+                    }
+                    // In place before the swap loses its name (else the loader would take the swap as uncommitted)
+                    DiskIo.fsyncDirectory(dir);
+                    swapSteps.reached("indexes-moved");
                     Files.move(swap, dir.resolve(logName), StandardCopyOption.ATOMIC_MOVE);
                     snapshots.deleteBetween(base, oldNextOffset);
                     DiskIo.fsyncDirectory(dir);
+                    swapSteps.reached("done");
                     LogSegment replacement = LogSegment.open(dir, base, config.segmentIndexBytes());
                     if (!replacement.loadTrusted()) {
                         replacement.recover(config.indexIntervalBytes());

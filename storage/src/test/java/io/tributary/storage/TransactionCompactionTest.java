@@ -5,11 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tributary.storage.internal.KafkaRecords;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.record.Record;
@@ -22,7 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Compaction of a log with transactions (KIP-98, Kafka's LogCleaner): aborted records never enter the key map and
  * go; committed transactional records compact like any; markers stay while their transaction has data and go
- * {@code delete.retention.ms} after it has none (KIP-534); open transactions are not cleaned.
+ * {@code delete.retention.ms} after it has none (KIP-534); the aborted-transaction index of cleaned (merged) segments
+ * keeps the entries of transactions with data left, across restarts and crashes mid-swap; open transactions are not
+ * cleaned.
  */
 class TransactionCompactionTest {
     private static final long HOUR = 3_600_000;
@@ -147,6 +152,126 @@ class TransactionCompactionTest {
     }
 
     @Test
+    void anAbortedTransactionWithDataLeftKeepsItsIndexEntryInTheMergedSegmentAcrossRestarts() throws Exception {
+        // Given producer 9's aborted batch is its last (its header stays for its sequence), in the third of four
+        // closed segments, and producer 8's aborted transaction in the second
+        log = open("t-0");
+        plain("k", "v0");
+        rollOnNextAppend();
+        txn(8, 0, "k", "aborted");
+        marker(8, false);
+        txn(8, 1, "k8", "y");
+        marker(8, true);
+        rollOnNextAppend();
+        plain("k", "v1");
+        long first9 = txn(9, 0, "k9", "q");
+        long abort9 = marker(9, false);
+        rollOnNextAppend();
+        plain("k", "v2");
+        closeSegmentsAndReplicate();
+        assertThat(log.numberOfSegments()).isEqualTo(5);
+        AbortedTxn entry9 = new AbortedTxn(9, first9, abort9, abort9 + 1);
+        assertThat(log.abortedTransactions(0, Long.MAX_VALUE)).hasSize(2).contains(entry9);
+
+        // When the clean merges the closed segments into one
+        clean();
+        assertThat(log.numberOfSegments()).isEqualTo(2);
+
+        // Then the merged segment's index holds producer 9's entry (not 8's: its data is gone), and so after
+        // restarts, with and without producer snapshots
+        Path t0 = dir.resolve("t-0");
+        assertThat(log.abortedTransactions(0, Long.MAX_VALUE)).containsExactly(entry9);
+        assertThat(log.abortedTransactions(first9, abort9)).containsExactly(entry9);
+        assertThat(log.abortedTransactions(abort9 + 1, Long.MAX_VALUE)).isEmpty();
+        assertThat(txnIndexFiles(t0)).containsExactly(LogSegment.fileName(0, TransactionIndex.SUFFIX));
+        assertThat(readCommitted()).containsEntry("k", "v2").containsEntry("k8", "y").doesNotContainKey("k9");
+        ProducerStateManager.ProducerEntry before9 = log.producerState().entry(9).orElseThrow();
+        log.close();
+        log = open("t-0");
+        assertThat(log.abortedTransactions(0, Long.MAX_VALUE)).containsExactly(entry9);
+        log.close();
+        TestBatches.deleteSnapshots(t0);
+        log = open("t-0");
+        assertThat(log.abortedTransactions(0, Long.MAX_VALUE)).containsExactly(entry9);
+        assertThat(log.firstUnstableOffset()).as("the marker stayed with the batch header").isEmpty();
+        ProducerStateManager.ProducerEntry after9 = log.producerState().entry(9).orElseThrow();
+        assertThat(after9.producerEpoch()).isEqualTo(before9.producerEpoch());
+        assertThat(after9.lastSequence()).isEqualTo(before9.lastSequence()).isZero();
+        assertThat(after9.coordinatorEpoch()).isEqualTo(before9.coordinatorEpoch());
+    }
+
+    /**
+     * A clean merging segments with transaction index entries, its directory copied at every step of the swap as a
+     * crash there would leave it (and once with only some old segments deleted): each copy opens with the old set
+     * (crash before the swap is committed) or the new one, its transaction index with it, and nothing left over.
+     */
+    @Test
+    void aCrashAtAnyStepOfTheSwapLeavesTheOldOrTheNewSegmentsWithTheirTransactionIndex() throws Exception {
+        Path t0 = dir.resolve("t-0");
+        log = open("t-0");
+        plain("k", "A");
+        txn(8, 0, "k", "aborted");
+        rollOnNextAppend();
+        marker(8, false); // entry in the second segment's index; its data goes in the clean
+        txn(8, 1, "k8", "y");
+        marker(8, true);
+        rollOnNextAppend();
+        txn(9, 0, "k9", "q");
+        marker(9, false); // entry in the third segment's index; stays (producer 9's last batch)
+        closeSegmentsAndReplicate();
+        LogState old = state();
+        assertThat(old.aborted()).hasSize(2);
+
+        List<String> steps = new ArrayList<>();
+        log.swapSteps = step -> {
+            steps.add(step);
+            TestBatches.copyDir(t0, dir.resolve("crash-" + step));
+        };
+        clean();
+        log.swapSteps = step -> { };
+        LogState cleaned = state();
+        assertThat(steps).as("one merged group").containsExactly("txnindex-swap", "log-swap", "old-segments-deleted",
+                "indexes-moved", "done");
+        assertThat(cleaned.aborted()).hasSize(1);
+        assertThat(cleaned).isNotEqualTo(old);
+
+        // Some old segments deleted, not all (the file system may keep deletions in any order)
+        Path partial = TestBatches.copyDir(dir.resolve("crash-log-swap"), dir.resolve("crash-partial-delete"));
+        long secondBase = old.segments().get(1);
+        Files.delete(TestBatches.logFile(partial, secondBase));
+        Files.delete(partial.resolve(LogSegment.fileName(secondBase, TransactionIndex.SUFFIX)));
+
+        Map<String, LogState> expected = new LinkedHashMap<>();
+        expected.put("txnindex-swap", old);
+        expected.put("log-swap", cleaned);
+        expected.put("partial-delete", cleaned);
+        expected.put("old-segments-deleted", cleaned);
+        expected.put("indexes-moved", cleaned);
+        expected.put("done", cleaned);
+        log.close();
+        log = null;
+        for (var e : expected.entrySet()) {
+            Path crashed = dir.resolve("crash-" + e.getKey());
+            try (PartitionLog reopened = PartitionLog.open(crashed, CONFIG, clock)) {
+                assertThat(state(reopened)).as("crash at %s", e.getKey()).isEqualTo(e.getValue());
+            }
+            try (Stream<Path> files = Files.list(crashed)) {
+                assertThat(files.map(f -> f.getFileName().toString()))
+                        .as("crash at %s", e.getKey()).noneMatch(name -> name.endsWith(PartitionLog.SWAP_SUFFIX));
+            }
+            for (String index : txnIndexFiles(crashed)) {
+                String base = index.substring(0, index.length() - TransactionIndex.SUFFIX.length());
+                assertThat(crashed.resolve(base + LogSegment.LOG_SUFFIX)).as("crash at %s", e.getKey()).exists();
+            }
+            // and a restart that replays every header (rebuilding the transaction indexes) agrees
+            TestBatches.deleteSnapshots(crashed);
+            try (PartitionLog replayed = PartitionLog.open(crashed, CONFIG, clock)) {
+                assertThat(state(replayed)).as("crash at %s, replayed", e.getKey()).isEqualTo(e.getValue());
+            }
+        }
+    }
+
+    @Test
     void anOpenTransactionIsNeverCleanedNorLetIntoTheKeyMapUntilItsMarkerIsReplicated() throws Exception {
         // Given k committed as A, then an open transaction writing k in a later closed segment
         log = open("t-0");
@@ -176,10 +301,41 @@ class TransactionCompactionTest {
         assertThat(offsets()).contains(committed).doesNotContain(open);
         // the aborted batch's header stays (producer 7's last sequence), so its marker stays with no horizon
         assertThat(controlBatches()).containsExactly(Map.entry(abort, false));
+        assertThat(log.abortedTransactions(0, Long.MAX_VALUE)).extracting(AbortedTxn::firstOffset)
+                .containsExactly(open);
         assertThat(readCommitted()).containsEntry("k", "A");
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** What a reader can tell of a log: segments, records, markers (with their horizon set or not), aborted txns. */
+    private record LogState(List<Long> segments, List<KafkaRecords.KeyValue> records,
+            List<Map.Entry<Long, Boolean>> controls, List<AbortedTxn> aborted) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof LogState other && segments.equals(other.segments) && controls.equals(other.controls)
+                    && aborted.equals(other.aborted) && asText(records).equals(asText(other.records));
+        }
+
+        @Override
+        public int hashCode() {
+            return segments.hashCode();
+        }
+
+        private static List<String> asText(List<KafkaRecords.KeyValue> records) {
+            return records.stream().map(kv -> kv.offset() + ":" + string(kv.key()) + "=" + string(kv.value())).toList();
+        }
+    }
+
+    private LogState state() throws IOException {
+        return state(log);
+    }
+
+    private static LogState state(PartitionLog l) throws IOException {
+        var all = l.read(l.logStartOffset(), Integer.MAX_VALUE, Long.MAX_VALUE).records();
+        return new LogState(l.segmentBaseOffsets(), KafkaRecords.records(all), controlBatches(all),
+                l.abortedTransactions(0, Long.MAX_VALUE));
+    }
 
     private PartitionLog open(String name) throws IOException {
         return PartitionLog.open(dir.resolve(name), CONFIG, clock);
@@ -265,6 +421,13 @@ class TransactionCompactionTest {
     private static List<Map.Entry<Long, Boolean>> controlBatches(java.nio.ByteBuffer stored) {
         return TestBatches.parse(stored).stream().filter(RecordBatch::isControlBatch)
                 .map(b -> Map.entry(b.baseOffset(), b.deleteHorizonMs().isPresent())).toList();
+    }
+
+    private static List<String> txnIndexFiles(Path partition) throws IOException {
+        try (Stream<Path> files = Files.list(partition)) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(TransactionIndex.SUFFIX))
+                    .sorted().toList();
+        }
     }
 
     private static byte[] bytes(String s) {
