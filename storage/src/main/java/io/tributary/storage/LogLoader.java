@@ -294,7 +294,11 @@ final class LogLoader {
      * Completes or drops a compaction that a crash interrupted ({@link PartitionLog#clean}): cleaned copies not swapped
      * in yet are deleted; a {@code <base>.log.<end>.swap} replaces every segment with a base offset in
      * {@code [base, end)} (the group it was cleaned from; an older {@code <base>.log.swap} the one at {@code base}),
-     * and their index files are deleted, so that the new segment's are rebuilt from it. Nothing else is deleted.
+     * and their index files are deleted, so that the new segment's offset and time indexes are rebuilt from it. Its
+     * aborted-transaction index is its {@code <base>.txnindex.<end>.swap} if that is still there (moved in, or deleted
+     * if empty); if not, the swap had moved it to {@code <base>.txnindex} already, after deleting the old segments'
+     * (see {@link PartitionLog#txnIndexSwapFileName}). A transaction index swap without its log swap belongs to a clean
+     * that never committed: deleted. Nothing else is deleted.
      */
     private static void finishCompaction(Path dir) throws IOException {
         DiskIo.deleteTree(dir.resolve(PartitionLog.CLEANER_DIR));
@@ -302,9 +306,15 @@ final class LogLoader {
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + PartitionLog.SWAP_SUFFIX)) {
             files.forEach(swaps::add);
         }
+        List<Path> txnIndexSwaps = new ArrayList<>();
         for (Path swap : swaps) {
             String name = swap.getFileName().toString();
             String[] parts = name.substring(0, name.length() - PartitionLog.SWAP_SUFFIX.length()).split("\\.");
+            if (parts.length == 3 && isOffset(parts[0], true) && ("." + parts[1]).equals(TransactionIndex.SUFFIX)
+                    && isOffset(parts[2], false)) {
+                txnIndexSwaps.add(swap);
+                continue;
+            }
             // <base>.log or <base>.log.<end>
             if (parts.length < 2 || parts.length > 3 || !isOffset(parts[0], true)
                     || !("." + parts[1]).equals(LogSegment.LOG_SUFFIX)
@@ -313,6 +323,9 @@ final class LogLoader {
             }
             long base = Long.parseLong(parts[0]);
             long end = parts.length == 3 ? Long.parseLong(parts[2]) : base + 1;
+            Path txnIndexSwap = parts.length == 3 ? dir.resolve(PartitionLog.txnIndexSwapFileName(base, end)) : null;
+            // Without its swap, the base's transaction index is the new one (an older swap never had one: left alone)
+            boolean newTxnIndexPending = txnIndexSwap != null && Files.exists(txnIndexSwap);
             for (long replaced : segmentBaseOffsets(dir)) {
                 if (replaced >= base && replaced < end) {
                     if (replaced != base) {
@@ -320,17 +333,44 @@ final class LogLoader {
                     }
                     Files.deleteIfExists(dir.resolve(LogSegment.fileName(replaced, LogSegment.INDEX_SUFFIX)));
                     Files.deleteIfExists(dir.resolve(LogSegment.fileName(replaced, LogSegment.TIME_INDEX_SUFFIX)));
+                    if (replaced != base || newTxnIndexPending) {
+                        Files.deleteIfExists(dir.resolve(LogSegment.fileName(replaced, TransactionIndex.SUFFIX)));
+                    }
                 }
             }
             Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)));
             Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX)));
-            // The deletions reach the disk before the swap loses its name (a crash now repeats this, never leaves an
-            // old segment beside the new one)
+            if (newTxnIndexPending) {
+                Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, TransactionIndex.SUFFIX)));
+            }
+            // The deletions reach the disk before the swaps lose their names (a crash now repeats this, never leaves an
+            // old segment or transaction index beside the new ones)
             DiskIo.fsyncDirectory(dir);
+            if (newTxnIndexPending) {
+                if (Files.size(txnIndexSwap) == 0) {
+                    Files.delete(txnIndexSwap);
+                } else {
+                    Files.move(txnIndexSwap, dir.resolve(LogSegment.fileName(base, TransactionIndex.SUFFIX)),
+                            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                }
+                DiskIo.fsyncDirectory(dir);
+            }
             Files.move(swap, dir.resolve(LogSegment.fileName(base, LogSegment.LOG_SUFFIX)),
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             DiskIo.fsyncDirectory(dir);
             LOG.info("Completed an interrupted compaction swap dir={} segments [{}, {})", dir, base, end);
+        }
+        boolean orphans = false;
+        for (Path txnIndexSwap : txnIndexSwaps) {
+            // deleteIfExists: false if a log swap above moved or deleted it
+            if (Files.deleteIfExists(txnIndexSwap)) {
+                orphans = true;
+                LOG.info("Deleted the transaction index of a compaction that never swapped in dir={} file={}", dir,
+                        txnIndexSwap.getFileName());
+            }
+        }
+        if (orphans) {
+            DiskIo.fsyncDirectory(dir);
         }
     }
 

@@ -80,6 +80,21 @@ public final class PartitionLog implements Closeable {
     static String swapFileName(long base, long end) {
         return LogSegment.fileName(base, LogSegment.LOG_SUFFIX) + "." + end + SWAP_SUFFIX;
     }
+
+    /**
+     * {@code <base>.txnindex.<end>.swap}: the aborted-transaction index of the cleaned copy {@link #swapFileName}
+     * names, always written (empty: no entry) and made durable before that swap, and moved into place (or deleted,
+     * if empty) after the old segments are gone and before the swap is renamed: so after a crash, a log swap without
+     * it has its index in place already. Without its log swap it is a clean that never committed.
+     */
+    static String txnIndexSwapFileName(long base, long end) {
+        return LogSegment.fileName(base, TransactionIndex.SUFFIX) + "." + end + SWAP_SUFFIX;
+    }
+
+    /** Tests: told of each step of a compaction swap ({@link #swapIn}), under the log's locks. */
+    interface SwapStepListener {
+        void reached(String step) throws IOException;
+    }
     /** Batches read and compacted at a time (plus one batch if larger). */
     private static final int CLEAN_CHUNK_BYTES = 1 << 20;
 
@@ -127,6 +142,8 @@ public final class PartitionLog implements Closeable {
      */
     private final ConcurrentSkipListMap<Long, Long> unreplicatedTxns = new ConcurrentSkipListMap<>();
     private long currentSnapshotChanges;
+    /** Tests only: sees every step of a compaction swap, to copy the directory as a crash there would leave it. */
+    volatile SwapStepListener swapSteps = step -> { };
 
     private PartitionLog(Path dir, LogConfig config, Clock clock, Map<Long, LogSegment> loaded,
                          ProducerSnapshots snapshots) {
@@ -944,37 +961,59 @@ public final class PartitionLog implements Closeable {
     }
 
     /**
-     * What a clean works on, taken under the append lock: the closed segments wholly below {@code cleanableEnd}, up to
-     * the first whose newest record is newer than {@code newestTimestampMs} (min.compaction.lag.ms); the last offset
-     * of each producer's last batch; the first dirty offset.
+     * What a clean works on, taken under the append lock: the closed segments wholly below {@code cleanableEnd} and the
+     * first unstable offset, up to the first whose newest record is newer than {@code newestTimestampMs}
+     * (min.compaction.lag.ms); the producers' state (whose last batches keep their headers); the aborted
+     * transactions overlapping those segments (every one whose data is there: its marker is written and indexed, as it
+     * is below the first unstable offset); the first dirty offset.
      */
-    private record CleanPlan(List<LogSegment> closedSegments, Map<Long, Long> producerLastOffsets, long firstDirty,
-            long truncations) {
+    private record CleanPlan(List<LogSegment> closedSegments, Map<Long, ProducerStateManager.ProducerEntry> producers,
+            List<AbortedTxn> abortedTxns, long firstDirty, long truncations) {
     }
 
     private CleanPlan plan(long cleanableEnd, long newestTimestampMs) throws IOException {
         appendLock.lock();
         try {
             ensureOpen();
+            // An open transaction's records may still be aborted, and a completed one's marker may still be truncated
+            // away (Kafka's cleaner stops at the log's first unstable offset too).
+            long end = Math.min(cleanableEnd, firstUnstableOffsetForCleaning());
             List<LogSegment> all = new ArrayList<>(segments.values());
             List<LogSegment> closedSegments = new ArrayList<>();
             for (LogSegment segment : all.subList(0, all.size() - 1)) {
-                if (segment.nextOffset() > cleanableEnd || segment.maxTimestamp() > newestTimestampMs) {
+                if (segment.nextOffset() > end || segment.maxTimestamp() > newestTimestampMs) {
                     break;
                 }
                 closedSegments.add(segment);
             }
-            Map<Long, Long> producerLastOffsets = new HashMap<>();
-            producerState.entries().forEach((id, entry) -> {
-                if (!entry.batches().isEmpty()) {
-                    producerLastOffsets.put(id, entry.batches().get(entry.batches().size() - 1).lastOffset());
+            List<AbortedTxn> aborted = new ArrayList<>();
+            if (!closedSegments.isEmpty()) {
+                long from = closedSegments.get(0).baseOffset();
+                long to = closedSegments.get(closedSegments.size() - 1).nextOffset();
+                for (LogSegment segment : all) {
+                    if (segment.nextOffset() > from || segment == all.get(all.size() - 1)) {
+                        aborted.addAll(segment.abortedTxns(from, to));
+                    }
                 }
-            });
+            }
             long firstDirty = Math.max(Checkpoint.read(dir.resolve(CLEANER_CHECKPOINT_FILE), 0), logStartOffset);
-            return new CleanPlan(closedSegments, producerLastOffsets, firstDirty, truncations);
+            return new CleanPlan(closedSegments, producerState.entries(), aborted, firstDirty, truncations);
         } finally {
             appendLock.unlock();
         }
+    }
+
+    /**
+     * The first offset of the oldest transaction that is open, or completed with its marker not yet replicated (the
+     * caller's high watermark moves are told through {@link #onHighWatermark}); {@code Long.MAX_VALUE} if none.
+     * Append lock.
+     */
+    private long firstUnstableOffsetForCleaning() {
+        long first = producerState.firstUnstableOffset().orElse(Long.MAX_VALUE);
+        for (long firstOffset : unreplicatedTxns.values()) {
+            first = Math.min(first, firstOffset);
+        }
+        return first;
     }
 
     /** What one {@link #clean} did. */
@@ -985,18 +1024,22 @@ public final class PartitionLog implements Closeable {
     /**
      * Compacts the closed segments below {@code cleanableEndOffset} (Kafka's log cleaner, one segment at a time):
      * builds a map of each key's latest offset over the dirty segments (those from the first dirty offset, in a map of
-     * at most {@code offsetMapBytes}; whole segments only), then rewrites every closed segment up to the last mapped
-     * one keeping, per {@link KafkaRecords#compact}, only each key's latest record, tombstones until
-     * {@code deleteRetentionMs} after their first compaction, and the header of each producer's last batch. Offsets
-     * never change; the active segment is never touched. The caller bounds {@code cleanableEndOffset} (the high
-     * watermark, {@code min.compaction.lag.ms}).
+     * at most {@code offsetMapBytes}; whole segments only; records of aborted transactions are not mapped), then
+     * rewrites every closed segment up to the last mapped one keeping, per {@link KafkaRecords#compact}, only each
+     * key's latest record, tombstones until {@code deleteRetentionMs} after their first compaction, and the header of
+     * each producer's last batch. Records of aborted transactions all go; a transaction marker stays while a batch of
+     * its transaction does, then until {@code deleteRetentionMs} after the first clean that finds none
+     * ({@link CleanedTransactions}). Offsets never change; the active segment is never touched. The caller bounds
+     * {@code cleanableEndOffset} (the high watermark, {@code min.compaction.lag.ms}); the log also stops at its first
+     * unstable offset (an open transaction, or one whose marker the high watermark has not passed).
      *
-     * <p>Crash safety: a cleaned copy is written and fsynced under {@value #CLEANER_DIR}/, renamed to
-     * {@code <base>.log.<end>.swap}, then the old segments are deleted and the swap renamed into place. Consecutive
-     * segments whose bytes add up to at most {@code segment.bytes} are cleaned into one ({@link #groupBySize}), so the
-     * small segments a clean leaves merge on the next. {@link #open} deletes leftover copies and completes a swap it
-     * finds. A segment that changed meanwhile (truncated, deleted
-     * by retention) is not swapped.
+     * <p>Crash safety: a cleaned copy is written and fsynced under {@value #CLEANER_DIR}/ with its indexes and its
+     * aborted-transaction index (the entries of the transactions with data left), the transaction index moved to
+     * {@code <base>.txnindex.<end>.swap}, the copy renamed to {@code <base>.log.<end>.swap}, then the old segments are
+     * deleted, the indexes moved in and the swap renamed into place ({@link #swapIn}). Consecutive segments whose
+     * bytes add up to at most {@code segment.bytes} are cleaned into one ({@link #groupBySize}), so the small segments
+     * a clean leaves merge on the next. {@link #open} deletes leftover copies and completes a swap it finds. A segment
+     * that changed meanwhile (truncated, deleted by retention) is not swapped.
      *
      * <p>I/O bound (Kafka's {@code Throttler} in its cleaner): {@code throttle} is told the size of every chunk of
      * about 1 MiB just read (to map the keys, then to copy) and of every chunk of kept batches just written to the
@@ -1015,8 +1058,7 @@ public final class PartitionLog implements Closeable {
             CleanerThrottle throttle) throws IOException, InterruptedException {
         Objects.requireNonNull(throttle);
         try {
-            return clean(plan.closedSegments(), plan.producerLastOffsets(), plan.firstDirty(), plan.truncations(),
-                    nowMs, deleteRetentionMs, offsetMapBytes, throttle);
+            return cleanPlanned(plan, nowMs, deleteRetentionMs, offsetMapBytes, throttle);
         } catch (SegmentGone e) {
             DiskIo.deleteTree(dir.resolve(CLEANER_DIR));
             LOG.info("Compaction of dir={} stopped: {}", dir, e.getMessage());
@@ -1028,10 +1070,12 @@ public final class PartitionLog implements Closeable {
         }
     }
 
-    private CleanResult clean(List<LogSegment> closedSegments, Map<Long, Long> producerLastOffsets, long firstDirty,
-            long truncationsAtPlan, long nowMs, long deleteRetentionMs, long offsetMapBytes, CleanerThrottle throttle)
-            throws IOException, InterruptedException {
-        // Map each dirty key to its latest offset, whole segments only.
+    private CleanResult cleanPlanned(CleanPlan plan, long nowMs, long deleteRetentionMs, long offsetMapBytes,
+            CleanerThrottle throttle) throws IOException, InterruptedException {
+        List<LogSegment> closedSegments = plan.closedSegments();
+        long firstDirty = plan.firstDirty();
+        CleanedTransactions txns = new CleanedTransactions(plan.abortedTxns());
+        // Map each dirty key to its latest offset, whole segments only; aborted records are not mapped.
         OffsetMap map = new OffsetMap(offsetMapBytes);
         long mappedEnd = -1;
         int mappedSegments = 0;
@@ -1040,7 +1084,7 @@ public final class PartitionLog implements Closeable {
                 mappedSegments++;
                 continue;
             }
-            if (!mapKeys(segment, map, throttle)) {
+            if (!mapKeys(segment, map, txns, throttle)) {
                 break;
             }
             mappedSegments++;
@@ -1048,7 +1092,7 @@ public final class PartitionLog implements Closeable {
         }
         boolean tombstonePass = false;
         if (mappedEnd < 0 && mappedSegments == closedSegments.size() && nowMs >= tombstonesDueMs) {
-            // Nothing dirty, but kept tombstones are due: rewrite the compacted segments to drop them.
+            // Nothing dirty, but kept tombstones or markers are due: rewrite the compacted segments to drop them.
             tombstonePass = true;
             mappedEnd = firstDirty;
         }
@@ -1059,24 +1103,9 @@ public final class PartitionLog implements Closeable {
             }
             return CleanResult.NOTHING;
         }
-        long[] earliestTombstoneDue = {Long.MAX_VALUE};
-        KafkaRecords.CompactionRules rules = new KafkaRecords.CompactionRules() {
-            @Override
-            public boolean keepsProducerState(long producerId, long lastOffset) {
-                Long last = producerLastOffsets.get(producerId);
-                return last != null && last == lastOffset;
-            }
-
-            @Override
-            public boolean isLatest(ByteBuffer key, long offset) {
-                return offset >= map.get(key); // -1: not updated since the last clean
-            }
-
-            @Override
-            public void tombstoneKept(long deleteHorizonMs) {
-                earliestTombstoneDue[0] = Math.min(earliestTombstoneDue[0], deleteHorizonMs);
-            }
-        };
+        long[] earliestHorizon = {Long.MAX_VALUE};
+        KafkaRecords.CompactionRules rules = compactionRules(plan.producers(), map, txns, nowMs, deleteRetentionMs,
+                earliestHorizon);
         Path cleaning = dir.resolve(CLEANER_DIR);
         Files.createDirectories(cleaning);
         long before = 0;
@@ -1087,11 +1116,14 @@ public final class PartitionLog implements Closeable {
             LogSegment copy = cleanedCopy(group, cleaning, rules, nowMs, deleteRetentionMs, throttle);
             long copySize = copy.size();
             copy.close();
+            // The entries of the aborted transactions with data left whose markers the group holds, in marker order
+            TransactionIndex.writeFile(cleaning.resolve(LogSegment.fileName(copy.baseOffset(),
+                    TransactionIndex.SUFFIX)), txns.takeIndexEntries());
             long groupBytes = 0;
             for (LogSegment segment : group) {
                 groupBytes += segment.size();
             }
-            if (!swapIn(group, cleaning, truncationsAtPlan)) {
+            if (!swapIn(group, cleaning, plan.truncations())) {
                 DiskIo.deleteTree(cleaning);
                 return new CleanResult(cleaned, before, after, firstDirty);
             }
@@ -1101,7 +1133,7 @@ public final class PartitionLog implements Closeable {
         }
         appendLock.lock();
         try {
-            if (truncations != truncationsAtPlan) {
+            if (truncations != plan.truncations()) {
                 // The offsets the map saw may have been written again since: they stay dirty
                 LOG.info("Compaction of dir={} done, but the log was truncated meanwhile: checkpoint not moved", dir);
                 DiskIo.deleteTree(cleaning);
@@ -1111,22 +1143,91 @@ public final class PartitionLog implements Closeable {
         } finally {
             appendLock.unlock();
         }
-        tombstonesDueMs = earliestTombstoneDue[0];
+        tombstonesDueMs = earliestHorizon[0];
         if (cleaned > 0) {
             lastCleanMs = nowMs;
         }
         DiskIo.deleteTree(cleaning);
         DiskIo.fsyncDirectory(dir);
         LOG.info("Compacted dir={} segments={} bytes={}->{} cleanedUpTo={}{}", dir, cleaned, before, after, mappedEnd,
-                tombstonePass ? " (expired tombstones)" : "");
+                tombstonePass ? " (expired tombstones and markers)" : "");
         return new CleanResult(cleaned, before, after, mappedEnd);
     }
 
-    /** Adds every keyed record of {@code segment} to {@code map}; false (the segment partly added) once it is full. */
-    private boolean mapKeys(LogSegment segment, OffsetMap map, CleanerThrottle throttle)
+    /**
+     * Kafka's cleaner rules for one pass, batch by batch in offset order ({@link CleanedTransactions} tracks the
+     * transactions): an aborted transaction's records all go; other data records stay if they are their key's latest
+     * in {@code map} (tombstones until their horizon); a batch that holds its producer's last sequence keeps its
+     * header, and so does a marker that holds its producer's epoch (the producer has no data batch left in its
+     * state: a marker bumped its epoch); a marker whose transaction has no data left stays until its delete horizon,
+     * set by the first pass that sees it so (KIP-534), then goes; other control batches stay. {@code earliestHorizon}
+     * gets the earliest horizon of a tombstone or marker kept.
+     */
+    private static KafkaRecords.CompactionRules compactionRules(Map<Long, ProducerStateManager.ProducerEntry> producers,
+            OffsetMap map, CleanedTransactions txns, long nowMs, long deleteRetentionMs, long[] earliestHorizon) {
+        return new KafkaRecords.CompactionRules() {
+            @Override
+            public KafkaRecords.BatchFate batchFate(KafkaRecords.BatchView batch) {
+                boolean keepHeader = keepsProducerState(batch);
+                if (!batch.control()) {
+                    boolean aborted = txns.onDataBatch(batch.producerId(), batch.transactional(), batch.baseOffset(),
+                            keepHeader);
+                    if (aborted) {
+                        return keepHeader ? KafkaRecords.BatchFate.DISCARD_KEEP_HEADER
+                                : KafkaRecords.BatchFate.DISCARD;
+                    }
+                    return keepHeader ? KafkaRecords.BatchFate.FILTER_KEEP_HEADER : KafkaRecords.BatchFate.FILTER;
+                }
+                boolean noDataLeft = txns.onControlBatch(batch.producerId(), batch.controlType(), batch.lastOffset());
+                if (!noDataLeft || keepHeader) {
+                    return KafkaRecords.BatchFate.FILTER; // a control batch's records all stay
+                }
+                if (batch.deleteHorizonMs().isPresent() && nowMs >= batch.deleteHorizonMs().getAsLong()) {
+                    return KafkaRecords.BatchFate.DISCARD;
+                }
+                earliestHorizon[0] = Math.min(earliestHorizon[0],
+                        batch.deleteHorizonMs().orElse(nowMs + deleteRetentionMs));
+                return KafkaRecords.BatchFate.KEEP_UNTIL_HORIZON;
+            }
+
+            private boolean keepsProducerState(KafkaRecords.BatchView batch) {
+                ProducerStateManager.ProducerEntry entry = batch.producerId() < 0 ? null
+                        : producers.get(batch.producerId());
+                if (entry == null) {
+                    return false;
+                }
+                if (entry.batches().isEmpty()) {
+                    return batch.control() && batch.producerEpoch() == entry.producerEpoch();
+                }
+                return !batch.control() && entry.batches().get(entry.batches().size() - 1).lastOffset()
+                        == batch.lastOffset();
+            }
+
+            @Override
+            public boolean isLatest(ByteBuffer key, long offset) {
+                return offset >= map.get(key); // -1: not updated since the last clean
+            }
+
+            @Override
+            public void recordKept() {
+                txns.onRecordKept();
+            }
+
+            @Override
+            public void tombstoneKept(long deleteHorizonMs) {
+                earliestHorizon[0] = Math.min(earliestHorizon[0], deleteHorizonMs);
+            }
+        };
+    }
+
+    /**
+     * Adds every keyed record of {@code segment} to {@code map}, except those of aborted transactions (KIP-98: an
+     * aborted record must never supersede a committed one); false (the segment partly added) once it is full.
+     */
+    private boolean mapKeys(LogSegment segment, OffsetMap map, CleanedTransactions txns, CleanerThrottle throttle)
             throws IOException, InterruptedException {
         boolean[] full = {false};
-        forEachChunk(segment, throttle, chunk -> KafkaRecords.forEachKey(chunk, (key, offset) -> {
+        KafkaRecords.KeyVisitor put = (key, offset) -> {
             if (key == null || full[0]) {
                 return;
             }
@@ -1135,7 +1236,17 @@ public final class PartitionLog implements Closeable {
                 return;
             }
             map.put(key, offset);
-        }));
+        };
+        forEachChunk(segment, throttle, chunk -> {
+            for (int pos = chunk.position(); pos < chunk.limit() && !full[0]; ) {
+                RecordBatchHeader header = RecordBatchHeader.parse(chunk, pos);
+                int next = pos + header.sizeInBytes();
+                if (!header.isControl() && !txns.isAborted(header)) {
+                    KafkaRecords.forEachKey(chunk.duplicate().limit(next).position(pos), put);
+                }
+                pos = next;
+            }
+        });
         return !full[0];
     }
 
@@ -1265,11 +1376,21 @@ public final class PartitionLog implements Closeable {
 
     /**
      * Replaces the segments of {@code group} by their cleaned copy in {@code cleaning} (one segment at the first one's
-     * base offset), unless one of them changed since the clean began (then false, nothing replaced). The copy is
-     * renamed to {@code <base>.log.<end>.swap} first ({@code end}: the group's next offset), then the old segments are
-     * deleted, then the swap is renamed into place: after a crash anywhere in between, {@link LogLoader} completes the
-     * swap, deleting every segment left with a base offset in {@code [base, end)}, whatever order the file system
-     * kept the deletions in. Producer snapshots whose fingerprint batch was in the group go.
+     * base offset, with its indexes and its aborted-transaction index), unless one of them changed since the clean
+     * began (then false, nothing replaced). Steps, each durable (directory fsync) before the next:
+     * <ol>
+     *   <li>the copy's transaction index is moved to {@code <base>.txnindex.<end>.swap} ({@code end}: the group's next
+     *       offset);</li>
+     *   <li>the copy is renamed to {@code <base>.log.<end>.swap}: from here the new set is committed;</li>
+     *   <li>the old segments are deleted with all their index files;</li>
+     *   <li>the copy's offset and time indexes are moved in, and its transaction index (or, empty, deleted);</li>
+     *   <li>the swap is renamed to {@code <base>.log}.</li>
+     * </ol>
+     * After a crash anywhere, {@link LogLoader} finds the old set (before step 2: it deletes the transaction index
+     * swap) or completes the new one, deleting every segment left with a base offset in {@code [base, end)} whatever
+     * order the file system kept the deletions in, and taking the transaction index from its swap or, if that is
+     * gone, from {@code <base>.txnindex} (step 4 was durable). Producer snapshots whose fingerprint batch was in the
+     * group go.
      */
     private boolean swapIn(List<LogSegment> group, Path cleaning, long truncationsAtPlan) throws IOException {
         long base = group.get(0).baseOffset();
@@ -1292,22 +1413,45 @@ public final class PartitionLog implements Closeable {
             try {
                 long oldNextOffset = group.get(group.size() - 1).nextOffset();
                 Path swap = dir.resolve(swapFileName(base, oldNextOffset));
-                Files.move(cleaning.resolve(logName), swap, StandardCopyOption.ATOMIC_MOVE);
+                String txnIndexName = LogSegment.fileName(base, TransactionIndex.SUFFIX);
+                Path txnIndexSwap = dir.resolve(txnIndexSwapFileName(base, oldNextOffset));
+                // The new transaction index is on disk before the swap that commits it: a swap found without its
+                // transaction index swap always had it moved in already.
+                Files.move(cleaning.resolve(txnIndexName), txnIndexSwap, StandardCopyOption.ATOMIC_MOVE);
+                DiskIo.fsyncDirectory(dir);
+                swapSteps.reached("txnindex-swap");
+                try {
+                    Files.move(cleaning.resolve(logName), swap, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    Files.deleteIfExists(txnIndexSwap); // nothing committed: the old set stays, with its indexes
+                    throw e;
+                }
                 try {
                     DiskIo.fsyncDirectory(dir);
+                    swapSteps.reached("log-swap");
                     for (LogSegment segment : group) {
                         segment.closeAndDelete();
                     }
                     // Every old segment is gone on disk before the swap loses its name: a crash from here on can never
                     // leave an old segment beside the merged one (the loader completes a swap, it cannot undo a rename).
                     DiskIo.fsyncDirectory(dir);
+                    swapSteps.reached("old-segments-deleted");
                     for (String suffix : List.of(LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
                         String name = LogSegment.fileName(base, suffix);
                         Files.move(cleaning.resolve(name), dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
                     }
+                    if (Files.size(txnIndexSwap) == 0) {
+                        Files.delete(txnIndexSwap);
+                    } else {
+                        Files.move(txnIndexSwap, dir.resolve(txnIndexName), StandardCopyOption.ATOMIC_MOVE);
+                    }
+                    // In place before the swap loses its name (else the loader would take the swap as uncommitted)
+                    DiskIo.fsyncDirectory(dir);
+                    swapSteps.reached("indexes-moved");
                     Files.move(swap, dir.resolve(logName), StandardCopyOption.ATOMIC_MOVE);
                     snapshots.deleteBetween(base, oldNextOffset);
                     DiskIo.fsyncDirectory(dir);
+                    swapSteps.reached("done");
                     LogSegment replacement = LogSegment.open(dir, base, config.segmentIndexBytes());
                     if (!replacement.loadTrusted()) {
                         replacement.recover(config.indexIntervalBytes());

@@ -22,6 +22,9 @@ import java.util.List;
  * The file exists only once a segment has an aborted transaction. It is appended to (never rewritten, except by a
  * truncation) and fsynced with the segment; a torn last entry after a crash is ignored, and the loader rebuilds the
  * entries of replayed markers anyway (the index is derived from the log: the markers and the producer state).
+ * Compaction writes a cleaned segment's index whole, beside its copy, and swaps it in with it (see
+ * {@link PartitionLog#clean}): the entries of the aborted transactions that still have data, whatever segment of the
+ * merged group held them.
  *
  * <p>Bound: one entry per aborted transaction whose marker is in the segment; held on the heap (34 bytes each) as
  * the offset index is.
@@ -91,20 +94,36 @@ final class TransactionIndex {
         replace(kept);
     }
 
-    /** Replaces every entry (the loader's rebuild, a cleaned copy's). Append lock, or before the log is shared. */
+    /** Replaces every entry (the loader's rebuild). Append lock, or before the log is shared. */
     void replace(List<AbortedTxn> all) throws IOException {
         closeChannel();
         if (all.isEmpty()) {
             Files.deleteIfExists(file);
         } else {
-            ByteBuffer content = ByteBuffer.allocate(all.size() * ENTRY_SIZE);
-            for (AbortedTxn txn : all) {
-                content.putShort(VERSION).putLong(txn.producerId()).putLong(txn.firstOffset())
-                        .putLong(txn.lastOffset()).putLong(txn.lastStableOffset());
-            }
-            DiskIo.writeAtomically(file, content.flip());
+            DiskIo.writeAtomically(file, encode(all));
         }
         entries = List.copyOf(all);
+    }
+
+    /**
+     * Writes {@code all} as the whole of {@code file}, fsynced; no entry gives an empty file (a compaction's cleaned
+     * copy always has one, see {@link PartitionLog#txnIndexSwapFileName}).
+     */
+    static void writeFile(Path file, List<AbortedTxn> all) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            DiskIo.writeFully(ch, encode(all), 0);
+            ch.force(true);
+        }
+    }
+
+    private static ByteBuffer encode(List<AbortedTxn> all) {
+        ByteBuffer content = ByteBuffer.allocate(all.size() * ENTRY_SIZE);
+        for (AbortedTxn txn : all) {
+            content.putShort(VERSION).putLong(txn.producerId()).putLong(txn.firstOffset())
+                    .putLong(txn.lastOffset()).putLong(txn.lastStableOffset());
+        }
+        return content.flip();
     }
 
     /** The aborted transactions that overlap [{@code fromOffset}, {@code toOffset}). */

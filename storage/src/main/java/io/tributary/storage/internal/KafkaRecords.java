@@ -185,13 +185,48 @@ public final class KafkaRecords {
         return end;
     }
 
+    /** {@link BatchView#controlType} of a data batch, or of a control batch whose first record is unreadable. */
+    public static final int CONTROL_TYPE_NONE = -1;
+    /** {@link BatchView#controlType} of a control batch without a record. */
+    public static final int CONTROL_TYPE_EMPTY = -2;
+
+    /**
+     * A stored batch as compaction sees it, before its records: its header, and for a control batch the type of its
+     * first record (Kafka's {@code ControlRecordType} id: 0 ABORT, 1 COMMIT, others; or {@link #CONTROL_TYPE_EMPTY},
+     * {@link #CONTROL_TYPE_NONE}).
+     *
+     * @param deleteHorizonMs the batch's delete horizon (KIP-534), if a clean set one
+     */
+    public record BatchView(long baseOffset, long lastOffset, long producerId, short producerEpoch,
+            boolean transactional, boolean control, int controlType, java.util.OptionalLong deleteHorizonMs) {
+    }
+
+    /** What compaction does with one batch; the log decides ({@link CompactionRules#batchFate}). */
+    public enum BatchFate {
+        /** Data records filtered by key (latest, tombstones until their horizon), a control batch kept whole; the
+         * batch goes if no record stays. */
+        FILTER,
+        /** As {@link #FILTER}, but the header stays even with no record left (its producer's last sequence). */
+        FILTER_KEEP_HEADER,
+        /** Every record goes, and the batch with them. */
+        DISCARD,
+        /** Every record goes; the header stays (its producer's last sequence). */
+        DISCARD_KEEP_HEADER,
+        /** A marker whose transaction has no data left: kept, and its delete horizon set if it has none (KIP-534). */
+        KEEP_UNTIL_HORIZON
+    }
+
     /** What compaction keeps (Kafka's LogCleaner rules; the log decides, this adapter only applies them). */
     public interface CompactionRules {
-        /** Whether the batch's header stays even with no record left: it holds its producer's last sequence. */
-        boolean keepsProducerState(long producerId, long lastOffset);
+        /** The fate of the next batch, asked once per batch in log order, before any of its records. */
+        BatchFate batchFate(BatchView batch);
 
         /** Whether the record with {@code key} at {@code offset} is the latest of its key. */
         boolean isLatest(ByteBuffer key, long offset);
+
+        /** Told of each data record kept, right after the {@link #batchFate} of its batch. */
+        default void recordKept() {
+        }
 
         /** Told of each tombstone kept, with the time after which it goes. */
         default void tombstoneKept(long deleteHorizonMs) {
@@ -200,42 +235,55 @@ public final class KafkaRecords {
 
     /**
      * Compacts the whole batches in {@code batches} (position to limit) into a new buffer, which it returns ready to
-     * read: of each key only the latest record stays, records without a key go, a tombstone (null value) stays until
-     * its batch's delete horizon has passed. The first pass that keeps a tombstone sets that horizon in its batch to
-     * {@code nowMs + deleteRetentionMs} (KIP-534). Offsets never change: a batch keeps its base offset, last offset,
-     * producer id, epoch and sequences whatever records it loses; a batch that loses every record goes, unless it
-     * holds its producer's last sequence (then its empty header stays). Control batches stay (transactions).
+     * read, doing with each batch what {@link CompactionRules#batchFate} says. The records of a filtered data batch:
+     * of each key only the latest record stays, records without a key go, a tombstone (null value) stays until its
+     * batch's delete horizon has passed; the first pass that keeps a tombstone sets that horizon in its batch to
+     * {@code nowMs + deleteRetentionMs} (KIP-534), and so does the first that keeps a marker as
+     * {@link BatchFate#KEEP_UNTIL_HORIZON}. Offsets never change: a batch keeps its base offset, last offset,
+     * producer id, epoch and sequences whatever records it loses; a batch that loses every record goes, unless its
+     * fate keeps its header (then its empty header stays).
      *
      * @throws LogException CORRUPT_MESSAGE if a batch cannot be decoded
      */
     public static ByteBuffer compact(ByteBuffer batches, CompactionRules rules, long nowMs, long deleteRetentionMs,
             int maxBatchBytes) {
         MemoryRecords.RecordFilter filter = new MemoryRecords.RecordFilter(nowMs, deleteRetentionMs) {
+            private BatchFate fate;
+
             @Override
             protected BatchRetentionResult checkBatchRetention(RecordBatch batch) {
-                boolean keep = batch.isControlBatch()
-                        || (batch.hasProducerId() && rules.keepsProducerState(batch.producerId(), batch.lastOffset()));
-                return new BatchRetentionResult(keep ? BatchRetention.RETAIN_EMPTY : BatchRetention.DELETE_EMPTY,
-                        false);
+                fate = rules.batchFate(new BatchView(batch.baseOffset(), batch.lastOffset(), batch.producerId(),
+                        batch.producerEpoch(), batch.isTransactional(), batch.isControlBatch(), controlType(batch),
+                        batch.deleteHorizonMs()));
+                BatchRetention retention = switch (fate) {
+                    case FILTER, KEEP_UNTIL_HORIZON -> BatchRetention.DELETE_EMPTY;
+                    case FILTER_KEEP_HEADER, DISCARD_KEEP_HEADER -> BatchRetention.RETAIN_EMPTY;
+                    case DISCARD -> BatchRetention.DELETE;
+                };
+                // the second argument makes filterTo set the delete horizon of a marker that has none
+                return new BatchRetentionResult(retention, fate == BatchFate.KEEP_UNTIL_HORIZON);
             }
 
             @Override
             protected boolean shouldRetainRecord(RecordBatch batch, Record record) {
+                if (fate == BatchFate.DISCARD || fate == BatchFate.DISCARD_KEEP_HEADER) {
+                    return false;
+                }
                 if (batch.isControlBatch()) {
                     return true;
                 }
                 if (!record.hasKey() || !rules.isLatest(record.key().asReadOnlyBuffer(), record.offset())) {
                     return false;
                 }
-                if (record.hasValue()) {
-                    return true;
+                if (!record.hasValue()) {
+                    java.util.OptionalLong horizon = batch.deleteHorizonMs();
+                    long dueMs = horizon.isPresent() ? horizon.getAsLong() : nowMs + deleteRetentionMs;
+                    if (horizon.isPresent() && nowMs >= dueMs) {
+                        return false;
+                    }
+                    rules.tombstoneKept(dueMs);
                 }
-                java.util.OptionalLong horizon = batch.deleteHorizonMs();
-                long dueMs = horizon.isPresent() ? horizon.getAsLong() : nowMs + deleteRetentionMs;
-                if (horizon.isPresent() && nowMs >= dueMs) {
-                    return false;
-                }
-                rules.tombstoneKept(dueMs);
+                rules.recordKept();
                 return true;
             }
         };
@@ -248,6 +296,23 @@ public final class KafkaRecords {
             return written;
         } catch (KafkaException e) {
             throw new LogException(LogError.CORRUPT_MESSAGE, "cannot compact a stored batch: " + e.getMessage());
+        }
+    }
+
+    /** The control type of a control batch's first record (see {@link BatchView}); unreadable is none. */
+    private static int controlType(RecordBatch batch) {
+        if (!batch.isControlBatch()) {
+            return CONTROL_TYPE_NONE;
+        }
+        try (CloseableIterator<Record> records = batch.streamingIterator(BufferSupplier.NO_CACHING)) {
+            if (!records.hasNext()) {
+                return CONTROL_TYPE_EMPTY;
+            }
+            Record first = records.next();
+            return first.hasKey()
+                    ? org.apache.kafka.common.record.ControlRecordType.parseTypeId(first.key()) : CONTROL_TYPE_NONE;
+        } catch (RuntimeException e) {
+            return CONTROL_TYPE_NONE; // kept as any other control batch; TxnMarkers logs unreadable ones
         }
     }
 
