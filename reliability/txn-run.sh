@@ -74,6 +74,8 @@ TWL=("$JAVA" ${CLIENT_HEAP:--Xmx512m} -Dreliability.client.log="$RUN_DIR/client.
      -Dlog4j2.configurationFile="$CLIENT_LIBS/log4j2-client.properties" -cp "$TXN_CLASSES:$CLIENT_LIBS/*" reliability.txn.Main)
 
 log "run $RUN_ID: txn workload, system=$SYSTEM nemesis=$NEMESIS duration=${DURATION_S}s seed=$SEED dir=$RUN_DIR"
+loadavg() { log "load average (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores - $1"; }
+loadavg "before setup"
 "$SHARED/lib/workload.sh" setup                # kafka-clients jars (+ the shared workload, used above)
 rm -rf "$TXN_CLASSES"; mkdir -p "$TXN_CLASSES"
 javac -nowarn -Xlint:none -d "$TXN_CLASSES" -cp "$CLIENT_LIBS/*" $(find "$HERE/txn/src" -name '*.java') || die "javac failed"
@@ -107,6 +109,7 @@ NEMESIS_PID=""
 wait "$WORKLOAD_PID" || die "workload failed"
 WORKLOAD_PID=""
 
+loadavg "at the end of the workload"
 log "healed; waiting for a full ISR, then for LSO == HW and the final reads"
 wl wait-healthy "$NODES" 180 full-isr || log "WARN: cluster not fully healthy; checking anyway"
 set +e
