@@ -79,7 +79,7 @@ class ProtocolBehaviourTest {
                     ApiKeys.DELETE_GROUPS, ApiKeys.OFFSET_DELETE, ApiKeys.DESCRIBE_QUORUM, ApiKeys.SASL_HANDSHAKE,
                     ApiKeys.SASL_AUTHENTICATE, ApiKeys.ALTER_USER_SCRAM_CREDENTIALS,
                     ApiKeys.DESCRIBE_USER_SCRAM_CREDENTIALS, ApiKeys.CREATE_ACLS, ApiKeys.DESCRIBE_ACLS,
-                    ApiKeys.DELETE_ACLS);
+                    ApiKeys.DELETE_ACLS, ApiKeys.TXN_OFFSET_COMMIT);
             assertThat(response.apiKeys().find(ApiKeys.LIST_OFFSETS.id).maxVersion()).isEqualTo((short) 6);
         }
     }
