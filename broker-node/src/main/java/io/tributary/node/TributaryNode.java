@@ -268,6 +268,13 @@ public final class TributaryNode implements Closeable {
         // After the replica manager: a group partition's log is open before its coordinator loads it.
         lifecycle.addListener(groups);
         lifecycle.addListener(txns);
+        // A marker committed on a __consumer_offsets partition led here applies or drops the producer's pending
+        // transactional offsets (TxnOffsetCommit), before the marker is reported written.
+        markerWriter.setListener((partition, producerId, commit) -> {
+            if (partition.topic().equals(GroupService.TOPIC)) {
+                groups.onTransactionCompleted(partition.partition(), producerId, commit);
+            }
+        });
         // Last: by now the replicas have acted on the image, so requests waiting for this offset may go on.
         lifecycle.addListener((previous, next) -> lifecycle.onPublished());
         NodeMetrics metrics = new NodeMetrics(config.nodeId(), replicas, groups, quorum::controllerActive,

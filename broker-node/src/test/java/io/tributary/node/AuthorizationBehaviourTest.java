@@ -25,6 +25,8 @@ import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.MetadataResponseData;
 import org.apache.kafka.common.message.ProduceRequestData;
 import org.apache.kafka.common.message.ProduceResponseData;
+import org.apache.kafka.common.message.TxnOffsetCommitRequestData;
+import org.apache.kafka.common.message.TxnOffsetCommitResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.record.MemoryRecords;
@@ -103,6 +105,16 @@ class AuthorizationBehaviourTest {
                     ApiKeys.INIT_PRODUCER_ID, (short) 4, new InitProducerIdRequestData().setTransactionalId(null)
                             .setTransactionTimeoutMs(60_000).setProducerId(-1).setProducerEpoch((short) -1));
             assertThat(producerId.errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+            // Kafka checks WRITE on the transactional id first, then READ on the group
+            TxnOffsetCommitRequestData txnCommit = new TxnOffsetCommitRequestData().setTransactionalId("tx")
+                    .setGroupId("g").setProducerId(1).setProducerEpoch((short) 0).setTopics(List.of(
+                            new TxnOffsetCommitRequestData.TxnOffsetCommitRequestTopic().setName("t").setPartitions(
+                                    List.of(new TxnOffsetCommitRequestData.TxnOffsetCommitRequestPartition()
+                                            .setPartitionIndex(0).setCommittedOffset(1)))));
+            TxnOffsetCommitResponseData txnCommitted = (TxnOffsetCommitResponseData) client.send(
+                    ApiKeys.TXN_OFFSET_COMMIT, (short) 3, txnCommit);
+            assertThat(txnCommitted.topics().get(0).partitions().get(0).errorCode())
+                    .isEqualTo(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code());
             DescribeConfigsRequestData describe = new DescribeConfigsRequestData();
             describe.resources().add(new DescribeConfigsRequestData.DescribeConfigsResource()
                     .setResourceType((byte) 4).setResourceName("1"));

@@ -20,8 +20,10 @@ import org.apache.kafka.clients.admin.TransactionDescription;
 import org.apache.kafka.clients.admin.TransactionListing;
 import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -138,6 +140,37 @@ class TransactionsTest {
             // marker at 3: the consumer skips the control records.
             assertThat(all.get(p)).extracting(ConsumerRecord::offset).containsExactly(0L, 2L);
         }
+    }
+
+    @Test
+    void sendOffsetsToTransactionCommitsTheOffsetsOnlyWithTheTransaction() throws Exception {
+        TopicPartition input = new TopicPartition(TOPIC, 0);
+        String group = "tx-offsets-group";
+        try (KafkaProducer<String, String> producer = transactional("tx-offsets", Map.of())) {
+            producer.initTransactions();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(TOPIC, 1, "k", "out-aborted"));
+            producer.sendOffsetsToTransaction(Map.of(input, new OffsetAndMetadata(5)),
+                    new ConsumerGroupMetadata(group));
+            assertThat(committedOffset(group, input)).as("offsets of an open transaction").isNull();
+            producer.abortTransaction();
+            assertThat(committedOffset(group, input)).as("offsets of an aborted transaction").isNull();
+
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(TOPIC, 1, "k", "out-committed"));
+            producer.sendOffsetsToTransaction(Map.of(input, new OffsetAndMetadata(7)),
+                    new ConsumerGroupMetadata(group));
+            assertThat(committedOffset(group, input)).as("offsets of an open transaction").isNull();
+            producer.commitTransaction();
+        }
+        assertThat(committedOffset(group, input)).as("offsets of the committed transaction").isEqualTo(7L);
+        assertThat(values(readAll(IsolationLevel.READ_COMMITTED))).containsExactly("out-committed");
+    }
+
+    private Long committedOffset(String group, TopicPartition partition) throws Exception {
+        OffsetAndMetadata offset = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                .get(30, TimeUnit.SECONDS).get(partition);
+        return offset == null ? null : offset.offset();
     }
 
     @Test

@@ -37,6 +37,7 @@ public record RecordBatchHeader(long baseOffset, int batchLength, int partitionL
     public static final int CRC_OFFSET = 17;
     public static final int ATTRIBUTES_OFFSET = 21;
     public static final int LAST_OFFSET_DELTA_OFFSET = 23;
+    public static final int BASE_SEQUENCE_OFFSET = 53;
     /** baseOffset + batchLength: the bytes not counted by batchLength. */
     public static final int LOG_OVERHEAD = 12;
     public static final int HEADER_SIZE = 61;

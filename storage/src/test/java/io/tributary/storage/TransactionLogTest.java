@@ -3,6 +3,7 @@ package io.tributary.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.tributary.storage.internal.KafkaRecords;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -151,6 +152,37 @@ class TransactionLogTest {
                 .isInstanceOfSatisfying(LogException.class,
                         e -> assertThat(e.error()).isEqualTo(LogError.INVALID_PRODUCER_EPOCH));
         assertThat(log.logEndOffset()).isEqualTo(end + 1);
+    }
+
+    /**
+     * The group coordinator writes a transactional offset commit as the leader, with the producer's id and epoch and
+     * no sequence (Kafka's {@code RecordBatch.NO_SEQUENCE}): the log opens the producer's transaction without checking
+     * sequences, any number of times, fences an older epoch, and the marker ends it.
+     */
+    @Test
+    void aTransactionalBatchWithoutSequencesOpensATransactionAndAnOlderEpochIsFenced() throws IOException {
+        log = open("t-0");
+        ByteBuffer commit = KafkaRecords.transactionalBatchOf(List.of("k".getBytes()), List.of("v".getBytes()),
+                clock.millis(), 7, (short) 3, KafkaRecords.NO_SEQUENCE);
+        long first = append(commit);
+        append(KafkaRecords.transactionalBatchOf(List.of("k".getBytes(), "l".getBytes()),
+                List.of("w".getBytes(), "x".getBytes()), clock.millis(), 7, (short) 3, KafkaRecords.NO_SEQUENCE));
+        assertThat(log.firstUnstableOffset()).hasValue(first);
+        assertThatThrownBy(() -> append(KafkaRecords.transactionalBatchOf(List.of("k".getBytes()),
+                List.of("v".getBytes()), clock.millis(), 7, (short) 2, KafkaRecords.NO_SEQUENCE)))
+                .isInstanceOfSatisfying(LogException.class,
+                        e -> assertThat(e.error()).isEqualTo(LogError.INVALID_PRODUCER_EPOCH));
+
+        log.appendTransactionMarker(7, (short) 3, 0, true, EPOCH);
+        assertThat(log.firstUnstableOffset()).isEmpty();
+        List<KafkaRecords.Batch> batches = KafkaRecords.batches(log.read(0, 1 << 20, log.logEndOffset()).records());
+        assertThat(batches).extracting(KafkaRecords.Batch::producerId).containsOnly(7L);
+        assertThat(batches).extracting(KafkaRecords.Batch::transactional).containsOnly(true);
+        assertThat(batches).extracting(KafkaRecords.Batch::control).containsExactly(false, false, true);
+        assertThat(batches).extracting(KafkaRecords.Batch::markerType)
+                .containsExactly(-1, -1, (int) TxnMarkers.COMMIT);
+        assertThat(batches.get(1).records()).extracting(KafkaRecords.KeyValue::offset).containsExactly(1L, 2L);
+        assertThat(batches.get(2).records()).isEmpty();
     }
 
     @Test

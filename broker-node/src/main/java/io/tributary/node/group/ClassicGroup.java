@@ -25,8 +25,12 @@ import org.apache.kafka.common.protocol.Errors;
  */
 final class ClassicGroup {
 
-    /** A committed offset (Kafka's OffsetAndMetadata). */
-    record CommittedOffset(long offset, int leaderEpoch, String metadata, long commitTimestampMs) {
+    /**
+     * A committed offset (Kafka's OffsetAndMetadata), and the log offset of the record that committed it
+     * ({@code recordOffset}): when a transaction's COMMIT marker applies its offsets, a partition's later regular
+     * commit (a higher record offset) wins, as in Kafka.
+     */
+    record CommittedOffset(long offset, int leaderEpoch, String metadata, long commitTimestampMs, long recordOffset) {
     }
 
     final String groupId;

@@ -41,6 +41,7 @@ import org.apache.kafka.common.message.OffsetFetchRequestData;
 import org.apache.kafka.common.message.OffsetFetchResponseData;
 import org.apache.kafka.common.message.SyncGroupRequestData;
 import org.apache.kafka.common.message.SyncGroupResponseData;
+import org.apache.kafka.common.message.TxnOffsetCommitRequestData;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
@@ -57,9 +58,13 @@ import org.apache.kafka.common.protocol.Errors;
  *   <li>On becoming the partition's leader: create a coordinator, {@link #load} every record of the partition
  *       (answer COORDINATOR_LOAD_IN_PROGRESS meanwhile), then serve.</li>
  *   <li>Offsets, OffsetDelete and DeleteGroups decide without changing state and return records plus a response:
- *       append the records (acks=all), then {@link #replay} each in log order, then send the response (on append
- *       failure, send {@link OffsetCommitDecision#failed} or map the error alike). Until replayed, the state is
- *       unchanged.</li>
+ *       append the records (acks=all), then {@link #replay} each in log order with its log offset, then send the
+ *       response (on append failure, send {@link OffsetCommitDecision#failed} or map the error alike). Until
+ *       replayed, the state is unchanged.</li>
+ *   <li>TxnOffsetCommit likewise, but its records go in one transactional batch of the request's producer id and
+ *       epoch and are replayed with {@link #replayTransactional}: they stay pending (invisible to OffsetFetch) until
+ *       the driver calls {@link #completeTransaction} for a COMMIT or ABORT marker of that producer written to the
+ *       partition. Replay and completion must follow log order: a transaction's records before its marker.</li>
  *   <li>JoinGroup, SyncGroup, Heartbeat and LeaveGroup change membership in memory at once (members must rejoin a
  *       new coordinator anyway if the snapshot is lost); after each such call, and with the result of
  *       {@link #onTick}, append the membership snapshots from {@link #takeRecords()}. Their replay is a no-op on
@@ -71,7 +76,7 @@ import org.apache.kafka.common.protocol.Errors;
  * </ol>
  *
  * <p>Versions: JoinGroup v0-9, SyncGroup v0-5, Heartbeat v0-4, LeaveGroup v0-5, OffsetCommit v2-10, OffsetFetch
- * v1-10, ListGroups v0-5, DescribeGroups v0-6, DeleteGroups v0-2, OffsetDelete v0. For OffsetCommit/OffsetFetch
+ * v1-10, TxnOffsetCommit v0-4, ListGroups v0-5, DescribeGroups v0-6, DeleteGroups v0-2, OffsetDelete v0. For OffsetCommit/OffsetFetch
  * v10 (topic ids) the driver fills each request topic's name from its id before calling, and the id of every
  * response topic that lacks one.
  */
@@ -83,6 +88,7 @@ public final class GroupCoordinator {
     private final List<GroupRecord> outbox = new ArrayList<>();
     private final MembershipManager membership;
     private final OffsetManager offsets;
+    private final PendingTxnOffsets pending = new PendingTxnOffsets();
     private long nextRetentionCheckMs = Long.MIN_VALUE;
 
     /**
@@ -93,7 +99,7 @@ public final class GroupCoordinator {
     public GroupCoordinator(GroupCoordinatorConfig config, Supplier<String> uniqueIds) {
         this.config = Objects.requireNonNull(config);
         this.membership = new MembershipManager(config, groups, Objects.requireNonNull(uniqueIds), outbox);
-        this.offsets = new OffsetManager(config, groups);
+        this.offsets = new OffsetManager(config, groups, pending);
     }
 
     // ---- membership (applied at once; snapshots via takeRecords) ----
@@ -147,6 +153,18 @@ public final class GroupCoordinator {
         return offsets.commitOffsets(req, topicExists, nowMs);
     }
 
+    /**
+     * TxnOffsetCommit: the records to append as one transactional batch of the producer, and the response.
+     *
+     * @param topicExists whether the partition exists in the cluster (else UNKNOWN_TOPIC_OR_PARTITION)
+     */
+    public TxnOffsetCommitDecision commitTransactionalOffsets(TxnOffsetCommitRequestData req, short version,
+            Predicate<TopicPartition> topicExists, long nowMs) {
+        return offsets.commitTransactionalOffsets(req, topicExists, nowMs);
+    }
+
+    /** OffsetFetch; with {@code require_stable} (v7+) a partition with a pending transactional offset of the group
+     * answers UNSTABLE_OFFSET_COMMIT. */
     public OffsetFetchResponseData fetchOffsets(OffsetFetchRequestData req, short version) {
         return offsets.fetchOffsets(req, version);
     }
@@ -236,31 +254,75 @@ public final class GroupCoordinator {
     // ---- persistence ----
 
     /**
-     * Applies a record appended to the partition by this coordinator. Offset records and tombstones change state
-     * here and only here; a {@link GroupMetadataRecord} is a no-op (membership was applied when decided). A group
-     * tombstone does not remove a group that members joined since it was decided.
+     * Applies a record appended to the partition at {@code recordOffset} by this coordinator, not in a transaction.
+     * Offset records and tombstones change state here and only here; a {@link GroupMetadataRecord} is a no-op
+     * (membership was applied when decided). A group tombstone does not remove a group that members joined since it
+     * was decided. An offset tombstone also drops the partition's pending offsets of open transactions (Kafka).
      */
-    public void replay(GroupRecord record) {
+    public void replay(GroupRecord record, long recordOffset) {
         if (record instanceof OffsetCommitRecord r) {
             groups.computeIfAbsent(r.group(), g -> new ClassicGroup(g, r.commitTimestampMs())).offsets.put(
-                    new TopicPartition(r.topic(), r.partition()),
-                    new CommittedOffset(r.offset(), r.leaderEpoch(), r.metadata(), r.commitTimestampMs()));
+                    new TopicPartition(r.topic(), r.partition()), committed(r, recordOffset));
         } else if (record instanceof OffsetTombstone r) {
+            TopicPartition tp = new TopicPartition(r.topic(), r.partition());
             ClassicGroup group = groups.get(r.group());
             if (group != null) {
-                group.offsets.remove(new TopicPartition(r.topic(), r.partition()));
+                group.offsets.remove(tp);
             }
+            pending.remove(r.group(), tp);
         } else if (record instanceof GroupTombstone r) {
             deleteGroupMetadata(r.group());
         }
     }
 
     /**
-     * Rebuilds the state of a new coordinator from every record of the partition, in log order: offsets exactly;
-     * each group from its last snapshot, Stable with its members (whose sessions restart at {@code nowMs}, as Kafka
-     * does) or Empty. Must be called before any other call.
+     * Applies a record appended at {@code recordOffset} in a transactional batch of {@code producerId}: an offset
+     * commit becomes pending in the producer's transaction (the group is created if unknown, a simple group, as
+     * Kafka does); any other record is applied as by {@link #replay} (Kafka: only offset commits are transactional).
      */
-    public void load(Iterable<GroupRecord> records, long nowMs) {
+    public void replayTransactional(GroupRecord record, long recordOffset, long producerId) {
+        if (record instanceof OffsetCommitRecord r) {
+            groups.computeIfAbsent(r.group(), g -> new ClassicGroup(g, r.commitTimestampMs()));
+            pending.add(producerId, r.group(), new TopicPartition(r.topic(), r.partition()),
+                    committed(r, recordOffset));
+        } else {
+            replay(record, recordOffset);
+        }
+    }
+
+    /**
+     * Applies a COMMIT ({@code commit}) or ABORT marker of the producer's transaction written to this partition
+     * (Kafka's replayEndTransactionMarker): on COMMIT its pending offsets become the committed ones, except where a
+     * partition's committed offset came from a later record (a regular commit after the transactional one, in log
+     * order: the later one wins, as in Kafka); on ABORT they go. A marker of a producer without pending offsets here
+     * changes nothing.
+     */
+    public void completeTransaction(long producerId, boolean commit) {
+        Map<String, Map<TopicPartition, CommittedOffset>> done = pending.complete(producerId);
+        if (!commit) {
+            return;
+        }
+        done.forEach((groupId, offsets) -> offsets.forEach((tp, offset) -> {
+            ClassicGroup group = groups.computeIfAbsent(groupId, g -> new ClassicGroup(g,
+                    offset.commitTimestampMs()));
+            CommittedOffset existing = group.offsets.get(tp);
+            if (existing == null || offset.recordOffset() > existing.recordOffset()) {
+                group.offsets.put(tp, offset);
+            }
+        }));
+    }
+
+    private static CommittedOffset committed(OffsetCommitRecord r, long recordOffset) {
+        return new CommittedOffset(r.offset(), r.leaderEpoch(), r.metadata(), r.commitTimestampMs(), recordOffset);
+    }
+
+    /**
+     * Rebuilds the state of a new coordinator from every entry of the partition, in log order: offsets exactly,
+     * transactional ones pending until their producer's marker; each group from its last snapshot, Stable with its
+     * members (whose sessions restart at {@code nowMs}, as Kafka does) or Empty. Must be called before any other
+     * call.
+     */
+    public void load(Iterable<GroupLogEntry> records, long nowMs) {
         if (!groups.isEmpty() || !outbox.isEmpty()) {
             throw new IllegalStateException("load() on a coordinator that already has state");
         }
@@ -271,12 +333,16 @@ public final class GroupCoordinator {
      * Replays the next records of the partition, in log order, on top of those replayed so far: a partition is loaded
      * in bounded chunks ({@link #load} with the first, this with the rest) before the coordinator serves requests.
      */
-    public void loadMore(Iterable<GroupRecord> records, long nowMs) {
-        for (GroupRecord record : records) {
-            if (record instanceof GroupMetadataRecord r) {
+    public void loadMore(Iterable<GroupLogEntry> records, long nowMs) {
+        for (GroupLogEntry entry : records) {
+            if (entry instanceof GroupLogEntry.TxnMarker m) {
+                completeTransaction(m.producerId(), m.commit());
+            } else if (entry instanceof GroupLogEntry.Data d && d.record() instanceof GroupMetadataRecord r) {
                 restore(r, nowMs);
-            } else {
-                replay(record);
+            } else if (entry instanceof GroupLogEntry.Data d && d.producerId() != GroupLogEntry.NO_PRODUCER_ID) {
+                replayTransactional(d.record(), d.recordOffset(), d.producerId());
+            } else if (entry instanceof GroupLogEntry.Data d) {
+                replay(d.record(), d.recordOffset());
             }
         }
     }
@@ -319,6 +385,16 @@ public final class GroupCoordinator {
             fresh.offsets.putAll(group.offsets);
             groups.put(groupId, fresh);
         }
+    }
+
+    /** Whether an open transaction has a pending offset of the group's partition. */
+    public boolean hasPendingTxnOffset(String groupId, TopicPartition tp) {
+        return pending.has(groupId, tp);
+    }
+
+    /** For tests in this package: the pending transactional offsets. */
+    PendingTxnOffsets pendingTxnOffsets() {
+        return pending;
     }
 
     /** For tests in this package: the group's internals. */

@@ -13,10 +13,13 @@ package io.tributary.node.group;
  * @param offsetMetadataMaxSize {@code offset.metadata.max.bytes}: characters of commit metadata (4096)
  * @param offsetsRetentionMs {@code offsets.retention.minutes} in ms (7 days)
  * @param offsetsRetentionCheckIntervalMs {@code offsets.retention.check.interval.ms} (600000)
+ * @param maxPendingTxnOffsetsPerGroup transactional offsets of a group waiting for their transaction's marker, over
+ *     all open transactions (ours, Kafka has no bound; 100000): a TxnOffsetCommit that would add more is refused with
+ *     POLICY_VIOLATION, as the transaction coordinator refuses a transaction beyond its bounds
  */
 public record GroupCoordinatorConfig(int initialRebalanceDelayMs, int groupMaxSize, int minSessionTimeoutMs,
         int maxSessionTimeoutMs, int newMemberJoinTimeoutMs, int offsetMetadataMaxSize, long offsetsRetentionMs,
-        long offsetsRetentionCheckIntervalMs) {
+        long offsetsRetentionCheckIntervalMs, int maxPendingTxnOffsetsPerGroup) {
 
     public static final int DEFAULT_INITIAL_REBALANCE_DELAY_MS = 3000;
     public static final int DEFAULT_GROUP_MAX_SIZE = 1000;
@@ -26,6 +29,16 @@ public record GroupCoordinatorConfig(int initialRebalanceDelayMs, int groupMaxSi
     public static final int DEFAULT_OFFSET_METADATA_MAX_SIZE = 4096;
     public static final long DEFAULT_OFFSETS_RETENTION_MS = 7L * 24 * 60 * 60 * 1000;
     public static final long DEFAULT_OFFSETS_RETENTION_CHECK_INTERVAL_MS = 600_000;
+    public static final int DEFAULT_MAX_PENDING_TXN_OFFSETS_PER_GROUP = 100_000;
+
+    /** The limits above with the default bound of pending transactional offsets. */
+    public GroupCoordinatorConfig(int initialRebalanceDelayMs, int groupMaxSize, int minSessionTimeoutMs,
+            int maxSessionTimeoutMs, int newMemberJoinTimeoutMs, int offsetMetadataMaxSize, long offsetsRetentionMs,
+            long offsetsRetentionCheckIntervalMs) {
+        this(initialRebalanceDelayMs, groupMaxSize, minSessionTimeoutMs, maxSessionTimeoutMs, newMemberJoinTimeoutMs,
+                offsetMetadataMaxSize, offsetsRetentionMs, offsetsRetentionCheckIntervalMs,
+                DEFAULT_MAX_PENDING_TXN_OFFSETS_PER_GROUP);
+    }
 
     public GroupCoordinatorConfig {
         require(initialRebalanceDelayMs >= 0, "initialRebalanceDelayMs >= 0");
@@ -36,6 +49,7 @@ public record GroupCoordinatorConfig(int initialRebalanceDelayMs, int groupMaxSi
         require(offsetMetadataMaxSize >= 0, "offsetMetadataMaxSize >= 0");
         require(offsetsRetentionMs > 0, "offsetsRetentionMs > 0");
         require(offsetsRetentionCheckIntervalMs >= 0, "offsetsRetentionCheckIntervalMs >= 0");
+        require(maxPendingTxnOffsetsPerGroup >= 1, "maxPendingTxnOffsetsPerGroup >= 1");
     }
 
     public static GroupCoordinatorConfig defaults() {
@@ -47,17 +61,26 @@ public record GroupCoordinatorConfig(int initialRebalanceDelayMs, int groupMaxSi
 
     public GroupCoordinatorConfig withInitialRebalanceDelayMs(int value) {
         return new GroupCoordinatorConfig(value, groupMaxSize, minSessionTimeoutMs, maxSessionTimeoutMs,
-                newMemberJoinTimeoutMs, offsetMetadataMaxSize, offsetsRetentionMs, offsetsRetentionCheckIntervalMs);
+                newMemberJoinTimeoutMs, offsetMetadataMaxSize, offsetsRetentionMs, offsetsRetentionCheckIntervalMs,
+                maxPendingTxnOffsetsPerGroup);
     }
 
     public GroupCoordinatorConfig withGroupMaxSize(int value) {
         return new GroupCoordinatorConfig(initialRebalanceDelayMs, value, minSessionTimeoutMs, maxSessionTimeoutMs,
-                newMemberJoinTimeoutMs, offsetMetadataMaxSize, offsetsRetentionMs, offsetsRetentionCheckIntervalMs);
+                newMemberJoinTimeoutMs, offsetMetadataMaxSize, offsetsRetentionMs, offsetsRetentionCheckIntervalMs,
+                maxPendingTxnOffsetsPerGroup);
     }
 
     public GroupCoordinatorConfig withOffsetsRetention(long retentionMs, long checkIntervalMs) {
         return new GroupCoordinatorConfig(initialRebalanceDelayMs, groupMaxSize, minSessionTimeoutMs,
-                maxSessionTimeoutMs, newMemberJoinTimeoutMs, offsetMetadataMaxSize, retentionMs, checkIntervalMs);
+                maxSessionTimeoutMs, newMemberJoinTimeoutMs, offsetMetadataMaxSize, retentionMs, checkIntervalMs,
+                maxPendingTxnOffsetsPerGroup);
+    }
+
+    public GroupCoordinatorConfig withMaxPendingTxnOffsetsPerGroup(int value) {
+        return new GroupCoordinatorConfig(initialRebalanceDelayMs, groupMaxSize, minSessionTimeoutMs,
+                maxSessionTimeoutMs, newMemberJoinTimeoutMs, offsetMetadataMaxSize, offsetsRetentionMs,
+                offsetsRetentionCheckIntervalMs, value);
     }
 
     private static void require(boolean condition, String what) {

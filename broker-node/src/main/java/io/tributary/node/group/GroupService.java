@@ -4,10 +4,11 @@ import io.tributary.metadata.MetadataImage;
 import io.tributary.metadata.MetadataView;
 import io.tributary.metadata.PartitionImage;
 import io.tributary.metadata.TopicImage;
+import io.tributary.replication.AppendOutcome;
 import io.tributary.replication.Partition;
 import io.tributary.replication.PartitionId;
 import io.tributary.replication.ReplicaManager;
-import io.tributary.storage.LogAppendResult;
+import io.tributary.storage.TxnMarkers;
 import io.tributary.storage.internal.KafkaRecords;
 import java.io.Closeable;
 import java.nio.ByteBuffer;
@@ -20,6 +21,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -37,6 +39,10 @@ import org.slf4j.LoggerFactory;
  * requests NOT_COORDINATOR), persists the records the coordinators return by appending them to the partition with
  * acks=all before they take effect, and ticks the coordinators.
  *
+ * <p>Transactions (KIP-98): a TxnOffsetCommit's records are appended as a transactional batch of the producer
+ * ({@link Ctx#persistTransactional}) and stay pending until the transaction's marker: a load replays the markers
+ * it reads, and the marker writer reports each marker it writes here through {@link #onTransactionCompleted}.
+ *
  * <p>Threads: every coordinator call runs on the single {@code group-coordinator} thread; appends wait for the
  * high watermark without holding it.
  */
@@ -47,6 +53,11 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
     private static final long TICK_MS = 100;
     private static final long APPEND_TIMEOUT_MS = 10_000;
     private static final int LOAD_READ_BYTES = 1 << 20;
+    /**
+     * Transaction completions reported while a partition loads, kept to apply after the load (their markers may lie
+     * past the end the load reads to). More make the load start over when it ends: a new load reads them all.
+     */
+    static final int MAX_COMPLETIONS_DURING_LOAD = 10_000;
     /**
      * Group requests waiting for the coordinator thread: more are answered COORDINATOR_NOT_AVAILABLE (clients find
      * the coordinator again and retry) rather than queued without a bound.
@@ -64,6 +75,10 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
         long loadStartNanos;
         int loadChunks;
         int loadMaxChunkBytes;
+        /** Transaction completions reported during the load, in order (coordinator thread only). */
+        final List<Completion> completionsDuringLoad = new ArrayList<>();
+        /** Set when more than {@link #MAX_COMPLETIONS_DURING_LOAD} were reported: the load starts over at its end. */
+        boolean reloadAfterLoad;
         final List<Runnable> abortOnUnload = new ArrayList<>();
 
         Shard(int partition, int leaderEpoch, GroupCoordinator coordinator) {
@@ -72,6 +87,9 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
             this.coordinator = coordinator;
         }
     }
+
+    /** A COMMIT or ABORT marker of the producer's transaction, written to a partition being loaded. */
+    private record Completion(long producerId, boolean commit) {}
 
     /**
      * A completed load of one {@code __consumer_offsets} partition: the records replayed, the chunks they were read in
@@ -196,6 +214,9 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
         }
         try {
             Partition partition = replicas.partition(new PartitionId(TOPIC, shard.partition));
+            // Every completion reported so far has its marker below the log end offset this load reads to.
+            shard.completionsDuringLoad.clear();
+            shard.reloadAfterLoad = false;
             shard.loadStartNanos = System.nanoTime();
             shard.loadChunks = 0;
             shard.loadMaxChunkBytes = 0;
@@ -210,25 +231,35 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
             return;
         }
         try {
-            List<GroupRecord> records = new ArrayList<>();
+            List<GroupLogEntry> entries = new ArrayList<>();
+            long records = 0;
             long next = offset;
             if (offset < end) {
                 ByteBuffer read = partition.log().read(offset, LOAD_READ_BYTES, end).records();
                 shard.loadChunks++;
                 shard.loadMaxChunkBytes = Math.max(shard.loadMaxChunkBytes, read.remaining());
-                for (KafkaRecords.KeyValue kv : KafkaRecords.records(read)) {
-                    records.add(GroupRecordCodec.decode(kv.key(), kv.value()));
-                }
+                records = entries(read, entries);
                 // After the last batch read, whole: batches left without records by compaction count too.
                 next = KafkaRecords.endOffset(read, offset);
             }
-            shard.coordinator.loadMore(records, clockMs.getAsLong());
-            long loaded = loadedSoFar + records.size();
+            shard.coordinator.loadMore(entries, clockMs.getAsLong());
+            long loaded = loadedSoFar + records;
             if (next > offset && next < end) {
                 long from = next;
                 thread.execute(() -> loadChunk(shard, partition, from, end, loaded));
                 return;
             }
+            if (shard.reloadAfterLoad) {
+                log.info("node={} loads {}-{} again: more than {} transactions completed during its load", nodeId,
+                        TOPIC, shard.partition, MAX_COMPLETIONS_DURING_LOAD);
+                shard.coordinator = new GroupCoordinator(config, () -> UUID.randomUUID().toString());
+                thread.execute(() -> load(shard));
+                return;
+            }
+            for (Completion c : shard.completionsDuringLoad) {
+                shard.coordinator.completeTransaction(c.producerId(), c.commit());
+            }
+            shard.completionsDuringLoad.clear();
             shard.loaded = true;
             LoadStats stats = new LoadStats(shard.partition, loaded, shard.loadChunks, shard.loadMaxChunkBytes,
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - shard.loadStartNanos));
@@ -238,6 +269,65 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
                     stats.maxChunkBytes());
         } catch (Exception e) {
             retryLoad(shard, e);
+        }
+    }
+
+    /**
+     * Adds the entries of the stored batches {@code read} to {@code entries}, in log order: the records of a
+     * transactional batch under its producer id, those of other batches without one, and each COMMIT/ABORT marker.
+     * Returns how many records it added.
+     */
+    private static long entries(ByteBuffer read, List<GroupLogEntry> entries) {
+        long records = 0;
+        for (KafkaRecords.Batch batch : KafkaRecords.batches(read)) {
+            if (batch.control()) {
+                if (batch.markerType() == TxnMarkers.COMMIT || batch.markerType() == TxnMarkers.ABORT) {
+                    entries.add(new GroupLogEntry.TxnMarker(batch.producerId(),
+                            batch.markerType() == TxnMarkers.COMMIT));
+                }
+                continue;
+            }
+            long producerId = batch.transactional() ? batch.producerId() : GroupLogEntry.NO_PRODUCER_ID;
+            for (KafkaRecords.KeyValue kv : batch.records()) {
+                entries.add(new GroupLogEntry.Data(kv.offset(), producerId,
+                        GroupRecordCodec.decode(kv.key(), kv.value())));
+                records++;
+            }
+        }
+        return records;
+    }
+
+    /**
+     * Tells the coordinator of {@code __consumer_offsets} partition {@code offsetsPartition} that a COMMIT
+     * ({@code commit}) or ABORT marker of {@code producerId}'s transaction is durable there: its pending transactional
+     * offsets become committed, or go ({@link GroupCoordinator#completeTransaction}). Returns at once; the completion
+     * runs on the coordinator thread, after every task queued before it; during a load it is kept and applied when
+     * the load ends. A partition not coordinated here is left alone: whoever loads it reads the marker.
+     *
+     * <p>The caller (the marker writer, on the partition's leader, any thread) must call this once the marker is
+     * committed (the high watermark passed it), and before it reports the marker written (WriteTxnMarkers' answer):
+     * then the producer's next transaction, which begins only once the coordinator has every marker of this one,
+     * cannot add offsets here before this completion runs. The records of the transaction were replayed before:
+     * their appends were committed before the marker's.
+     */
+    public void onTransactionCompleted(int offsetsPartition, long producerId, boolean commit) {
+        try {
+            thread.execute(() -> {
+                Shard shard = shards.get(offsetsPartition);
+                if (shard == null) {
+                    return;
+                }
+                if (shard.loaded) {
+                    shard.coordinator.completeTransaction(producerId, commit);
+                } else if (shard.completionsDuringLoad.size() < MAX_COMPLETIONS_DURING_LOAD) {
+                    shard.completionsDuringLoad.add(new Completion(producerId, commit));
+                } else {
+                    shard.reloadAfterLoad = true;
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            log.debug("node={} closed; transaction completion of producer {} on {}-{} not applied", nodeId,
+                    producerId, TOPIC, offsetsPartition);
         }
     }
 
@@ -340,9 +430,9 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
         public void persistMembership() {
             List<GroupRecord> records = shard.coordinator.takeRecords();
             if (!records.isEmpty()) {
-                append(shard, records).whenComplete((v, e) -> {
+                append(shard, records, NOT_TRANSACTIONAL).whenComplete((firstOffset, e) -> {
                     if (e == null) {
-                        thread.execute(() -> records.forEach(shard.coordinator::replay));
+                        thread.execute(() -> replay(shard, records, firstOffset, GroupLogEntry.NO_PRODUCER_ID));
                     }
                 });
             }
@@ -353,15 +443,34 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
          * the replay, or fails with the append's Kafka error.
          */
         public CompletableFuture<Void> persist(List<GroupRecord> records) {
+            return persist(records, NOT_TRANSACTIONAL);
+        }
+
+        /**
+         * Appends a TxnOffsetCommit's records with acks=all as one transactional batch of the producer at its epoch
+         * (no sequence: Kafka's coordinator writes are not sequenced; the log fences an older epoch with
+         * INVALID_PRODUCER_EPOCH), then replays them as pending offsets of its transaction
+         * ({@link GroupCoordinator#replayTransactional}) on the coordinator thread; the future completes after the
+         * replay, or fails with the append's Kafka error.
+         */
+        public CompletableFuture<Void> persistTransactional(List<GroupRecord> records, long producerId,
+                short producerEpoch) {
+            if (producerId < 0) {
+                throw new IllegalArgumentException("a transactional append needs a producer id, got " + producerId);
+            }
+            return persist(records, new Producer(producerId, producerEpoch));
+        }
+
+        private CompletableFuture<Void> persist(List<GroupRecord> records, Producer producer) {
             if (records.isEmpty()) {
                 return CompletableFuture.completedFuture(null);
             }
             CompletableFuture<Void> done = new CompletableFuture<>();
-            append(shard, records).whenComplete((v, e) -> thread.execute(() -> {
+            append(shard, records, producer).whenComplete((firstOffset, e) -> thread.execute(() -> {
                 if (e != null) {
                     done.completeExceptionally(e);
                 } else {
-                    records.forEach(shard.coordinator::replay);
+                    replay(shard, records, firstOffset, producer.producerId());
                     done.complete(null);
                 }
             }));
@@ -369,7 +478,28 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
         }
     }
 
-    private CompletableFuture<Void> append(Shard shard, List<GroupRecord> records) {
+    /** The producer a batch is written for: {@link #NOT_TRANSACTIONAL} for the coordinator's own records. */
+    private record Producer(long producerId, short producerEpoch) {}
+
+    private static final Producer NOT_TRANSACTIONAL = new Producer(GroupLogEntry.NO_PRODUCER_ID, (short) -1);
+
+    /** Replays appended records, one per log offset from {@code firstOffset} (one batch, one record each). */
+    private static void replay(Shard shard, List<GroupRecord> records, long firstOffset, long producerId) {
+        for (int i = 0; i < records.size(); i++) {
+            if (producerId == GroupLogEntry.NO_PRODUCER_ID) {
+                shard.coordinator.replay(records.get(i), firstOffset + i);
+            } else {
+                shard.coordinator.replayTransactional(records.get(i), firstOffset + i, producerId);
+            }
+        }
+    }
+
+    /**
+     * Appends {@code records} as one batch, as leader in the shard's epoch; the future completes with the offset
+     * of the first record once the high watermark passes the batch. Committed futures of one partition complete in
+     * offset order (the partition's waiters are sorted by offset), so replays are queued in log order.
+     */
+    private CompletableFuture<Long> append(Shard shard, List<GroupRecord> records, Producer producer) {
         List<byte[]> keys = new ArrayList<>();
         List<byte[]> values = new ArrayList<>();
         for (GroupRecord record : records) {
@@ -378,10 +508,16 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
             values.add(encoded.value());
         }
         PartitionId id = new PartitionId(TOPIC, shard.partition);
+        long nowMs = clockMs.getAsLong();
+        ByteBuffer batch = producer.producerId() == GroupLogEntry.NO_PRODUCER_ID
+                ? KafkaRecords.batchOf(keys, values, nowMs)
+                : KafkaRecords.transactionalBatchOf(keys, values, nowMs, producer.producerId(),
+                        producer.producerEpoch(), KafkaRecords.NO_SEQUENCE);
         try {
-            return replicas.appendAsLeader(id, shard.leaderEpoch,
-                    KafkaRecords.batchOf(keys, values, clockMs.getAsLong()), -1).committed()
-                    .orTimeout(APPEND_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            AppendOutcome outcome = replicas.appendAsLeader(id, shard.leaderEpoch, batch, -1);
+            long firstOffset = outcome.result().firstOffset();
+            return outcome.committed().orTimeout(APPEND_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+                    .thenApply(v -> firstOffset);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }

@@ -12,7 +12,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
+import java.util.SortedSet;
 import java.util.function.Predicate;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
@@ -24,12 +27,15 @@ import org.apache.kafka.common.message.OffsetDeleteRequestData;
 import org.apache.kafka.common.message.OffsetDeleteResponseData;
 import org.apache.kafka.common.message.OffsetFetchRequestData;
 import org.apache.kafka.common.message.OffsetFetchResponseData;
+import org.apache.kafka.common.message.TxnOffsetCommitRequestData;
+import org.apache.kafka.common.message.TxnOffsetCommitResponseData;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
- * Committed offsets: OffsetCommit, OffsetFetch, OffsetDelete, DeleteGroups and offsets retention, following Kafka's
- * OffsetMetadataManager. Decides only: every change is returned as records and applied by
- * {@link GroupCoordinator#replay}. Called only by {@link GroupCoordinator}, on its thread.
+ * Committed offsets: OffsetCommit, TxnOffsetCommit, OffsetFetch, OffsetDelete, DeleteGroups and offsets retention,
+ * following Kafka's OffsetMetadataManager. Decides only: every change is returned as records and applied by
+ * {@link GroupCoordinator#replay} (and {@link GroupCoordinator#replayTransactional}). Called only by
+ * {@link GroupCoordinator}, on its thread.
  */
 final class OffsetManager {
 
@@ -40,10 +46,12 @@ final class OffsetManager {
 
     private final GroupCoordinatorConfig config;
     private final Map<String, ClassicGroup> groups;
+    private final PendingTxnOffsets pending;
 
-    OffsetManager(GroupCoordinatorConfig config, Map<String, ClassicGroup> groups) {
+    OffsetManager(GroupCoordinatorConfig config, Map<String, ClassicGroup> groups, PendingTxnOffsets pending) {
         this.config = config;
         this.groups = groups;
+        this.pending = pending;
     }
 
     OffsetCommitDecision commitOffsets(OffsetCommitRequestData req, Predicate<TopicPartition> topicExists,
@@ -54,7 +62,8 @@ final class OffsetManager {
             // A simple (standalone) commit creates the group; a member's commit to an unknown group is stale.
             groupError = req.generationIdOrMemberEpoch() < 0 ? Errors.NONE : Errors.ILLEGAL_GENERATION;
         } else {
-            groupError = validateCommit(group, req);
+            groupError = validateCommit(group, req.memberId(), req.groupInstanceId(),
+                    req.generationIdOrMemberEpoch(), false);
         }
         List<GroupRecord> records = new ArrayList<>();
         OffsetCommitResponseData response = new OffsetCommitResponseData();
@@ -84,31 +93,98 @@ final class OffsetManager {
         return new OffsetCommitDecision(records, response);
     }
 
-    /** Kafka's ClassicGroup.validateOffsetCommit (non-transactional). */
-    private static Errors validateCommit(ClassicGroup group, OffsetCommitRequestData req) {
+    /**
+     * Kafka's ClassicGroup.validateOffsetCommit. A transactional commit (TxnOffsetCommit) without member and
+     * generation (v0-2 send none) is accepted whatever the group's state, and one during CompletingRebalance too:
+     * Kafka enforces neither for transactional commits.
+     */
+    private static Errors validateCommit(ClassicGroup group, String memberIdOrNull, String groupInstanceId,
+            int generation, boolean transactional) {
         if (group.is(Dead.class)) {
             return Errors.COORDINATOR_NOT_AVAILABLE;
         }
-        int generation = req.generationIdOrMemberEpoch();
-        String memberId = req.memberId() == null ? "" : req.memberId();
+        String memberId = memberIdOrNull == null ? "" : memberIdOrNull;
         if (generation < 0 && group.is(Empty.class)) {
             return Errors.NONE; // an admin client or a consumer without group management, while nobody is in
         }
-        if (generation >= 0 || !memberId.isEmpty() || req.groupInstanceId() != null) {
-            Errors error = MembershipManager.validateMember(group, memberId, req.groupInstanceId());
+        if (generation >= 0 || !memberId.isEmpty() || groupInstanceId != null) {
+            Errors error = MembershipManager.validateMember(group, memberId, groupInstanceId);
             if (error != Errors.NONE) {
                 return error;
             }
             if (generation != group.generation) {
                 return Errors.ILLEGAL_GENERATION;
             }
-        } else if (!group.is(Empty.class)) {
+        } else if (!transactional && !group.is(Empty.class)) {
             return Errors.UNKNOWN_MEMBER_ID; // a standalone commit while the group has members
         }
-        if (group.is(CompletingRebalance.class)) {
+        if (!transactional && group.is(CompletingRebalance.class)) {
             return Errors.REBALANCE_IN_PROGRESS; // it has the new generation: let it finish the rebalance
         }
         return Errors.NONE;
+    }
+
+    /**
+     * TxnOffsetCommit (KIP-98; KIP-447 adds the member and generation from v3), as Kafka's
+     * OffsetMetadataManager.commitTransactionalOffset: an unknown group is accepted with generation -1 (a simple
+     * group, created when the records are replayed) and refused ILLEGAL_GENERATION otherwise; a known group is
+     * validated as a transactional commit; a request without a producer id or epoch is refused
+     * INVALID_PRODUCER_ID_MAPPING. The records are committed only when the producer's COMMIT marker is
+     * replayed. A commit that would take the group past {@code maxPendingTxnOffsetsPerGroup} pending offsets is
+     * refused whole with POLICY_VIOLATION.
+     */
+    TxnOffsetCommitDecision commitTransactionalOffsets(TxnOffsetCommitRequestData req,
+            Predicate<TopicPartition> topicExists, long nowMs) {
+        Errors groupError;
+        ClassicGroup group = req.groupId() == null ? null : groups.get(req.groupId());
+        if (req.groupId() == null || req.groupId().isEmpty()) {
+            groupError = Errors.INVALID_GROUP_ID;
+        } else if (req.producerId() < 0 || req.producerEpoch() < 0) {
+            groupError = Errors.INVALID_PRODUCER_ID_MAPPING; // a transactional batch needs a producer id and epoch
+        } else if (group == null) {
+            groupError = req.generationId() < 0 ? Errors.NONE : Errors.ILLEGAL_GENERATION;
+        } else {
+            groupError = validateCommit(group, req.memberId(), req.groupInstanceId(), req.generationId(), true);
+        }
+        List<GroupRecord> records = new ArrayList<>();
+        TxnOffsetCommitResponseData response = new TxnOffsetCommitResponseData();
+        Set<TopicPartition> added = new HashSet<>();
+        for (TxnOffsetCommitRequestData.TxnOffsetCommitRequestTopic topic : req.topics()) {
+            TxnOffsetCommitResponseData.TxnOffsetCommitResponseTopic topicResponse =
+                    new TxnOffsetCommitResponseData.TxnOffsetCommitResponseTopic().setName(topic.name());
+            for (TxnOffsetCommitRequestData.TxnOffsetCommitRequestPartition p : topic.partitions()) {
+                TopicPartition tp = new TopicPartition(topic.name(), p.partitionIndex());
+                Errors error = groupError;
+                if (error == Errors.NONE && !topicExists.test(tp)) {
+                    error = Errors.UNKNOWN_TOPIC_OR_PARTITION;
+                }
+                if (error == Errors.NONE && p.committedMetadata() != null
+                        && p.committedMetadata().length() > config.offsetMetadataMaxSize()) {
+                    error = Errors.OFFSET_METADATA_TOO_LARGE;
+                }
+                if (error == Errors.NONE) {
+                    records.add(new OffsetCommitRecord(req.groupId(), topic.name(), p.partitionIndex(),
+                            p.committedOffset(), p.committedLeaderEpoch(),
+                            p.committedMetadata() == null ? NO_METADATA : p.committedMetadata(), nowMs));
+                    if (!pending.has(req.producerId(), req.groupId(), tp)) {
+                        added.add(tp);
+                    }
+                }
+                topicResponse.partitions().add(new TxnOffsetCommitResponseData.TxnOffsetCommitResponsePartition()
+                        .setPartitionIndex(p.partitionIndex()).setErrorCode(error.code()));
+            }
+            response.topics().add(topicResponse);
+        }
+        if (!added.isEmpty()
+                && (long) pending.count(req.groupId()) + added.size() > config.maxPendingTxnOffsetsPerGroup()) {
+            response.topics().forEach(t -> t.partitions().forEach(p -> {
+                if (p.errorCode() == Errors.NONE.code()) {
+                    p.setErrorCode(Errors.POLICY_VIOLATION.code());
+                }
+            }));
+            records.clear();
+        }
+        return new TxnOffsetCommitDecision(req.producerId(), req.producerEpoch(), records, response);
     }
 
     OffsetFetchResponseData fetchOffsets(OffsetFetchRequestData req, short version) {
@@ -122,7 +198,8 @@ final class OffsetManager {
                             .setPartitionIndexes(t.partitionIndexes()));
                 }
             }
-            OffsetFetchResponseData.OffsetFetchResponseGroup result = fetchGroup(req.groupId(), requested);
+            OffsetFetchResponseData.OffsetFetchResponseGroup result = fetchGroup(req.groupId(), requested,
+                    req.requireStable());
             for (OffsetFetchResponseData.OffsetFetchResponseTopics t : result.topics()) {
                 List<OffsetFetchResponseData.OffsetFetchResponsePartition> partitions = new ArrayList<>();
                 for (OffsetFetchResponseData.OffsetFetchResponsePartitions p : t.partitions()) {
@@ -140,14 +217,18 @@ final class OffsetManager {
         }
         List<OffsetFetchResponseData.OffsetFetchResponseGroup> results = new ArrayList<>();
         for (OffsetFetchRequestData.OffsetFetchRequestGroup g : req.groups()) {
-            results.add(fetchGroup(g.groupId(), g.topics()));
+            results.add(fetchGroup(g.groupId(), g.topics(), req.requireStable()));
         }
         return new OffsetFetchResponseData().setGroups(results);
     }
 
-    /** One group's offsets; {@code topics} null means every committed offset of the group. */
+    /**
+     * One group's offsets; {@code topics} null means every committed offset of the group. With
+     * {@code requireStable} (KIP-447), a partition with a pending transactional offset of the group answers
+     * UNSTABLE_OFFSET_COMMIT (the consumer retries); without, its committed offset.
+     */
     private OffsetFetchResponseData.OffsetFetchResponseGroup fetchGroup(String groupId,
-            List<OffsetFetchRequestData.OffsetFetchRequestTopics> topics) {
+            List<OffsetFetchRequestData.OffsetFetchRequestTopics> topics, boolean requireStable) {
         OffsetFetchResponseData.OffsetFetchResponseGroup result =
                 new OffsetFetchResponseData.OffsetFetchResponseGroup().setGroupId(groupId);
         ClassicGroup group = groups.get(groupId);
@@ -160,7 +241,8 @@ final class OffsetManager {
             offsets.keySet().stream()
                     .sorted(Comparator.comparing(TopicPartition::topic).thenComparing(TopicPartition::partition))
                     .forEach(tp -> byTopic.computeIfAbsent(tp.topic(), t -> new ArrayList<>())
-                            .add(partition(tp.partition(), offsets.get(tp))));
+                            .add(partition(tp.partition(), offsets.get(tp),
+                                    requireStable && pending.has(groupId, tp))));
             byTopic.forEach((topic, partitions) -> result.topics().add(
                     new OffsetFetchResponseData.OffsetFetchResponseTopics().setName(topic).setPartitions(partitions)));
             return result;
@@ -168,7 +250,8 @@ final class OffsetManager {
         for (OffsetFetchRequestData.OffsetFetchRequestTopics t : topics) {
             List<OffsetFetchResponseData.OffsetFetchResponsePartitions> partitions = new ArrayList<>();
             for (int partition : t.partitionIndexes()) {
-                partitions.add(partition(partition, offsets.get(new TopicPartition(t.name(), partition))));
+                TopicPartition tp = new TopicPartition(t.name(), partition);
+                partitions.add(partition(partition, offsets.get(tp), requireStable && pending.has(groupId, tp)));
             }
             result.topics().add(new OffsetFetchResponseData.OffsetFetchResponseTopics().setName(t.name())
                     .setTopicId(t.topicId() == null ? Uuid.ZERO_UUID : t.topicId()).setPartitions(partitions));
@@ -177,9 +260,13 @@ final class OffsetManager {
     }
 
     private static OffsetFetchResponseData.OffsetFetchResponsePartitions partition(int partition,
-            CommittedOffset offset) {
+            CommittedOffset offset, boolean unstable) {
         OffsetFetchResponseData.OffsetFetchResponsePartitions p =
                 new OffsetFetchResponseData.OffsetFetchResponsePartitions().setPartitionIndex(partition);
+        if (unstable) {
+            return p.setCommittedOffset(NO_OFFSET).setCommittedLeaderEpoch(NO_LEADER_EPOCH).setMetadata(NO_METADATA)
+                    .setErrorCode(Errors.UNSTABLE_OFFSET_COMMIT.code());
+        }
         if (offset == null) {
             return p.setCommittedOffset(NO_OFFSET).setCommittedLeaderEpoch(NO_LEADER_EPOCH).setMetadata(NO_METADATA);
         }
@@ -205,7 +292,9 @@ final class OffsetManager {
             boolean subscribed = !group.is(Empty.class) && group.isSubscribedToTopic(topic.name());
             for (OffsetDeleteRequestData.OffsetDeleteRequestPartition p : topic.partitions()) {
                 Errors error = subscribed ? Errors.GROUP_SUBSCRIBED_TO_TOPIC : Errors.NONE;
-                if (!subscribed && group.offsets.containsKey(new TopicPartition(topic.name(), p.partitionIndex()))) {
+                TopicPartition tp = new TopicPartition(topic.name(), p.partitionIndex());
+                // As Kafka: a tombstone also when only an open transaction has an offset of the partition.
+                if (!subscribed && (group.offsets.containsKey(tp) || pending.has(group.groupId, tp))) {
                     records.add(new OffsetTombstone(group.groupId, topic.name(), p.partitionIndex()));
                 }
                 topicResponse.partitions().add(new OffsetDeleteResponseData.OffsetDeleteResponsePartition()
@@ -224,9 +313,10 @@ final class OffsetManager {
             Errors error = group == null || group.is(Dead.class) ? Errors.GROUP_ID_NOT_FOUND
                     : !group.is(Empty.class) ? Errors.NON_EMPTY_GROUP : Errors.NONE;
             if (error == Errors.NONE) {
-                group.offsets.keySet().stream()
-                        .sorted(Comparator.comparing(TopicPartition::topic).thenComparing(TopicPartition::partition))
-                        .forEach(tp -> records.add(new OffsetTombstone(groupId, tp.topic(), tp.partition())));
+                // As Kafka's deleteAllOffsets: the committed offsets and those of open transactions go.
+                SortedSet<TopicPartition> partitions = pending.partitions(groupId);
+                partitions.addAll(group.offsets.keySet());
+                partitions.forEach(tp -> records.add(new OffsetTombstone(groupId, tp.topic(), tp.partition())));
                 records.add(new GroupTombstone(groupId));
             }
             if (response.results().find(groupId) == null) {
@@ -240,7 +330,8 @@ final class OffsetManager {
     /**
      * Kafka's offset expiration: an Empty group's offsets expire {@code offsetsRetentionMs} after it became Empty; a
      * standalone group's (no protocol type) after their commit; a Stable consumer group's offsets of topics no member
-     * subscribes to after their commit. An Empty group left without offsets is deleted.
+     * subscribes to after their commit. An Empty group left without offsets is deleted. As in Kafka, an offset whose
+     * partition has a pending transactional offset does not expire, and a group with one is not deleted.
      */
     List<GroupRecord> expireOffsets(long nowMs) {
         List<GroupRecord> records = new ArrayList<>();
@@ -248,13 +339,14 @@ final class OffsetManager {
             List<TopicPartition> expired = new ArrayList<>();
             for (Map.Entry<TopicPartition, CommittedOffset> e : group.offsets.entrySet()) {
                 Long baseMs = expirationBaseMs(group, e.getKey(), e.getValue());
-                if (baseMs != null && nowMs - baseMs >= config.offsetsRetentionMs()) {
+                if (baseMs != null && nowMs - baseMs >= config.offsetsRetentionMs()
+                        && !pending.has(group.groupId, e.getKey())) {
                     expired.add(e.getKey());
                 }
             }
             expired.sort(Comparator.comparing(TopicPartition::topic).thenComparing(TopicPartition::partition));
             expired.forEach(tp -> records.add(new OffsetTombstone(group.groupId, tp.topic(), tp.partition())));
-            if (group.is(Empty.class) && group.offsets.size() == expired.size()) {
+            if (group.is(Empty.class) && group.offsets.size() == expired.size() && !pending.hasAny(group.groupId)) {
                 records.add(new GroupTombstone(group.groupId));
             }
         }

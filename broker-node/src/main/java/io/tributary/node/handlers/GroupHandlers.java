@@ -38,8 +38,9 @@ import org.apache.kafka.common.protocol.Errors;
 /**
  * The classic group APIs. Each is a small {@link ApiHandler} with its version range; all of them route a request to
  * the coordinator of the group's {@code __consumer_offsets} partition through {@link GroupService}, which answers
- * NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS when this node cannot serve the group. (One file for the eleven
- * group APIs rather than a class file each: they share the routing and error mapping, and each is a few lines.)
+ * NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS when this node cannot serve the group. (One file for the ten
+ * group APIs rather than a class file each: they share the routing and error mapping, and each is a few lines;
+ * TxnOffsetCommit, which has its own authorization and transactional append, is {@link TxnOffsetCommitHandler}.)
  */
 public final class GroupHandlers {
 
@@ -84,7 +85,8 @@ public final class GroupHandlers {
                 new SimpleHandler(ApiKeys.DELETE_GROUPS, 0, 2, (ctx, msg) -> delete(node, groups, ctx,
                         (DeleteGroupsRequestData) msg)),
                 new SimpleHandler(ApiKeys.OFFSET_DELETE, 0, 0,
-                        (ctx, msg) -> deleteOffsets(node, groups, ctx, (OffsetDeleteRequestData) msg)));
+                        (ctx, msg) -> deleteOffsets(node, groups, ctx, (OffsetDeleteRequestData) msg)),
+                new TxnOffsetCommitHandler(node, groups));
     }
 
     /** READ on the group: what Kafka asks of joining, syncing, heartbeats, leaving and committing. */
@@ -194,7 +196,7 @@ public final class GroupHandlers {
                 });
     }
 
-    private static boolean exists(NodeServices node, TopicPartition tp) {
+    static boolean exists(NodeServices node, TopicPartition tp) {
         TopicImage topic = node.metadata().image().topic(tp.topic());
         return topic != null && topic.partition(tp.partition()) != null;
     }

@@ -38,13 +38,14 @@ class GroupOffsetsTest {
     private static final String G = "g";
     private static final Predicate<TopicPartition> ONLY_T = tp -> tp.topic().equals("t");
 
-    /** Appends (here: keeps) and replays a decision's records, as the driver does. */
-    private static List<GroupRecord> persist(GroupCoordinator c, List<GroupRecord> log, List<GroupRecord> records) {
+    /** Appends (here: keeps, at the next offset) and replays a decision's records, as the driver does. */
+    private static List<GroupRecord> persist(GroupCoordinator c, List<GroupLogEntry> log, List<GroupRecord> records) {
         for (GroupRecord r : records) {
             GroupRecordCodec.Encoded e = GroupRecordCodec.encode(r);
             GroupRecord decoded = GroupRecordCodec.decode(e.key(), e.value());
-            log.add(decoded);
-            c.replay(decoded);
+            long offset = log.size();
+            log.add(new GroupLogEntry.Data(offset, decoded));
+            c.replay(decoded, offset);
         }
         return records;
     }
@@ -87,7 +88,7 @@ class GroupOffsetsTest {
     void badCommitsGetKafkasErrorsWhileTheGroupCarriesOn() {
         GroupCoordinator c = coordinator(GroupCoordinatorConfig.defaults().withInitialRebalanceDelayMs(100));
         List<String> ids = stableGroup(c);
-        List<GroupRecord> log = new ArrayList<>();
+        List<GroupLogEntry> log = new ArrayList<>();
 
         // stale generation, unknown member, missing topic, standalone commit while members are in
         var stale = c.commitOffsets(commit(0, ids.get(0), "t", 0, 5L), (short) 9, ONLY_T, 10);
@@ -130,7 +131,7 @@ class GroupOffsetsTest {
         // Given a stable group with commits, all records through the byte encoding
         GroupCoordinator c = coordinator(GroupCoordinatorConfig.defaults().withInitialRebalanceDelayMs(100));
         List<String> ids = stableGroup(c);
-        List<GroupRecord> log = new ArrayList<>();
+        List<GroupLogEntry> log = new ArrayList<>();
         persist(c, log, c.takeRecords());
         persist(c, log, c.commitOffsets(commit(1, ids.get(0), "t", 0, 42L, "t", 1, 17L), (short) 9, ONLY_T, 50)
                 .records());
@@ -192,7 +193,7 @@ class GroupOffsetsTest {
     void offsetsExpireAfterRetentionCountedFromWhenTheGroupBecameEmpty() {
         GroupCoordinator c = coordinator(GroupCoordinatorConfig.defaults().withInitialRebalanceDelayMs(100)
                 .withOffsetsRetention(1_000, 0));
-        List<GroupRecord> log = new ArrayList<>();
+        List<GroupLogEntry> log = new ArrayList<>();
         List<String> ids = stableGroup(c);
         persist(c, log, c.commitOffsets(commit(1, ids.get(0), "t", 0, 5L), (short) 9, ONLY_T, 0).records());
         // while members are in, the offsets stay however old they get

@@ -165,7 +165,7 @@ class GroupServiceLoadTest {
         return singleNodeWithOffsetsTopic(65536);
     }
 
-    private static MetadataImage singleNodeWithOffsetsTopic(int segmentBytes) {
+    static MetadataImage singleNodeWithOffsetsTopic(int segmentBytes) {
         MetadataImage image = MetadataImage.EMPTY.apply(MetadataRecord.newBuilder().setRegisterBroker(
                 RegisterBrokerRecord.newBuilder().setBrokerId(1).setIncarnationId("i1")).build(), 1);
         long epoch = image.brokers().get(1).brokerEpoch();

@@ -2,6 +2,7 @@ package io.tributary.storage.internal;
 
 import io.tributary.storage.LogError;
 import io.tributary.storage.LogException;
+import io.tributary.storage.RecordBatchHeader;
 import io.tributary.storage.TimestampOffset;
 
 import java.nio.ByteBuffer;
@@ -87,6 +88,85 @@ public final class KafkaRecords {
             records[i] = new org.apache.kafka.common.record.SimpleRecord(timestampMs, keys.get(i), values.get(i));
         }
         return MemoryRecords.withRecords(org.apache.kafka.common.compress.Compression.NONE, records).buffer();
+    }
+
+    /** Kafka's {@code RecordBatch.NO_SEQUENCE}: a batch whose producer's sequences are not checked. */
+    public static final int NO_SEQUENCE = RecordBatch.NO_SEQUENCE;
+    /** Kafka's {@code RecordBatch.NO_PRODUCER_ID}. */
+    public static final long NO_PRODUCER_ID = RecordBatch.NO_PRODUCER_ID;
+
+    /**
+     * Builds one uncompressed transactional batch of key/value records of the producer (offsets from 0; the log
+     * assigns the real ones). {@code baseSequence} may be {@link #NO_SEQUENCE}, for a batch that a coordinator writes
+     * into the producer's transaction: the log then checks the producer's epoch but no sequence. (Kafka's group
+     * coordinator writes sequence 0 and its log skips the check for appends of origin COORDINATOR; kafka-clients'
+     * builder refuses a data batch with a producer id and no sequence, so the sequence is set here, and the CRC
+     * recomputed.)
+     */
+    public static ByteBuffer transactionalBatchOf(java.util.List<byte[]> keys, java.util.List<byte[]> values,
+            long timestampMs, long producerId, short producerEpoch, int baseSequence) {
+        org.apache.kafka.common.record.SimpleRecord[] records =
+                new org.apache.kafka.common.record.SimpleRecord[keys.size()];
+        for (int i = 0; i < records.length; i++) {
+            records[i] = new org.apache.kafka.common.record.SimpleRecord(timestampMs, keys.get(i), values.get(i));
+        }
+        ByteBuffer batch = MemoryRecords.withTransactionalRecords(org.apache.kafka.common.compress.Compression.NONE,
+                producerId, producerEpoch, baseSequence == NO_SEQUENCE ? 0 : baseSequence, records).buffer();
+        if (baseSequence == NO_SEQUENCE) {
+            int start = batch.position();
+            batch.putInt(start + RecordBatchHeader.BASE_SEQUENCE_OFFSET, NO_SEQUENCE);
+            batch.putInt(start + RecordBatchHeader.CRC_OFFSET,
+                    RecordBatchHeader.computeCrc(batch, start, batch.remaining()));
+        }
+        return batch;
+    }
+
+    /**
+     * One stored batch as a reader of a transactional log needs it: its producer id ({@link #NO_PRODUCER_ID} if
+     * none), whether it is transactional and whether it is a control batch; for a control batch the end-transaction
+     * marker type ({@code 0} ABORT, {@code 1} COMMIT, Kafka's {@code ControlRecordType}; {@code -1} for another
+     * control record, or a data batch) and no records; for a data batch its records, decompressed, in offset order.
+     */
+    public record Batch(long baseOffset, long lastOffset, long producerId, boolean transactional, boolean control,
+            int markerType, java.util.List<KeyValue> records) {
+        public Batch {
+            records = java.util.List.copyOf(records);
+        }
+    }
+
+    /**
+     * Every stored batch of {@code batches} (position to limit), in offset order.
+     *
+     * @throws RuntimeException if a batch or a marker cannot be read
+     */
+    public static java.util.List<Batch> batches(ByteBuffer batches) {
+        java.util.List<Batch> out = new java.util.ArrayList<>();
+        for (RecordBatch batch : MemoryRecords.readableRecords(batches.duplicate()).batches()) {
+            java.util.List<KeyValue> records = new java.util.ArrayList<>();
+            int markerType = -1;
+            if (batch.isControlBatch()) {
+                for (Record record : batch) {
+                    if (record.hasKey()) {
+                        var type = org.apache.kafka.common.record.ControlRecordType.parse(record.key());
+                        if (type == org.apache.kafka.common.record.ControlRecordType.ABORT
+                                || type == org.apache.kafka.common.record.ControlRecordType.COMMIT) {
+                            markerType = type.type();
+                        }
+                    }
+                    break; // a marker batch has exactly one record
+                }
+            } else {
+                try (CloseableIterator<Record> it = batch.streamingIterator(BufferSupplier.NO_CACHING)) {
+                    while (it.hasNext()) {
+                        Record r = it.next();
+                        records.add(new KeyValue(r.offset(), bytes(r.key()), bytes(r.value())));
+                    }
+                }
+            }
+            out.add(new Batch(batch.baseOffset(), batch.lastOffset(), batch.producerId(), batch.isTransactional(),
+                    batch.isControlBatch(), markerType, records));
+        }
+        return out;
     }
 
     /** A transaction marker batch at offset 0 (Kafka's bytes): COMMIT or ABORT of the producer's transaction. */
