@@ -111,13 +111,15 @@ final class CleanedTransactions {
             return !committedWithData.remove(producerId);
         }
         if (controlType == TxnMarkers.ABORT) {
-            committedWithData.remove(producerId);
+            // Data of the producer since its previous marker that no index entry called aborted (a lost or torn
+            // .txnindex): the marker stays, or a replay of those batches would reopen the transaction for good.
+            boolean unindexedData = committedWithData.remove(producerId);
             AbortedTxn txn = abortedTxnEndingAt(producerId, offset);
             if (txn != null && abortedWithData.remove(offset)) {
                 indexEntries.add(txn);
                 return false;
             }
-            return true; // no data left, or it aborted nothing here (a coordinator's retry)
+            return !unindexedData; // no data left, or it aborted nothing here (a coordinator's retry)
         }
         return controlType == KafkaRecords.CONTROL_TYPE_EMPTY;
     }

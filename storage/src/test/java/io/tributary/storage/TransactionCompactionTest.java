@@ -152,6 +152,35 @@ class TransactionCompactionTest {
     }
 
     @Test
+    void anAbortMarkerWhoseIndexEntryIsLostStaysWhileItsTransactionsBatchesDo() throws Exception {
+        // Given an aborted transaction whose .txnindex entry is lost (a torn index, or a log cleaned before the
+        // cleaner carried indexes): its batches look committed to the cleaner
+        log = open("t-lost");
+        plain("k", "A");
+        txn(7, 0, "k", "B", "k2", "B2");
+        long abort = marker(7, false);
+        closeSegmentsAndReplicate();
+        log.close();
+        Files.delete(dir.resolve("t-lost").resolve(String.format("%020d.txnindex", 0)));
+        log = open("t-lost");
+        log.onHighWatermark(log.logEndOffset());
+
+        // When cleaned, and cleaned again past every delete horizon
+        clean();
+        clock.advance(2 * HOUR);
+        log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact")));
+        maybeClean();
+
+        // Then the marker stays with its transaction's batches, so a restart that replays every header does not
+        // reopen the transaction and hold the last stable offset for good
+        assertThat(controlBatches()).extracting(Map.Entry::getKey).contains(abort);
+        log.close();
+        TestBatches.deleteSnapshots(dir.resolve("t-lost"));
+        log = open("t-lost");
+        assertThat(log.firstUnstableOffset()).isEmpty();
+    }
+
+    @Test
     void anAbortedTransactionWithDataLeftKeepsItsIndexEntryInTheMergedSegmentAcrossRestarts() throws Exception {
         // Given producer 9's aborted batch is its last (its header stays for its sequence), in the third of four
         // closed segments, and producer 8's aborted transaction in the second
