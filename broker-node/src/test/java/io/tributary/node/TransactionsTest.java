@@ -233,6 +233,52 @@ class TransactionsTest {
         }
     }
 
+    /**
+     * A hanging transaction (Kafka's term: data of a transaction its coordinator does not know, so no marker ever ends
+     * it) is found as kafka-transactions find-hanging finds it (DescribeProducers) and aborted as kafka-transactions
+     * abort does it (Admin.abortTransaction: WriteTxnMarkers to the partition leader); the LSO then moves on.
+     */
+    @Test
+    void aHangingTransactionIsFoundAndAbortedWithTheAdminCallsOfKafkaTransactions() throws Exception {
+        TopicPartition tp = new TopicPartition(TOPIC, 0);
+        long producerId = 424_242L;
+        try (WireClient client = new WireClient(node.port())) {
+            org.apache.kafka.common.message.ProduceRequestData request =
+                    new org.apache.kafka.common.message.ProduceRequestData().setAcks((short) -1).setTimeoutMs(10_000)
+                            .setTransactionalId("never-told-the-coordinator");
+            org.apache.kafka.common.message.ProduceRequestData.TopicProduceData data =
+                    new org.apache.kafka.common.message.ProduceRequestData.TopicProduceData().setName(TOPIC);
+            data.partitionData().add(new org.apache.kafka.common.message.ProduceRequestData.PartitionProduceData()
+                    .setIndex(0).setRecords(org.apache.kafka.common.record.MemoryRecords.withTransactionalRecords(
+                            org.apache.kafka.common.compress.Compression.NONE, producerId, (short) 3, 0,
+                            new org.apache.kafka.common.record.SimpleRecord("k".getBytes(), "hanging".getBytes()))));
+            request.topicData().add(data);
+            org.apache.kafka.common.message.ProduceResponseData response =
+                    (org.apache.kafka.common.message.ProduceResponseData) client.send(
+                            org.apache.kafka.common.protocol.ApiKeys.PRODUCE, (short) 9, request);
+            assertThat(response.responses().iterator().next().partitionResponses().get(0).errorCode())
+                    .isEqualTo((short) 0);
+        }
+        try (KafkaConsumer<String, String> consumer = consumer(IsolationLevel.READ_COMMITTED)) {
+            assertThat(consumer.endOffsets(List.of(tp)).get(tp)).as("the hanging transaction holds the LSO")
+                    .isEqualTo(0L);
+            // find-hanging: an open transaction on the partition that no coordinator lists
+            org.apache.kafka.clients.admin.ProducerState hanging = admin.describeProducers(List.of(tp))
+                    .partitionResult(tp).get(30, TimeUnit.SECONDS).activeProducers().stream()
+                    .filter(p -> p.currentTransactionStartOffset().isPresent()).findFirst().orElseThrow();
+            assertThat(hanging.producerId()).isEqualTo(producerId);
+            assertThat(hanging.currentTransactionStartOffset()).hasValue(0L);
+            assertThat(admin.listTransactions().all().get(30, TimeUnit.SECONDS))
+                    .extracting(TransactionListing::producerId).doesNotContain(producerId);
+            // abort: an ABORT marker with the producer's epoch and coordinator epoch, written by the leader
+            admin.abortTransaction(new org.apache.kafka.clients.admin.AbortTransactionSpec(tp, hanging.producerId(),
+                    (short) hanging.producerEpoch(), hanging.coordinatorEpoch().orElse(0)))
+                    .all().get(30, TimeUnit.SECONDS);
+            assertThat(consumer.endOffsets(List.of(tp)).get(tp)).as("the LSO past the ABORT marker").isEqualTo(2L);
+        }
+        assertThat(values(readAll(IsolationLevel.READ_COMMITTED))).isEmpty();
+    }
+
     @Test
     void describeAndListTransactionsShowAnOngoingTransactionAndItsPartitions() throws Exception {
         try (KafkaProducer<String, String> producer = transactional("tx-described", Map.of())) {
