@@ -115,6 +115,35 @@ class AuthorizationBehaviourTest {
                     ApiKeys.TXN_OFFSET_COMMIT, (short) 3, txnCommit);
             assertThat(txnCommitted.topics().get(0).partitions().get(0).errorCode())
                     .isEqualTo(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code());
+            // The transaction APIs: DESCRIBE on the id to find its coordinator, WRITE to use it, CLUSTER_ACTION
+            // for markers (Kafka's checks); __transaction_state is not created for a refused client
+            org.apache.kafka.common.message.FindCoordinatorResponseData txnCoordinator =
+                    (org.apache.kafka.common.message.FindCoordinatorResponseData) client.send(
+                            ApiKeys.FIND_COORDINATOR, (short) 4,
+                            new org.apache.kafka.common.message.FindCoordinatorRequestData().setKeyType((byte) 1)
+                                    .setCoordinatorKeys(List.of("tx")));
+            assertThat(txnCoordinator.coordinators().get(0).errorCode())
+                    .isEqualTo(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code());
+            InitProducerIdResponseData transactional = (InitProducerIdResponseData) client.send(
+                    ApiKeys.INIT_PRODUCER_ID, (short) 4, new InitProducerIdRequestData().setTransactionalId("tx")
+                            .setTransactionTimeoutMs(60_000).setProducerId(-1).setProducerEpoch((short) -1));
+            assertThat(transactional.errorCode()).isEqualTo(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code());
+            org.apache.kafka.common.message.EndTxnResponseData ended =
+                    (org.apache.kafka.common.message.EndTxnResponseData) client.send(ApiKeys.END_TXN, (short) 3,
+                            new org.apache.kafka.common.message.EndTxnRequestData().setTransactionalId("tx")
+                                    .setProducerId(1).setProducerEpoch((short) 0).setCommitted(true));
+            assertThat(ended.errorCode()).isEqualTo(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code());
+            org.apache.kafka.common.message.WriteTxnMarkersRequestData markers =
+                    new org.apache.kafka.common.message.WriteTxnMarkersRequestData();
+            markers.markers().add(new org.apache.kafka.common.message.WriteTxnMarkersRequestData.WritableTxnMarker()
+                    .setProducerId(1).setProducerEpoch((short) 0).setTransactionResult(false).setCoordinatorEpoch(0)
+                    .setTopics(List.of(new org.apache.kafka.common.message.WriteTxnMarkersRequestData
+                            .WritableTxnMarkerTopic().setName("t").setPartitionIndexes(List.of(0)))));
+            org.apache.kafka.common.message.WriteTxnMarkersResponseData written =
+                    (org.apache.kafka.common.message.WriteTxnMarkersResponseData) client.send(
+                            ApiKeys.WRITE_TXN_MARKERS, (short) 1, markers);
+            assertThat(written.markers().get(0).topics().get(0).partitions().get(0).errorCode())
+                    .isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
             DescribeConfigsRequestData describe = new DescribeConfigsRequestData();
             describe.resources().add(new DescribeConfigsRequestData.DescribeConfigsResource()
                     .setResourceType((byte) 4).setResourceName("1"));
