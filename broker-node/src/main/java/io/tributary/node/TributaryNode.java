@@ -281,6 +281,7 @@ public final class TributaryNode implements Closeable {
                 quorum.ratis());
         RequestMemoryPool memory = new RequestMemoryPool(config.queuedMaxRequestBytes());
         metrics.requestMemory(memory);
+        metrics.transactions(txns);
         if (replicationService != null) {
             metrics.replicationStreams(replicationService);
         }

@@ -100,6 +100,8 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String CONTROLLER_QUEUE = "tributary.controller.queue.requests";
     public static final String IO_QUEUE_LIMIT = "tributary.io.queue.limit";
     public static final String GROUP_COORDINATOR_QUEUE = "tributary.group.coordinator.queue.calls";
+    public static final String TXN_COORDINATOR_QUEUE = "tributary.txn.coordinator.queue.calls";
+    public static final String TXN_TRANSACTIONAL_IDS = "tributary.txn.transactional.ids";
     private static final Logger log = LoggerFactory.getLogger(NodeMetrics.class);
     private static final long REFRESH_MS = 2_000;
 
@@ -110,6 +112,8 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     private final Map<ApiKeys, ApiMeters> apis = new ConcurrentHashMap<>();
     private final Map<String, Counter> errors = new ConcurrentHashMap<>();
     private final GaugeRows groupLag;
+    private volatile io.tributary.node.txn.TransactionService txns;
+    private volatile GaugeRows txnStates;
     private final GaugeRows groupState;
     private final GaugeRows highWatermarks;
     private final GaugeRows logEndOffsets;
@@ -374,8 +378,29 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
         return count;
     }
 
+    /** The transaction coordinators: their request queue, and their transactional ids per state. */
+    public void transactions(io.tributary.node.txn.TransactionService txns) {
+        this.txns = txns;
+        Gauge.builder(TXN_COORDINATOR_QUEUE, txns, io.tributary.node.txn.TransactionService::queuedCalls)
+                .description("transaction requests waiting for the txn-coordinator thread (at most 10,000; more are "
+                        + "answered COORDINATOR_NOT_AVAILABLE)").register(registry);
+        txnStates = rows(TXN_TRANSACTIONAL_IDS, null, "transactional ids this node coordinates, per Kafka state name "
+                + "(Ongoing, PrepareCommit, CompleteCommit, ...)");
+    }
+
+    private void refreshTransactions() throws Exception {
+        if (txns == null) {
+            return;
+        }
+        Map<Tags, Long> counts = new HashMap<>();
+        txns.stateCounts().get(5, TimeUnit.SECONDS).forEach((state, n) -> counts.put(Tags.of("state", state),
+                (long) n));
+        txnStates.set(counts);
+    }
+
     private void refresh() {
         try {
+            refreshTransactions();
             dropDeletedTopics(replicas.image());
             Map<TopicPartition, Long> hw = refreshPartitions();
             Map<String, GroupService.GroupSnapshot> snapshot = groups.snapshot().get(5, TimeUnit.SECONDS);

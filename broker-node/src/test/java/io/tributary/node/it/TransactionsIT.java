@@ -151,6 +151,17 @@ class TransactionsIT {
         assertThat(describe.exitCode()).as("kafka-transactions describe: %s", describe).isZero();
         assertThat(describe.stdout()).contains("perf-writer").containsAnyOf("CompleteCommit", "Ongoing",
                 "PrepareCommit");
+        // The coordinators' metrics: the id counted under its state by the node coordinating it
+        await("the transactional id in the metrics").atMost(RECOVERY_DEADLINE).pollInterval(Duration.ofMillis(500))
+                .ignoreExceptions().until(() -> {
+                    double ids = 0;
+                    for (int node : cluster.liveIds()) {
+                        PrometheusScrape scrape = PrometheusScrape.of(cluster.metricsPort(node));
+                        assertThat(scrape.text()).contains("tributary_txn_coordinator_queue_calls");
+                        ids += scrape.sum("tributary_txn_transactional_ids");
+                    }
+                    return ids >= 1;
+                });
     }
 
     /** Runs one of Kafka's tools (kafka-tools from Maven Central) in its own JVM. */
