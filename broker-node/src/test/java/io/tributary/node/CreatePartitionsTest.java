@@ -127,6 +127,19 @@ class CreatePartitionsTest {
     }
 
     @Test
+    void growsWithAManualAssignment() throws Exception {
+        String topic = "assigned";
+        admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+
+        admin.createPartitions(Map.of(topic, NewPartitions.increaseTo(3, List.of(List.of(1), List.of(1)))))
+                .all().get(30, TimeUnit.SECONDS);
+
+        TopicDescription described = admin.describeTopics(List.of(topic)).allTopicNames()
+                .get(30, TimeUnit.SECONDS).get(topic);
+        assertThat(described.partitions()).hasSize(3).allSatisfy(p -> assertThat(p.leader().id()).isEqualTo(1));
+    }
+
+    @Test
     void validateOnlyChangesNothing() throws Exception {
         String topic = "validated";
         admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
