@@ -306,6 +306,7 @@ public final class TributaryNode implements Closeable {
                 new MetadataHandler(services),
                 new CreateTopicsHandler(services),
                 new DeleteTopicsHandler(services),
+                new io.tributary.node.handlers.CreatePartitionsHandler(services),
                 new ProduceHandler(services),
                 new FetchHandler(services),
                 new ListOffsetsHandler(services),

@@ -153,6 +153,15 @@ class AuthorizationBehaviourTest {
             DescribeAclsResponseData acls = (DescribeAclsResponseData) client.send(ApiKeys.DESCRIBE_ACLS,
                     (short) 3, anyAcl());
             assertThat(acls.errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+            // CreatePartitions needs ALTER on the topic, refused whether the topic exists or not
+            org.apache.kafka.common.message.CreatePartitionsRequestData grow =
+                    new org.apache.kafka.common.message.CreatePartitionsRequestData().setTimeoutMs(30_000);
+            grow.topics().add(new org.apache.kafka.common.message.CreatePartitionsRequestData.CreatePartitionsTopic()
+                    .setName("t").setCount(6).setAssignments(null));
+            org.apache.kafka.common.message.CreatePartitionsResponseData grown =
+                    (org.apache.kafka.common.message.CreatePartitionsResponseData) client.send(
+                            ApiKeys.CREATE_PARTITIONS, (short) 3, grow);
+            assertThat(grown.results().get(0).errorCode()).isEqualTo(Errors.TOPIC_AUTHORIZATION_FAILED.code());
         }
     }
 

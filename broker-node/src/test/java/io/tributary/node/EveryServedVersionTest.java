@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.message.CreatePartitionsRequestData;
+import org.apache.kafka.common.message.CreatePartitionsResponseData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
 import org.apache.kafka.common.message.DeleteTopicsRequestData;
@@ -190,6 +192,24 @@ class EveryServedVersionTest {
             DeleteTopicsResponseData deleted = (DeleteTopicsResponseData) client.send(ApiKeys.DELETE_TOPICS, v,
                     delete);
             assertThat(deleted.responses().find(name).errorCode()).as("delete topics v%d", v).isZero();
+        }
+    }
+
+    @Test
+    void createPartitionsEveryVersion() throws Exception {
+        String name = "growing";
+        CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(10_000);
+        create.topics().add(new CreateTopicsRequestData.CreatableTopic().setName(name).setNumPartitions(1)
+                .setReplicationFactor((short) 1));
+        client.send(ApiKeys.CREATE_TOPICS, (short) 7, create);
+        for (short v = 0; v <= 3; v++) {
+            CreatePartitionsRequestData grow = new CreatePartitionsRequestData().setTimeoutMs(10_000);
+            grow.topics().add(new CreatePartitionsRequestData.CreatePartitionsTopic().setName(name).setCount(v + 2)
+                    .setAssignments(null));
+            CreatePartitionsResponseData grown = (CreatePartitionsResponseData) client.send(
+                    ApiKeys.CREATE_PARTITIONS, v, grow);
+            assertThat(grown.results()).as("create partitions v%d", v).hasSize(1);
+            assertThat(grown.results().get(0).errorCode()).as("create partitions v%d", v).isZero();
         }
     }
 }

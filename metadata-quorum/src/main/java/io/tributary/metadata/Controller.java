@@ -13,6 +13,7 @@ import io.tributary.proto.metadata.BrokerHeartbeatResponse;
 import io.tributary.proto.metadata.ControllerErrorCode;
 import io.tributary.proto.metadata.ControllerRequest;
 import io.tributary.proto.metadata.ControllerResponse;
+import io.tributary.proto.metadata.CreatePartitionsRequest;
 import io.tributary.proto.metadata.CreateTopicRequest;
 import io.tributary.proto.metadata.CreateTopicResponse;
 import io.tributary.proto.metadata.MetadataDeltas;
@@ -390,6 +391,7 @@ public final class Controller implements Closeable {
             case ALLOCATE_PRODUCER_IDS -> allocateProducerIds(request.getAllocateProducerIds().getBrokerId(),
                     request.getAllocateProducerIds().getSize(), working);
             case ALTER_PARTITION -> alterPartition(request.getAlterPartition(), working);
+            case CREATE_PARTITIONS -> createPartitions(request.getCreatePartitions(), working);
             case FETCH_METADATA -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
                     .setMetadata(updates.apply(request.getFetchMetadata().getFromOffset())));
             case ALTER_SCRAM_CREDENTIALS -> {
@@ -507,6 +509,31 @@ public final class Controller implements Closeable {
         });
     }
 
+    /**
+     * CreatePartitions: validated and placed by {@link PartitionCountDecisions}; answered once the image shows the
+     * topic with the requested count (validate_only: nothing committed, the answer at once).
+     */
+    private Decision createPartitions(CreatePartitionsRequest r, MetadataImage working) {
+        List<List<Integer>> assignments = r.getAssignmentsList().stream()
+                .map(a -> List.copyOf(a.getBrokerIdsList())).toList();
+        ControllerResult<List<PartitionImage>> decision = PartitionCountDecisions.createPartitions(working,
+                r.getName(), r.getCount(), assignments);
+        if (decision.failed() || r.getValidateOnly()) {
+            return new Decision(List.of(), decided(decision, Controller::ok).answer());
+        }
+        UUID topicId = working.topic(r.getName()).topicId();
+        return decided(decision, applied -> {
+            TopicImage grown = applied.topic(topicId);
+            if (grown == null || grown.partitions().size() != r.getCount()) {
+                return ControllerResponse.newBuilder().setError(ControllerErrorCode.NOT_CONTROLLER)
+                        .setErrorMessage("partitions of topic " + r.getName() + " were not created");
+            }
+            log.info("node={} topic {} now has {} partitions: new {}", nodeId, r.getName(), r.getCount(),
+                    decision.response());
+            return ok(applied);
+        });
+    }
+
     private Decision alterPartition(AlterPartitionRequest r, MetadataImage working) {
         BrokerRegistration broker = working.brokers().get(r.getBrokerId());
         if (broker == null || broker.brokerEpoch() != r.getBrokerEpoch() || broker.fenced()) {
@@ -590,6 +617,7 @@ public final class Controller implements Closeable {
             case FENCED_LEADER_EPOCH -> ControllerErrorCode.FENCED_LEADER_EPOCH;
             case INVALID_UPDATE_VERSION -> ControllerErrorCode.INVALID_UPDATE_VERSION;
             case INELIGIBLE_REPLICA -> ControllerErrorCode.INELIGIBLE_REPLICA;
+            case INVALID_REPLICA_ASSIGNMENT -> ControllerErrorCode.INVALID_REPLICA_ASSIGNMENT;
         };
     }
 

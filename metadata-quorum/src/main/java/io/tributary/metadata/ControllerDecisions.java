@@ -34,7 +34,8 @@ public final class ControllerDecisions {
     public static final int MAX_TOPIC_NAME_LENGTH = 249;
 
     private static final Pattern LEGAL_TOPIC_NAME = Pattern.compile("[a-zA-Z0-9._-]+");
-    private static final int MAX_PARTITIONS = 100_000;
+    /** A topic's partitions, at creation and after CreatePartitions. */
+    static final int MAX_PARTITIONS = 100_000;
 
     private ControllerDecisions() {}
 

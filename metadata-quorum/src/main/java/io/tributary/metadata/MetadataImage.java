@@ -5,6 +5,7 @@ import io.tributary.proto.metadata.BrokerSnapshot;
 import io.tributary.proto.metadata.ConfigChangeRecord;
 import io.tributary.proto.metadata.Endpoint;
 import io.tributary.proto.metadata.ImageSnapshot;
+import io.tributary.proto.metadata.CreatePartitionsRecord;
 import io.tributary.proto.metadata.CreateTopicRecord;
 import io.tributary.proto.metadata.MetadataRecord;
 import io.tributary.proto.metadata.PartitionChangeRecord;
@@ -215,6 +216,16 @@ public final class MetadataImage {
         return Long.hashCode(offset) * 31 + topicsByName.hashCode();
     }
 
+    /** Whether the record's partitions are numbered on from the topic's last, consecutively (else it is stale). */
+    private static boolean appendsPartitions(TopicImage topic, CreatePartitionsRecord r) {
+        for (int i = 0; i < r.getPartitionsCount(); i++) {
+            if (r.getPartitions(i).getPartition() != topic.partitions().size() + i) {
+                return false;
+            }
+        }
+        return r.getPartitionsCount() > 0;
+    }
+
     /** Applies one committed record found at {@code recordOffset} and returns the next image. */
     public MetadataImage apply(MetadataRecord record, long recordOffset) {
         Map<Integer, BrokerRegistration> nextBrokers = brokers;
@@ -290,6 +301,22 @@ public final class MetadataImage {
                     nextById = new HashMap<>(topicsById);
                     nextByName.put(changed.name(), changed);
                     nextById.put(changed.topicId(), changed);
+                }
+            }
+            case CREATE_PARTITIONS -> {
+                CreatePartitionsRecord r = record.getCreatePartitions();
+                TopicImage topic = topicsById.get(Uuids.fromProto(r.getTopicId()));
+                if (topic != null && appendsPartitions(topic, r)) {
+                    List<PartitionImage> partitions = new ArrayList<>(topic.partitions());
+                    for (PartitionRecord p : r.getPartitionsList()) {
+                        partitions.add(new PartitionImage(p.getPartition(), p.getReplicasList(), p.getIsrList(),
+                                p.getLeader(), p.getLeaderEpoch(), p.getPartitionEpoch()));
+                    }
+                    TopicImage grown = new TopicImage(topic.name(), topic.topicId(), partitions, topic.configs());
+                    nextByName = new TreeMap<>(topicsByName);
+                    nextById = new HashMap<>(topicsById);
+                    nextByName.put(grown.name(), grown);
+                    nextById.put(grown.topicId(), grown);
                 }
             }
             case CONFIG_CHANGE -> {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tributary.metadata.MetadataImage;
 import io.tributary.metadata.Uuids;
+import io.tributary.proto.metadata.CreatePartitionsRecord;
 import io.tributary.proto.metadata.CreateTopicRecord;
 import io.tributary.proto.metadata.DeleteTopicRecord;
 import io.tributary.proto.metadata.MetadataRecord;
@@ -167,6 +168,32 @@ class ReplicaManagerLogLifecycleTest {
 
         replicas.onImage(MetadataImage.EMPTY, created);
         assertNotNull(replicas.partition(id));
+    }
+
+    @Test
+    void newPartitionsOfAnExistingTopicAreOpenedAndLedWhileTheOldKeepTheirData() throws IOException {
+        UUID id = UUID.randomUUID();
+        MetadataImage created = create(MetadataImage.EMPTY, "t", id, 0);
+        replicas.onImage(MetadataImage.EMPTY, created);
+        produce("t", 3);
+
+        // CreatePartitions: partitions 1 and 2 appended to the topic
+        CreatePartitionsRecord.Builder grow = CreatePartitionsRecord.newBuilder().setTopicId(Uuids.toProto(id));
+        for (int p = 1; p <= 2; p++) {
+            grow.addPartitions(PartitionRecord.newBuilder().setPartition(p).addReplicas(NODE).addIsr(NODE)
+                    .setLeader(NODE).setLeaderEpoch(0).setPartitionEpoch(0));
+        }
+        MetadataImage grown = created.apply(MetadataRecord.newBuilder().setCreatePartitions(grow).build(),
+                created.offset() + 1);
+        replicas.onImage(created, grown);
+
+        for (int p = 1; p <= 2; p++) {
+            Partition partition = replicas.partition(new PartitionId("t", p));
+            assertTrue(partition.isLeader(), "partition " + p + " is led here");
+            assertEquals(0, partition.log().logEndOffset());
+            assertEquals(Optional.of(id), PartitionMetadataFile.read(dir.resolve("t-" + p)));
+        }
+        assertEquals(3, replicas.partition(new PartitionId("t", 0)).log().logEndOffset());
     }
 
     private void produce(String topic, int records) throws IOException {

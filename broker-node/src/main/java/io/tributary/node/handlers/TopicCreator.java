@@ -61,6 +61,7 @@ final class TopicCreator {
             case INELIGIBLE_REPLICA -> Errors.INELIGIBLE_REPLICA;
             case RESOURCE_NOT_FOUND -> Errors.RESOURCE_NOT_FOUND;
             case POLICY_VIOLATION -> Errors.POLICY_VIOLATION;
+            case INVALID_REPLICA_ASSIGNMENT -> Errors.INVALID_REPLICA_ASSIGNMENT;
             case INVALID_REQUEST, STALE_BROKER_EPOCH, UNRECOGNIZED -> Errors.INVALID_REQUEST;
         };
     }
