@@ -24,7 +24,8 @@ import org.apache.kafka.common.protocol.Errors;
  * (Kafka's {@code DelayedDeleteRecords}), or REQUEST_TIMED_OUT after the request's timeout. As Kafka's
  * {@code KafkaApis.handleDeleteRecordsRequest} and {@code ReplicaManager.deleteRecords}: DELETE on the topic
  * (TOPIC_AUTHORIZATION_FAILED), a partition the metadata does not know is UNKNOWN_TOPIC_OR_PARTITION, internal topics
- * are refused (INVALID_TOPIC_EXCEPTION), an offset above the high watermark or negative other than -1 is
+ * are refused (INVALID_TOPIC_EXCEPTION), so is a topic whose {@code cleanup.policy} lacks {@code delete}
+ * (POLICY_VIOLATION), an offset above the high watermark or negative other than -1 is
  * OFFSET_OUT_OF_RANGE, a replica that does not lead is NOT_LEADER_OR_FOLLOWER. Failed partitions answer low
  * watermark -1.
  */
@@ -102,7 +103,12 @@ public final class DeleteRecordsHandler implements ApiHandler {
             long offset, int timeoutMs) {
         CompletableFuture<Long> lowWatermark;
         try {
-            lowWatermark = node.replicas().partition(id).deleteRecords(offset);
+            Partition partition = node.replicas().partition(id);
+            if (partition.isLeader() && partition.log() != null && !partition.log().compaction().delete()) {
+                // Kafka's Partition.deleteRecordsOnLeader: only a log whose cleanup.policy has delete
+                return done(failed(id.partition(), Errors.POLICY_VIOLATION));
+            }
+            lowWatermark = partition.deleteRecords(offset);
         } catch (IOException e) {
             return done(failed(id.partition(), Errors.KAFKA_STORAGE_ERROR));
         } catch (RuntimeException e) {
