@@ -110,6 +110,29 @@ class LogStartOffsetTest {
     }
 
     @Test
+    void aTruncationThatCutsTheBatchHoldingTheStartBringsTheStartDownToTheNewEnd() throws IOException {
+        // Given batches [0-2] [3-5] and the start inside the second one (a follower that took its leader's start)
+        log = PartitionLog.open(dir.resolve("t-0"), new LogConfig(4096, 3_600_000, -1, -1, 1_048_588, 256, 4096),
+                clock);
+        log.append(batch(3, NOW), 0);
+        log.append(batch(3, NOW), 0);
+        log.advanceLogStartOffset(4);
+
+        // When a divergence cuts from 4: the whole batch holding it goes
+        log.truncateTo(4);
+
+        // Then the start follows the end down (Kafka's truncateTo lowers it too), durably, and can move up again
+        assertThat(log.logEndOffset()).isEqualTo(3);
+        assertThat(log.logStartOffset()).isEqualTo(3);
+        log.close();
+        log = PartitionLog.open(dir.resolve("t-0"), new LogConfig(4096, 3_600_000, -1, -1, 1_048_588, 256, 4096),
+                clock);
+        assertThat(log.logStartOffset()).isEqualTo(3);
+        log.append(batch(3, NOW), 0);
+        assertThat(log.advanceLogStartOffset(4)).isEqualTo(4);
+    }
+
+    @Test
     void producersBelowTheStartAreForgottenButAnOpenTransactionIsKept() throws IOException {
         log = PartitionLog.open(dir, new LogConfig(4096, 3_600_000, -1, -1, 1_048_588, 256, 4096), clock);
         log.append(TestBatches.idempotentBatch(5, (short) 0, 0, 2), 0); // 0-1, producer 5
