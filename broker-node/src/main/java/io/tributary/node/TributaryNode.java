@@ -310,6 +310,7 @@ public final class TributaryNode implements Closeable {
                 new ProduceHandler(services),
                 new FetchHandler(services),
                 new ListOffsetsHandler(services),
+                new io.tributary.node.handlers.DeleteRecordsHandler(services),
                 new InitProducerIdHandler(services, txns),
                 new DescribeConfigsHandler(services),
                 new DescribeClusterHandler(services),

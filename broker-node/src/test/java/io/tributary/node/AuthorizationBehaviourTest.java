@@ -162,6 +162,17 @@ class AuthorizationBehaviourTest {
                     (org.apache.kafka.common.message.CreatePartitionsResponseData) client.send(
                             ApiKeys.CREATE_PARTITIONS, (short) 3, grow);
             assertThat(grown.results().get(0).errorCode()).isEqualTo(Errors.TOPIC_AUTHORIZATION_FAILED.code());
+            // DeleteRecords needs DELETE on the topic, whether it exists or not (Kafka's check comes first)
+            org.apache.kafka.common.message.DeleteRecordsRequestData deleteRecords =
+                    new org.apache.kafka.common.message.DeleteRecordsRequestData().setTimeoutMs(10_000);
+            deleteRecords.topics().add(new org.apache.kafka.common.message.DeleteRecordsRequestData
+                    .DeleteRecordsTopic().setName("t").setPartitions(List.of(new org.apache.kafka.common.message
+                            .DeleteRecordsRequestData.DeleteRecordsPartition().setPartitionIndex(0).setOffset(0))));
+            org.apache.kafka.common.message.DeleteRecordsResponseData deleted =
+                    (org.apache.kafka.common.message.DeleteRecordsResponseData) client.send(ApiKeys.DELETE_RECORDS,
+                            (short) 2, deleteRecords);
+            assertThat(deleted.topics().find("t").partitions().find(0).errorCode())
+                    .isEqualTo(Errors.TOPIC_AUTHORIZATION_FAILED.code());
         }
     }
 

@@ -74,6 +74,11 @@ record DiskReplicaLog(PartitionLog log) implements ReplicaLog {
     }
 
     @Override
+    public long advanceLogStartOffset(long offset) throws IOException {
+        return log.advanceLogStartOffset(offset);
+    }
+
+    @Override
     public void truncateFullyAndStartAt(long offset) throws IOException {
         log.truncateFullyAndStartAt(offset);
     }

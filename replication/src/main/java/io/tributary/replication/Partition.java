@@ -69,6 +69,8 @@ public final class Partition {
     private final Map<Integer, FollowerState> followers = new HashMap<>();
     /** Leader only: acks=all produces waiting for the high watermark to reach an offset. */
     private final TreeMap<Long, List<Waiter>> commitWaiters = new TreeMap<>();
+    /** Leader only: DeleteRecords waiting for every maximal-ISR member's log start offset to reach an offset. */
+    private final List<StartWaiter> startWaiters = new ArrayList<>();
     /** Leader only: the log end offset when this leader epoch began; followers join the ISR only past it. */
     private long leaderEpochStartOffset;
     /** Leader only: the ISR change in flight, null if none. Its members count towards the high watermark. */
@@ -83,6 +85,8 @@ public final class Partition {
         long lastFetchTimeMs;
         long leaderEndOffsetAtLastFetch;
         long brokerEpoch = -1;
+        /** The log start offset its last fetch carried; -1 before any (or if it did not say). */
+        long logStartOffset = -1;
 
         FollowerState(long lastCaughtUpTimeMs) {
             this.lastCaughtUpTimeMs = lastCaughtUpTimeMs;
@@ -91,6 +95,9 @@ public final class Partition {
 
     /** An acks=all produce waiting for the high watermark, with the leader epoch it was appended in. */
     private record Waiter(CompletableFuture<Void> future, int leaderEpoch) {}
+
+    /** A DeleteRecords waiting for the low watermark to reach {@code offset}, in the leader epoch it began in. */
+    private record StartWaiter(long offset, CompletableFuture<Long> future, int leaderEpoch) {}
 
     /** An AlterPartition in flight; {@code retryAtMs} >= 0 once it should be sent again. */
     private static final class PendingIsr {
@@ -198,6 +205,8 @@ public final class Partition {
             if (newEpoch) {
                 failWaiters(done, ReplicaError.NOT_LEADER_OR_FOLLOWER, "the leader epoch changed to "
                         + next.leaderEpoch() + " before the batch was committed");
+                failStartWaiters(done, "the leader epoch changed to " + next.leaderEpoch()
+                        + " before every in-sync replica moved its log start offset");
                 log.assignEpoch(next.leaderEpoch());
                 leaderEpochStartOffset = log.logEndOffset();
                 followers.clear();
@@ -219,6 +228,7 @@ public final class Partition {
                         + " fell below min.insync.replicas " + minInsyncReplicas + " before the batch was committed");
             }
             advanceHighWatermark(done);
+            completeStartWaiters(done); // a smaller ISR may have reached the offset already
             return done;
         }
     }
@@ -231,6 +241,7 @@ public final class Partition {
             }
             Completions done = new Completions();
             failWaiters(done, ReplicaError.NOT_LEADER_OR_FOLLOWER, "leadership moved before the batch was committed");
+            failStartWaiters(done, "leadership moved before every in-sync replica moved its log start offset");
             image = next;
             followers.clear();
             pendingIsr = null;
@@ -380,6 +391,7 @@ public final class Partition {
             }
             recordFollowerPosition(fetch, nowMs);
             advanceHighWatermark(done);
+            completeStartWaiters(done);
             highWatermarkNow = highWatermark;
         }
         ByteBuffer records = ByteBuffer.allocate(0);
@@ -438,6 +450,7 @@ public final class Partition {
         FollowerState follower = followers.get(fetch.replicaId());
         long leaderEnd = log.logEndOffset();
         follower.brokerEpoch = fetch.brokerEpoch();
+        follower.logStartOffset = fetch.logStartOffset();
         follower.logEndOffset = Math.min(fetch.fetchOffset(), leaderEnd);
         if (fetch.fetchOffset() >= leaderEnd) {
             follower.lastCaughtUpTimeMs = nowMs;
@@ -576,6 +589,7 @@ public final class Partition {
                     // The fetch path waits a backoff before proposing again (the periodic check has its own pace).
                     refusedUntilMs = nowMs + retryBackoffMs;
                     advanceHighWatermark(done);
+                    completeStartWaiters(done);
                 }
                 // A newer image is coming (or the controller lags): ask again only in case it never does.
                 case COMMITTED, STALE -> pendingIsr.retryAtMs = nowMs + 10 * retryBackoffMs;
@@ -591,6 +605,93 @@ public final class Partition {
         synchronized (this) {
             return pendingIsr == null ? Optional.empty() : Optional.of(pendingIsr.proposal);
         }
+    }
+
+    // ---------------------------------------------------------------- leader: DeleteRecords
+
+    /** DeleteRecords' offset -1: delete up to the high watermark. */
+    public static final long DELETE_UP_TO_HIGH_WATERMARK = -1L;
+
+    /**
+     * Leader: DeleteRecords (Kafka's {@code Partition.deleteRecordsOnLeader} and {@code DelayedDeleteRecords}). Moves
+     * the log start offset up to {@code offset} ({@value #DELETE_UP_TO_HIGH_WATERMARK}: the high watermark); an offset
+     * at or below the current start changes nothing. The future completes with the low watermark (the smallest log
+     * start offset over this replica and the other members of the maximal ISR, as their fetches report them) once it
+     * has reached the offset; it fails with NOT_LEADER_OR_FOLLOWER on a leader epoch change. The caller bounds the
+     * wait (REQUEST_TIMED_OUT); a future it completes exceptionally leaves at once.
+     *
+     * @throws ReplicaException NOT_LEADER_OR_FOLLOWER if this replica does not lead; OFFSET_OUT_OF_RANGE for an
+     *     offset above the high watermark, or negative other than -1. Nothing changed.
+     */
+    public CompletableFuture<Long> deleteRecords(long offset) throws IOException {
+        synchronized (this) {
+            checkLeader(-1);
+            long target = offset == DELETE_UP_TO_HIGH_WATERMARK ? highWatermark : offset;
+            if (target < 0 || target > highWatermark) {
+                throw new ReplicaException(ReplicaError.OFFSET_OUT_OF_RANGE, "Cannot move the log start offset of "
+                        + id + " to " + offset + ": it is negative or above the high watermark " + highWatermark);
+            }
+            log.advanceLogStartOffset(target);
+            long low = lowWatermarkLocked();
+            if (low >= target) {
+                return CompletableFuture.completedFuture(low);
+            }
+            StartWaiter waiter = new StartWaiter(target, new CompletableFuture<>(), image.leaderEpoch());
+            startWaiters.add(waiter);
+            waiter.future().whenComplete((v, e) -> {
+                if (e != null) {
+                    synchronized (this) {
+                        startWaiters.remove(waiter);
+                    }
+                }
+            });
+            return waiter.future();
+        }
+    }
+
+    /** Leader: the smallest log start offset over this replica and the other members of the maximal ISR. */
+    public long lowWatermark() {
+        synchronized (this) {
+            return lowWatermarkLocked();
+        }
+    }
+
+    /** DeleteRecords waiting for in-sync replicas now. */
+    public synchronized int deleteRecordsWaiterCount() {
+        return startWaiters.size();
+    }
+
+    private long lowWatermarkLocked() {
+        long low = log.logStartOffset();
+        for (int replica : maximalIsrLocked()) {
+            if (replica != localNodeId) {
+                FollowerState follower = followers.get(replica);
+                low = Math.min(low, follower == null ? -1 : follower.logStartOffset);
+            }
+        }
+        return low;
+    }
+
+    /** Leader, lock held: completes the DeleteRecords whose offset the low watermark reached. */
+    private void completeStartWaiters(Completions done) {
+        if (startWaiters.isEmpty() || !isLeader()) {
+            return;
+        }
+        long low = lowWatermarkLocked();
+        startWaiters.removeIf(w -> {
+            if (w.offset() > low) {
+                return false;
+            }
+            done.succeed(w.future(), low);
+            return true;
+        });
+    }
+
+    private void failStartWaiters(Completions done, String message) {
+        for (StartWaiter w : startWaiters) {
+            done.failLowWatermark(w.future(), new ReplicaException(ReplicaError.NOT_LEADER_OR_FOLLOWER, message));
+        }
+        startWaiters.clear();
     }
 
     // ---------------------------------------------------------------- follower: applying fetch answers
@@ -638,6 +739,11 @@ public final class Partition {
             if (capped > highWatermark) {
                 highWatermark = capped;
                 log.onHighWatermark(capped);
+            }
+            // Kafka's follower takes the leader's log start offset from every answer, never past its own HW.
+            long start = Math.min(answer.logStartOffset(), highWatermark);
+            if (start > log.logStartOffset()) {
+                log.advanceLogStartOffset(start);
             }
             return Applied.APPLIED;
         }

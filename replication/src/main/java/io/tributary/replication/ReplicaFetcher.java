@@ -213,6 +213,7 @@ final class ReplicaFetcher implements AutoCloseable {
                     .setPartition(e.getKey().partition())
                     .setFetchOffset(fetchOffset)
                     .setLastFetchedEpoch(partitionLog.latestEpoch().orElse(-1))
+                    .setLogStartOffset(partitionLog.logStartOffset())
                     .setCurrentLeaderEpoch(e.getValue()));
         }
         if (sent.isEmpty()) {

@@ -62,6 +62,14 @@ public interface ReplicaLog {
     /** Removes every record at and above {@code offset} (whole batches). */
     void truncateTo(long offset) throws IOException;
 
+    /**
+     * Moves the log start offset up to {@code offset} (DeleteRecords; a follower taking its leader's start), deleting
+     * what lies wholly below it, durably; a lower offset changes nothing.
+     *
+     * @return the log start offset afterwards
+     */
+    long advanceLogStartOffset(long offset) throws IOException;
+
     /** Empties the log and restarts it at {@code offset}. */
     void truncateFullyAndStartAt(long offset) throws IOException;
 }

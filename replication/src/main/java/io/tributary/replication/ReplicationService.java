@@ -206,7 +206,8 @@ public final class ReplicationService extends ReplicationServiceGrpc.Replication
                 continue;
             }
             FollowerFetch follower = new FollowerFetch(request.getReplicaId(), request.getBrokerEpoch(),
-                    fetch.getFetchOffset(), fetch.getLastFetchedEpoch(), fetch.getCurrentLeaderEpoch());
+                    fetch.getFetchOffset(), fetch.getLastFetchedEpoch(), fetch.getCurrentLeaderEpoch(),
+                    fetch.getLogStartOffset());
             Completions done = new Completions();
             FetchAnswer answer;
             try {

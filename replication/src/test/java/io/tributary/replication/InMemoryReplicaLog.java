@@ -27,13 +27,15 @@ final class InMemoryReplicaLog implements ReplicaLog {
     private final List<Batch> batches = new ArrayList<>();
     private final List<EpochEntry> epochs = new ArrayList<>();
     private long logEndOffset;
+    /** Durable at once, as the real log's checkpoint; batches wholly below it are gone. */
+    private long logStartOffset;
     private long flushedEndOffset;
     /** The lowest log end offset a truncation left since {@link #takeLowestTruncation}, Long.MAX_VALUE if none. */
     private long lowestTruncation = Long.MAX_VALUE;
 
     @Override
     public long logStartOffset() {
-        return 0;
+        return logStartOffset;
     }
 
     @Override
@@ -141,8 +143,9 @@ final class InMemoryReplicaLog implements ReplicaLog {
 
     @Override
     public LogReadResult read(long offset, int maxBytes, long maxOffsetExclusive) {
-        if (offset < 0 || offset > logEndOffset) {
-            throw new IllegalArgumentException("offset " + offset + " outside [0, " + logEndOffset + "]");
+        if (offset < logStartOffset || offset > logEndOffset) {
+            throw new IllegalArgumentException("offset " + offset + " outside [" + logStartOffset + ", "
+                    + logEndOffset + "]");
         }
         List<ByteBuffer> out = new ArrayList<>();
         int size = 0;
@@ -159,14 +162,18 @@ final class InMemoryReplicaLog implements ReplicaLog {
         ByteBuffer result = ByteBuffer.allocate(size);
         out.forEach(result::put);
         result.flip();
-        return new LogReadResult(result, 0, logEndOffset);
+        return new LogReadResult(result, logStartOffset, logEndOffset);
     }
 
     @Override
     public void truncateTo(long offset) {
         if (offset < logEndOffset) {
+            if (offset < logStartOffset) {
+                throw new IllegalArgumentException("truncation to " + offset + " below the start " + logStartOffset);
+            }
             batches.removeIf(b -> b.lastOffset() >= offset);
-            logEndOffset = batches.isEmpty() ? 0 : batches.get(batches.size() - 1).lastOffset() + 1;
+            logEndOffset = batches.isEmpty() ? logStartOffset : batches.get(batches.size() - 1).lastOffset() + 1;
+            logStartOffset = Math.min(logStartOffset, logEndOffset); // a cut batch straddled the start
             flushedEndOffset = Math.min(flushedEndOffset, logEndOffset);
             lowestTruncation = Math.min(lowestTruncation, logEndOffset);
         }
@@ -175,8 +182,37 @@ final class InMemoryReplicaLog implements ReplicaLog {
     }
 
     @Override
+    public long advanceLogStartOffset(long offset) {
+        if (offset > logEndOffset) {
+            throw new IllegalArgumentException("log start " + offset + " past the end " + logEndOffset);
+        }
+        if (offset > logStartOffset) {
+            logStartOffset = offset;
+            batches.removeIf(b -> b.lastOffset() < offset);
+            long start = offset;
+            // As LeaderEpochCache.truncateFromStart: the entry covering the start moves to it.
+            EpochEntry covering = null;
+            for (EpochEntry e : epochs) {
+                if (e.startOffset() <= start) {
+                    covering = e;
+                }
+            }
+            epochs.removeIf(e -> e.startOffset() <= start);
+            if (covering != null) {
+                epochs.add(0, new EpochEntry(covering.epoch(), start));
+            }
+        }
+        return logStartOffset;
+    }
+
+    @Override
     public void truncateFullyAndStartAt(long offset) {
-        throw new UnsupportedOperationException("the simulation has no retention");
+        batches.clear();
+        epochs.clear();
+        logStartOffset = offset;
+        logEndOffset = offset;
+        flushedEndOffset = offset;
+        lowestTruncation = Math.min(lowestTruncation, offset);
     }
 
     void flush() {
@@ -187,7 +223,10 @@ final class InMemoryReplicaLog implements ReplicaLog {
     void crash() {
         long keep = flushedEndOffset;
         batches.removeIf(b -> b.lastOffset() >= keep);
-        logEndOffset = batches.isEmpty() ? 0 : batches.get(batches.size() - 1).lastOffset() + 1;
+        // Nothing left: everything below the (durable) start was deleted, what was above it not flushed.
+        logEndOffset = batches.isEmpty() ? Math.min(logStartOffset, keep)
+                : batches.get(batches.size() - 1).lastOffset() + 1;
+        logStartOffset = Math.min(logStartOffset, logEndOffset); // as the loader: never past the end
         lowestTruncation = Math.min(lowestTruncation, logEndOffset);
         long end = logEndOffset;
         epochs.removeIf(e -> e.startOffset() >= end);

@@ -36,12 +36,15 @@ import org.junit.jupiter.api.Test;
  * the real controller decisions ({@link ControllerDecisions}: registration, heartbeats and session expiry, fencing,
  * election from the ISR, AlterPartition), virtual time, a network that delays, drops and partitions messages
  * (follower fetches and answers, AlterPartition and its answers, heartbeats, metadata propagation), crashes (kill -9,
- * and power loss that loses unflushed data), and random acks=all / acks=1 produce.
+ * and power loss that loses unflushed data), random acks=all / acks=1 produce, and random DeleteRecords on the leader
+ * (its log start offset moves; followers take it from the fetch answers).
  *
  * <p>After every event: no acknowledged acks=all record is ever missing from the current leader's log or holds
  * another value; replicas agree below their high watermarks (a committed offset never changes value); the high
- * watermark never goes back within a leader epoch; at most one leader per epoch. At the end the faults heal and an
- * acks=all produce must succeed (no wedge).
+ * watermark never goes back within a leader epoch; at most one leader per epoch; every replica's log start offset is
+ * at most its log end offset, and a DeleteRecords answers a low watermark at or past its offset. Records below a
+ * replica's log start offset are deleted, so these checks start there. At the end the faults heal, an acks=all
+ * produce must succeed (no wedge) and so must a DeleteRecords up to the high watermark.
  *
  * <p>A failing seed is printed; {@code -Dtributary.seed=N} replays it alone; {@code -Dtributary.sim.seeds=N} runs
  * N seeds (CI runs {@value #CI_SEEDS}; a long run uses thousands).
@@ -110,6 +113,8 @@ class ReplicationSimulationTest {
 
         // History
         final Map<Long, String> acked = new HashMap<>();
+        /** A broken rule found where it cannot be thrown (a completion callback); null if none. */
+        String violation;
         final Map<Long, String> newAcks = new HashMap<>();
         final Map<Long, String> committed = new HashMap<>();
         final Map<Integer, Integer> leaderOfEpoch = new HashMap<>();
@@ -192,6 +197,7 @@ class ReplicationSimulationTest {
             }
             checkAcksOnLeader(true);
             finalProduceSucceeds();
+            finalDeleteRecordsSucceeds();
         }
 
         void step() {
@@ -278,6 +284,10 @@ class ReplicationSimulationTest {
             if (!leaders.isEmpty()) {
                 Node leader = leaders.get(random.nextInt(leaders.size()));
                 produce(leader, random.nextInt(4) == 0 ? 1 : -1);
+                if (random.nextInt(40) == 0) {
+                    deleteRecords(leader, random.nextInt(4) == 0 ? Partition.DELETE_UP_TO_HIGH_WATERMARK
+                            : leader.log.logStartOffset() + random.nextInt(10));
+                }
             }
             at(1 + random.nextInt(15), "produce", this::produceLoop);
         }
@@ -317,6 +327,28 @@ class ReplicationSimulationTest {
             });
             at(REQUEST_TIMEOUT_MS, "produce timeout", () -> committed.completeExceptionally(new TimeoutException()));
             return result;
+        }
+
+        /** A DeleteRecords on {@code leader}; the future of its low watermark, null if refused at once. */
+        CompletableFuture<Long> deleteRecords(Node leader, long offset) {
+            note("delete records before " + offset + " on " + leader.id + " (hw " + leader.partition.highWatermark()
+                    + ")");
+            CompletableFuture<Long> low;
+            try {
+                low = leader.partition.deleteRecords(offset);
+            } catch (ReplicaException e) {
+                return null; // above the high watermark, or no longer leading
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            long target = offset == Partition.DELETE_UP_TO_HIGH_WATERMARK ? -1 : offset;
+            low.whenComplete((l, error) -> {
+                if (error == null && l < target && violation == null) {
+                    violation = "DeleteRecords to " + target + " answered low watermark " + l;
+                }
+            });
+            at(REQUEST_TIMEOUT_MS, "delete records timeout", () -> low.completeExceptionally(new TimeoutException()));
+            return low;
         }
 
         // ------------------------------------------------------------ faults
@@ -394,6 +426,9 @@ class ReplicationSimulationTest {
         // ------------------------------------------------------------ invariants
 
         void checkInvariants() {
+            if (violation != null) {
+                throw new AssertionError(violation); // found in a completion, reported here
+            }
             PartitionImage current = controllerPartition();
             for (Node n : nodes.values()) {
                 if (n.lostData && n.alive && current != null && current.isr().contains(n.id)) {
@@ -403,6 +438,10 @@ class ReplicationSimulationTest {
                     continue;
                 }
                 Partition p = n.partition;
+                if (n.log.logStartOffset() > n.log.logEndOffset()) {
+                    throw new AssertionError("node " + n.id + " log start " + n.log.logStartOffset()
+                            + " is past its log end " + n.log.logEndOffset());
+                }
                 // At most one leader per epoch.
                 if (n.alive && p.isLeader()) {
                     Integer other = leaderOfEpoch.putIfAbsent(p.leaderEpoch(), n.id);
@@ -422,7 +461,7 @@ class ReplicationSimulationTest {
                 long truncated = n.log.takeLowestTruncation();
                 n.checkedUpTo = Math.min(n.checkedUpTo, truncated);
                 long hw = Math.min(p.highWatermark(), n.log.logEndOffset());
-                for (long o = n.checkedUpTo; o < hw; o++) {
+                for (long o = Math.max(n.checkedUpTo, n.log.logStartOffset()); o < hw; o++) {
                     String value = n.log.valueAt(o);
                     String before = committed.putIfAbsent(o, value);
                     if (before != null && !before.equals(value)) {
@@ -462,6 +501,9 @@ class ReplicationSimulationTest {
                 return; // checked all when it took over; later acks are its own, checked against the commits
             }
             for (Map.Entry<Long, String> ack : acked.entrySet()) {
+                if (ack.getKey() < leader.log.logStartOffset()) {
+                    continue; // deleted by DeleteRecords
+                }
                 String value = leader.log.valueAt(ack.getKey());
                 if (!ack.getValue().equals(value)) {
                     throw new AssertionError("acknowledged " + ack.getValue() + " at offset " + ack.getKey()
@@ -490,6 +532,26 @@ class ReplicationSimulationTest {
                 step();
             }
             throw new AssertionError("no acks=all produce succeeded within 10 s after the faults healed: "
+                    + controllerPartition() + "; nodes " + nodes.values() + history());
+        }
+
+        /** After healing: a DeleteRecords up to the high watermark completes (every ISR member moves its start). */
+        void finalDeleteRecordsSucceeds() {
+            long deadline = nowMs + 10_000;
+            CompletableFuture<Long> last = null;
+            while (nowMs < deadline && !queue.isEmpty()) {
+                if (last != null && last.isDone() && !last.isCompletedExceptionally()) {
+                    return;
+                }
+                if (last == null || last.isCompletedExceptionally()) {
+                    PartitionImage current = controllerPartition();
+                    Node leader = current != null && current.hasLeader() ? nodes.get(current.leader()) : null;
+                    last = leader != null && leader.alive && leader.partition != null && leader.partition.isLeader()
+                            ? deleteRecords(leader, Partition.DELETE_UP_TO_HIGH_WATERMARK) : null;
+                }
+                step();
+            }
+            throw new AssertionError("no DeleteRecords succeeded within 10 s after the faults healed: "
                     + controllerPartition() + "; nodes " + nodes.values() + history());
         }
     }
@@ -624,7 +686,7 @@ class ReplicationSimulationTest {
             int leaderEpoch = partition.image().leaderEpoch();
             long fetchOffset = log.logEndOffset();
             FollowerFetch fetch = new FollowerFetch(id, brokerEpoch, fetchOffset, log.latestEpoch().orElse(-1),
-                    leaderEpoch);
+                    leaderEpoch, log.logStartOffset());
             fetchInFlight = true;
             long fetchId = ++fetches;
             int gen = generation;

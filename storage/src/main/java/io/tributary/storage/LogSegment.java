@@ -382,7 +382,8 @@ final class LogSegment {
      * The first record with timestamp >= {@code timestamp} at an offset below {@code maxOffsetExclusive}, looking
      * inside batches (decompressing) only where a batch's max timestamp says it may hold one.
      */
-    Optional<TimestampOffset> findByTimestamp(long timestamp, long maxOffsetExclusive) throws IOException {
+    Optional<TimestampOffset> findByTimestamp(long timestamp, long startingOffset, long maxOffsetExclusive)
+            throws IOException {
         int limit = size;
         if (maxTimestamp < timestamp || limit == 0) {
             return Optional.empty();
@@ -394,11 +395,12 @@ final class LogSegment {
             if (header.lastOffset() >= maxOffsetExclusive) {
                 return Optional.empty();
             }
-            if (header.maxTimestamp() >= timestamp) {
+            if (header.maxTimestamp() >= timestamp && header.lastOffset() >= startingOffset) {
                 ByteBuffer batch = ByteBuffer.allocate(header.sizeInBytes());
                 read(batch, pos);
                 batch.flip();
-                Optional<TimestampOffset> found = KafkaRecords.firstRecordAtOrAfter(batch, timestamp);
+                Optional<TimestampOffset> found = KafkaRecords.firstRecordAtOrAfter(batch, timestamp,
+                        startingOffset);
                 if (found.isPresent()) {
                     return found;
                 }

@@ -607,11 +607,12 @@ public final class PartitionLog implements Closeable {
         try {
             ensureOpen();
             long limitOffset = Math.min(maxOffsetExclusive, logEndOffset);
+            long startOffset = logStartOffset;
             for (LogSegment segment : segments.values()) {
                 if (segment.baseOffset() >= limitOffset) {
                     break;
                 }
-                Optional<TimestampOffset> found = segment.findByTimestamp(timestampMs, limitOffset);
+                Optional<TimestampOffset> found = segment.findByTimestamp(timestampMs, startOffset, limitOffset);
                 if (found.isPresent()) {
                     return found;
                 }
@@ -725,6 +726,12 @@ public final class PartitionLog implements Closeable {
                 }
                 removedBytes += floor.truncateTo(target);
                 logEndOffset = floor.nextOffset();
+                if (logStartOffset > logEndOffset) {
+                    // The cut batch straddled a log start that DeleteRecords put inside it: the start comes down to
+                    // the new end (Kafka's truncateTo lowers it too); the follower's next fetch answer moves it up.
+                    logStartOffset = logEndOffset;
+                    Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+                }
                 // Snapshots above the new end describe batches that are gone. Deleted before the directory fsync,
                 // so that none survives a crash once other batches are appended in their place.
                 snapshots.deleteAbove(logEndOffset);
@@ -881,6 +888,63 @@ public final class PartitionLog implements Closeable {
                 readersLock.writeLock().unlock();
             }
             return deletable.size();
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /**
+     * Moves the log start offset up to {@code newLogStartOffset} (DeleteRecords on the leader, or a follower taking
+     * its leader's log start; Kafka's {@code UnifiedLog.maybeIncrementLogStartOffset}). Reads below it answer
+     * OFFSET_OUT_OF_RANGE from now on. Every segment wholly below it is deleted; the segment holding it stays (its
+     * records below the start are skipped by readers). The new start is written to {@code log-start-offset} (fsynced)
+     * before any segment goes, so a restart never brings deleted records back. Producers whose last batch is below it
+     * are forgotten unless they have an open transaction here (as retention's {@code truncateHead}); the leader epoch
+     * entry covering it moves to start there; producer snapshots below it go. A transaction open across the new
+     * start keeps holding the last stable offset (its first offset stays known), which never drops below the start.
+     * The caller bounds it by the high watermark: this log knows no high watermark.
+     *
+     * @return the log start offset afterwards (unchanged if {@code newLogStartOffset} is not above it)
+     * @throws LogException OFFSET_OUT_OF_RANGE if {@code newLogStartOffset} is above the log end offset
+     */
+    public long advanceLogStartOffset(long newLogStartOffset) throws IOException {
+        appendLock.lock();
+        try {
+            ensureOpen();
+            if (newLogStartOffset > logEndOffset) {
+                throw new LogException(LogError.OFFSET_OUT_OF_RANGE, "Cannot move the log start offset of "
+                        + dir.getFileName() + " to " + newLogStartOffset + ", past the log end offset " + logEndOffset);
+            }
+            if (newLogStartOffset <= logStartOffset) {
+                return logStartOffset;
+            }
+            readersLock.writeLock().lock();
+            try {
+                logStartOffset = newLogStartOffset;
+                Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+                List<LogSegment> below = new ArrayList<>();
+                for (Map.Entry<Long, LogSegment> next : segments.tailMap(segments.firstKey(), false).entrySet()) {
+                    if (next.getKey() > newLogStartOffset) {
+                        break;
+                    }
+                    below.add(segments.lowerEntry(next.getKey()).getValue());
+                }
+                long bytes = 0;
+                for (LogSegment segment : below) {
+                    bytes += segment.size();
+                    segments.remove(segment.baseOffset());
+                    segment.closeAndDelete();
+                }
+                producerState.truncateHead(logStartOffset);
+                epochCache.truncateFromStart(logStartOffset);
+                snapshots.retain(segments.navigableKeySet(), logStartOffset);
+                DiskIo.fsyncDirectory(dir);
+                LOG.info("Moved the log start offset dir={} logStartOffset={} segmentsDeleted={} bytes={}", dir,
+                        logStartOffset, below.size(), bytes);
+                return logStartOffset;
+            } finally {
+                readersLock.writeLock().unlock();
+            }
         } finally {
             appendLock.unlock();
         }

@@ -34,6 +34,7 @@ final class ErrorCodes {
             case KAFKA_STORAGE_ERROR -> Errors.KAFKA_STORAGE_ERROR;
             case NOT_ENOUGH_REPLICAS -> Errors.NOT_ENOUGH_REPLICAS;
             case NOT_ENOUGH_REPLICAS_AFTER_APPEND -> Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+            case OFFSET_OUT_OF_RANGE -> Errors.OFFSET_OUT_OF_RANGE;
         };
     }
 

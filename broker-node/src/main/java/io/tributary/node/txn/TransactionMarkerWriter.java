@@ -95,6 +95,7 @@ public final class TransactionMarkerWriter {
                 case KAFKA_STORAGE_ERROR -> Errors.KAFKA_STORAGE_ERROR;
                 case NOT_ENOUGH_REPLICAS -> Errors.NOT_ENOUGH_REPLICAS;
                 case NOT_ENOUGH_REPLICAS_AFTER_APPEND -> Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+                case OFFSET_OUT_OF_RANGE -> Errors.OFFSET_OUT_OF_RANGE; // DeleteRecords only
             };
         }
         if (cause instanceof LogException le) {

@@ -431,6 +431,7 @@ public final class TransactionService implements MetadataView.MetadataListener, 
                 case NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH -> Errors.NOT_LEADER_OR_FOLLOWER;
                 case NOT_ENOUGH_REPLICAS -> Errors.NOT_ENOUGH_REPLICAS;
                 case NOT_ENOUGH_REPLICAS_AFTER_APPEND -> Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+                case OFFSET_OUT_OF_RANGE -> Errors.OFFSET_OUT_OF_RANGE; // DeleteRecords only
                 case KAFKA_STORAGE_ERROR -> Errors.KAFKA_STORAGE_ERROR;
                 case UNKNOWN_TOPIC_OR_PARTITION -> Errors.UNKNOWN_TOPIC_OR_PARTITION;
             };

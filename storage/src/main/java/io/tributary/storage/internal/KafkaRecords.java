@@ -56,7 +56,8 @@ public final class KafkaRecords {
      *
      * @throws LogException CORRUPT_MESSAGE if a batch cannot be decoded
      */
-    public static Optional<TimestampOffset> firstRecordAtOrAfter(ByteBuffer batches, long timestamp) {
+    public static Optional<TimestampOffset> firstRecordAtOrAfter(ByteBuffer batches, long timestamp,
+            long startingOffset) {
         try {
             for (RecordBatch batch : MemoryRecords.readableRecords(batches.duplicate()).batches()) {
                 if (batch.maxTimestamp() < timestamp) {
@@ -65,7 +66,8 @@ public final class KafkaRecords {
                 try (CloseableIterator<Record> records = batch.streamingIterator(BufferSupplier.NO_CACHING)) {
                     while (records.hasNext()) {
                         Record record = records.next();
-                        if (record.timestamp() >= timestamp) {
+                        // Records below the log start offset (DeleteRecords inside a batch) are gone.
+                        if (record.timestamp() >= timestamp && record.offset() >= startingOffset) {
                             return Optional.of(new TimestampOffset(record.timestamp(), record.offset()));
                         }
                     }
