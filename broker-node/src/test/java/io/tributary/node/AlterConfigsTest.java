@@ -41,7 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * IncrementalAlterConfigs and AlterConfigs on a real node through kafka-clients' Admin (as {@code kafka-configs}
  * calls it): SET, DELETE, APPEND and SUBTRACT, validateOnly, Kafka's errors, DescribeConfigs showing the change as
- * DYNAMIC_TOPIC_CONFIG, and the change taking effect on the open log (max.message.bytes, retention.ms).
+ * DYNAMIC_TOPIC_CONFIG, and the change taking effect on the open log and partition (max.message.bytes,
+ * retention.ms, min.insync.replicas).
  * The same through {@code kafka-configs} on three nodes: {@code it/ConfigsToolIT}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -169,6 +170,20 @@ class AlterConfigsTest {
     }
 
     @Test
+    void raisedMinInsyncReplicasRefusesAcksAllOnTheOpenPartition() throws Exception {
+        // Given a one-replica topic that takes acks=all
+        ConfigResource topic = create("min-isr", Map.of());
+        try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            producer.send(new ProducerRecord<>("min-isr", new byte[10])).get(30, TimeUnit.SECONDS);
+            // When min.insync.replicas goes above its ISR, Then acks=all is refused, as Kafka refuses it
+            alter(topic, new AlterConfigOp(new ConfigEntry("min.insync.replicas", "2"), AlterConfigOp.OpType.SET));
+            assertThatThrownBy(() -> producer.send(new ProducerRecord<>("min-isr", new byte[10]))
+                    .get(30, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(org.apache.kafka.common.errors.NotEnoughReplicasException.class);
+        }
+    }
+
+    @Test
     void loweredRetentionMsDeletesOldSegments() throws Exception {
         ConfigResource topic = create("retention", Map.of("segment.bytes", "2000"));
         try (KafkaProducer<byte[], byte[]> producer = producer()) {
@@ -204,6 +219,7 @@ class AlterConfigsTest {
     private KafkaProducer<byte[], byte[]> producer() {
         return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, node.bootstrap(),
                 ProducerConfig.LINGER_MS_CONFIG, "0", ProducerConfig.RETRIES_CONFIG, "0",
+                ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false"), new ByteArraySerializer(),
                 new ByteArraySerializer());
     }
