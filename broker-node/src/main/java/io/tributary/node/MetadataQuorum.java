@@ -48,11 +48,13 @@ final class MetadataQuorum implements Closeable {
     }
 
     /** @param interNodeTls mutual TLS on the Ratis port, or null for plaintext */
-    static MetadataQuorum start(NodeConfig config, io.tributary.metadata.InterNodeTls interNodeTls)
-            throws IOException {
+    /** @param topicConfigs the node's topic config rules, for the controller's config changes */
+    static MetadataQuorum start(NodeConfig config, io.tributary.metadata.InterNodeTls interNodeTls,
+            io.tributary.metadata.TopicConfigPolicy topicConfigs) throws IOException {
         if (!config.clustered()) {
             LocalMetadataStore store = LocalMetadataStore.open(config.dataDir().resolve("metadata"));
             Controller controller = new Controller(config.nodeId(), store, MetadataQuorum::newTopicId);
+            controller.setTopicConfigPolicy(topicConfigs);
             return new MetadataQuorum(store, controller, controller::handle, null, controller::handle, null);
         }
         long electionMs = config.controllerQuorumElectionTimeoutMs();
@@ -76,6 +78,7 @@ final class MetadataQuorum implements Closeable {
         heartbeats.useLocalLeaderView(store);
         Controller controller = new Controller(config.nodeId(), store, MetadataQuorum::newTopicId,
                 System::currentTimeMillis, store::updateSince, config.brokerSessionTimeoutMs());
+        controller.setTopicConfigPolicy(topicConfigs);
         // The term is read when Ratis reports this voter ready as leader; the controller's batches carry it.
         store.setController(controller::handle, () -> controller.activate(store.currentTerm()),
                 controller::deactivate);

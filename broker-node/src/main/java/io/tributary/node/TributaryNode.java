@@ -186,15 +186,17 @@ public final class TributaryNode implements Closeable {
         }
         // Keystores are read before anything starts: a wrong path or password fails the start, naming the setting.
         InterNodeTls interNodeTls = config.interNode().ssl() ? config.interNode().load() : null;
-        MetadataQuorum quorum = MetadataQuorum.start(config, interNodeTls);
+        LogConfig logDefaults = new LogConfig(config.logSegmentBytes(), config.logRollMs(), config.logRetentionMs(),
+                config.logRetentionBytes(), config.messageMaxBytes(), LogConfig.DEFAULTS.indexIntervalBytes(),
+                LogConfig.DEFAULTS.segmentIndexBytes());
+        MetadataQuorum quorum = MetadataQuorum.start(config, interNodeTls,
+                (overrides, names) -> io.tributary.node.handlers.TopicConfigs.alterationProblem(overrides, names,
+                        logDefaults));
         // Loading Kafka's protocol classes takes seconds on a busy machine: do it while the node registers and opens
         // its logs, once the metadata quorum (the critical path back into the cluster) has started.
         Thread warmUp = new Thread(ApiKeys::values, "warm-up");
         warmUp.setDaemon(true);
         warmUp.start();
-        LogConfig logDefaults = new LogConfig(config.logSegmentBytes(), config.logRollMs(), config.logRetentionMs(),
-                config.logRetentionBytes(), config.messageMaxBytes(), LogConfig.DEFAULTS.indexIntervalBytes(),
-                LogConfig.DEFAULTS.segmentIndexBytes());
         ReplicaManager replicas = new ReplicaManager(config.nodeId(), config.dataDir().resolve("logs"), logDefaults,
                 Clock.systemUTC(), new ReplicationConfig(config.replicaLagTimeMaxMs(), config.minInsyncReplicas(),
                         config.minInsyncReplicasExplicit(), config.replicaFetchWaitMaxMs(),
@@ -313,6 +315,8 @@ public final class TributaryNode implements Closeable {
                 new io.tributary.node.handlers.DeleteRecordsHandler(services),
                 new InitProducerIdHandler(services, txns),
                 new DescribeConfigsHandler(services),
+                new io.tributary.node.handlers.IncrementalAlterConfigsHandler(services),
+                new io.tributary.node.handlers.AlterConfigsHandler(services),
                 new DescribeClusterHandler(services),
                 new OffsetForLeaderEpochHandler(services),
                 new io.tributary.node.handlers.DescribeProducersHandler(services),

@@ -150,6 +150,23 @@ class AuthorizationBehaviourTest {
             DescribeConfigsResponseData configs = (DescribeConfigsResponseData) client.send(
                     ApiKeys.DESCRIBE_CONFIGS, (short) 4, describe);
             assertThat(configs.results().get(0).errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+            // ALTER_CONFIGS on the topic (refused whether it exists or not), on the cluster for a broker
+            org.apache.kafka.common.message.IncrementalAlterConfigsRequestData alter =
+                    new org.apache.kafka.common.message.IncrementalAlterConfigsRequestData();
+            for (byte type : new byte[] {2, 4}) {
+                org.apache.kafka.common.message.IncrementalAlterConfigsRequestData.AlterConfigsResource resource =
+                        new org.apache.kafka.common.message.IncrementalAlterConfigsRequestData.AlterConfigsResource()
+                                .setResourceType(type).setResourceName(type == 2 ? "t" : "1");
+                resource.configs().add(new org.apache.kafka.common.message.IncrementalAlterConfigsRequestData
+                        .AlterableConfig().setName("retention.ms").setConfigOperation((byte) 0).setValue("1000"));
+                alter.resources().add(resource);
+            }
+            org.apache.kafka.common.message.IncrementalAlterConfigsResponseData altered =
+                    (org.apache.kafka.common.message.IncrementalAlterConfigsResponseData) client.send(
+                            ApiKeys.INCREMENTAL_ALTER_CONFIGS, (short) 1, alter);
+            assertThat(altered.responses().get(0).errorCode()).isEqualTo(Errors.TOPIC_AUTHORIZATION_FAILED.code());
+            assertThat(altered.responses().get(1).errorCode())
+                    .isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
             DescribeAclsResponseData acls = (DescribeAclsResponseData) client.send(ApiKeys.DESCRIBE_ACLS,
                     (short) 3, anyAcl());
             assertThat(acls.errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());

@@ -150,6 +150,34 @@ class EveryServedVersionTest {
             assertThat(response.results().get(0).errorCode()).as("describe configs v%d", v).isZero();
             assertThat(response.results().get(0).configs()).as("describe configs v%d", v).isNotEmpty();
         }
+        for (short v = 0; v <= 1; v++) {
+            org.apache.kafka.common.message.IncrementalAlterConfigsRequestData request =
+                    new org.apache.kafka.common.message.IncrementalAlterConfigsRequestData();
+            org.apache.kafka.common.message.IncrementalAlterConfigsRequestData.AlterConfigsResource resource =
+                    new org.apache.kafka.common.message.IncrementalAlterConfigsRequestData.AlterConfigsResource()
+                            .setResourceType((byte) 2).setResourceName(TOPIC);
+            resource.configs().add(new org.apache.kafka.common.message.IncrementalAlterConfigsRequestData
+                    .AlterableConfig().setName("retention.ms").setConfigOperation((byte) 0).setValue("86400000"));
+            request.resources().add(resource);
+            org.apache.kafka.common.message.IncrementalAlterConfigsResponseData response =
+                    (org.apache.kafka.common.message.IncrementalAlterConfigsResponseData) client.send(
+                            ApiKeys.INCREMENTAL_ALTER_CONFIGS, v, request);
+            assertThat(response.responses().get(0).errorCode()).as("incremental alter configs v%d", v).isZero();
+        }
+        for (short v = 0; v <= 2; v++) {
+            org.apache.kafka.common.message.AlterConfigsRequestData request =
+                    new org.apache.kafka.common.message.AlterConfigsRequestData();
+            org.apache.kafka.common.message.AlterConfigsRequestData.AlterConfigsResource resource =
+                    new org.apache.kafka.common.message.AlterConfigsRequestData.AlterConfigsResource()
+                            .setResourceType((byte) 2).setResourceName(TOPIC);
+            resource.configs().add(new org.apache.kafka.common.message.AlterConfigsRequestData.AlterableConfig()
+                    .setName("retention.ms").setValue("86400000"));
+            request.resources().add(resource);
+            org.apache.kafka.common.message.AlterConfigsResponseData response =
+                    (org.apache.kafka.common.message.AlterConfigsResponseData) client.send(ApiKeys.ALTER_CONFIGS, v,
+                            request);
+            assertThat(response.responses().get(0).errorCode()).as("alter configs v%d", v).isZero();
+        }
         for (short v = 0; v <= 2; v++) {
             DescribeClusterResponseData response = (DescribeClusterResponseData) client.send(
                     ApiKeys.DESCRIBE_CLUSTER, v, new DescribeClusterRequestData());

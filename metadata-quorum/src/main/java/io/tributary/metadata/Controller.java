@@ -102,6 +102,8 @@ public final class Controller implements Closeable {
     /** Written on the controller thread only; volatile so that {@link #isActive} may read it anywhere. */
     private volatile boolean active;
     private volatile BooleanSupplier leadershipCheck = () -> true;
+    /** The node's topic config rules, for config changes (set before activation). */
+    private volatile TopicConfigPolicy topicConfigPolicy = TopicConfigPolicy.ACCEPT_ALL;
     /** Controller thread only: a fencing decision is queued or committing (one at a time). */
     private boolean fencing;
     /** The Raft term of this activation; batches carry it. Controller thread only. */
@@ -128,6 +130,11 @@ public final class Controller implements Closeable {
         this(nodeId, store, topicIds, System::currentTimeMillis,
                 offset -> MetadataUpdate.newBuilder().setSnapshot(store.image().toSnapshot()).build(), 3_000);
         activate(0); // no terms: its batches are not fenced
+    }
+
+    /** The rules config changes are validated with; call before the controller may be activated. */
+    public void setTopicConfigPolicy(TopicConfigPolicy policy) {
+        this.topicConfigPolicy = java.util.Objects.requireNonNull(policy);
     }
 
     /**
@@ -413,6 +420,8 @@ public final class Controller implements Closeable {
                 yield decided(d, applied -> ok(applied).setDeleteAcls(
                         DeleteAclsResponse.newBuilder().addAllResults(d.response())));
             }
+            case ALTER_TOPIC_CONFIGS -> decided(ConfigDecisions.alterTopicConfigs(working,
+                    request.getAlterTopicConfigs(), topicConfigPolicy), Controller::ok);
             case DESCRIBE_QUORUM -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
                     .setError(ControllerErrorCode.INVALID_REQUEST)
                     .setErrorMessage("DescribeQuorum is answered by the quorum leader's state machine"));

@@ -13,7 +13,7 @@ import java.util.Set;
  * is stored for replication; the rest of Kafka's names are accepted and stored but change nothing, except values we
  * cannot honour (LogAppendTime, broker-side recompression), which are refused rather than silently ignored.
  */
-final class TopicConfigs {
+public final class TopicConfigs {
 
     static final Set<String> KNOWN = Set.of(
             "cleanup.policy", "compression.type", "delete.retention.ms", "file.delete.delay.ms", "flush.messages",
@@ -25,6 +25,20 @@ final class TopicConfigs {
             "local.retention.ms", "local.retention.bytes", "remote.storage.enable");
 
     private TopicConfigs() {}
+
+    /**
+     * For the controller's config changes (IncrementalAlterConfigs, AlterConfigs): null if a topic may have exactly
+     * {@code overrides}, with every name in {@code names} (deleted ones too) a known topic config, else the reason.
+     */
+    public static String alterationProblem(Map<String, String> overrides, java.util.Collection<String> names,
+            LogConfig defaults) {
+        for (String name : names) {
+            if (!KNOWN.contains(name)) {
+                return "Unknown topic config name: " + name;
+            }
+        }
+        return problem(overrides, defaults);
+    }
 
     /** Null if the overrides are acceptable on top of {@code defaults}, else the reason they are not. */
     static String problem(Map<String, String> overrides, LogConfig defaults) {
