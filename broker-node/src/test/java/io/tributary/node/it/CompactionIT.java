@@ -211,6 +211,8 @@ class CompactionIT {
     @Test
     void aRecordWithoutAKeyIsRefusedOnACompactedTopic() {
         Clients.createTopic(cluster.bootstrap(), "compacted-keys", 1, 3, Map.of("cleanup.policy", "compact,delete"));
+        // Every node knows the leader first: with retries=0 a send racing the election fails NOT_LEADER_OR_FOLLOWER
+        cluster.awaitAgreedMetadata("compacted-keys");
         try (KafkaProducer<String, String> producer = Clients.producer(cluster.bootstrap(), Map.of(
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false, ProducerConfig.ACKS_CONFIG, "1",
                 ProducerConfig.RETRIES_CONFIG, 0))) {
