@@ -348,7 +348,10 @@ public final class TributaryNode implements Closeable {
         replicas.startMaintenance(new LogMaintenanceConfig(config.logRetentionCheckIntervalMs(),
                 config.logFlushIntervalMs(), config.producerIdExpirationMs(),
                 config.producerIdExpirationCheckIntervalMs()));
-        awaitUnfenced(config, unfenced);
+        awaitUnfenced(config, unfenced, () -> "registered: " + (lifecycle.brokerEpoch() >= 0 ? "epoch "
+                + lifecycle.brokerEpoch() : "no") + ", fenced: " + lifecycle.isFenced() + ", last controller answer: "
+                + lifecycle.msSinceControllerContact() + " ms ago, metadata offset " + lifecycle.image().offset()
+                + ", acted on by the replicas up to " + replicas.image().offset());
         // Caught up with the metadata up to our registration: directories of topics deleted meanwhile are now known.
         replicas.handleStrayLogs();
         List<String> bound = new ArrayList<>();
@@ -421,14 +424,15 @@ public final class TributaryNode implements Closeable {
         }
     }
 
-    private static void awaitUnfenced(NodeConfig config, CompletableFuture<Void> unfenced) throws InterruptedException {
+    private static void awaitUnfenced(NodeConfig config, CompletableFuture<Void> unfenced,
+            java.util.function.Supplier<String> state) throws InterruptedException {
         while (true) {
             try {
                 unfenced.get(10, TimeUnit.SECONDS);
                 return;
             } catch (TimeoutException e) {
-                log.info("node={} waiting to be registered and unfenced by an active controller (voters {})",
-                        config.nodeId(), config.controllerQuorumVoters());
+                log.info("node={} waiting to be registered and unfenced by an active controller (voters {}; {})",
+                        config.nodeId(), config.controllerQuorumVoters(), state.get());
             } catch (ExecutionException e) {
                 throw new IllegalStateException("registration failed", e.getCause());
             }

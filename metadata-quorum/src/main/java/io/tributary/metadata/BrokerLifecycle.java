@@ -39,6 +39,9 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
 
     private static final Logger log = LoggerFactory.getLogger(BrokerLifecycle.class);
 
+    /** The longest a registration or heartbeat may stay unanswered before the next one is sent. */
+    static final long MAX_IN_FLIGHT_MS = 60_000;
+
     private final int nodeId;
     private final String incarnationId = UUID.randomUUID().toString();
     private final List<BrokerRegistration.BrokerEndpoint> endpoints;
@@ -186,8 +189,20 @@ public final class BrokerLifecycle implements MetadataView, Closeable {
             }
             inFlight = true;
         }
-        CompletableFuture<ControllerResponse> sent = brokerEpoch < 0 ? register() : heartbeat();
-        sent.whenComplete((response, error) -> {
+        CompletableFuture<ControllerResponse> sent;
+        try {
+            sent = brokerEpoch < 0 ? register() : heartbeat();
+        } catch (RuntimeException e) {
+            // A throw out of this task would cancel every later tick: the node would never register or heartbeat.
+            log.warn("node={} could not send to the controller: {}", nodeId, e.toString());
+            synchronized (this) {
+                inFlight = false;
+            }
+            return;
+        }
+        // An answer that never comes (lost on the way) must not stop the heartbeats for good: the channel's own
+        // deadlines are far shorter, this only ends a wait that nothing else would.
+        sent.copy().orTimeout(MAX_IN_FLIGHT_MS, TimeUnit.MILLISECONDS).whenComplete((response, error) -> {
             synchronized (this) {
                 inFlight = false;
             }
