@@ -16,6 +16,9 @@ import io.tributary.proto.metadata.ControllerResponse;
 import io.tributary.proto.metadata.CreatePartitionsRequest;
 import io.tributary.proto.metadata.CreateTopicRequest;
 import io.tributary.proto.metadata.CreateTopicResponse;
+import io.tributary.proto.metadata.ElectLeadersRequest;
+import io.tributary.proto.metadata.ElectLeadersResponse;
+import io.tributary.proto.metadata.ElectionResult;
 import io.tributary.proto.metadata.MetadataDeltas;
 import io.tributary.proto.metadata.MetadataRecord;
 import io.tributary.proto.metadata.MetadataUpdate;
@@ -104,8 +107,16 @@ public final class Controller implements Closeable {
     private volatile BooleanSupplier leadershipCheck = () -> true;
     /** The node's topic config rules, for config changes (set before activation). */
     private volatile TopicConfigPolicy topicConfigPolicy = TopicConfigPolicy.ACCEPT_ALL;
+    /** The node's settings for elections the controller starts on its own (set before activation). */
+    private volatile LeaderElectionConfig electionConfig = LeaderElectionConfig.DEFAULTS;
     /** Controller thread only: a fencing decision is queued or committing (one at a time). */
     private boolean fencing;
+    /** Controller thread only: an automatic election (rebalance or unclean) is queued or committing. */
+    private boolean autoElecting;
+    /** Controller thread only: when the next automatic preferred-leader rebalance is due. */
+    private long nextRebalanceMs;
+    /** Controller thread only: the image offset the last unclean-election sweep looked at. */
+    private long uncleanSweptOffset = -1;
     /** The Raft term of this activation; batches carry it. Controller thread only. */
     private long term;
 
@@ -122,7 +133,10 @@ public final class Controller implements Closeable {
         this.heartbeats = new BrokerHeartbeatManager(sessionTimeoutMs);
         // Fence promptly once a session expires: the fail-over time is the session timeout plus this tick.
         long tickMs = Math.max(50, Math.min(250, sessionTimeoutMs / 10));
-        thread.scheduleWithFixedDelay(this::fenceExpired, tickMs, tickMs, TimeUnit.MILLISECONDS);
+        thread.scheduleWithFixedDelay(() -> {
+            fenceExpired();
+            electAutomatically();
+        }, tickMs, tickMs, TimeUnit.MILLISECONDS);
     }
 
     /** A single node's controller, always active, with no liveness to track beyond its own heartbeats. */
@@ -138,6 +152,14 @@ public final class Controller implements Closeable {
     }
 
     /**
+     * The settings for automatic elections ({@code auto.leader.rebalance.enable}, {@code unclean.leader.election.enable}
+     * ...); call before the controller may be activated.
+     */
+    public void setElectionConfig(LeaderElectionConfig config) {
+        this.electionConfig = java.util.Objects.requireNonNull(config);
+    }
+
+    /**
      * Becomes the active controller for Raft term {@code leaderTerm} (Ratis: on leader-ready, with the term read
      * there, so that a step-down before the controller thread gets to it cannot lend it the next term).
      */
@@ -149,11 +171,14 @@ public final class Controller implements Closeable {
             term = leaderTerm;
             MetadataImage image = store.image();
             heartbeats.activate(image, clockMs.getAsLong());
+            nextRebalanceMs = clockMs.getAsLong() + electionConfig.leaderImbalanceCheckIntervalMs();
+            uncleanSweptOffset = -1;
             log.info("node={} is the active controller at metadata offset {} in term {}", nodeId, image.offset(),
                     term);
             // Partitions left without a leader while no controller was active get one if an ISR member is live.
             enqueue(new Pending(null, clockMs.getAsLong(), new CompletableFuture<>(),
-                    working -> decided(ControllerDecisions.electLeaders(working), applied -> ok(applied))), true);
+                    working -> decided(ControllerDecisions.electLeaders(working,
+                            electionConfig.uncleanLeaderElectionEnable()), applied -> ok(applied))), true);
         });
     }
 
@@ -355,6 +380,11 @@ public final class Controller implements Closeable {
         if (r != null && r.hasCreateAcls()) {
             return Math.max(1, r.getCreateAcls().getAclsCount());
         }
+        if (r != null && r.hasElectLeaders()) {
+            return r.getElectLeaders().getAllPartitions() ? MAX_BATCH_RECORDS
+                    : Math.max(1, r.getElectLeaders().getTopicsList().stream().mapToInt(t -> t.getPartitionsCount())
+                            .sum());
+        }
         return 2;
     }
 
@@ -399,6 +429,7 @@ public final class Controller implements Closeable {
                     request.getAllocateProducerIds().getSize(), working);
             case ALTER_PARTITION -> alterPartition(request.getAlterPartition(), working);
             case CREATE_PARTITIONS -> createPartitions(request.getCreatePartitions(), working);
+            case ELECT_LEADERS -> electLeaders(request.getElectLeaders(), working);
             case FETCH_METADATA -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
                     .setMetadata(updates.apply(request.getFetchMetadata().getFromOffset())));
             case ALTER_SCRAM_CREDENTIALS -> {
@@ -435,7 +466,7 @@ public final class Controller implements Closeable {
                 .map(e -> new BrokerRegistration.BrokerEndpoint(e.getName(), e.getHost(), e.getPort()))
                 .toList();
         ControllerResult<Long> decision = ControllerDecisions.registerBrokerIncarnation(working, r.getBrokerId(),
-                r.getIncarnationId(), endpoints, r.getRack());
+                r.getIncarnationId(), endpoints, r.getRack(), electionConfig.uncleanLeaderElectionEnable());
         return decided(decision, applied -> {
             BrokerRegistration broker = applied.brokers().get(r.getBrokerId());
             if (broker == null || !broker.incarnationId().equals(r.getIncarnationId())) {
@@ -468,7 +499,8 @@ public final class Controller implements Closeable {
             return new Decision(List.of(), applied -> heartbeatAnswer(r, applied, receivedMs));
         }
         heartbeats.touch(r.getBrokerId(), r.getBrokerEpoch(), receivedMs);
-        return decided(ControllerDecisions.unfenceBrokerAndElect(working, r.getBrokerId()), applied -> {
+        return decided(ControllerDecisions.unfenceBrokerAndElect(working, r.getBrokerId(),
+                electionConfig.uncleanLeaderElectionEnable()), applied -> {
             log.info("node={} unfenced broker {}", nodeId, r.getBrokerId());
             return heartbeatAnswer(r, applied, receivedMs).setMetadataOffset(applied.offset());
         });
@@ -560,6 +592,82 @@ public final class Controller implements Closeable {
                 });
     }
 
+    /** ElectLeaders: decided by {@link LeaderElectionDecisions}; every partition's result, once applied. */
+    private Decision electLeaders(ElectLeadersRequest r, MetadataImage working) {
+        Map<String, List<Integer>> partitions = null;
+        if (!r.getAllPartitions()) {
+            partitions = new LinkedHashMap<>();
+            for (io.tributary.proto.metadata.ElectionTopic topic : r.getTopicsList()) {
+                partitions.computeIfAbsent(topic.getTopic(), t -> new ArrayList<>()).addAll(topic.getPartitionsList());
+            }
+        }
+        LeaderElectionDecisions.ElectionType type = LeaderElectionDecisions.ElectionType.fromCode(
+                r.getElectionType());
+        ControllerResult<List<LeaderElectionDecisions.PartitionResult>> decision =
+                LeaderElectionDecisions.electLeaders(working, type, partitions);
+        return decided(decision, applied -> {
+            if (!decision.records().isEmpty()) {
+                log.info("node={} {} election of {} leader(s)", nodeId, type, decision.records().size());
+            }
+            ElectLeadersResponse.Builder response = ElectLeadersResponse.newBuilder();
+            for (LeaderElectionDecisions.PartitionResult result : decision.response()) {
+                response.addResults(ElectionResult.newBuilder().setTopic(result.topic())
+                        .setPartition(result.partition()).setError(toCode(result.error()))
+                        .setErrorMessage(result.message() == null ? "" : result.message()));
+            }
+            return ok(applied).setElectLeaders(response);
+        });
+    }
+
+    /**
+     * Controller thread, on every tick: the elections the controller starts on its own. Every
+     * {@code leader.imbalance.check.interval.seconds} (by the controller's clock, passed to nothing but this
+     * schedule), a preferred-leader rebalance if {@code auto.leader.rebalance.enable}; and whenever the metadata
+     * changed, unclean elections of offline partitions whose topic allows them. One at a time; each is decided again
+     * against the working image when its turn in the queue comes.
+     */
+    private void electAutomatically() {
+        if (!active || autoElecting) {
+            return;
+        }
+        LeaderElectionConfig config = electionConfig;
+        MetadataImage image = store.image();
+        long nowMs = clockMs.getAsLong();
+        if (config.autoLeaderRebalanceEnable() && nowMs >= nextRebalanceMs) {
+            nextRebalanceMs = nowMs + config.leaderImbalanceCheckIntervalMs();
+            int percentage = config.leaderImbalancePerBrokerPercentage();
+            if (!LeaderElectionDecisions.rebalanceLeaders(image, percentage).records().isEmpty()) {
+                autoElect("preferred-leader rebalance",
+                        working -> LeaderElectionDecisions.rebalanceLeaders(working, percentage));
+                return;
+            }
+        }
+        if (image.offset() != uncleanSweptOffset) {
+            uncleanSweptOffset = image.offset();
+            boolean uncleanDefault = config.uncleanLeaderElectionEnable();
+            if (!LeaderElectionDecisions.electUncleanLeaders(image, uncleanDefault).records().isEmpty()) {
+                autoElect("unclean election",
+                        working -> LeaderElectionDecisions.electUncleanLeaders(working, uncleanDefault));
+            }
+        }
+    }
+
+    private void autoElect(String what,
+            Function<MetadataImage, ControllerResult<List<LeaderElectionDecisions.PartitionResult>>> decide) {
+        autoElecting = true;
+        CompletableFuture<ControllerResponse> done = new CompletableFuture<>();
+        done.whenComplete((r, e) -> autoElecting = false); // completed on the controller thread
+        enqueue(new Pending(null, clockMs.getAsLong(), done, working -> {
+            ControllerResult<List<LeaderElectionDecisions.PartitionResult>> decision = decide.apply(working);
+            if (!decision.records().isEmpty()) {
+                log.info("node={} {}: new leaders for {} partition(s), first {}", nodeId, what,
+                        decision.response().size(), decision.response().stream().limit(10)
+                                .map(p -> p.topic() + "-" + p.partition()).toList());
+            }
+            return decided(decision, Controller::ok);
+        }), false);
+    }
+
     private Decision allocateProducerIds(int brokerId, int size, MetadataImage working) {
         if (size <= 0 || size > 1_000_000) {
             return new Decision(List.of(), applied -> ControllerResponse.newBuilder()
@@ -609,7 +717,8 @@ public final class Controller implements Closeable {
             if (!stillExpired.isEmpty()) {
                 log.info("node={} fencing brokers {}: no heartbeat for the session timeout", nodeId, stillExpired);
             }
-            return decided(ControllerDecisions.fenceBrokers(working, stillExpired), Controller::ok);
+            return decided(ControllerDecisions.fenceBrokers(working, stillExpired,
+                    electionConfig.uncleanLeaderElectionEnable()), Controller::ok);
         }), true);
     }
 
@@ -627,6 +736,9 @@ public final class Controller implements Closeable {
             case INVALID_UPDATE_VERSION -> ControllerErrorCode.INVALID_UPDATE_VERSION;
             case INELIGIBLE_REPLICA -> ControllerErrorCode.INELIGIBLE_REPLICA;
             case INVALID_REPLICA_ASSIGNMENT -> ControllerErrorCode.INVALID_REPLICA_ASSIGNMENT;
+            case ELECTION_NOT_NEEDED -> ControllerErrorCode.ELECTION_NOT_NEEDED;
+            case PREFERRED_LEADER_NOT_AVAILABLE -> ControllerErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
+            case ELIGIBLE_LEADERS_NOT_AVAILABLE -> ControllerErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
         };
     }
 

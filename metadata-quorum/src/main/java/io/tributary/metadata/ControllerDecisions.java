@@ -22,9 +22,10 @@ import java.util.regex.Pattern;
  *
  * <p>Broker liveness ({@link #fenceBroker}, {@link #unfenceBrokerAndElect}, {@link #registerBrokerIncarnation},
  * {@link #electLeaders}) follows Kafka's KRaft controller ({@code ReplicationControlManager}): a fenced broker leaves
- * every ISR except where it is the last member, which it keeps so that it can lead again when it returns (no unclean
- * election); every partition it led gets the first live ISR replica in replica order, or goes offline
- * ({@link PartitionImage#NO_LEADER}); every leader change bumps the leader epoch and every partition change the
+ * every ISR except where it is the last member, which it keeps so that it can lead again when it returns; every
+ * partition it led gets the first live ISR replica in replica order, or, with no live ISR member, goes offline
+ * ({@link PartitionImage#NO_LEADER}) unless its topic allows unclean elections ({@code unclean.leader.election.enable},
+ * the node's default passed in): then the first live replica leads with the ISR reset to it; every leader change bumps the leader epoch and every partition change the
  * partition epoch. All records of one decision are meant to be committed as one batch, in the order returned
  * (topics by name, partitions by index).
  */
@@ -161,6 +162,15 @@ public final class ControllerDecisions {
      * the broker's own re-registration).
      */
     public static ControllerResult<Void> fenceBroker(MetadataImage image, int brokerId) {
+        return fenceBroker(image, brokerId, false);
+    }
+
+    /**
+     * {@link #fenceBroker(MetadataImage, int)}, where a partition whose last live ISR member is the fenced leader
+     * gets the first live replica outside the ISR as leader, with the ISR reset to it, if its topic allows unclean
+     * elections ({@code unclean.leader.election.enable}, else {@code uncleanDefault}), as Kafka's controller does.
+     */
+    public static ControllerResult<Void> fenceBroker(MetadataImage image, int brokerId, boolean uncleanDefault) {
         BrokerRegistration broker = image.brokers().get(brokerId);
         if (broker == null || broker.fenced()) {
             return ControllerResult.of(List.of(), null);
@@ -173,7 +183,8 @@ public final class ControllerDecisions {
         for (TopicImage topic : image.topics().values()) {
             for (PartitionImage partition : topic.partitions()) {
                 if (partition.isr().contains(brokerId)) {
-                    PartitionImage next = withoutBroker(image, partition, brokerId);
+                    PartitionImage next = withoutBroker(image, partition, brokerId,
+                            LeaderElectionDecisions.uncleanElectionEnabled(topic, uncleanDefault));
                     if (!next.equals(partition)) {
                         records.add(partitionChange(topic, next));
                     }
@@ -190,11 +201,17 @@ public final class ControllerDecisions {
      * partitions offline).
      */
     public static ControllerResult<Void> fenceBrokers(MetadataImage image, List<Integer> brokerIds) {
+        return fenceBrokers(image, brokerIds, false);
+    }
+
+    /** {@link #fenceBrokers(MetadataImage, List)} with the node's default for unclean elections. */
+    public static ControllerResult<Void> fenceBrokers(MetadataImage image, List<Integer> brokerIds,
+            boolean uncleanDefault) {
         List<MetadataRecord> records = new ArrayList<>();
         MetadataImage next = image;
         long offset = image.offset();
         for (int brokerId : brokerIds) {
-            for (MetadataRecord record : fenceBroker(next, brokerId).records()) {
+            for (MetadataRecord record : fenceBroker(next, brokerId, uncleanDefault).records()) {
                 records.add(record);
                 next = next.apply(record, ++offset); // a scratch image: only the decisions matter
             }
@@ -208,6 +225,16 @@ public final class ControllerDecisions {
      * record.
      */
     public static ControllerResult<Void> unfenceBrokerAndElect(MetadataImage image, int brokerId) {
+        return unfenceBrokerAndElect(image, brokerId, false);
+    }
+
+    /**
+     * {@link #unfenceBrokerAndElect(MetadataImage, int)}; where the topic allows unclean elections
+     * ({@code unclean.leader.election.enable}, else {@code uncleanDefault}) the broker also takes every offline
+     * partition it is a replica of outside the ISR, with the ISR reset to it (Kafka's unfencing does the same).
+     */
+    public static ControllerResult<Void> unfenceBrokerAndElect(MetadataImage image, int brokerId,
+            boolean uncleanDefault) {
         BrokerRegistration broker = image.brokers().get(brokerId);
         if (broker == null) {
             return ControllerResult.error(ControllerError.INVALID_REQUEST, "broker " + brokerId + " is not registered");
@@ -218,6 +245,9 @@ public final class ControllerDecisions {
             for (PartitionImage partition : topic.partitions()) {
                 if (!partition.hasLeader() && partition.isr().contains(brokerId)) {
                     records.add(partitionChange(topic, withLeader(partition, brokerId, partition.isr())));
+                } else if (!partition.hasLeader() && partition.replicas().contains(brokerId)
+                        && LeaderElectionDecisions.uncleanElectionEnabled(topic, uncleanDefault)) {
+                    records.add(partitionChange(topic, withLeader(partition, brokerId, List.of(brokerId))));
                 }
             }
         }
@@ -238,6 +268,13 @@ public final class ControllerDecisions {
      */
     public static ControllerResult<Long> registerBrokerIncarnation(MetadataImage image, int brokerId,
             String incarnationId, List<BrokerRegistration.BrokerEndpoint> endpoints, String rack) {
+        return registerBrokerIncarnation(image, brokerId, incarnationId, endpoints, rack, false);
+    }
+
+    /** {@link #registerBrokerIncarnation}, fencing the old registration with the node's unclean default. */
+    public static ControllerResult<Long> registerBrokerIncarnation(MetadataImage image, int brokerId,
+            String incarnationId, List<BrokerRegistration.BrokerEndpoint> endpoints, String rack,
+            boolean uncleanDefault) {
         if (brokerId < 0) {
             return ControllerResult.error(ControllerError.INVALID_REQUEST, "broker id must not be negative: "
                     + brokerId);
@@ -249,7 +286,7 @@ public final class ControllerDecisions {
         List<MetadataRecord> records = new ArrayList<>();
         BrokerRegistration current = image.brokers().get(brokerId);
         if (current != null && !current.fenced()) {
-            records.addAll(fenceBroker(image, brokerId).records());
+            records.addAll(fenceBroker(image, brokerId, uncleanDefault).records());
         }
         records.addAll(registerBroker(brokerId, incarnationId, endpoints, rack).records());
         return ControllerResult.of(records, null);
@@ -261,14 +298,30 @@ public final class ControllerDecisions {
      * with a fail-over come back. Never elects outside the ISR (no unclean election).
      */
     public static ControllerResult<Void> electLeaders(MetadataImage image) {
+        return electLeaders(image, false);
+    }
+
+    /**
+     * {@link #electLeaders(MetadataImage)}, then, for the offline partitions without a live ISR member whose topic
+     * allows unclean elections ({@code unclean.leader.election.enable}, else {@code uncleanDefault}), the first live
+     * replica with the ISR reset to it.
+     */
+    public static ControllerResult<Void> electLeaders(MetadataImage image, boolean uncleanDefault) {
         List<MetadataRecord> records = new ArrayList<>();
         for (TopicImage topic : image.topics().values()) {
+            boolean unclean = LeaderElectionDecisions.uncleanElectionEnabled(topic, uncleanDefault);
             for (PartitionImage partition : topic.partitions()) {
                 if (!partition.hasLeader()) {
                     int leader = firstLiveIsrReplica(image, partition.replicas(), partition.isr(),
                             PartitionImage.NO_LEADER);
                     if (leader != PartitionImage.NO_LEADER) {
                         records.add(partitionChange(topic, withLeader(partition, leader, partition.isr())));
+                    } else if (unclean) {
+                        leader = LeaderElectionDecisions.firstLiveReplica(image, partition.replicas(),
+                                PartitionImage.NO_LEADER);
+                        if (leader != PartitionImage.NO_LEADER) {
+                            records.add(partitionChange(topic, withLeader(partition, leader, List.of(leader))));
+                        }
                     }
                 }
             }
@@ -317,7 +370,8 @@ public final class ControllerDecisions {
     }
 
     /** The partition once {@code brokerId} is fenced; the partition itself if nothing changes. */
-    private static PartitionImage withoutBroker(MetadataImage image, PartitionImage partition, int brokerId) {
+    private static PartitionImage withoutBroker(MetadataImage image, PartitionImage partition, int brokerId,
+            boolean unclean) {
         List<Integer> isr = partition.isr();
         if (isr.size() > 1) {
             isr = new ArrayList<>(isr);
@@ -326,11 +380,17 @@ public final class ControllerDecisions {
         int leader = partition.leader() == brokerId
                 ? firstLiveIsrReplica(image, partition.replicas(), isr, brokerId)
                 : partition.leader();
+        if (leader == PartitionImage.NO_LEADER && unclean) {
+            leader = LeaderElectionDecisions.firstLiveReplica(image, partition.replicas(), brokerId);
+            if (leader != PartitionImage.NO_LEADER) {
+                isr = List.of(leader); // unclean: the records only the old ISR had are gone
+            }
+        }
         return withLeader(partition, leader, isr);
     }
 
     /** The partition with this leader and ISR: leader epoch bumped if the leader changed, partition epoch if any. */
-    private static PartitionImage withLeader(PartitionImage partition, int leader, List<Integer> isr) {
+    static PartitionImage withLeader(PartitionImage partition, int leader, List<Integer> isr) {
         if (leader == partition.leader() && isr.equals(partition.isr())) {
             return partition;
         }
@@ -340,7 +400,7 @@ public final class ControllerDecisions {
     }
 
     /** The first replica, in replica order, in {@code isr}, not {@code excluded}, registered and unfenced. */
-    private static int firstLiveIsrReplica(MetadataImage image, List<Integer> replicas, List<Integer> isr,
+    static int firstLiveIsrReplica(MetadataImage image, List<Integer> replicas, List<Integer> isr,
             int excluded) {
         for (int replica : replicas) {
             BrokerRegistration broker = image.brokers().get(replica);
@@ -351,7 +411,7 @@ public final class ControllerDecisions {
         return PartitionImage.NO_LEADER;
     }
 
-    private static MetadataRecord partitionChange(TopicImage topic, PartitionImage next) {
+    static MetadataRecord partitionChange(TopicImage topic, PartitionImage next) {
         return MetadataRecord.newBuilder()
                 .setPartitionChange(PartitionChangeRecord.newBuilder()
                         .setTopicId(Uuids.toProto(topic.topicId()))

@@ -13,9 +13,13 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /**
- * Seeded random sequences of broker fencing, unfencing, restarts, elections and ISR expansion over 5 brokers and a
- * 10-partition topic of replication factor 3, with the partition invariants checked after every step. A failing
- * run prints its seed; {@code -Dtributary.seed=N} replays that one seed.
+ * Seeded random sequences of broker fencing, unfencing, restarts, elections (after fail-over, ElectLeaders PREFERRED
+ * and UNCLEAN, the automatic preferred-leader rebalance, the unclean sweep) and ISR expansion over 5 brokers and two
+ * 10-partition topics of replication factor 3: "t" with the node's default for unclean elections (chosen per seed),
+ * "u" with {@code unclean.leader.election.enable=true}. The partition invariants are checked after every step: among
+ * them, a new leader comes from the old ISR unless its topic allows unclean elections (and then only when no old ISR
+ * member was live, with the ISR reset to it), and an unclean topic is offline only while no replica is live. A
+ * failing run prints its seed; {@code -Dtributary.seed=N} replays that one seed.
  */
 class BrokerLivenessSimulationTest {
 
@@ -28,28 +32,38 @@ class BrokerLivenessSimulationTest {
         String fixed = System.getProperty("tributary.seed");
         long base = fixed != null ? Long.parseLong(fixed) : 0x7e1b_0a47L;
         int seeds = fixed != null ? 1 : SEEDS;
+        int[] coverage = new int[2];
         for (int i = 0; i < seeds; i++) {
-            simulate(base + i);
+            simulate(base + i, coverage);
+        }
+        if (fixed == null) {
+            // The runs must reach what they check: leaders elected outside the ISR, and preferred leaders restored.
+            assertThat(coverage[0]).as("unclean elections").isGreaterThan(SEEDS);
+            assertThat(coverage[1]).as("preferred elections").isGreaterThan(SEEDS);
         }
     }
 
-    private static void simulate(long seed) {
+    /** @param coverage counts unclean elections [0] and preferred-leader moves [1] */
+    private static void simulate(long seed, int[] coverage) {
         Random random = new Random(seed);
+        boolean uncleanDefault = seed % 2 == 1;
         MetadataImage image = Images.live(1, 2, 3, 4, 5);
         image = replay(image, ControllerDecisions.createTopic(image, "t", 10, 3, Map.of(), new UUID(seed, 1)));
+        image = replay(image, ControllerDecisions.createTopic(image, "u", 10, 3,
+                Map.of(LeaderElectionDecisions.UNCLEAN_LEADER_ELECTION_ENABLE, "true"), new UUID(seed, 2)));
         int restarts = 0;
         for (int step = 0; step < STEPS; step++) {
             int broker = 1 + random.nextInt(BROKERS);
             String event;
             ControllerResult<?> result;
-            switch (random.nextInt(5)) {
+            switch (random.nextInt(9)) {
                 case 0 -> {
                     event = "fence " + broker;
-                    result = ControllerDecisions.fenceBroker(image, broker);
+                    result = ControllerDecisions.fenceBroker(image, broker, uncleanDefault);
                 }
                 case 1 -> {
                     event = "unfenceAndElect " + broker;
-                    result = ControllerDecisions.unfenceBrokerAndElect(image, broker);
+                    result = ControllerDecisions.unfenceBrokerAndElect(image, broker, uncleanDefault);
                 }
                 case 2 -> {
                     // Mostly a new process; sometimes the same one registering again.
@@ -58,11 +72,32 @@ class BrokerLivenessSimulationTest {
                             : "inc-" + broker + "-" + ++restarts;
                     event = "register " + broker + " " + incarnation;
                     result = ControllerDecisions.registerBrokerIncarnation(image, broker, incarnation,
-                            Images.endpoints(broker), null);
+                            Images.endpoints(broker), null, uncleanDefault);
                 }
                 case 3 -> {
                     event = "electLeaders";
-                    result = ControllerDecisions.electLeaders(image);
+                    result = ControllerDecisions.electLeaders(image, uncleanDefault);
+                }
+                case 4 -> {
+                    Map<String, List<Integer>> named = randomPartitions(random);
+                    event = "ElectLeaders PREFERRED " + (named == null ? "all" : named);
+                    result = LeaderElectionDecisions.electLeaders(image, LeaderElectionDecisions.ElectionType.PREFERRED,
+                            named);
+                }
+                case 5 -> {
+                    Map<String, List<Integer>> named = randomPartitions(random);
+                    event = "ElectLeaders UNCLEAN " + (named == null ? "all" : named);
+                    result = LeaderElectionDecisions.electLeaders(image, LeaderElectionDecisions.ElectionType.UNCLEAN,
+                            named);
+                }
+                case 6 -> {
+                    int percentage = random.nextInt(4) * 10;
+                    event = "rebalance " + percentage + "%";
+                    result = LeaderElectionDecisions.rebalanceLeaders(image, percentage);
+                }
+                case 7 -> {
+                    event = "unclean sweep";
+                    result = LeaderElectionDecisions.electUncleanLeaders(image, uncleanDefault);
                 }
                 default -> {
                     event = "expandIsr";
@@ -73,8 +108,57 @@ class BrokerLivenessSimulationTest {
             assertThat(result.failed()).as(where).isFalse();
             MetadataImage next = replay(image, result);
             checkEveryChangeApplied(next, result.records(), where);
-            checkInvariants(image, next, where);
+            checkInvariants(image, next, where, uncleanDefault, event.startsWith("ElectLeaders UNCLEAN"));
+            checkElectionResults(next, result, event, where);
+            count(image, next, coverage);
             image = next;
+        }
+    }
+
+    private static void count(MetadataImage before, MetadataImage after, int[] coverage) {
+        for (TopicImage topic : after.topics().values()) {
+            for (PartitionImage p : topic.partitions()) {
+                PartitionImage old = before.topic(topic.name()).partition(p.partition());
+                if (p.hasLeader() && p.leader() != old.leader()) {
+                    coverage[0] += old.isr().contains(p.leader()) ? 0 : 1;
+                    coverage[1] += old.hasLeader() && p.leader() == p.replicas().get(0) ? 1 : 0;
+                }
+            }
+        }
+    }
+
+    /** Some partitions of both topics, or null (every partition). */
+    private static Map<String, List<Integer>> randomPartitions(Random random) {
+        if (random.nextInt(3) == 0) {
+            return null;
+        }
+        Map<String, List<Integer>> named = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < 1 + random.nextInt(4); i++) {
+            named.computeIfAbsent(random.nextBoolean() ? "t" : "u", t -> new ArrayList<>()).add(random.nextInt(10));
+        }
+        return named;
+    }
+
+    /** An election answered NONE leaves the partition with the leader that election type promises. */
+    private static void checkElectionResults(MetadataImage next, ControllerResult<?> result, String event,
+            String where) {
+        if (!(result.response() instanceof List<?> results)) {
+            return;
+        }
+        for (Object o : results) {
+            LeaderElectionDecisions.PartitionResult r = (LeaderElectionDecisions.PartitionResult) o;
+            PartitionImage p = next.topic(r.topic()).partition(r.partition());
+            String at = where + " result " + r + " partition " + p;
+            if (r.error() == ControllerError.NONE && (event.contains("PREFERRED") || event.startsWith("rebalance"))) {
+                assertThat(p.leader()).as(at + ": a preferred election elects the first replica")
+                        .isEqualTo(p.replicas().get(0));
+            }
+            if (r.error() == ControllerError.NONE) {
+                assertThat(isLive(next, p.leader())).as(at + ": elected leader is live").isTrue();
+            }
+            if (r.error() == ControllerError.ELIGIBLE_LEADERS_NOT_AVAILABLE) {
+                assertThat(p.replicas()).as(at + ": no live replica").noneMatch(id -> isLive(next, id));
+            }
         }
     }
 
@@ -116,8 +200,10 @@ class BrokerLivenessSimulationTest {
         }
     }
 
-    private static void checkInvariants(MetadataImage before, MetadataImage after, String where) {
+    private static void checkInvariants(MetadataImage before, MetadataImage after, String where,
+            boolean uncleanDefault, boolean explicitUnclean) {
         for (TopicImage topic : after.topics().values()) {
+            boolean unclean = LeaderElectionDecisions.uncleanElectionEnabled(topic, uncleanDefault);
             for (PartitionImage p : topic.partitions()) {
                 PartitionImage old = before.topic(topic.name()).partition(p.partition());
                 String at = where + " partition " + p;
@@ -128,6 +214,17 @@ class BrokerLivenessSimulationTest {
                     assertThat(isLive(after, p.leader())).as(at + ": leader is an unfenced broker").isTrue();
                 } else {
                     assertThat(p.isr()).as(at + ": offline only without a live ISR member")
+                            .noneMatch(id -> isLive(after, id));
+                    if (unclean) {
+                        assertThat(p.replicas()).as(at + ": unclean topic offline only without a live replica")
+                                .noneMatch(id -> isLive(after, id));
+                    }
+                }
+                if (p.hasLeader() && p.leader() != old.leader() && !old.isr().contains(p.leader())) {
+                    assertThat(unclean || explicitUnclean).as(at + ": a leader from outside the ISR only where unclean"
+                            + " elections are allowed").isTrue();
+                    assertThat(p.isr()).as(at + ": an unclean leader's ISR is itself alone").containsExactly(p.leader());
+                    assertThat(old.isr()).as(at + ": unclean only when no old ISR member is live")
                             .noneMatch(id -> isLive(after, id));
                 }
                 assertThat(p.leaderEpoch()).as(at + ": leader epoch never decreases")
