@@ -55,6 +55,7 @@ final class MetadataQuorum implements Closeable {
             LocalMetadataStore store = LocalMetadataStore.open(config.dataDir().resolve("metadata"));
             Controller controller = new Controller(config.nodeId(), store, MetadataQuorum::newTopicId);
             controller.setTopicConfigPolicy(topicConfigs);
+            controller.setElectionConfig(config.leaderElections());
             return new MetadataQuorum(store, controller, controller::handle, null, controller::handle, null);
         }
         long electionMs = config.controllerQuorumElectionTimeoutMs();
@@ -79,6 +80,7 @@ final class MetadataQuorum implements Closeable {
         Controller controller = new Controller(config.nodeId(), store, MetadataQuorum::newTopicId,
                 System::currentTimeMillis, store::updateSince, config.brokerSessionTimeoutMs());
         controller.setTopicConfigPolicy(topicConfigs);
+        controller.setElectionConfig(config.leaderElections());
         // The term is read when Ratis reports this voter ready as leader; the controller's batches carry it.
         store.setController(controller::handle, () -> controller.activate(store.currentTerm()),
                 controller::deactivate);

@@ -69,6 +69,7 @@ public record NodeConfig(
         long offsetsRetentionMinutes,
         long offsetsRetentionCheckIntervalMs,
         Transactions transactions,
+        io.tributary.metadata.LeaderElectionConfig leaderElections,
         Listener metricsListener,
         InterNodeSecurity interNode,
         Map<String, String> ssl,
@@ -261,6 +262,10 @@ public record NodeConfig(
         d.put("transactional.id.expiration.ms", "604800000");
         d.put("transaction.abort.timed.out.transaction.cleanup.interval.ms", "10000");
         d.put("transaction.remove.expired.transaction.cleanup.interval.ms", "3600000");
+        d.put("auto.leader.rebalance.enable", "true");
+        d.put("leader.imbalance.per.broker.percentage", "10");
+        d.put("leader.imbalance.check.interval.seconds", "300");
+        d.put("unclean.leader.election.enable", "false");
         d.put("metrics.listener", "");
         d.put("listener.security.protocol.map", "");
         d.put("sasl.enabled.mechanisms", "PLAIN");
@@ -447,6 +452,7 @@ public record NodeConfig(
                 longValue(props, "offsets.retention.minutes"),
                 longValue(props, "offsets.retention.check.interval.ms"),
                 Transactions.parse(props),
+                leaderElections(props),
                 metricsListener(get(props, "metrics.listener")),
                 interNode(props),
                 ListenerSsl.requireKeystoreIfUsed(ssl, listeners),
@@ -455,6 +461,16 @@ public record NodeConfig(
                 jaas,
                 Authorization.parse(get(props, "authorizer.class.name"), get(props, "super.users"),
                         boolValue(props, "allow.everyone.if.no.acl.found")));
+    }
+
+    /** The active controller's automatic elections: Kafka's names, the interval in whole seconds (>= 1). */
+    private static io.tributary.metadata.LeaderElectionConfig leaderElections(Properties props) {
+        long intervalSeconds = longValue(props, "leader.imbalance.check.interval.seconds");
+        require(intervalSeconds >= 1 && intervalSeconds <= Long.MAX_VALUE / 1000,
+                "leader.imbalance.check.interval.seconds must be >= 1");
+        return new io.tributary.metadata.LeaderElectionConfig(boolValue(props, "auto.leader.rebalance.enable"),
+                intValue(props, "leader.imbalance.per.broker.percentage"), intervalSeconds * 1000,
+                boolValue(props, "unclean.leader.election.enable"));
     }
 
     /** Parses Kafka's {@code host:count,host:count} (an IP address or a host name per entry). */
@@ -621,6 +637,12 @@ public record NodeConfig(
         v.put("offsets.retention.minutes", Long.toString(offsetsRetentionMinutes));
         v.put("offsets.retention.check.interval.ms", Long.toString(offsetsRetentionCheckIntervalMs));
         transactions.putInto(v);
+        v.put("auto.leader.rebalance.enable", Boolean.toString(leaderElections.autoLeaderRebalanceEnable()));
+        v.put("leader.imbalance.per.broker.percentage",
+                Integer.toString(leaderElections.leaderImbalancePerBrokerPercentage()));
+        v.put("leader.imbalance.check.interval.seconds",
+                Long.toString(leaderElections.leaderImbalanceCheckIntervalMs() / 1000));
+        v.put("unclean.leader.election.enable", Boolean.toString(leaderElections.uncleanLeaderElectionEnable()));
         v.put("metrics.listener", metricsListener == null ? "" : metricsListener.host() + ":" + metricsListener.port());
         v.put("inter.node.security.protocol", interNode.protocol());
         v.put("inter.node.ssl.keystore.location", Objects.toString(interNode.keystoreLocation(), ""));

@@ -190,6 +190,22 @@ class AuthorizationBehaviourTest {
                             (short) 2, deleteRecords);
             assertThat(deleted.topics().find("t").partitions().find(0).errorCode())
                     .isEqualTo(Errors.TOPIC_AUTHORIZATION_FAILED.code());
+            // ElectLeaders needs ALTER on the cluster: the request (v1+) and every named partition are refused
+            for (short v = 0; v <= 2; v++) {
+                org.apache.kafka.common.message.ElectLeadersRequestData elect =
+                        new org.apache.kafka.common.message.ElectLeadersRequestData().setTimeoutMs(10_000)
+                                .setTopicPartitions(new org.apache.kafka.common.message.ElectLeadersRequestData
+                                        .TopicPartitionsCollection(List.of(new org.apache.kafka.common.message
+                                                .ElectLeadersRequestData.TopicPartitions().setTopic("t")
+                                                .setPartitions(List.of(0, 1))).iterator()));
+                org.apache.kafka.common.message.ElectLeadersResponseData elected =
+                        (org.apache.kafka.common.message.ElectLeadersResponseData) client.send(
+                                ApiKeys.ELECT_LEADERS, v, elect);
+                assertThat(elected.errorCode()).as("v%d", v).isEqualTo(v == 0 ? (short) 0
+                        : Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+                assertThat(elected.replicaElectionResults().get(0).partitionResult()).as("v%d", v).hasSize(2)
+                        .allMatch(r -> r.errorCode() == Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+            }
         }
     }
 

@@ -240,4 +240,34 @@ class EveryServedVersionTest {
             assertThat(grown.results().get(0).errorCode()).as("create partitions v%d", v).isZero();
         }
     }
+
+    @Test
+    void electLeadersEveryVersion() throws Exception {
+        for (short v = 0; v <= 2; v++) {
+            // A named partition led by its only (preferred) replica: ELECTION_NOT_NEEDED, as Kafka answers
+            org.apache.kafka.common.message.ElectLeadersRequestData named =
+                    new org.apache.kafka.common.message.ElectLeadersRequestData().setTimeoutMs(10_000)
+                            .setTopicPartitions(new org.apache.kafka.common.message.ElectLeadersRequestData
+                                    .TopicPartitionsCollection(List.of(new org.apache.kafka.common.message
+                                            .ElectLeadersRequestData.TopicPartitions().setTopic(TOPIC)
+                                            .setPartitions(List.of(0, 7))).iterator()));
+            org.apache.kafka.common.message.ElectLeadersResponseData answer =
+                    (org.apache.kafka.common.message.ElectLeadersResponseData) client.send(ApiKeys.ELECT_LEADERS,
+                            v, named);
+            assertThat(answer.errorCode()).as("elect leaders v%d", v).isZero();
+            assertThat(answer.replicaElectionResults()).as("elect leaders v%d", v).singleElement()
+                    .satisfies(r -> assertThat(r.partitionResult()).extracting(p -> p.partitionId(),
+                            p -> p.errorCode()).containsExactly(
+                                    org.assertj.core.groups.Tuple.tuple(0, Errors.ELECTION_NOT_NEEDED.code()),
+                                    org.assertj.core.groups.Tuple.tuple(7,
+                                            Errors.UNKNOWN_TOPIC_OR_PARTITION.code())));
+            // Every partition (null): nothing needed, so nothing listed
+            org.apache.kafka.common.message.ElectLeadersResponseData all =
+                    (org.apache.kafka.common.message.ElectLeadersResponseData) client.send(ApiKeys.ELECT_LEADERS,
+                            v, new org.apache.kafka.common.message.ElectLeadersRequestData().setTimeoutMs(10_000)
+                                    .setElectionType((byte) (v == 0 ? 0 : 1)).setTopicPartitions(null));
+            assertThat(all.errorCode()).as("elect leaders all v%d", v).isZero();
+            assertThat(all.replicaElectionResults()).as("elect leaders all v%d", v).isEmpty();
+        }
+    }
 }

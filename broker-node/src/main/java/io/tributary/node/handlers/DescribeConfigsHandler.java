@@ -36,8 +36,7 @@ public final class DescribeConfigsHandler implements ApiHandler {
             CompactionConfig.MAX_COMPACTION_LAG_MS, Long.toString(CompactionConfig.DEFAULTS.maxCompactionLagMs()),
             "compression.type", "producer",
             "message.timestamp.type", "CreateTime",
-            "min.insync.replicas", "1",
-            "unclean.leader.election.enable", "false");
+            "min.insync.replicas", "1");
 
     private final NodeServices node;
 
@@ -93,6 +92,9 @@ public final class DescribeConfigsHandler implements ApiHandler {
                         .setErrorMessage("Topic " + resource.resourceName() + " does not exist");
             }
             FIXED_TOPIC_DEFAULTS.forEach((k, v) -> put(values, sources, k, v, SOURCE_DEFAULT_CONFIG));
+            put(values, sources, "unclean.leader.election.enable",
+                    Boolean.toString(node.config().leaderElections().uncleanLeaderElectionEnable()),
+                    SOURCE_DEFAULT_CONFIG);
             node.replicas().defaultLogConfig().toKafkaConfigs()
                     .forEach((k, v) -> put(values, sources, k, v, SOURCE_DEFAULT_CONFIG));
             topic.configs().forEach((k, v) -> put(values, sources, k, v, SOURCE_TOPIC_CONFIG));

@@ -10,8 +10,9 @@ import java.util.Set;
  * Unknown names are refused with INVALID_CONFIG, as Kafka does. The log configs (segment, retention, message size,
  * index) and the cleanup configs ({@code cleanup.policy} delete, compact or both, {@code delete.retention.ms},
  * {@code min.cleanable.dirty.ratio}, {@code min/max.compaction.lag.ms}) are enforced by the log; min.insync.replicas
- * is stored for replication; the rest of Kafka's names are accepted and stored but change nothing, except values we
- * cannot honour (LogAppendTime, broker-side recompression), which are refused rather than silently ignored.
+ * is stored for replication; {@code unclean.leader.election.enable} (true or false) is read by the controller; the
+ * rest of Kafka's names are accepted and stored but change nothing, except values we cannot honour (LogAppendTime,
+ * broker-side recompression), which are refused rather than silently ignored.
  */
 public final class TopicConfigs {
 
@@ -56,6 +57,11 @@ public final class TopicConfigs {
             }
             if (key.equals("compression.type") && !value.equals("producer")) {
                 return "compression.type=" + value + " is not supported: only producer";
+            }
+            if (key.equals("unclean.leader.election.enable") && !value.trim().equalsIgnoreCase("true")
+                    && !value.trim().equalsIgnoreCase("false")) {
+                return "Invalid value " + value + " for configuration unclean.leader.election.enable: Expected value"
+                        + " to be either true or false";
             }
             if (key.equals("min.insync.replicas")) {
                 try {

@@ -29,6 +29,28 @@ final class ExternalCommand {
         }
     }
 
+    /**
+     * Runs one of Kafka's command-line tools ({@code mainClass} of kafka-tools, e.g.
+     * {@code org.apache.kafka.tools.LeaderElectionCommand} for {@code kafka-leader-election.sh}) in its own JVM, from
+     * the jars the build's copy-kafka-tools execution puts in {@code target/kafka-tools}, with
+     * {@code --bootstrap-server bootstrap} and then {@code args}.
+     */
+    static Result kafkaTool(String mainClass, String bootstrap, Duration timeout, Path workDir, String... args) {
+        Path jars = Path.of(System.getProperty("kafka.tools.dir", "target/kafka-tools")).toAbsolutePath();
+        try (var files = Files.list(jars)) {
+            if (files.noneMatch(f -> f.getFileName().toString().startsWith("kafka-tools-"))) {
+                throw new AssertionError("no kafka-tools jar in " + jars + " (run through mvn verify)");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("no kafka-tools in " + jars + " (run through mvn verify)", e);
+        }
+        List<String> command = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                "-cp", jars + "/*", mainClass, "--bootstrap-server", bootstrap));
+        command.addAll(List.of(args));
+        return run(command, "", timeout, workDir);
+    }
+
     /** True if {@code program} is an executable file in a directory of {@code PATH}. */
     static boolean onPath(String program) {
         String path = System.getenv().getOrDefault("PATH", "");
