@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.fail;
 import io.tributary.metadata.BrokerRegistration;
 import io.tributary.metadata.ControllerDecisions;
 import io.tributary.metadata.ControllerResult;
+import io.tributary.metadata.LeaderElectionDecisions;
 import io.tributary.metadata.MetadataImage;
 import io.tributary.metadata.PartitionImage;
 import io.tributary.metadata.TopicImage;
@@ -34,7 +35,8 @@ import org.junit.jupiter.api.Test;
  * A seeded simulation of one partition replicated over {@value #NODES} nodes, in the style of Kafka's
  * {@code RaftEventSimulationTest}: the real replication core ({@link Partition}) on every node over an in-memory log,
  * the real controller decisions ({@link ControllerDecisions}: registration, heartbeats and session expiry, fencing,
- * election from the ISR, AlterPartition), virtual time, a network that delays, drops and partitions messages
+ * election from the ISR, AlterPartition; {@link LeaderElectionDecisions}: preferred elections, which move leadership
+ * between live replicas as {@code kafka-leader-election} and the automatic rebalance do), virtual time, a network that delays, drops and partitions messages
  * (follower fetches and answers, AlterPartition and its answers, heartbeats, metadata propagation), crashes (kill -9,
  * and power loss that loses unflushed data), random acks=all / acks=1 produce, and random DeleteRecords on the leader
  * (its log start offset moves; followers take it from the fetch answers).
@@ -79,14 +81,20 @@ class ReplicationSimulationTest {
             new World(Long.parseLong(fixed)).run();
             return;
         }
+        int preferredElections = 0;
         for (int i = 0; i < seeds; i++) {
             long seed = base + i;
             try {
-                new World(seed).run();
+                World world = new World(seed);
+                world.run();
+                preferredElections += world.preferredElections;
             } catch (AssertionError | RuntimeException e) {
                 throw new AssertionError("simulation failed with seed " + seed + " (replay: -Dtributary.seed="
                         + seed + "): " + e.getMessage(), e);
             }
+        }
+        if (preferredElections < seeds) {
+            fail("only " + preferredElections + " preferred elections in " + seeds + " runs");
         }
     }
 
@@ -119,6 +127,8 @@ class ReplicationSimulationTest {
         final Map<Long, String> committed = new HashMap<>();
         final Map<Integer, Integer> leaderOfEpoch = new HashMap<>();
         long values;
+        /** Preferred elections committed: the runs must move leadership between live replicas. */
+        int preferredElections;
         long acksAll;
 
         World(long seed) {
@@ -253,6 +263,17 @@ class ReplicationSimulationTest {
             for (BrokerRegistration b : List.copyOf(controllerImage.brokers().values())) {
                 if (!b.fenced() && nowMs - lastHeartbeatMs.getOrDefault(b.brokerId(), 0L) > SESSION_TIMEOUT_MS) {
                     commit(ControllerDecisions.fenceBroker(controllerImage, b.brokerId()));
+                }
+            }
+            // Now and then a preferred election (an operator's, or the automatic rebalance's) takes leadership from a
+            // live leader back to the first replica.
+            if (random.nextInt(15) == 0) {
+                ControllerResult<?> preferred = LeaderElectionDecisions.electLeaders(controllerImage,
+                        LeaderElectionDecisions.ElectionType.PREFERRED, null);
+                if (!preferred.records().isEmpty()) {
+                    note("preferred election");
+                    preferredElections++;
+                    commit(preferred);
                 }
             }
             // Re-publish now and then so that a node whose metadata was dropped catches up.

@@ -1,10 +1,6 @@
 package io.tributary.node.it;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
-import io.tributary.node.it.KafkaRequests.MetadataView;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -25,23 +21,10 @@ class AutoLeaderRebalanceIT {
     void theControllerRestoresPreferredLeadersAfterANodeReturns() {
         // Given: a topic of 6 partitions over 3 nodes, each led by its preferred (first) replica
         String topic = "rebalanced";
-        Clients.createTopic(cluster.bootstrap(), topic, 6, 3);
-        MetadataView created = cluster.awaitAgreedMetadata(topic);
-        int controller = cluster.controllerId();
-        int victim = created.topic(topic).partitions().values().stream().map(p -> p.replicas().get(0))
-                .filter(id -> id != controller).findFirst().orElseThrow();
-        List<Integer> victimPartitions = created.topic(topic).partitions().entrySet().stream()
-                .filter(e -> e.getValue().replicas().get(0) == victim).map(Map.Entry::getKey).toList();
-        assertThat(victimPartitions).isNotEmpty();
+        LeadershipMoves.Victim victim = LeadershipMoves.createTopicAndPickVictim(cluster, topic, 6);
 
-        // When the node is killed, its partitions get other leaders; then it returns
-        cluster.kill(victim);
-        for (int p : victimPartitions) {
-            cluster.awaitPartition(topic, p, "led by a node other than " + victim,
-                    state -> state.leader() >= 0 && state.leader() != victim, DEADLINE);
-        }
-        cluster.restart(victim);
-        cluster.awaitHealthy();
+        // When a node is killed, its partitions get other leaders; then it returns
+        LeadershipMoves.killAndRestart(cluster, topic, victim, DEADLINE);
 
         // Then every partition is soon led by its preferred replica again, with its full ISR
         for (int p = 0; p < 6; p++) {

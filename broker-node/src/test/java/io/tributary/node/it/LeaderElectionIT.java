@@ -2,13 +2,10 @@ package io.tributary.node.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tributary.node.it.KafkaRequests.MetadataView;
-import io.tributary.node.it.KafkaRequests.PartitionState;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -42,28 +39,17 @@ class LeaderElectionIT {
     void kafkaLeaderElectionPreferredRestoresEveryPreferredLeaderAfterANodeReturns() {
         // Given: a topic of 6 partitions over 3 nodes, each led by its preferred (first) replica
         String topic = "preferred";
-        Clients.createTopic(cluster.bootstrap(), topic, 6, 3);
-        MetadataView created = cluster.awaitAgreedMetadata(topic);
-        created.topic(topic).partitions().values()
-                .forEach(p -> assertThat(p.leader()).as("%s", p).isEqualTo(p.replicas().get(0)));
-        int victim = victim(created, topic);
-        Set<Integer> victimPartitions = preferredOf(created, topic, victim);
-        assertThat(victimPartitions).isNotEmpty();
+        LeadershipMoves.Victim victim = LeadershipMoves.createTopicAndPickVictim(cluster, topic, 6);
+        Set<Integer> victimPartitions = victim.partitions();
 
         // When the node is killed, its partitions get other leaders; it returns and catches up
-        cluster.kill(victim);
-        for (int p : victimPartitions) {
-            cluster.awaitPartition(topic, p, "led by a node other than " + victim,
-                    state -> state.leader() >= 0 && state.leader() != victim, DEADLINE);
-        }
-        cluster.restart(victim);
-        cluster.awaitHealthy();
+        LeadershipMoves.killAndRestart(cluster, topic, victim, DEADLINE);
         for (int p = 0; p < 6; p++) {
             cluster.awaitFullIsr(topic, p, DEADLINE);
         }
         // (without the automatic rebalance, leadership stays where the fail-over put it)
         for (int p : victimPartitions) {
-            assertThat(cluster.partitionState(victim, topic, p).leader()).isNotEqualTo(victim);
+            assertThat(cluster.partitionState(victim.node(), topic, p).leader()).isNotEqualTo(victim.node());
         }
         ExternalCommand.Result elect = leaderElection("--election-type", "PREFERRED", "--all-topic-partitions");
 
@@ -86,23 +72,6 @@ class LeaderElectionIT {
         assertThat(again.exitCode()).as(again.toString()).isZero();
         assertThat(again.stdout()).as(again.toString()).contains("Valid replica already elected for partitions "
                 + topic + "-0");
-    }
-
-    /** A node that is not the active controller (killing it moves leaders, not the controller). */
-    private static int victim(MetadataView view, String topic) {
-        int controller = cluster.controllerId();
-        return view.topic(topic).partitions().values().stream().map(p -> p.replicas().get(0))
-                .filter(id -> id != controller).findFirst().orElseThrow();
-    }
-
-    private static Set<Integer> preferredOf(MetadataView view, String topic, int broker) {
-        Set<Integer> partitions = new TreeSet<>();
-        for (Map.Entry<Integer, PartitionState> e : view.topic(topic).partitions().entrySet()) {
-            if (e.getValue().replicas().get(0) == broker) {
-                partitions.add(e.getKey());
-            }
-        }
-        return partitions;
     }
 
     /** Kafka's kafka-leader-election.sh against the cluster. */
