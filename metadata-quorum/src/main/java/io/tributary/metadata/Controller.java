@@ -60,6 +60,11 @@ import org.slf4j.LoggerFactory;
  * partitions it led get new leaders from their ISR), and a fenced broker that heartbeats with its current epoch,
  * caught up, is unfenced. Fencing goes ahead of queued requests. Most heartbeats are answered at arrival.
  *
+ * <p>On the same tick it starts elections of its own ({@link LeaderElectionDecisions}, settings in
+ * {@link LeaderElectionConfig}): the preferred-leader rebalance every {@code leader.imbalance.check.interval.seconds}
+ * by its clock, and unclean elections where a topic allows them whenever the image changed. ElectLeaders requests
+ * ask for preferred or unclean elections explicitly.
+ *
  * <p>Retries of one request (the same non-empty {@code request_id}) get the same answer: the first one's, while it
  * is remembered (the last {@link #REMEMBERED_REQUESTS} requests), instead of running twice.
  *

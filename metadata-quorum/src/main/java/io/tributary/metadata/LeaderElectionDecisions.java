@@ -117,32 +117,29 @@ public final class LeaderElectionDecisions {
     public static ControllerResult<List<PartitionResult>> rebalanceLeaders(MetadataImage image,
             int imbalancePercentage) {
         // Preferred broker -> its partitions, in topic-name and partition order.
-        Map<Integer, List<TopicImage>> topicsOf = new TreeMap<>();
-        Map<Integer, List<PartitionImage>> preferredOf = new TreeMap<>();
+        Map<Integer, List<Placed>> preferredOf = new TreeMap<>();
         for (TopicImage topic : new TreeMap<>(image.topics()).values()) {
             for (PartitionImage partition : topic.partitions()) {
-                int preferred = partition.replicas().get(0);
-                topicsOf.computeIfAbsent(preferred, b -> new ArrayList<>()).add(topic);
-                preferredOf.computeIfAbsent(preferred, b -> new ArrayList<>()).add(partition);
+                preferredOf.computeIfAbsent(partition.replicas().get(0), b -> new ArrayList<>())
+                        .add(new Placed(topic, partition));
             }
         }
         List<MetadataRecord> records = new ArrayList<>();
         List<PartitionResult> elected = new ArrayList<>();
-        for (Map.Entry<Integer, List<PartitionImage>> entry : preferredOf.entrySet()) {
+        for (Map.Entry<Integer, List<Placed>> entry : preferredOf.entrySet()) {
             int broker = entry.getKey();
-            List<PartitionImage> partitions = entry.getValue();
-            long notLed = partitions.stream().filter(p -> p.leader() != broker).count();
+            List<Placed> partitions = entry.getValue();
+            long notLed = partitions.stream().filter(p -> p.partition().leader() != broker).count();
             // Kafka: imbalanceRatio > percentage / 100, in integers
             if (notLed * 100 <= (long) imbalancePercentage * partitions.size()) {
                 continue;
             }
-            for (int i = 0; i < partitions.size() && records.size() < MAX_ELECTIONS_PER_REBALANCE; i++) {
-                PartitionImage partition = partitions.get(i);
-                Election election = preferred(image, partition);
-                if (election.next() != null) {
-                    TopicImage topic = topicsOf.get(broker).get(i);
-                    records.add(ControllerDecisions.partitionChange(topic, election.next()));
-                    elected.add(new PartitionResult(topic.name(), partition.partition(), ControllerError.NONE, null));
+            for (Placed placed : partitions) {
+                Election election = preferred(image, placed.partition());
+                if (election.next() != null && records.size() < MAX_ELECTIONS_PER_REBALANCE) {
+                    records.add(ControllerDecisions.partitionChange(placed.topic(), election.next()));
+                    elected.add(new PartitionResult(placed.topic().name(), placed.partition().partition(),
+                            ControllerError.NONE, null));
                 }
             }
         }
@@ -194,6 +191,10 @@ public final class LeaderElectionDecisions {
             }
         }
         return PartitionImage.NO_LEADER;
+    }
+
+    /** A partition with its topic. */
+    private record Placed(TopicImage topic, PartitionImage partition) {
     }
 
     /** A decided election: the partition after it (null if nothing changes) and the error to answer. */
