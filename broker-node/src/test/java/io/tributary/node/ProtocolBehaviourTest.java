@@ -88,7 +88,7 @@ class ProtocolBehaviourTest {
             assertThat(response.apiKeys().find(ApiKeys.ADD_PARTITIONS_TO_TXN.id).maxVersion()).isEqualTo((short) 3);
             assertThat(response.apiKeys().find(ApiKeys.END_TXN.id).maxVersion()).isEqualTo((short) 4);
             assertThat(response.finalizedFeatures().find("transaction.version")).isNull();
-            assertThat(response.apiKeys().find(ApiKeys.LIST_OFFSETS.id).maxVersion()).isEqualTo((short) 6);
+            assertThat(response.apiKeys().find(ApiKeys.LIST_OFFSETS.id).maxVersion()).isEqualTo((short) 10);
         }
     }
 
@@ -114,7 +114,7 @@ class ProtocolBehaviourTest {
     @Test
     void unservedVersionOfAKnownApiGetsUnsupportedVersion() throws Exception {
         try (WireClient client = new WireClient(node.port())) {
-            ListOffsetsResponseData response = (ListOffsetsResponseData) client.send(ApiKeys.LIST_OFFSETS, (short) 7,
+            ListOffsetsResponseData response = (ListOffsetsResponseData) client.send(ApiKeys.LIST_OFFSETS, (short) 11,
                     listOffsets("small", -1));
             assertThat(response.topics().get(0).partitions().get(0).errorCode())
                     .isEqualTo(Errors.UNSUPPORTED_VERSION.code());
