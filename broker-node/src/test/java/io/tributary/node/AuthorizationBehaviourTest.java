@@ -217,6 +217,23 @@ class AuthorizationBehaviourTest {
     }
 
     @Test
+    void groupAndClientMetricsConfigsNeedDescribeConfigsOnTheGroupOrTheCluster() throws Exception {
+        try (WireClient client = new WireClient(secured.port())) {
+            DescribeConfigsRequestData request = new DescribeConfigsRequestData();
+            request.resources().add(new DescribeConfigsRequestData.DescribeConfigsResource()
+                    .setResourceType((byte) 32).setResourceName("g"));
+            request.resources().add(new DescribeConfigsRequestData.DescribeConfigsResource()
+                    .setResourceType((byte) 16).setResourceName("sub"));
+
+            DescribeConfigsResponseData response = (DescribeConfigsResponseData) client.send(
+                    ApiKeys.DESCRIBE_CONFIGS, (short) 4, request);
+
+            assertThat(response.results().get(0).errorCode()).isEqualTo(Errors.GROUP_AUTHORIZATION_FAILED.code());
+            assertThat(response.results().get(1).errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+        }
+    }
+
+    @Test
     void withoutAnAuthorizerTheAclApisAnswerSecurityDisabled() throws Exception {
         try (WireClient client = new WireClient(open.port())) {
             DescribeAclsResponseData acls = (DescribeAclsResponseData) client.send(ApiKeys.DESCRIBE_ACLS,
