@@ -10,7 +10,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
@@ -42,18 +41,18 @@ class AuthorizedOperationsTest {
 
     private static final String PRINCIPAL = "User:ANONYMOUS";
 
+    private NodeWithAdmin started;
     private InProcessNode node;
     private Admin admin;
 
     @BeforeEach
     void start(@TempDir Path dataDir) throws Exception {
-        node = InProcessNode.start(dataDir, Map.of("auto.create.topics.enable", "false",
+        started = NodeWithAdmin.start(dataDir, Map.of(
                 "authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-                "allow.everyone.if.no.acl.found", "true", "offsets.topic.num.partitions", "1"));
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, node.bootstrap(),
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000));
-        admin.createTopics(List.of(new NewTopic("narrowed", 1, (short) 1), new NewTopic("open", 1, (short) 1)))
-                .all().get(30, TimeUnit.SECONDS);
+                "allow.everyone.if.no.acl.found", "true", "offsets.topic.num.partitions", "1"),
+                new NewTopic("narrowed", 1, (short) 1), new NewTopic("open", 1, (short) 1));
+        node = started.node;
+        admin = started.admin;
         // Given: READ alone granted on topic "narrowed" and group "g"
         admin.createAcls(List.of(
                 new AclBinding(new ResourcePattern(ResourceType.TOPIC, "narrowed", PatternType.LITERAL),
@@ -65,10 +64,9 @@ class AuthorizedOperationsTest {
 
     @AfterEach
     void stop() {
-        if (admin != null) {
-            admin.close(Duration.ofSeconds(5));
+        if (started != null) {
+            started.close();
         }
-        node.close();
     }
 
     @Test

@@ -4,13 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -31,22 +29,22 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CreateTopicsAssignmentTest {
 
+    private NodeWithAdmin started;
     private InProcessNode node;
     private Admin admin;
 
     @BeforeEach
     void start(@TempDir Path dataDir) throws Exception {
-        node = InProcessNode.start(dataDir, Map.of("auto.create.topics.enable", "false"));
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, node.bootstrap(),
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000));
+        started = NodeWithAdmin.start(dataDir, Map.of());
+        node = started.node;
+        admin = started.admin;
     }
 
     @AfterEach
     void stop() {
-        if (admin != null) {
-            admin.close(Duration.ofSeconds(5));
+        if (started != null) {
+            started.close();
         }
-        node.close();
     }
 
     @Test

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.LogDirDescription;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.ReplicaInfo;
@@ -36,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DescribeLogDirsTest {
     private static final int NODE_ID = 1; // InProcessNode's
 
+    private NodeWithAdmin started;
     private InProcessNode node;
     private Admin admin;
     private Path dataDir;
@@ -43,10 +43,10 @@ class DescribeLogDirsTest {
     @BeforeEach
     void start(@TempDir Path dataDir) throws Exception {
         this.dataDir = dataDir;
-        node = InProcessNode.start(dataDir, Map.of("auto.create.topics.enable", "false"));
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, node.bootstrap()));
-        admin.createTopics(List.of(new NewTopic("sized", 2, (short) 1), new NewTopic("other", 1, (short) 1)))
-                .all().get(30, TimeUnit.SECONDS);
+        started = NodeWithAdmin.start(dataDir, Map.of(), new NewTopic("sized", 2, (short) 1),
+                new NewTopic("other", 1, (short) 1));
+        node = started.node;
+        admin = started.admin;
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
                 .until(() -> node.replicas().partition(new PartitionId("sized", 0)).isLeader()
                         && node.replicas().partition(new PartitionId("sized", 1)).isLeader());
@@ -54,10 +54,9 @@ class DescribeLogDirsTest {
 
     @AfterEach
     void stop() {
-        if (admin != null) {
-            admin.close();
+        if (started != null) {
+            started.close();
         }
-        node.close();
     }
 
     @Test

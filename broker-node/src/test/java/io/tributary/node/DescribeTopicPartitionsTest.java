@@ -3,13 +3,11 @@ package io.tributary.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -30,24 +28,23 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DescribeTopicPartitionsTest {
 
+    private NodeWithAdmin started;
     private InProcessNode node;
     private Admin admin;
 
     @BeforeEach
     void start(@TempDir Path dataDir) throws Exception {
-        node = InProcessNode.start(dataDir, Map.of("auto.create.topics.enable", "false"));
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, node.bootstrap(),
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000));
-        admin.createTopics(List.of(new NewTopic("a", 3, (short) 1), new NewTopic("b", 2, (short) 1),
-                new NewTopic("c", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        started = NodeWithAdmin.start(dataDir, Map.of(), new NewTopic("a", 3, (short) 1),
+                new NewTopic("b", 2, (short) 1), new NewTopic("c", 1, (short) 1));
+        node = started.node;
+        admin = started.admin;
     }
 
     @AfterEach
     void stop() {
-        if (admin != null) {
-            admin.close(Duration.ofSeconds(5));
+        if (started != null) {
+            started.close();
         }
-        node.close();
     }
 
     @Test

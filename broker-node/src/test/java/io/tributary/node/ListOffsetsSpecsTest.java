@@ -3,12 +3,10 @@ package io.tributary.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -39,24 +37,23 @@ class ListOffsetsSpecsTest {
     private static final String TOPIC = "stamped";
     private static final TopicPartition TP = new TopicPartition(TOPIC, 0);
 
+    private NodeWithAdmin started;
     private InProcessNode node;
     private Admin admin;
 
     @BeforeEach
     void start(@TempDir Path dataDir) throws Exception {
-        node = InProcessNode.start(dataDir, Map.of("auto.create.topics.enable", "false",
-                "transaction.state.log.num.partitions", "1", "offsets.topic.num.partitions", "1"));
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, node.bootstrap(),
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000));
-        admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        started = NodeWithAdmin.start(dataDir, Map.of("transaction.state.log.num.partitions", "1",
+                "offsets.topic.num.partitions", "1"), new NewTopic(TOPIC, 1, (short) 1));
+        node = started.node;
+        admin = started.admin;
     }
 
     @AfterEach
     void stop() {
-        if (admin != null) {
-            admin.close(Duration.ofSeconds(5));
+        if (started != null) {
+            started.close();
         }
-        node.close();
     }
 
     @Test
@@ -69,7 +66,8 @@ class ListOffsetsSpecsTest {
         }
 
         // When / Then: max timestamp names offset 1 and its timestamp; by timestamp 2500 finds offset 1 too
-        ListOffsetsResult.ListOffsetsResultInfo max = offset(OffsetSpec.maxTimestamp(), IsolationLevel.READ_UNCOMMITTED);
+        ListOffsetsResult.ListOffsetsResultInfo max = offset(OffsetSpec.maxTimestamp(),
+                IsolationLevel.READ_UNCOMMITTED);
         assertThat(max.offset()).isEqualTo(1);
         assertThat(max.timestamp()).isEqualTo(5000);
         assertThat(offset(OffsetSpec.forTimestamp(2500), IsolationLevel.READ_UNCOMMITTED).offset()).isEqualTo(1);

@@ -1,6 +1,5 @@
 package io.tributary.node.handlers;
 
-import io.tributary.metadata.BrokerRegistration;
 import io.tributary.metadata.ControllerDecisions;
 import io.tributary.metadata.MetadataImage;
 import io.tributary.metadata.PartitionImage;
@@ -133,13 +132,6 @@ public final class DescribeTopicPartitionsHandler implements ApiHandler {
     }
 
     private static DescribeTopicPartitionsResponsePartition partition(MetadataImage image, PartitionImage p) {
-        List<Integer> offline = new ArrayList<>();
-        for (int replica : p.replicas()) {
-            BrokerRegistration b = image.brokers().get(replica);
-            if (b == null || b.fenced()) {
-                offline.add(replica);
-            }
-        }
         return new DescribeTopicPartitionsResponsePartition()
                 .setPartitionIndex(p.partition())
                 .setErrorCode(p.hasLeader() ? Errors.NONE.code() : Errors.LEADER_NOT_AVAILABLE.code())
@@ -149,7 +141,7 @@ public final class DescribeTopicPartitionsHandler implements ApiHandler {
                 .setIsrNodes(p.isr())
                 .setEligibleLeaderReplicas(List.of())
                 .setLastKnownElr(List.of())
-                .setOfflineReplicas(offline);
+                .setOfflineReplicas(MetadataHandler.offlineReplicas(image, p));
     }
 
     private static DescribeTopicPartitionsResponseTopic topicError(String name, Errors error) {

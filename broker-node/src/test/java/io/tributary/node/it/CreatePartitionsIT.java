@@ -4,13 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tributary.node.it.KafkaRequests.MetadataView;
 import io.tributary.node.it.KafkaRequests.PartitionState;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -123,20 +118,7 @@ class CreatePartitionsIT {
 
     /** Runs Kafka's TopicCommand (kafka-topics.sh) against the cluster in its own JVM. */
     private ExternalCommand.Result kafkaTopics(String... args) {
-        Path jars = Path.of(System.getProperty("kafka.tools.dir", "target/kafka-tools")).toAbsolutePath();
-        try (var files = Files.list(jars)) {
-            assertThat(files.map(file -> file.getFileName().toString()))
-                    .as("jars the build's copy-kafka-tools execution put in %s", jars)
-                    .anyMatch(name -> name.startsWith("kafka-tools-") && !name.startsWith("kafka-tools-api"));
-        } catch (IOException e) {
-            throw new UncheckedIOException("no kafka-tools in " + jars + " (run through mvn verify)", e);
-        }
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
-                "-cp", jars + "/*",
-                "org.apache.kafka.tools.TopicCommand",
-                "--bootstrap-server", cluster.bootstrap()));
-        command.addAll(Arrays.asList(args));
-        return ExternalCommand.run(command, "", TOOL_DEADLINE, workDir);
+        return KafkaTools.run("org.apache.kafka.tools.TopicCommand", cluster.bootstrap(), TOOL_DEADLINE, workDir,
+                args);
     }
 }

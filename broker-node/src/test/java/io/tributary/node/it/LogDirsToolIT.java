@@ -4,12 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -101,18 +99,6 @@ class LogDirsToolIT {
 
     /** Runs Kafka's LogDirsCommand (kafka-log-dirs.sh) against {@code bootstrap} in its own JVM. */
     private ExternalCommand.Result kafkaLogDirs(String bootstrap, String... args) {
-        Path jars = Path.of(System.getProperty("kafka.tools.dir", "target/kafka-tools")).toAbsolutePath();
-        try (var files = Files.list(jars)) {
-            assertThat(files.map(file -> file.getFileName().toString()))
-                    .as("jars the build's copy-kafka-tools execution put in %s", jars)
-                    .anyMatch(name -> name.startsWith("kafka-tools-") && !name.startsWith("kafka-tools-api"));
-        } catch (IOException e) {
-            throw new UncheckedIOException("no kafka-tools in " + jars + " (run through mvn verify)", e);
-        }
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
-                "-cp", jars + "/*", "org.apache.kafka.tools.LogDirsCommand", "--bootstrap-server", bootstrap));
-        command.addAll(Arrays.asList(args));
-        return ExternalCommand.run(command, "", TOOL_DEADLINE, workDir);
+        return KafkaTools.run("org.apache.kafka.tools.LogDirsCommand", bootstrap, TOOL_DEADLINE, workDir, args);
     }
 }
