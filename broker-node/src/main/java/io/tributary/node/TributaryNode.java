@@ -321,7 +321,9 @@ public final class TributaryNode implements Closeable {
                 new DescribeClusterHandler(services),
                 new OffsetForLeaderEpochHandler(services),
                 new io.tributary.node.handlers.DescribeProducersHandler(services),
-                new DescribeQuorumHandler(services, () -> describeQuorum(config, quorum, lifecycle))));
+                new DescribeQuorumHandler(services, () -> describeQuorum(config, quorum, lifecycle)),
+                new io.tributary.node.handlers.DescribeLogDirsHandler(services),
+                new io.tributary.node.handlers.DescribeTopicPartitionsHandler(services)));
         handlers.addAll(SaslHandlers.all());
         handlers.addAll(ScramCredentialsHandlers.all(services));
         handlers.addAll(AclHandlers.all(services));

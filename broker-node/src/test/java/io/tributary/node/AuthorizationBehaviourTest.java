@@ -215,6 +215,41 @@ class AuthorizationBehaviourTest {
     }
 
     @Test
+    void describeLogDirsWithoutDescribeOnTheClusterGetsNoResults() throws Exception {
+        try (WireClient client = new WireClient(secured.port())) {
+            for (short v : new short[] {2, 4}) {
+                // When: a principal without DESCRIBE on the cluster asks for every log dir
+                org.apache.kafka.common.message.DescribeLogDirsResponseData dirs =
+                        (org.apache.kafka.common.message.DescribeLogDirsResponseData) client.send(
+                                ApiKeys.DESCRIBE_LOG_DIRS, v,
+                                new org.apache.kafka.common.message.DescribeLogDirsRequestData().setTopics(null));
+
+                // Then: Kafka's answer: no results, and CLUSTER_AUTHORIZATION_FAILED where the field exists (v3+)
+                assertThat(dirs.results()).as("v%d", v).isEmpty();
+                assertThat(dirs.errorCode()).as("v%d", v).isEqualTo(v >= 3
+                        ? Errors.CLUSTER_AUTHORIZATION_FAILED.code() : Errors.NONE.code());
+            }
+        }
+    }
+
+    @Test
+    void groupAndClientMetricsConfigsNeedDescribeConfigsOnTheGroupOrTheCluster() throws Exception {
+        try (WireClient client = new WireClient(secured.port())) {
+            DescribeConfigsRequestData request = new DescribeConfigsRequestData();
+            request.resources().add(new DescribeConfigsRequestData.DescribeConfigsResource()
+                    .setResourceType((byte) 32).setResourceName("g"));
+            request.resources().add(new DescribeConfigsRequestData.DescribeConfigsResource()
+                    .setResourceType((byte) 16).setResourceName("sub"));
+
+            DescribeConfigsResponseData response = (DescribeConfigsResponseData) client.send(
+                    ApiKeys.DESCRIBE_CONFIGS, (short) 4, request);
+
+            assertThat(response.results().get(0).errorCode()).isEqualTo(Errors.GROUP_AUTHORIZATION_FAILED.code());
+            assertThat(response.results().get(1).errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+        }
+    }
+
+    @Test
     void withoutAnAuthorizerTheAclApisAnswerSecurityDisabled() throws Exception {
         try (WireClient client = new WireClient(open.port())) {
             DescribeAclsResponseData acls = (DescribeAclsResponseData) client.send(ApiKeys.DESCRIBE_ACLS,

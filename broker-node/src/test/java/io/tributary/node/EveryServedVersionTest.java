@@ -121,7 +121,7 @@ class EveryServedVersionTest {
             assertThat(p.highWatermark()).as("fetch v%d", v).isEqualTo(11);
             assertThat(p.records().sizeInBytes()).as("fetch v%d", v).isGreaterThan(0);
         }
-        for (short v = 1; v <= 6; v++) {
+        for (short v = 1; v <= 10; v++) {
             ListOffsetsRequestData request = new ListOffsetsRequestData().setReplicaId(-1);
             request.topics().add(new ListOffsetsRequestData.ListOffsetsTopic().setName(TOPIC).setPartitions(List.of(
                     new ListOffsetsRequestData.ListOffsetsPartition().setPartitionIndex(0).setTimestamp(-1))));

@@ -83,12 +83,13 @@ class ProtocolBehaviourTest {
                     ApiKeys.WRITE_TXN_MARKERS, ApiKeys.DESCRIBE_TRANSACTIONS, ApiKeys.LIST_TRANSACTIONS,
                     ApiKeys.DESCRIBE_PRODUCERS, ApiKeys.TXN_OFFSET_COMMIT,
                     ApiKeys.CREATE_PARTITIONS, ApiKeys.DELETE_RECORDS, ApiKeys.INCREMENTAL_ALTER_CONFIGS,
-                    ApiKeys.ALTER_CONFIGS, ApiKeys.ELECT_LEADERS);
+                    ApiKeys.ALTER_CONFIGS, ApiKeys.ELECT_LEADERS, ApiKeys.DESCRIBE_LOG_DIRS,
+                    ApiKeys.DESCRIBE_TOPIC_PARTITIONS);
             // Transactions v1: the last versions before KIP-890's v2, and no transaction.version feature.
             assertThat(response.apiKeys().find(ApiKeys.ADD_PARTITIONS_TO_TXN.id).maxVersion()).isEqualTo((short) 3);
             assertThat(response.apiKeys().find(ApiKeys.END_TXN.id).maxVersion()).isEqualTo((short) 4);
             assertThat(response.finalizedFeatures().find("transaction.version")).isNull();
-            assertThat(response.apiKeys().find(ApiKeys.LIST_OFFSETS.id).maxVersion()).isEqualTo((short) 6);
+            assertThat(response.apiKeys().find(ApiKeys.LIST_OFFSETS.id).maxVersion()).isEqualTo((short) 10);
         }
     }
 
@@ -114,7 +115,7 @@ class ProtocolBehaviourTest {
     @Test
     void unservedVersionOfAKnownApiGetsUnsupportedVersion() throws Exception {
         try (WireClient client = new WireClient(node.port())) {
-            ListOffsetsResponseData response = (ListOffsetsResponseData) client.send(ApiKeys.LIST_OFFSETS, (short) 7,
+            ListOffsetsResponseData response = (ListOffsetsResponseData) client.send(ApiKeys.LIST_OFFSETS, (short) 11,
                     listOffsets("small", -1));
             assertThat(response.topics().get(0).partitions().get(0).errorCode())
                     .isEqualTo(Errors.UNSUPPORTED_VERSION.code());

@@ -530,8 +530,14 @@ public final class Controller implements Closeable {
     }
 
     private Decision createTopic(CreateTopicRequest r, MetadataImage working) {
-        ControllerResult<TopicImage> decision = ControllerDecisions.createTopic(working, r.getName(),
-                r.getPartitions(), r.getReplicationFactor(), Map.copyOf(r.getConfigsMap()), topicIds.get());
+        ControllerResult<TopicImage> decision = r.getAssignmentsCount() == 0
+                ? ControllerDecisions.createTopic(working, r.getName(), r.getPartitions(), r.getReplicationFactor(),
+                        Map.copyOf(r.getConfigsMap()), topicIds.get())
+                : ControllerDecisions.createTopicWithAssignments(working, r.getName(), r.getPartitions(),
+                        r.getReplicationFactor(), r.getAssignmentsList().stream()
+                                .map(a -> new ControllerDecisions.ManualAssignment(a.getPartition(),
+                                        a.getBrokerIdsList()))
+                                .toList(), Map.copyOf(r.getConfigsMap()), topicIds.get());
         if (decision.failed()) {
             return decided(decision, null);
         }

@@ -107,6 +107,90 @@ public final class ControllerDecisions {
                 List.of(MetadataRecord.newBuilder().setCreateTopic(topic).build()), created);
     }
 
+    /** One partition of a manual assignment: its replicas, the first the preferred leader. */
+    public record ManualAssignment(int partition, List<Integer> replicas) {
+        public ManualAssignment {
+            replicas = List.copyOf(replicas);
+        }
+    }
+
+    /**
+     * Creates a topic with the replicas given for each partition ({@code kafka-topics --replica-assignment}),
+     * validated as Kafka's KRaft controller does ({@code ReplicationControlManager.createTopic}), with its errors and
+     * messages: the partition count and replication factor must be -1 (INVALID_REQUEST); each partition named once,
+     * each list valid as {@link PartitionCountDecisions#replicaListProblem} says, all lists of the first one's length,
+     * at least one unfenced replica per partition, and partitions numbered 0..n-1 (INVALID_REPLICA_ASSIGNMENT).
+     * The replicas are placed exactly as given; the ISR is the unfenced ones, the leader the first of those.
+     */
+    public static ControllerResult<TopicImage> createTopicWithAssignments(MetadataImage image, String name,
+            int partitionCount, int replicationFactor, List<ManualAssignment> assignments,
+            Map<String, String> configs, UUID topicId) {
+        String problem = topicNameProblem(name);
+        if (problem != null) {
+            return ControllerResult.error(ControllerError.INVALID_TOPIC_EXCEPTION, problem);
+        }
+        if (image.topic(name) != null) {
+            return ControllerResult.error(ControllerError.TOPIC_ALREADY_EXISTS, "Topic '" + name + "' already exists.");
+        }
+        if (replicationFactor != -1) {
+            return ControllerResult.error(ControllerError.INVALID_REQUEST, "A manual partition assignment was"
+                    + " specified, but replication factor was not set to -1.");
+        }
+        if (partitionCount != -1) {
+            return ControllerResult.error(ControllerError.INVALID_REQUEST, "A manual partition assignment was"
+                    + " specified, but numPartitions was not set to -1.");
+        }
+        if (assignments.size() > MAX_PARTITIONS) {
+            return ControllerResult.error(ControllerError.INVALID_PARTITIONS,
+                    "Number of partitions must be between 1 and " + MAX_PARTITIONS + ", was " + assignments.size());
+        }
+        java.util.TreeMap<Integer, PartitionImage> partitions = new java.util.TreeMap<>();
+        int expectedFactor = -1;
+        for (ManualAssignment a : assignments) {
+            if (partitions.containsKey(a.partition())) {
+                return ControllerResult.error(ControllerError.INVALID_REPLICA_ASSIGNMENT, "Found multiple manual"
+                        + " partition assignments for partition " + a.partition());
+            }
+            problem = PartitionCountDecisions.replicaListProblem(image, a.replicas(), expectedFactor);
+            if (problem != null) {
+                return ControllerResult.error(ControllerError.INVALID_REPLICA_ASSIGNMENT, problem);
+            }
+            expectedFactor = a.replicas().size();
+            List<Integer> isr = a.replicas().stream().filter(b -> PartitionCountDecisions.isLive(image, b)).toList();
+            if (isr.isEmpty()) {
+                return ControllerResult.error(ControllerError.INVALID_REPLICA_ASSIGNMENT, "All brokers specified in"
+                        + " the manual partition assignment for partition " + a.partition() + " are fenced or in"
+                        + " controlled shutdown.");
+            }
+            partitions.put(a.partition(), new PartitionImage(a.partition(), a.replicas(), isr, isr.get(0), 0, 0));
+        }
+        for (int i = 0; i < partitions.size(); i++) {
+            if (!partitions.containsKey(i)) {
+                return ControllerResult.error(ControllerError.INVALID_REPLICA_ASSIGNMENT,
+                        "partitions should be a consecutive 0-based integer sequence");
+            }
+        }
+        if (partitions.isEmpty()) {
+            return ControllerResult.error(ControllerError.INVALID_PARTITIONS,
+                    "Number of partitions must be between 1 and " + MAX_PARTITIONS + ", was 0");
+        }
+        CreateTopicRecord.Builder topic = CreateTopicRecord.newBuilder()
+                .setName(name)
+                .setTopicId(Uuids.toProto(topicId))
+                .putAllConfigs(configs);
+        for (PartitionImage partition : partitions.values()) {
+            topic.addPartitions(PartitionRecord.newBuilder()
+                    .setPartition(partition.partition())
+                    .addAllReplicas(partition.replicas())
+                    .addAllIsr(partition.isr())
+                    .setLeader(partition.leader())
+                    .setLeaderEpoch(0)
+                    .setPartitionEpoch(0));
+        }
+        TopicImage created = new TopicImage(name, topicId, List.copyOf(partitions.values()), configs);
+        return ControllerResult.of(List.of(MetadataRecord.newBuilder().setCreateTopic(topic).build()), created);
+    }
+
     public static ControllerResult<TopicImage> deleteTopic(MetadataImage image, String name) {
         TopicImage topic = image.topic(name);
         if (topic == null) {

@@ -4,9 +4,7 @@ import io.tributary.proto.metadata.CreatePartitionsRecord;
 import io.tributary.proto.metadata.MetadataRecord;
 import io.tributary.proto.metadata.PartitionRecord;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * The controller's decision for CreatePartitions: grow an existing topic to more partitions. Pure, like
@@ -118,34 +116,49 @@ public final class PartitionCountDecisions {
                     + " additional partition(s), but only " + assignments.size() + " assignment(s) were specified.");
         }
         for (int i = 0; i < added; i++) {
-            List<Integer> replicas = assignments.get(i);
-            if (replicas.size() != replicationFactor) {
-                return ControllerResult.error(ControllerError.INVALID_REPLICA_ASSIGNMENT, "The manual partition"
-                        + " assignment includes a partition with " + replicas.size() + " replica(s), but this is"
-                        + " not consistent with previous partitions, which have " + replicationFactor
-                        + " replica(s).");
+            String problem = replicaListProblem(image, assignments.get(i), replicationFactor);
+            if (problem == null && assignments.get(i).stream().noneMatch(b -> isLive(image, b))) {
+                problem = "All brokers specified in the manual partition assignment for partition " + i
+                        + " are fenced.";
             }
-            Set<Integer> distinct = new HashSet<>();
-            for (int broker : replicas) {
-                if (!distinct.add(broker)) {
-                    return ControllerResult.error(ControllerError.INVALID_REPLICA_ASSIGNMENT, "The manual"
-                            + " partition assignment includes the broker " + broker + " more than once.");
-                }
-                if (!image.brokers().containsKey(broker)) {
-                    return ControllerResult.error(ControllerError.INVALID_REPLICA_ASSIGNMENT, "The manual"
-                            + " partition assignment includes broker " + broker + ", but no such broker is"
-                            + " registered.");
-                }
-            }
-            if (replicas.stream().noneMatch(b -> isLive(image, b))) {
-                return ControllerResult.error(ControllerError.INVALID_REPLICA_ASSIGNMENT, "All brokers specified"
-                        + " in the manual partition assignment for partition " + i + " are fenced.");
+            if (problem != null) {
+                return ControllerResult.error(ControllerError.INVALID_REPLICA_ASSIGNMENT, problem);
             }
         }
         return ControllerResult.of(List.of(), assignments.stream().map(List::copyOf).toList());
     }
 
-    private static boolean isLive(MetadataImage image, int brokerId) {
+    /**
+     * Kafka's {@code ReplicationControlManager.validateManualPartitionAssignment}, with its messages: a non-empty
+     * list of registered brokers, none twice (checked in broker id order, as Kafka), of {@code replicationFactor}
+     * replicas (-1: any); null if the list is valid.
+     */
+    static String replicaListProblem(MetadataImage image, List<Integer> replicas, int replicationFactor) {
+        if (replicas.isEmpty()) {
+            return "The manual partition assignment includes an empty replica list.";
+        }
+        List<Integer> sorted = new ArrayList<>(replicas);
+        sorted.sort(Integer::compare);
+        Integer previous = null;
+        for (Integer broker : sorted) {
+            if (!image.brokers().containsKey(broker)) {
+                return "The manual partition assignment includes broker " + broker + ", but no such broker is"
+                        + " registered.";
+            }
+            if (broker.equals(previous)) {
+                return "The manual partition assignment includes the broker " + previous + " more than once.";
+            }
+            previous = broker;
+        }
+        if (replicationFactor >= 0 && sorted.size() != replicationFactor) {
+            return "The manual partition assignment includes a partition with " + sorted.size() + " replica(s), but"
+                    + " this is not consistent with previous partitions, which have " + replicationFactor
+                    + " replica(s).";
+        }
+        return null;
+    }
+
+    static boolean isLive(MetadataImage image, int brokerId) {
         BrokerRegistration broker = image.brokers().get(brokerId);
         return broker != null && !broker.fenced();
     }

@@ -136,6 +136,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         Files.createDirectories(logsDir);
     }
 
+    /** The directory holding one folder per hosted partition replica (Kafka's log dir). */
+    public Path logsDir() {
+        return logsDir;
+    }
+
     /** Makes this node's fetchers use mutual TLS with {@code tls} (call before the first image). */
     public void setInterNodeTls(io.tributary.metadata.InterNodeTls tls) {
         this.fetcherTls = tls == null ? null : ReplicationTls.client(tls);

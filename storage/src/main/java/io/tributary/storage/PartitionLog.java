@@ -623,6 +623,20 @@ public final class PartitionLog implements Closeable {
         }
     }
 
+    /**
+     * The first record (lowest offset) carrying the largest timestamp in the log, with that timestamp (KIP-734's
+     * max-timestamp lookup, as Kafka's {@code UnifiedLog.fetchOffsetByTimestamp(MAX_TIMESTAMP)}); empty for an
+     * empty log. Found over the whole log: the caller decides whether the offset is visible.
+     */
+    public Optional<TimestampOffset> offsetOfMaxTimestamp() throws IOException {
+        long max = -1;
+        for (LogSegment segment : segments.values()) {
+            max = Math.max(max, segment.maxTimestamp());
+        }
+        // Records without a timestamp (-1) are found too, as Kafka's lookup of a log that has no other records.
+        return logEndOffset == logStartOffset ? Optional.empty() : offsetForTimestamp(max);
+    }
+
     public long logStartOffset() {
         return logStartOffset;
     }

@@ -77,4 +77,23 @@ class OffsetForTimestampTest {
         assertThat(log.offsetForTimestamp(2000, 2)).isEqualTo(Optional.empty());
         assertThat(log.offsetForTimestamp(2000, 4)).contains(new TimestampOffset(2000, 2));
     }
+
+    @Test
+    void maxTimestampFindsTheFirstRecordWithTheLargestTimestampAcrossSegments() throws IOException {
+        // Given: an empty log has none
+        assertThat(log.offsetOfMaxTimestamp()).isEmpty();
+        // Given: the largest timestamp (9000) first at offset 51, in an early segment, and again at 104
+        for (int i = 0; i < 10; i++) {
+            log.append(batch(Compression.NONE, 5, 1000 + i, 200), 0); // offsets 0..49
+        }
+        log.append(batch(2, 8999), 0);  // 50, 51 at 8999, 9000
+        for (int i = 0; i < 10; i++) {
+            log.append(batch(Compression.NONE, 5, 2000 + i, 200), 0);
+        }
+        log.append(batch(3, 8998), 0);  // 102..104 at 8998, 8999, 9000
+        assertThat(log.numberOfSegments()).isGreaterThan(2);
+
+        // When / Then: offset 51, the first record stamped 9000
+        assertThat(log.offsetOfMaxTimestamp()).contains(new TimestampOffset(9000, 51));
+    }
 }

@@ -3,6 +3,7 @@ package io.tributary.node.handlers;
 import io.tributary.metadata.Uuids;
 import io.tributary.proto.metadata.ControllerErrorCode;
 import io.tributary.proto.metadata.CreateTopicResponse;
+import io.tributary.proto.metadata.PartitionReplicaAssignment;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -19,9 +20,10 @@ import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
- * CreateTopics v2-v7: creates topics with a partition count and replication factor (-1: the node's defaults),
- * validates topic configs, honours {@code validateOnly}. Manual replica assignments are refused with
- * INVALID_REQUEST. v5+ responses carry the topic's partitions, replication factor, configs and (v7) id.
+ * CreateTopics v2-v7: creates topics with a partition count and replication factor (-1: the node's defaults) or
+ * with a manual replica assignment (counts -1; the controller checks it as Kafka's does and places the replicas as
+ * given), validates topic configs, honours {@code validateOnly}. v5+ responses carry the topic's partitions,
+ * replication factor, configs and (v7) id.
  */
 public final class CreateTopicsHandler implements ApiHandler {
 
@@ -62,9 +64,6 @@ public final class CreateTopicsHandler implements ApiHandler {
                 // CREATE on the cluster or on the topic, as in Kafka
                 results.add(CompletableFuture.completedFuture(error(topic.name(), Errors.TOPIC_AUTHORIZATION_FAILED,
                         "Authorization failed.")));
-            } else if (!topic.assignments().isEmpty()) {
-                results.add(CompletableFuture.completedFuture(error(topic.name(), Errors.INVALID_REQUEST,
-                        "Manual replica assignment is not supported")));
             } else {
                 results.add(create(topic, request.validateOnly(),
                         node.allowedOnTopic(context, AclOperation.DESCRIBE_CONFIGS, topic.name())));
@@ -85,7 +84,13 @@ public final class CreateTopicsHandler implements ApiHandler {
         for (CreateTopicsRequestData.CreatableTopicConfig c : topic.configs()) {
             configs.put(c.name(), c.value());
         }
-        return creator.create(topic.name(), topic.numPartitions(), topic.replicationFactor(), configs, validateOnly)
+        List<PartitionReplicaAssignment> assignments = new ArrayList<>();
+        for (CreateTopicsRequestData.CreatableReplicaAssignment a : topic.assignments()) {
+            assignments.add(PartitionReplicaAssignment.newBuilder().setPartition(a.partitionIndex())
+                    .addAllBrokerIds(a.brokerIds()).build());
+        }
+        return creator.create(topic.name(), topic.numPartitions(), topic.replicationFactor(), assignments, configs,
+                validateOnly)
                 .handle((result, failure) -> {
                     if (failure != null) {
                         return error(topic.name(), Errors.REQUEST_TIMED_OUT, "the controller did not answer in time");

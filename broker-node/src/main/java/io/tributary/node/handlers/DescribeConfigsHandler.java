@@ -15,8 +15,9 @@ import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
- * DescribeConfigs v1-v4 for topics (effective configs: the topic's overrides, else the node's defaults) and for
- * this broker (its node config). Synonyms and documentation are not returned.
+ * DescribeConfigs v1-v4 for topics (effective configs: the topic's overrides, else the node's defaults), for
+ * this broker (its node config), and for groups and client-metrics subscriptions ({@link GroupConfigs}). Synonyms
+ * and documentation are not returned.
  */
 public final class DescribeConfigsHandler implements ApiHandler {
 
@@ -82,6 +83,9 @@ public final class DescribeConfigsHandler implements ApiHandler {
         }
         if (resource.resourceType() == BROKER && !node.allowedOnCluster(context, AclOperation.DESCRIBE_CONFIGS)) {
             return result.setErrorCode(Errors.CLUSTER_AUTHORIZATION_FAILED.code()).setConfigs(new ArrayList<>());
+        }
+        if (GroupConfigs.handles(resource.resourceType())) {
+            return GroupConfigs.describe(node, context, resource, result);
         }
         Map<String, String> values = new TreeMap<>();
         Map<String, Byte> sources = new TreeMap<>();

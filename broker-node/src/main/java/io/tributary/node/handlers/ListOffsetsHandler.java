@@ -16,14 +16,25 @@ import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
- * ListOffsets v1-v6: the earliest offset (-2), the latest visible offset (-1: the high watermark, which is also the
- * last stable offset as there are no transactions), or the first offset whose record timestamp is at or after a
- * given time. v7+ (max-timestamp and tiered-storage specs) is not served.
+ * ListOffsets v1-v10, every timestamp spec up to Kafka 4.x's v10: the earliest offset (-2), the latest visible offset
+ * (-1: the high watermark, or the last stable offset for read_committed), the first offset whose record timestamp is
+ * at or after a given time, and (Kafka answers them at every version; clients send them from the version named)
+ * <ul>
+ *   <li>-3 max timestamp (v7, KIP-734): the offset and timestamp of the first record with the largest timestamp,
+ *       found over the whole log; offset -1 if that record is not visible yet (above the high watermark or LSO);
+ *   <li>-4 earliest local (v8, KIP-405): the log start offset, as there is no tiered storage;
+ *   <li>-5 latest tiered (v9, KIP-1005): offset -1 and leader epoch -1, Kafka's answer without tiered storage.
+ * </ul>
+ * v10 only adds a timeout for remote storage reads (KIP-1075), which there are none of. v11's -6 (earliest pending
+ * upload, KIP-1023) is not served. Other negative timestamps get INVALID_REQUEST.
  */
 public final class ListOffsetsHandler implements ApiHandler {
 
     static final long LATEST = -1L;
     static final long EARLIEST = -2L;
+    static final long MAX_TIMESTAMP = -3L;
+    static final long EARLIEST_LOCAL = -4L;
+    static final long LATEST_TIERED = -5L;
     /** The response's leader epoch exists from v4; writing it at a lower version is a codec error. */
     static final short LEADER_EPOCH_MIN_VERSION = 4;
 
@@ -45,7 +56,7 @@ public final class ListOffsetsHandler implements ApiHandler {
 
     @Override
     public short maxVersion() {
-        return 6;
+        return 10;
     }
 
     @Override
@@ -87,16 +98,20 @@ public final class ListOffsetsHandler implements ApiHandler {
             long timestamp = p.timestamp();
             // read_committed sees up to the last stable offset (Kafka's ListOffsets with isolation level 1)
             long visibleEnd = readCommitted ? partition.lastStableOffset() : partition.highWatermark();
-            if (timestamp == EARLIEST) {
+            if (timestamp == EARLIEST || timestamp == EARLIEST_LOCAL) {
                 return response.setOffset(partition.log().logStartOffset());
             }
             if (timestamp == LATEST) {
                 return response.setOffset(visibleEnd);
             }
-            if (timestamp < 0) {
+            if (timestamp == LATEST_TIERED) {
+                return response.setOffset(-1).setLeaderEpoch(-1);
+            }
+            if (timestamp < 0 && timestamp != MAX_TIMESTAMP) {
                 return response.setErrorCode(Errors.INVALID_REQUEST.code()).setOffset(-1);
             }
-            Optional<TimestampOffset> found = partition.log().offsetForTimestamp(timestamp);
+            Optional<TimestampOffset> found = timestamp == MAX_TIMESTAMP ? partition.log().offsetOfMaxTimestamp()
+                    : partition.log().offsetForTimestamp(timestamp);
             if (found.isEmpty() || found.get().offset() >= visibleEnd) {
                 return response.setOffset(-1);
             }

@@ -166,13 +166,7 @@ public final class MetadataHandler implements ApiHandler {
         MetadataImage image = node.metadata().image();
         List<MetadataResponseData.MetadataResponsePartition> partitions = new ArrayList<>();
         for (PartitionImage p : topic.partitions()) {
-            List<Integer> offline = new ArrayList<>();
-            for (int replica : p.replicas()) {
-                BrokerRegistration b = image.brokers().get(replica);
-                if (b == null || b.fenced()) {
-                    offline.add(replica);
-                }
-            }
+            List<Integer> offline = offlineReplicas(image, p);
             partitions.add(new MetadataResponseData.MetadataResponsePartition()
                     .setPartitionIndex(p.partition())
                     .setErrorCode(p.hasLeader() ? Errors.NONE.code() : Errors.LEADER_NOT_AVAILABLE.code())
@@ -188,6 +182,18 @@ public final class MetadataHandler implements ApiHandler {
                 .setErrorCode(Errors.NONE.code())
                 .setIsInternal(topic.name().startsWith("__"))
                 .setPartitions(partitions);
+    }
+
+    /** The replicas of {@code p} on brokers that are fenced or no longer registered, as Kafka lists them. */
+    static List<Integer> offlineReplicas(MetadataImage image, PartitionImage p) {
+        List<Integer> offline = new ArrayList<>();
+        for (int replica : p.replicas()) {
+            BrokerRegistration b = image.brokers().get(replica);
+            if (b == null || b.fenced()) {
+                offline.add(replica);
+            }
+        }
+        return offline;
     }
 
     private MetadataResponseData response(MetadataImage image, String listenerName,

@@ -5,6 +5,7 @@ import io.tributary.proto.metadata.ControllerRequest;
 import io.tributary.proto.metadata.ControllerResponse;
 import io.tributary.proto.metadata.CreateTopicRequest;
 import io.tributary.proto.metadata.DeleteTopicRequest;
+import io.tributary.proto.metadata.PartitionReplicaAssignment;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.common.protocol.Errors;
@@ -24,16 +25,27 @@ final class TopicCreator {
 
     CompletableFuture<ControllerResponse> create(String name, int partitions, int replicationFactor,
             Map<String, String> configs, boolean validateOnly) {
+        return create(name, partitions, replicationFactor, java.util.List.of(), configs, validateOnly);
+    }
+
+    /**
+     * @param assignments a manual assignment (partition, replicas), or empty; with one, -1 counts are passed on as
+     *                    they are (the controller requires them so, as Kafka's does)
+     */
+    CompletableFuture<ControllerResponse> create(String name, int partitions, int replicationFactor,
+            java.util.List<PartitionReplicaAssignment> assignments, Map<String, String> configs,
+            boolean validateOnly) {
         String problem = TopicConfigs.problem(configs, node.replicas().defaultLogConfig());
         if (problem != null) {
             return CompletableFuture.completedFuture(ControllerResponse.newBuilder()
                     .setError(ControllerErrorCode.INVALID_CONFIG).setErrorMessage(problem).build());
         }
-        int p = partitions == -1 ? node.config().numPartitions() : partitions;
-        int rf = replicationFactor == -1 ? node.config().defaultReplicationFactor() : replicationFactor;
+        boolean manual = !assignments.isEmpty();
+        int p = partitions == -1 && !manual ? node.config().numPartitions() : partitions;
+        int rf = replicationFactor == -1 && !manual ? node.config().defaultReplicationFactor() : replicationFactor;
         return node.sendToControllerAndAwait(ControllerRequest.newBuilder().setCreateTopic(CreateTopicRequest.newBuilder()
-                .setName(name).setPartitions(p).setReplicationFactor(rf).putAllConfigs(configs)
-                .setValidateOnly(validateOnly)).build());
+                .setName(name).setPartitions(p).setReplicationFactor(rf).addAllAssignments(assignments)
+                .putAllConfigs(configs).setValidateOnly(validateOnly)).build());
     }
 
     CompletableFuture<ControllerResponse> delete(String name) {

@@ -4,13 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tributary.node.it.KafkaRequests.MetadataView;
 import io.tributary.node.it.KafkaRequests.PartitionState;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * build copies to {@code target/kafka-tools}) on a 3-node cluster: every node then describes the topic with 6
  * partitions, each with a leader and all 3 replicas in its ISR, and a keyed acks=all producer writes to all 6
  * (so every new partition replicates to its full ISR); a consumer reads every record back. Shrinking is refused.
+ * {@code kafka-topics --create --replica-assignment} places replicas exactly as given (CreateTopics' manual
+ * assignment).
  */
 class CreatePartitionsIT {
     private static final Duration TOOL_DEADLINE = Duration.ofSeconds(90);
@@ -87,22 +84,41 @@ class CreatePartitionsIT {
                 .contains("The topic grown currently has 6 partition(s); 4 would not be an increase.");
     }
 
+    @Test
+    void kafkaTopicsCreateWithAReplicaAssignmentPlacesReplicasExactlyAsGiven() throws Exception {
+        // When: kafka-topics creates a topic with replicas listed per partition, in orders no round robin chooses
+        String topic = "placed";
+        ExternalCommand.Result create = kafkaTopics("--create", "--topic", topic, "--replica-assignment",
+                "3:1,1:2,2:3,3:2");
+
+        // Then: every node describes those replicas in that order, each led by its first (the preferred leader)
+        assertThat(create.exitCode()).as(create.toString()).isZero();
+        MetadataView view = cluster.awaitAgreedMetadata(topic);
+        Map<Integer, PartitionState> partitions = view.topic(topic).partitions();
+        assertThat(partitions).hasSize(4);
+        List<List<Integer>> expected = List.of(List.of(3, 1), List.of(1, 2), List.of(2, 3), List.of(3, 2));
+        for (int p = 0; p < 4; p++) {
+            assertThat(partitions.get(p).replicas()).as("partition %d", p).isEqualTo(expected.get(p));
+            assertThat(partitions.get(p).leader()).as("partition %d", p).isEqualTo(expected.get(p).get(0));
+        }
+        // And the topic takes records on every partition
+        try (KafkaProducer<String, String> producer = Clients.producer(cluster.bootstrap(), Map.of())) {
+            for (int p = 0; p < 4; p++) {
+                producer.send(new ProducerRecord<>(topic, p, "k", "v")).get(30, TimeUnit.SECONDS);
+            }
+        }
+
+        // And: an assignment naming an unregistered broker is refused with Kafka's message
+        ExternalCommand.Result bad = kafkaTopics("--create", "--topic", "misplaced", "--replica-assignment",
+                "1:7");
+        assertThat(bad.exitCode()).as(bad.toString()).isNotZero();
+        assertThat(bad.stdout() + bad.stderr()).as(bad.toString())
+                .contains("The manual partition assignment includes broker 7, but no such broker is registered.");
+    }
+
     /** Runs Kafka's TopicCommand (kafka-topics.sh) against the cluster in its own JVM. */
     private ExternalCommand.Result kafkaTopics(String... args) {
-        Path jars = Path.of(System.getProperty("kafka.tools.dir", "target/kafka-tools")).toAbsolutePath();
-        try (var files = Files.list(jars)) {
-            assertThat(files.map(file -> file.getFileName().toString()))
-                    .as("jars the build's copy-kafka-tools execution put in %s", jars)
-                    .anyMatch(name -> name.startsWith("kafka-tools-") && !name.startsWith("kafka-tools-api"));
-        } catch (IOException e) {
-            throw new UncheckedIOException("no kafka-tools in " + jars + " (run through mvn verify)", e);
-        }
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
-                "-cp", jars + "/*",
-                "org.apache.kafka.tools.TopicCommand",
-                "--bootstrap-server", cluster.bootstrap()));
-        command.addAll(Arrays.asList(args));
-        return ExternalCommand.run(command, "", TOOL_DEADLINE, workDir);
+        return KafkaTools.run("org.apache.kafka.tools.TopicCommand", cluster.bootstrap(), TOOL_DEADLINE, workDir,
+                args);
     }
 }
