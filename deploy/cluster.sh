@@ -48,6 +48,8 @@ options and environment (a flag wins over the variable):
       P+${RATIS_OFFSET}+i-1, for replication on P+${REPLICATION_OFFSET}+i-1 and for HTTP (/metrics, /health) on P+${METRICS_OFFSET}+i-1
   --data-dir DIR, TRIBUTARY_DATA_DIR (default ./data): node i keeps config, log, pid file and data in DIR/node-i
   TRIBUTARY_HEAP (default -Xmx512m): the JVM heap flag of every node
+  TRIBUTARY_NODE_CONFIG: extra key=value settings (space-separated) that 'up' adds to every node's config, e.g.
+      "num.partitions=6 min.insync.replicas=2"
 EOF
     exit 2
 }
@@ -229,6 +231,10 @@ auto.create.topics.enable=true
 EOF
     if [[ -n "$voters" ]]; then
         echo "controller.quorum.voters=$voters" >>"$dir/node.properties"
+    fi
+    if [[ -n "${TRIBUTARY_NODE_CONFIG:-}" ]]; then
+        # Later lines win: these override the defaults above.
+        printf '%s\n' $TRIBUTARY_NODE_CONFIG >>"$dir/node.properties"
     fi
     if ((SECURE == 1)); then
         write_secure_config "$id" "$port" "$dir/node.properties"
