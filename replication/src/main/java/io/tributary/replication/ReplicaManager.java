@@ -87,6 +87,9 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
      * threads ({@link #startCleaner}); none before it is called.
      */
     private volatile ScheduledExecutorService cleaner;
+    /** The node's file settings of the cleaner, and those running (with the dynamic ones); null before start. */
+    private LogCleanerConfig staticCleanerConfig;
+    private LogCleanerConfig runningCleanerConfig;
     /** The logs a cleaner thread is compacting now: each log is compacted by one thread at a time. */
     private final Set<PartitionId> cleaning = ConcurrentHashMap.newKeySet();
     private final AtomicLong cleanerRuns = new AtomicLong();
@@ -178,10 +181,45 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
      * watermark. The cleaner's reads and writes, over all logs, are bounded by
      * {@code log.cleaner.io.max.bytes.per.second} ({@link CleanerIoThrottler}, one for the node as in Kafka).
      */
-    public void startCleaner(LogCleanerConfig config) {
-        if (!config.enabled()) {
+    public synchronized void startCleaner(LogCleanerConfig config) {
+        staticCleanerConfig = config;
+        applyCleanerConfig(withDynamicCleanerConfigs(config, lastImage));
+    }
+
+    /**
+     * The node's cleaner settings with its dynamic {@code log.cleaner.threads} and
+     * {@code log.cleaner.io.max.bytes.per.second} (KIP-226) applied; a value that does not parse is ignored (the
+     * controller validated it).
+     */
+    private LogCleanerConfig withDynamicCleanerConfigs(LogCleanerConfig config, MetadataImage image) {
+        Map<String, String> dynamic = DynamicBrokerConfigs.effective(image, nodeId);
+        try {
+            return new LogCleanerConfig(config.enabled(), config.backoffMs(), config.dedupeBufferBytes(),
+                    Double.parseDouble(dynamic.getOrDefault("log.cleaner.io.max.bytes.per.second",
+                            Double.toString(config.ioMaxBytesPerSecond()))),
+                    Integer.parseInt(dynamic.getOrDefault("log.cleaner.threads", Integer.toString(config.threads()))
+                            .trim()));
+        } catch (IllegalArgumentException e) {
+            log.warn("node={} ignores its dynamic log cleaner configs {}: {}", nodeId, dynamic, e.getMessage());
+            return config;
+        }
+    }
+
+    /**
+     * Runs the cleaner with {@code config}, replacing the running one if it differs: the old threads finish the
+     * clean they are in (a log is cleaned by one thread at a time, see {@link #cleaning}) and start no other.
+     */
+    private void applyCleanerConfig(LogCleanerConfig config) {
+        if (!config.enabled() || config.equals(runningCleanerConfig)) {
             return;
         }
+        ScheduledExecutorService previous = cleaner;
+        if (previous != null) {
+            previous.shutdown();
+            log.info("node={} restarts the log cleaner: threads={} ioMaxBytesPerSecond={}", nodeId,
+                    config.threads(), config.ioMaxBytesPerSecond());
+        }
+        runningCleanerConfig = config;
         CleanerThrottle throttle = new CleanerIoThrottler(config.ioMaxBytesPerSecond(), CleanerIoThrottler.SYSTEM);
         AtomicInteger threadNumber = new AtomicInteger();
         ScheduledExecutorService threads = Executors.newScheduledThreadPool(config.threads(), r -> {
@@ -195,6 +233,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             threads.scheduleWithFixedDelay(() -> cleanAll(mapBytes, throttle), config.backoffMs(), config.backoffMs(),
                     TimeUnit.MILLISECONDS);
         }
+    }
+
+    /** The cleaner settings now in use (with the dynamic ones), or null before {@link #startCleaner}. */
+    public synchronized LogCleanerConfig cleanerConfig() {
+        return runningCleanerConfig;
     }
 
     /** One thread's pass: every compacted log no other thread holds, the dirtiest (as last seen) first. */
@@ -327,6 +370,10 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         if (dynamicChanged) {
             log.info("node={} applies dynamic topic defaults {}", nodeId, dynamic);
             dynamicTopicDefaults = Map.copyOf(dynamic);
+        }
+        if (staticCleanerConfig != null && !DynamicBrokerConfigs.effective(previous, nodeId)
+                .equals(DynamicBrokerConfigs.effective(next, nodeId))) {
+            applyCleanerConfig(withDynamicCleanerConfigs(staticCleanerConfig, next));
         }
         Map<PartitionId, Hosted> hosted = new LinkedHashMap<>();
         for (TopicImage topic : next.topics().values()) {
