@@ -25,6 +25,7 @@ public final class DescribeConfigsHandler implements ApiHandler {
 
     static final byte TOPIC = 2;
     static final byte BROKER = 4;
+    static final byte BROKER_LOGGER = 8;
 
     private final NodeServices node;
 
@@ -95,6 +96,10 @@ public final class DescribeConfigsHandler implements ApiHandler {
                     entries.put(name, layers.broker(name));
                 }
             }
+        } else if (resource.resourceType() == BROKER_LOGGER) {
+            // slf4j-simple fixes its levels at start: there is nothing to describe or change at run time.
+            return result.setErrorCode(Errors.INVALID_REQUEST.code()).setErrorMessage("broker logger configs are "
+                    + "not supported: log levels are set in the node's logging configuration");
         } else {
             return result.setErrorCode(Errors.INVALID_REQUEST.code())
                     .setErrorMessage("Unsupported resource type " + resource.resourceType());

@@ -59,6 +59,11 @@ public final class TopicConfigs {
             if (value == null) {
                 return "Null value not supported for topic config: " + key;
             }
+            if (key.equals("unclean.leader.election.enable") && !value.trim().equalsIgnoreCase("true")
+                    && !value.trim().equalsIgnoreCase("false")) {
+                return "Invalid value " + value + " for configuration unclean.leader.election.enable: Expected value "
+                        + "to be either true or false";
+            }
             if (key.equals("min.insync.replicas")) {
                 try {
                     if (Integer.parseInt(value) < 1) {
