@@ -212,6 +212,8 @@ public final class TributaryNode implements Closeable {
                 Clock.systemUTC(), new ReplicationConfig(config.replicaLagTimeMaxMs(), config.minInsyncReplicas(),
                         config.minInsyncReplicasExplicit(), config.replicaFetchWaitMaxMs(),
                         config.replicaFetchMaxBytes()));
+        replicas.setMessageFormatDefaults(io.tributary.storage.MessageFormatConfig.DEFAULTS.withOverrides(
+                config.messageFormatDefaults()));
         // Every Kafka listener is registered by name (the first one first), then the replication endpoint.
         List<BrokerRegistration.BrokerEndpoint> endpoints = new ArrayList<>();
         for (NodeConfig.Listener advertised : config.advertisedListeners()) {

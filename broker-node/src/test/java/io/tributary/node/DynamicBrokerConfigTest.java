@@ -63,7 +63,7 @@ class DynamicBrokerConfigTest {
     void start(@TempDir Path dataDir) throws Exception {
         this.dataDir = dataDir;
         node = InProcessNode.start(dataDir, Map.of("auto.create.topics.enable", "false",
-                "log.segment.bytes", "536870912"));
+                "log.segment.bytes", "536870912", "log.message.timestamp.type", "LogAppendTime"));
         admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, node.bootstrap()));
     }
 
@@ -151,6 +151,34 @@ class DynamicBrokerConfigTest {
                     .get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(RecordTooLargeException.class);
             delete(BROKER_1, "message.max.bytes");
             producer.send(new ProducerRecord<>("dynamic-max", new byte[10_000])).get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aDynamicTimestampTypeOverridesTheFilesForTheNextAppends() throws Exception {
+        // Given the node's file sets log.message.timestamp.type=LogAppendTime and a topic without its own
+        ConfigResource topic = create("inherits-time", Map.of());
+        assertThat(describe(topic, "message.timestamp.type").value()).isEqualTo("LogAppendTime");
+        assertThat(describe(topic, "message.timestamp.type").source())
+                .isEqualTo(ConfigEntry.ConfigSource.STATIC_BROKER_CONFIG);
+        try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            producer.send(new ProducerRecord<>("inherits-time", 0, 1000L, null, new byte[] {1}))
+                    .get(30, TimeUnit.SECONDS);
+            assertThat(readOne("inherits-time").timestampType()).isEqualTo(TimestampType.LOG_APPEND_TIME);
+
+            // When the cluster-wide dynamic default says CreateTime
+            alter(CLUSTER_DEFAULT, "log.message.timestamp.type", "CreateTime");
+            try {
+                // Then the topic shows it, and the next record keeps its CreateTime
+                assertThat(describe(topic, "message.timestamp.type").value()).isEqualTo("CreateTime");
+                assertThat(describe(topic, "message.timestamp.type").source())
+                        .isEqualTo(ConfigEntry.ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG);
+                RecordMetadata sent = producer.send(new ProducerRecord<>("inherits-time", 0, 2000L, null,
+                        new byte[] {2})).get(30, TimeUnit.SECONDS);
+                assertThat(sent.timestamp()).isEqualTo(2000L);
+            } finally {
+                delete(CLUSTER_DEFAULT, "log.message.timestamp.type");
+            }
         }
     }
 

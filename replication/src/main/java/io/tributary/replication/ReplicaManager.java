@@ -109,6 +109,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     private volatile MetadataImage lastImage = MetadataImage.EMPTY;
     /** This node's dynamic topic-config defaults (KIP-226), from the last image; replaced, never changed. */
     private volatile Map<String, String> dynamicTopicDefaults = Map.of();
+    private volatile MessageFormatConfig messageFormatDefaults = MessageFormatConfig.DEFAULTS;
     /** Counted from the image: ISR changes of partitions this node leads, whoever asked for them. */
     private final AtomicLong isrShrinks = new AtomicLong();
     private final AtomicLong isrExpands = new AtomicLong();
@@ -324,8 +325,17 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
 
     /** How a topic's leader appends are rewritten (LogAppendTime, compression.type, KIP-937 bounds). */
     private MessageFormatConfig messageFormat(TopicImage topic) {
-        return orDefault(() -> MessageFormatConfig.DEFAULTS.withOverrides(withDynamicDefaults(topic)),
-                () -> MessageFormatConfig.DEFAULTS.withOverrides(topic.configs()));
+        MessageFormatConfig base = messageFormatDefaults;
+        return orDefault(() -> base.withOverrides(withDynamicDefaults(topic)),
+                () -> base.withOverrides(topic.configs()));
+    }
+
+    /**
+     * The node's file values of {@code log.message.timestamp.type} and {@code compression.type} (the layer below the
+     * dynamic ones); call before the first image.
+     */
+    public void setMessageFormatDefaults(MessageFormatConfig defaults) {
+        this.messageFormatDefaults = java.util.Objects.requireNonNull(defaults);
     }
 
     /** The config a topic's logs use: the node's defaults, the dynamic broker defaults, the topic's overrides. */
