@@ -136,14 +136,12 @@ final class ConfigLayers {
             layers.add(new Entry(name, overrides.get(name), TOPIC_CONFIG));
         }
         String brokerName = DynamicBrokerConfigs.brokerSynonym(name);
-        if (brokerName != null) {
-            layers.addAll(broker(brokerName));
-        }
-        if (layers.isEmpty() || (brokerName != null && layers.size() == (overrides.containsKey(name) ? 1 : 0))) {
-            String builtIn = TOPIC_BUILT_IN_DEFAULTS.get(name);
-            if (builtIn != null) {
-                layers.add(new Entry(name, builtIn, DEFAULT_CONFIG));
-            }
+        List<Entry> brokerLayers = brokerName == null ? List.of() : broker(brokerName);
+        layers.addAll(brokerLayers);
+        // A topic config without a broker synonym (or one the node knows no default for) ends with its own default.
+        String builtIn = TOPIC_BUILT_IN_DEFAULTS.get(name);
+        if (brokerLayers.isEmpty() && builtIn != null) {
+            layers.add(new Entry(name, builtIn, DEFAULT_CONFIG));
         }
         return layers;
     }
