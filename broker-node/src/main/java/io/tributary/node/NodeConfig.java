@@ -28,6 +28,8 @@ public record NodeConfig(
         long logRetentionMs,
         long logRetentionBytes,
         int messageMaxBytes,
+        String logMessageTimestampType,
+        String compressionType,
         long logRetentionCheckIntervalMs,
         boolean logCleanerEnable,
         long logCleanerBackoffMs,
@@ -215,6 +217,8 @@ public record NodeConfig(
         d.put("log.retention.ms", "604800000");
         d.put("log.retention.bytes", "-1");
         d.put("message.max.bytes", "1048588");
+        d.put("log.message.timestamp.type", "CreateTime");
+        d.put("compression.type", "producer");
         d.put("log.retention.check.interval.ms", "300000");
         d.put("log.cleaner.enable", "true");
         d.put("log.cleaner.backoff.ms", "15000");
@@ -411,6 +415,8 @@ public record NodeConfig(
                 longValue(props, "log.retention.ms"),
                 longValue(props, "log.retention.bytes"),
                 intValue(props, "message.max.bytes"),
+                oneOf(props, "log.message.timestamp.type", Set.of("CreateTime", "LogAppendTime")),
+                oneOf(props, "compression.type", io.tributary.storage.MessageFormatConfig.COMPRESSION_TYPES),
                 longValue(props, "log.retention.check.interval.ms"),
                 boolValue(props, "log.cleaner.enable"),
                 longValue(props, "log.cleaner.backoff.ms"),
@@ -593,6 +599,8 @@ public record NodeConfig(
         v.put("log.retention.ms", Long.toString(logRetentionMs));
         v.put("log.retention.bytes", Long.toString(logRetentionBytes));
         v.put("message.max.bytes", Integer.toString(messageMaxBytes));
+        v.put("log.message.timestamp.type", logMessageTimestampType);
+        v.put("compression.type", compressionType);
         v.put("log.retention.check.interval.ms", Long.toString(logRetentionCheckIntervalMs));
         v.put("log.cleaner.enable", Boolean.toString(logCleanerEnable));
         v.put("log.cleaner.backoff.ms", Long.toString(logCleanerBackoffMs));
@@ -655,6 +663,24 @@ public record NodeConfig(
         v.put("allow.everyone.if.no.acl.found", Boolean.toString(authorization.allowEveryoneIfNoAclFound()));
         // Passwords and JAAS configs are never shown (Kafka answers them as sensitive, with no value).
         return v;
+    }
+
+    /** A value that must be one of {@code allowed} (Kafka's spelling). */
+    private static String oneOf(Properties props, String key, Set<String> allowed) {
+        String value = get(props, key).trim();
+        if (!allowed.contains(value)) {
+            throw new IllegalArgumentException(key + " must be one of " + new java.util.TreeSet<>(allowed) + ", was '"
+                    + value + "'");
+        }
+        return value;
+    }
+
+    /**
+     * The node's file values of the topic defaults the leader applies to appends ({@code message.timestamp.type},
+     * {@code compression.type}), under their topic names.
+     */
+    public Map<String, String> messageFormatDefaults() {
+        return Map.of("message.timestamp.type", logMessageTimestampType, "compression.type", compressionType);
     }
 
     private static String get(Properties props, String key) {

@@ -190,8 +190,19 @@ public final class TributaryNode implements Closeable {
                 config.logRetentionBytes(), config.messageMaxBytes(), LogConfig.DEFAULTS.indexIntervalBytes(),
                 LogConfig.DEFAULTS.segmentIndexBytes());
         MetadataQuorum quorum = MetadataQuorum.start(config, interNodeTls,
-                (overrides, names) -> io.tributary.node.handlers.TopicConfigs.alterationProblem(overrides, names,
-                        logDefaults));
+                new io.tributary.metadata.TopicConfigPolicy() {
+                    @Override
+                    public String problem(java.util.Map<String, String> overrides,
+                            java.util.Collection<String> names) {
+                        return io.tributary.node.handlers.TopicConfigs.alterationProblem(overrides, names,
+                                logDefaults);
+                    }
+
+                    @Override
+                    public String brokerProblem(java.util.Map<String, String> brokerConfigs) {
+                        return io.tributary.node.handlers.TopicConfigs.brokerProblem(brokerConfigs, logDefaults);
+                    }
+                });
         // Loading Kafka's protocol classes takes seconds on a busy machine: do it while the node registers and opens
         // its logs, once the metadata quorum (the critical path back into the cluster) has started.
         Thread warmUp = new Thread(ApiKeys::values, "warm-up");
@@ -201,6 +212,8 @@ public final class TributaryNode implements Closeable {
                 Clock.systemUTC(), new ReplicationConfig(config.replicaLagTimeMaxMs(), config.minInsyncReplicas(),
                         config.minInsyncReplicasExplicit(), config.replicaFetchWaitMaxMs(),
                         config.replicaFetchMaxBytes()));
+        replicas.setMessageFormatDefaults(io.tributary.storage.MessageFormatConfig.DEFAULTS.withOverrides(
+                config.messageFormatDefaults()));
         // Every Kafka listener is registered by name (the first one first), then the replication endpoint.
         List<BrokerRegistration.BrokerEndpoint> endpoints = new ArrayList<>();
         for (NodeConfig.Listener advertised : config.advertisedListeners()) {

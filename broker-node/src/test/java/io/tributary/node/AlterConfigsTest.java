@@ -127,8 +127,12 @@ class AlterConfigsTest {
                 new AlterConfigOp(new ConfigEntry("retention.ms", "1000"), AlterConfigOp.OpType.SET)))
                 .hasCauseInstanceOf(UnknownTopicOrPartitionException.class);
         assertThatThrownBy(() -> alter(new ConfigResource(ConfigResource.Type.BROKER, "1"),
-                new AlterConfigOp(new ConfigEntry("log.retention.ms", "1000"), AlterConfigOp.OpType.SET)))
-                .hasCauseInstanceOf(InvalidRequestException.class).hasMessageContaining("not supported");
+                new AlterConfigOp(new ConfigEntry("num.io.threads", "8"), AlterConfigOp.OpType.SET)))
+                .hasCauseInstanceOf(InvalidRequestException.class)
+                .hasMessageContaining("Cannot update these configs dynamically");
+        assertThatThrownBy(() -> alter(new ConfigResource(ConfigResource.Type.BROKER_LOGGER, "1"),
+                new AlterConfigOp(new ConfigEntry("kafka", "DEBUG"), AlterConfigOp.OpType.SET)))
+                .hasCauseInstanceOf(InvalidRequestException.class);
         // Nothing of the refused changes was applied
         assertThat(describe(topic, "retention.ms").source()).isNotEqualTo(
                 ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG);

@@ -1,6 +1,7 @@
 package io.tributary.metadata;
 
 import io.tributary.proto.metadata.AlterTopicConfigsRequest;
+import io.tributary.proto.metadata.BrokerConfigChangeRecord;
 import io.tributary.proto.metadata.ConfigChangeRecord;
 import io.tributary.proto.metadata.ConfigOperation;
 import io.tributary.proto.metadata.ConfigOperationType;
@@ -18,16 +19,24 @@ import java.util.TreeMap;
  * to commit, or why not. As Kafka's {@code ConfigurationControlManager}: the operations apply in order to the topic's
  * current overrides; APPEND and SUBTRACT only on list configs, starting from the config's default when the topic has
  * no override; the result as a whole is validated; an unchanged result commits nothing.
+ *
+ * <p>Dynamic broker configs (KIP-226; a request with {@code broker} set) follow the same steps on the resource's
+ * dynamic configs: a name that is not dynamic here is refused with INVALID_REQUEST as Kafka does ("Cannot update
+ * these configs dynamically"), a bad value with INVALID_CONFIG; the result is a BrokerConfigChangeRecord.
  */
 public final class ConfigDecisions {
 
     /** Topic configs of Kafka's LIST type, with Kafka's defaults (what APPEND and SUBTRACT start from). */
-    static final Map<String, String> LIST_CONFIG_DEFAULTS = Map.of("cleanup.policy", "delete");
+    static final Map<String, String> LIST_CONFIG_DEFAULTS = Map.of("cleanup.policy", "delete",
+            "log.cleanup.policy", "delete");
 
     private ConfigDecisions() {}
 
     public static ControllerResult<Void> alterTopicConfigs(MetadataImage image, AlterTopicConfigsRequest request,
             TopicConfigPolicy policy) {
+        if (request.hasBroker()) {
+            return alterBrokerConfigs(image, request, policy);
+        }
         TopicImage topic = image.topic(request.getTopic());
         if (topic == null) {
             return ControllerResult.error(ControllerError.UNKNOWN_TOPIC_OR_PARTITION,
@@ -57,6 +66,48 @@ public final class ConfigDecisions {
             return ControllerResult.of(List.of(), null);
         }
         return ControllerResult.of(List.of(MetadataRecord.newBuilder().setConfigChange(change).build()), null);
+    }
+
+    private static ControllerResult<Void> alterBrokerConfigs(MetadataImage image, AlterTopicConfigsRequest request,
+            TopicConfigPolicy policy) {
+        String resource = request.getBroker();
+        if (!resource.equals(DynamicBrokerConfigs.CLUSTER_DEFAULT) && !resource.matches("[0-9]{1,9}")) {
+            return ControllerResult.error(ControllerError.INVALID_REQUEST,
+                    "Invalid broker name '" + resource + "': a broker id or empty for the cluster default");
+        }
+        Map<String, String> current = image.brokerConfigs(resource);
+        Map<String, String> next = request.getReplace() ? new TreeMap<>() : new TreeMap<>(current);
+        Set<String> names = new LinkedHashSet<>();
+        request.getOperationsList().forEach(op -> names.add(op.getName()));
+        if (request.getReplace()) {
+            names.addAll(current.keySet());
+        }
+        List<String> readOnly = DynamicBrokerConfigs.notDynamic(names);
+        if (!readOnly.isEmpty()) {
+            return ControllerResult.error(ControllerError.INVALID_REQUEST,
+                    "Cannot update these configs dynamically: " + readOnly);
+        }
+        for (ConfigOperation op : request.getOperationsList()) {
+            String problem = apply(next, op);
+            if (problem != null) {
+                return ControllerResult.error(ControllerError.INVALID_CONFIG, problem);
+            }
+        }
+        String problem = policy.brokerProblem(Map.copyOf(next));
+        if (problem != null) {
+            return ControllerResult.error(ControllerError.INVALID_CONFIG, problem);
+        }
+        BrokerConfigChangeRecord.Builder change = BrokerConfigChangeRecord.newBuilder().setResourceName(resource);
+        next.forEach((k, v) -> {
+            if (!v.equals(current.get(k))) {
+                change.putSet(k, v);
+            }
+        });
+        current.keySet().stream().filter(k -> !next.containsKey(k)).sorted().forEach(change::addDeleted);
+        if (request.getValidateOnly() || (change.getSetCount() == 0 && change.getDeletedCount() == 0)) {
+            return ControllerResult.of(List.of(), null);
+        }
+        return ControllerResult.of(List.of(MetadataRecord.newBuilder().setBrokerConfigChange(change).build()), null);
     }
 
     /** Applies one operation to {@code overrides}; null, or why it cannot apply. */

@@ -183,8 +183,18 @@ public final class Controller implements Closeable {
             // Partitions left without a leader while no controller was active get one if an ISR member is live.
             enqueue(new Pending(null, clockMs.getAsLong(), new CompletableFuture<>(),
                     working -> decided(ControllerDecisions.electLeaders(working,
-                            electionConfig.uncleanLeaderElectionEnable()), applied -> ok(applied))), true);
+                            uncleanDefault(working)), applied -> ok(applied))), true);
         });
+    }
+
+    /**
+     * {@code unclean.leader.election.enable} for topics that do not set it: the cluster-wide dynamic broker config
+     * (KIP-226) when set, else this node's own config.
+     */
+    private boolean uncleanDefault(MetadataImage image) {
+        String dynamic = image.brokerConfigs(DynamicBrokerConfigs.CLUSTER_DEFAULT)
+                .get(LeaderElectionDecisions.UNCLEAN_LEADER_ELECTION_ENABLE);
+        return dynamic != null ? Boolean.parseBoolean(dynamic.trim()) : electionConfig.uncleanLeaderElectionEnable();
     }
 
     /** Whether this controller is the active one now. */
@@ -471,7 +481,7 @@ public final class Controller implements Closeable {
                 .map(e -> new BrokerRegistration.BrokerEndpoint(e.getName(), e.getHost(), e.getPort()))
                 .toList();
         ControllerResult<Long> decision = ControllerDecisions.registerBrokerIncarnation(working, r.getBrokerId(),
-                r.getIncarnationId(), endpoints, r.getRack(), electionConfig.uncleanLeaderElectionEnable());
+                r.getIncarnationId(), endpoints, r.getRack(), uncleanDefault(working));
         return decided(decision, applied -> {
             BrokerRegistration broker = applied.brokers().get(r.getBrokerId());
             if (broker == null || !broker.incarnationId().equals(r.getIncarnationId())) {
@@ -505,7 +515,7 @@ public final class Controller implements Closeable {
         }
         heartbeats.touch(r.getBrokerId(), r.getBrokerEpoch(), receivedMs);
         return decided(ControllerDecisions.unfenceBrokerAndElect(working, r.getBrokerId(),
-                electionConfig.uncleanLeaderElectionEnable()), applied -> {
+                uncleanDefault(working)), applied -> {
             log.info("node={} unfenced broker {}", nodeId, r.getBrokerId());
             return heartbeatAnswer(r, applied, receivedMs).setMetadataOffset(applied.offset());
         });
@@ -655,7 +665,7 @@ public final class Controller implements Closeable {
         }
         if (image.offset() != uncleanSweptOffset) {
             uncleanSweptOffset = image.offset();
-            boolean uncleanDefault = config.uncleanLeaderElectionEnable();
+            boolean uncleanDefault = uncleanDefault(image);
             if (!LeaderElectionDecisions.electUncleanLeaders(image, uncleanDefault).records().isEmpty()) {
                 autoElect("unclean election",
                         working -> LeaderElectionDecisions.electUncleanLeaders(working, uncleanDefault));
@@ -729,7 +739,7 @@ public final class Controller implements Closeable {
                 log.info("node={} fencing brokers {}: no heartbeat for the session timeout", nodeId, stillExpired);
             }
             return decided(ControllerDecisions.fenceBrokers(working, stillExpired,
-                    electionConfig.uncleanLeaderElectionEnable()), Controller::ok);
+                    uncleanDefault(working)), Controller::ok);
         }), true);
     }
 

@@ -1,6 +1,7 @@
 package io.tributary.metadata;
 
 import io.tributary.proto.metadata.AccessControlEntryRecord;
+import io.tributary.proto.metadata.BrokerConfigChangeRecord;
 import io.tributary.proto.metadata.BrokerSnapshot;
 import io.tributary.proto.metadata.ConfigChangeRecord;
 import io.tributary.proto.metadata.Endpoint;
@@ -37,12 +38,13 @@ import java.util.UUID;
  * (a torn snapshot or a stale replay must not look like a deletion).
  *
  * <p>Security metadata lives here too, replicated like the rest: users' SCRAM credentials (salted keys only) and
- * the ACLs, each with the id the controller gave it.
+ * the ACLs, each with the id the controller gave it. So do the dynamic broker configs (KIP-226), per broker and
+ * cluster-wide ({@link DynamicBrokerConfigs} says how they combine).
  */
 public final class MetadataImage {
 
     public static final MetadataImage EMPTY =
-            new MetadataImage(-1, Map.of(), Map.of(), Map.of(), 0, Set.of(), Map.of(), Map.of());
+            new MetadataImage(-1, Map.of(), Map.of(), Map.of(), 0, Set.of(), Map.of(), Map.of(), Map.of());
     /** How many deleted topic ids an image remembers; the oldest are forgotten first. */
     static final int MAX_DELETED_TOPIC_IDS = 100_000;
 
@@ -56,11 +58,13 @@ public final class MetadataImage {
     /** By user name, then Kafka's mechanism type. */
     private final Map<String, Map<Integer, UserScramCredentialRecord>> scramCredentials;
     private final Map<UUID, AccessControlEntryRecord> acls;
+    /** Dynamic broker configs (KIP-226) by resource name: a broker id in decimal, or "" for the cluster default. */
+    private final Map<String, Map<String, String>> brokerConfigs;
 
     private MetadataImage(long offset, Map<Integer, BrokerRegistration> brokers, Map<String, TopicImage> topicsByName,
             Map<UUID, TopicImage> topicsById, long nextProducerId, Set<UUID> deletedTopicIds,
             Map<String, Map<Integer, UserScramCredentialRecord>> scramCredentials,
-            Map<UUID, AccessControlEntryRecord> acls) {
+            Map<UUID, AccessControlEntryRecord> acls, Map<String, Map<String, String>> brokerConfigs) {
         this.offset = offset;
         this.brokers = Collections.unmodifiableMap(brokers);
         this.topicsByName = Collections.unmodifiableMap(topicsByName);
@@ -69,6 +73,7 @@ public final class MetadataImage {
         this.deletedTopicIds = Collections.unmodifiableSet(deletedTopicIds);
         this.scramCredentials = Collections.unmodifiableMap(scramCredentials);
         this.acls = Collections.unmodifiableMap(acls);
+        this.brokerConfigs = Collections.unmodifiableMap(brokerConfigs);
     }
 
     /** The metadata offset of the last record applied, -1 for the empty image. */
@@ -131,6 +136,19 @@ public final class MetadataImage {
     }
 
     /**
+     * The dynamic broker configs (Kafka's names) of one resource: {@code "1"} for broker 1, {@code ""} for the
+     * cluster-wide default; empty if none. Replaced, never changed, when a record applies: compare by identity.
+     */
+    public Map<String, String> brokerConfigs(String resourceName) {
+        return brokerConfigs.getOrDefault(resourceName, Map.of());
+    }
+
+    /** Every resource's dynamic broker configs, by resource name. */
+    public Map<String, Map<String, String>> brokerConfigs() {
+        return brokerConfigs;
+    }
+
+    /**
      * The whole image as one message: Ratis snapshots and brokers that are too far behind for deltas use it.
      * {@code fromSnapshot(toSnapshot())} equals this image.
      */
@@ -166,6 +184,8 @@ public final class MetadataImage {
         deletedTopicIds.forEach(id -> snapshot.addDeletedTopicIds(Uuids.toProto(id)));
         scramCredentials.values().forEach(byMechanism -> snapshot.addAllScramCredentials(byMechanism.values()));
         snapshot.addAllAcls(acls.values());
+        brokerConfigs.forEach((name, configs) -> snapshot.addBrokerConfigs(
+                BrokerConfigChangeRecord.newBuilder().setResourceName(name).putAllSet(configs)));
         return snapshot.build();
     }
 
@@ -199,8 +219,11 @@ public final class MetadataImage {
         }
         Map<UUID, AccessControlEntryRecord> acls = new TreeMap<>();
         snapshot.getAclsList().forEach(a -> acls.put(Uuids.fromProto(a.getId()), a));
+        Map<String, Map<String, String>> brokerConfigs = new TreeMap<>();
+        snapshot.getBrokerConfigsList().forEach(c -> brokerConfigs.put(c.getResourceName(),
+                Collections.unmodifiableMap(new TreeMap<>(c.getSetMap()))));
         return new MetadataImage(snapshot.getOffset(), brokers, byName, byId, snapshot.getNextProducerId(), deleted,
-                scram, acls);
+                scram, acls, brokerConfigs);
     }
 
     @Override
@@ -208,7 +231,8 @@ public final class MetadataImage {
         return o instanceof MetadataImage other && offset == other.offset && nextProducerId == other.nextProducerId
                 && brokers.equals(other.brokers) && topicsByName.equals(other.topicsByName)
                 && List.copyOf(deletedTopicIds).equals(List.copyOf(other.deletedTopicIds))
-                && scramCredentials.equals(other.scramCredentials) && acls.equals(other.acls);
+                && scramCredentials.equals(other.scramCredentials) && acls.equals(other.acls)
+                && brokerConfigs.equals(other.brokerConfigs);
     }
 
     @Override
@@ -235,6 +259,7 @@ public final class MetadataImage {
         Set<UUID> nextDeleted = deletedTopicIds;
         Map<String, Map<Integer, UserScramCredentialRecord>> nextScram = scramCredentials;
         Map<UUID, AccessControlEntryRecord> nextAcls = acls;
+        Map<String, Map<String, String>> nextBrokerConfigs = brokerConfigs;
         switch (record.getRecordCase()) {
             case REGISTER_BROKER -> {
                 RegisterBrokerRecord r = record.getRegisterBroker();
@@ -333,6 +358,18 @@ public final class MetadataImage {
                     nextById.put(changed.topicId(), changed);
                 }
             }
+            case BROKER_CONFIG_CHANGE -> {
+                BrokerConfigChangeRecord r = record.getBrokerConfigChange();
+                Map<String, String> configs = new TreeMap<>(brokerConfigs(r.getResourceName()));
+                configs.putAll(r.getSetMap());
+                r.getDeletedList().forEach(configs::remove);
+                nextBrokerConfigs = new TreeMap<>(brokerConfigs);
+                if (configs.isEmpty()) {
+                    nextBrokerConfigs.remove(r.getResourceName());
+                } else {
+                    nextBrokerConfigs.put(r.getResourceName(), Collections.unmodifiableMap(configs));
+                }
+            }
             case PRODUCER_ID_BLOCK -> {
                 long first = record.getProducerIdBlock().getFirstProducerId();
                 if (first == nextProducerId) {
@@ -380,6 +417,6 @@ public final class MetadataImage {
                     + recordOffset);
         }
         return new MetadataImage(recordOffset, nextBrokers, nextByName, nextById, nextPid, nextDeleted, nextScram,
-                nextAcls);
+                nextAcls, nextBrokerConfigs);
     }
 }

@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * The node's rules for topic config overrides, given to the controller (which knows no log): the same rules
  * CreateTopics applies, as Kafka's controller is given its {@code ConfigurationValidator}. Must be pure and
- * thread-safe; called on the controller thread.
+ * thread-safe; called on the controller thread. It also checks the values of dynamic broker configs
+ * ({@link DynamicBrokerConfigs}), most of which are the defaults topics inherit.
  */
 @FunctionalInterface
 public interface TopicConfigPolicy {
@@ -20,4 +21,12 @@ public interface TopicConfigPolicy {
      * @param names every config name the change touches, deleted ones included (each must be a known name)
      */
     String problem(Map<String, String> overrides, Collection<String> names);
+
+    /**
+     * Null if a broker (or the cluster default) may have exactly these dynamic configs (Kafka's broker names, every
+     * one of them dynamic), else the reason it may not (INVALID_CONFIG). Accepts all unless the node says otherwise.
+     */
+    default String brokerProblem(Map<String, String> brokerConfigs) {
+        return null;
+    }
 }

@@ -1,6 +1,7 @@
 package io.tributary.replication;
 
 import io.tributary.metadata.BrokerRegistration;
+import io.tributary.metadata.DynamicBrokerConfigs;
 import io.tributary.metadata.MetadataImage;
 import io.tributary.metadata.MetadataView;
 import io.tributary.metadata.PartitionImage;
@@ -8,6 +9,7 @@ import io.tributary.metadata.TopicImage;
 import io.tributary.storage.CleanerThrottle;
 import io.tributary.storage.CompactionConfig;
 import io.tributary.storage.LogConfig;
+import io.tributary.storage.MessageFormatConfig;
 import io.tributary.storage.PartitionLog;
 import io.tributary.storage.PartitionMetadataFile;
 import java.io.Closeable;
@@ -85,6 +87,9 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
      * threads ({@link #startCleaner}); none before it is called.
      */
     private volatile ScheduledExecutorService cleaner;
+    /** The node's file settings of the cleaner, and those running (with the dynamic ones); null before start. */
+    private LogCleanerConfig staticCleanerConfig;
+    private LogCleanerConfig runningCleanerConfig;
     /** The logs a cleaner thread is compacting now: each log is compacted by one thread at a time. */
     private final Set<PartitionId> cleaning = ConcurrentHashMap.newKeySet();
     private final AtomicLong cleanerRuns = new AtomicLong();
@@ -102,6 +107,9 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         return t;
     });
     private volatile MetadataImage lastImage = MetadataImage.EMPTY;
+    /** This node's dynamic topic-config defaults (KIP-226), from the last image; replaced, never changed. */
+    private volatile Map<String, String> dynamicTopicDefaults = Map.of();
+    private volatile MessageFormatConfig messageFormatDefaults = MessageFormatConfig.DEFAULTS;
     /** Counted from the image: ISR changes of partitions this node leads, whoever asked for them. */
     private final AtomicLong isrShrinks = new AtomicLong();
     private final AtomicLong isrExpands = new AtomicLong();
@@ -179,10 +187,45 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
      * watermark. The cleaner's reads and writes, over all logs, are bounded by
      * {@code log.cleaner.io.max.bytes.per.second} ({@link CleanerIoThrottler}, one for the node as in Kafka).
      */
-    public void startCleaner(LogCleanerConfig config) {
-        if (!config.enabled()) {
+    public synchronized void startCleaner(LogCleanerConfig config) {
+        staticCleanerConfig = config;
+        applyCleanerConfig(withDynamicCleanerConfigs(config, lastImage));
+    }
+
+    /**
+     * The node's cleaner settings with its dynamic {@code log.cleaner.threads} and
+     * {@code log.cleaner.io.max.bytes.per.second} (KIP-226) applied; a value that does not parse is ignored (the
+     * controller validated it).
+     */
+    private LogCleanerConfig withDynamicCleanerConfigs(LogCleanerConfig config, MetadataImage image) {
+        Map<String, String> dynamic = DynamicBrokerConfigs.effective(image, nodeId);
+        try {
+            return new LogCleanerConfig(config.enabled(), config.backoffMs(), config.dedupeBufferBytes(),
+                    Double.parseDouble(dynamic.getOrDefault("log.cleaner.io.max.bytes.per.second",
+                            Double.toString(config.ioMaxBytesPerSecond()))),
+                    Integer.parseInt(dynamic.getOrDefault("log.cleaner.threads", Integer.toString(config.threads()))
+                            .trim()));
+        } catch (IllegalArgumentException e) {
+            log.warn("node={} ignores its dynamic log cleaner configs {}: {}", nodeId, dynamic, e.getMessage());
+            return config;
+        }
+    }
+
+    /**
+     * Runs the cleaner with {@code config}, replacing the running one if it differs: the old threads finish the
+     * clean they are in (a log is cleaned by one thread at a time, see {@link #cleaning}) and start no other.
+     */
+    private void applyCleanerConfig(LogCleanerConfig config) {
+        if (!config.enabled() || config.equals(runningCleanerConfig)) {
             return;
         }
+        ScheduledExecutorService previous = cleaner;
+        if (previous != null) {
+            previous.shutdown();
+            log.info("node={} restarts the log cleaner: threads={} ioMaxBytesPerSecond={}", nodeId,
+                    config.threads(), config.ioMaxBytesPerSecond());
+        }
+        runningCleanerConfig = config;
         CleanerThrottle throttle = new CleanerIoThrottler(config.ioMaxBytesPerSecond(), CleanerIoThrottler.SYSTEM);
         AtomicInteger threadNumber = new AtomicInteger();
         ScheduledExecutorService threads = Executors.newScheduledThreadPool(config.threads(), r -> {
@@ -196,6 +239,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             threads.scheduleWithFixedDelay(() -> cleanAll(mapBytes, throttle), config.backoffMs(), config.backoffMs(),
                     TimeUnit.MILLISECONDS);
         }
+    }
+
+    /** The cleaner settings now in use (with the dynamic ones), or null before {@link #startCleaner}. */
+    public synchronized LogCleanerConfig cleanerConfig() {
+        return runningCleanerConfig;
     }
 
     /** One thread's pass: every compacted log no other thread holds, the dirtiest (as last seen) first. */
@@ -260,22 +308,88 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         return cleanerBytesRemoved.get();
     }
 
-    /** A topic's cleanup settings: Kafka's defaults with the topic's overrides. */
-    private static CompactionConfig compactionConfig(TopicImage topic) {
-        return CompactionConfig.DEFAULTS.withOverrides(topic.configs());
+    /**
+     * A topic's configs on top of this node's dynamic topic defaults (KIP-226: the topic's override, then this
+     * broker's dynamic config, then the cluster-wide dynamic default; the node's file and Kafka's defaults below).
+     */
+    private Map<String, String> withDynamicDefaults(TopicImage topic) {
+        Map<String, String> dynamic = dynamicTopicDefaults;
+        if (dynamic.isEmpty()) {
+            return topic.configs();
+        }
+        Map<String, String> merged = new HashMap<>(dynamic);
+        merged.putAll(topic.configs());
+        return merged;
     }
 
-    /** The config a topic's logs use: the node's defaults with the topic's overrides. */
+    /** A topic's cleanup settings: Kafka's defaults, the dynamic broker defaults, the topic's overrides. */
+    private CompactionConfig compactionConfig(TopicImage topic) {
+        return orDefault(() -> CompactionConfig.DEFAULTS.withOverrides(withDynamicDefaults(topic)),
+                () -> CompactionConfig.DEFAULTS.withOverrides(topic.configs()));
+    }
+
+    /** How a topic's leader appends are rewritten (LogAppendTime, compression.type, KIP-937 bounds). */
+    private MessageFormatConfig messageFormat(TopicImage topic) {
+        MessageFormatConfig base = messageFormatDefaults;
+        return orDefault(() -> base.withOverrides(withDynamicDefaults(topic)),
+                () -> base.withOverrides(topic.configs()));
+    }
+
+    /**
+     * The node's file values of {@code log.message.timestamp.type} and {@code compression.type} (the layer below the
+     * dynamic ones); call before the first image.
+     */
+    public void setMessageFormatDefaults(MessageFormatConfig defaults) {
+        this.messageFormatDefaults = java.util.Objects.requireNonNull(defaults);
+    }
+
+    /** The config a topic's logs use: the node's defaults, the dynamic broker defaults, the topic's overrides. */
     public LogConfig logConfig(TopicImage topic) {
-        return defaults.withOverrides(topic.configs());
+        return orDefault(() -> defaults.withOverrides(withDynamicDefaults(topic)),
+                () -> defaults.withOverrides(topic.configs()));
     }
 
+    /** The node's log defaults with the dynamic broker configs applied: what a topic without overrides gets. */
     public LogConfig defaultLogConfig() {
+        return orDefault(() -> defaults.withOverrides(dynamicTopicDefaults), () -> defaults);
+    }
+
+    /** The node's file and built-in log defaults, without the dynamic broker configs. */
+    public LogConfig staticLogConfig() {
         return defaults;
+    }
+
+    /** This node's dynamic topic-config defaults by topic config name ({@link DynamicBrokerConfigs#topicDefaults}). */
+    public Map<String, String> dynamicTopicDefaults() {
+        return dynamicTopicDefaults;
+    }
+
+    /**
+     * The controller validates dynamic values against the topic rules, but a dynamic value may still not combine
+     * with a topic's own overrides (a dynamic min compaction lag above a topic's max lag): then the topic keeps
+     * what it has without the dynamic layer, and the node says so, rather than failing to open the log.
+     */
+    private <T> T orDefault(Supplier<T> withDynamic, Supplier<T> without) {
+        try {
+            return withDynamic.get();
+        } catch (IllegalArgumentException e) {
+            log.warn("node={} ignores the dynamic broker configs for a topic: {}", nodeId, e.getMessage());
+            return without.get();
+        }
     }
 
     @Override
     public synchronized void onImage(MetadataImage previous, MetadataImage next) {
+        Map<String, String> dynamic = DynamicBrokerConfigs.topicDefaults(next, nodeId);
+        boolean dynamicChanged = !dynamic.equals(dynamicTopicDefaults);
+        if (dynamicChanged) {
+            log.info("node={} applies dynamic topic defaults {}", nodeId, dynamic);
+            dynamicTopicDefaults = Map.copyOf(dynamic);
+        }
+        if (staticCleanerConfig != null && !DynamicBrokerConfigs.effective(previous, nodeId)
+                .equals(DynamicBrokerConfigs.effective(next, nodeId))) {
+            applyCleanerConfig(withDynamicCleanerConfigs(staticCleanerConfig, next));
+        }
         Map<PartitionId, Hosted> hosted = new LinkedHashMap<>();
         for (TopicImage topic : next.topics().values()) {
             for (PartitionImage p : topic.partitions()) {
@@ -302,10 +416,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             TopicImage topic = e.getValue().topic();
             PartitionImage p = e.getValue().partition();
             current.setMinInsyncReplicas(minInsyncFor(topic, p));
-            if (previous.topic(topic.name()) == null
+            if (dynamicChanged || previous.topic(topic.name()) == null
                     || !previous.topic(topic.name()).configs().equals(topic.configs())) {
                 current.log().updateConfig(logConfig(topic));
                 current.log().updateCompaction(compactionConfig(topic));
+                current.log().updateMessageFormat(messageFormat(topic));
             }
             countChanges(previous.topic(topic.name()), p);
             applyRole(current, p, next, nowMs);
@@ -460,6 +575,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             }
             PartitionLog partitionLog = PartitionLog.open(dir, logConfig(topic), clock);
             partitionLog.updateCompaction(compactionConfig(topic));
+            partitionLog.updateMessageFormat(messageFormat(topic));
             // The image's role is applied right after; start as a follower of nobody.
             PartitionImage unassigned = new PartitionImage(image.partition(), image.replicas(), image.isr(),
                     PartitionImage.NO_LEADER, -1, image.partitionEpoch());
@@ -550,8 +666,10 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         return image.topic(topicId) != null ? "no longer a replica" : null;
     }
 
+    /** The topic's min.insync.replicas, else the dynamic broker default (an explicit value), else the node's. */
     private int minInsyncFor(TopicImage topic, PartitionImage partition) {
-        return replication.minInsyncFor(topic.configs().get("min.insync.replicas"), partition.replicas().size());
+        return replication.minInsyncFor(withDynamicDefaults(topic).get("min.insync.replicas"),
+                partition.replicas().size());
     }
 
     private Optional<UUID> readTopicId(Path dir) {

@@ -80,6 +80,42 @@ class ReplicaManagerCleanerTest {
         await("cleaner threads stopped").atMost(Duration.ofSeconds(10)).until(() -> cleanerThreads().isEmpty());
     }
 
+    @Test
+    void dynamicCleanerThreadsAndTopicDefaultsApplyWithoutARestart() throws Exception {
+        // Given a running node with one cleaner thread and no dynamic configs
+        replicas = new ReplicaManager(NODE, dir, LogConfig.DEFAULTS, Clock.systemUTC(), ReplicationConfig.DEFAULTS);
+        MetadataImage image = image();
+        replicas.onImage(MetadataImage.EMPTY, image);
+        replicas.startCleaner(new LogCleanerConfig(true, 20, 1 << 20, LogCleanerConfig.UNLIMITED_IO, 1));
+        assertThat(replicas.partition(new PartitionId("deleted", 0)).log().config().retentionMs())
+                .isEqualTo(LogConfig.DEFAULTS.retentionMs());
+
+        // When the cluster-wide default sets two cleaner threads and log.retention.ms, and this broker its own
+        // retention (KIP-226)
+        MetadataImage dynamic = image
+                .apply(brokerConfigs("", "log.cleaner.threads", "2", "log.retention.ms", "60000"), 5)
+                .apply(brokerConfigs("1", "log.retention.ms", "120000", "log.message.timestamp.type",
+                        "LogAppendTime"), 6);
+        replicas.onImage(image, dynamic);
+
+        // Then the cleaner runs two threads, and the open logs take the broker's own values
+        assertThat(replicas.cleanerConfig().threads()).isEqualTo(2);
+        await("two cleaner threads").atMost(Duration.ofSeconds(10)).until(() -> cleanerThreads().size() == 2);
+        assertThat(replicas.partition(new PartitionId("deleted", 0)).log().config().retentionMs()).isEqualTo(120_000);
+        assertThat(replicas.partition(new PartitionId("deleted", 0)).log().messageFormat().logAppendTime()).isTrue();
+        assertThat(replicas.defaultLogConfig().retentionMs()).isEqualTo(120_000);
+        assertThat(replicas.staticLogConfig().retentionMs()).isEqualTo(LogConfig.DEFAULTS.retentionMs());
+    }
+
+    private static MetadataRecord brokerConfigs(String resource, String... keyValues) {
+        io.tributary.proto.metadata.BrokerConfigChangeRecord.Builder r =
+                io.tributary.proto.metadata.BrokerConfigChangeRecord.newBuilder().setResourceName(resource);
+        for (int i = 0; i < keyValues.length; i += 2) {
+            r.putSet(keyValues[i], keyValues[i + 1]);
+        }
+        return MetadataRecord.newBuilder().setBrokerConfigChange(r).build();
+    }
+
     private static Set<String> cleanerThreads() {
         return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
                 .filter(name -> name.startsWith("log-cleaner")).collect(Collectors.toSet());

@@ -22,6 +22,8 @@ public enum LogError {
     OFFSET_OUT_OF_RANGE,
     /** One append is larger than {@code segment.bytes}. */
     RECORD_LIST_TOO_LARGE,
+    /** A CreateTime timestamp outside {@code message.timestamp.before.max.ms} / {@code after.max.ms} (KIP-937). */
+    INVALID_TIMESTAMP,
     /** A transaction marker from a coordinator older than the one whose marker the producer had last. */
     TRANSACTION_COORDINATOR_FENCED
 }

@@ -97,6 +97,11 @@ public final class PartitionLog implements Closeable {
     }
     /** Batches read and compacted at a time (plus one batch if larger). */
     private static final int CLEAN_CHUNK_BYTES = 1 << 20;
+    /**
+     * The most record bytes one appended batch may expand to while the leader recompresses it (or
+     * {@code max.message.bytes}, if larger): bounds the memory a client's highly compressed batch can take.
+     */
+    static final long MAX_RECOMPRESSION_BYTES = 32L << 20;
 
     private final Path dir;
     private final Clock clock;
@@ -111,6 +116,7 @@ public final class PartitionLog implements Closeable {
 
     private volatile LogConfig config;
     private volatile CompactionConfig compaction = CompactionConfig.DEFAULTS;
+    private volatile MessageFormatConfig messageFormat = MessageFormatConfig.DEFAULTS;
     /** When the earliest tombstone the last clean kept may go (not persisted: after a restart, at the next clean). */
     private volatile long tombstonesDueMs = Long.MAX_VALUE;
     /** What the cleaner last saw (metrics only): the dirty share of the cleanable bytes, in percent. */
@@ -220,14 +226,18 @@ public final class PartitionLog implements Closeable {
     // ---------------------------------------------------------------- appends
 
     /**
-     * Leader append. Validates every batch in {@code batches} (position to limit) before writing any: magic 2
+     * Leader append. Validates every batch in {@code given} (position to limit) before writing any: magic 2
      * (UNSUPPORTED_MAGIC), lengths and CRC (CORRUPT_MESSAGE), each batch within {@code max.message.bytes}
      * (MESSAGE_TOO_LARGE), the whole append within {@code segment.bytes} (RECORD_LIST_TOO_LARGE), record count
      * and offset delta not negative (INVALID_RECORD), idempotent producer epoch and sequence. Then assigns offsets
      * from the log end offset and writes.
      *
-     * <p>The base offset and partition leader epoch are stamped <em>in place</em> into {@code batches} (a read-only
-     * buffer is copied first); its position and limit are not changed.
+     * <p>Then Kafka's {@code LogValidator} rules of the {@link #messageFormat}: CreateTime bounds (INVALID_TIMESTAMP),
+     * and with LogAppendTime or a {@code compression.type} of another codec the batches are rewritten into a new
+     * buffer (timestamp type and max timestamp set, records recompressed, CRC recomputed) and checked again.
+     *
+     * <p>The base offset and partition leader epoch are stamped <em>in place</em> into {@code given} unless it was
+     * rewritten (a read-only buffer is copied first); its position and limit are not changed.
      *
      * <p>If {@code leaderEpoch} is newer than the latest epoch of the {@link #leaderEpochCache}, the epoch is first
      * recorded as starting at the log end offset (KIP-101).
@@ -236,10 +246,11 @@ public final class PartitionLog implements Closeable {
      * @throws IllegalArgumentException if {@code leaderEpoch} is negative or older than the latest epoch in the log:
      *     the caller must fence stale leaders before appending (KIP-320); nothing was written
      */
-    public LogAppendResult append(ByteBuffer batches, int leaderEpoch) throws IOException {
+    public LogAppendResult append(ByteBuffer given, int leaderEpoch) throws IOException {
         LogConfig cfg = config;
-        List<RecordBatchHeader> received = BatchValidator.validateAppend(batches, cfg.maxMessageBytes(),
+        List<RecordBatchHeader> received = BatchValidator.validateAppend(given, cfg.maxMessageBytes(),
                 cfg.segmentBytes());
+        ByteBuffer batches = given;
         for (RecordBatchHeader header : received) {
             if (header.isControl()) {
                 // Only the leader writes markers, for the transaction coordinator (appendTransactionMarker)
@@ -251,6 +262,15 @@ public final class PartitionLog implements Closeable {
             // Kafka's LogValidator rule and message: compaction needs every record's key.
             throw new LogException(LogError.INVALID_RECORD, "Compacted topic cannot accept message without key in "
                     + "topic partition " + dir.getFileName() + ".");
+        }
+        MessageFormatConfig format = messageFormat;
+        long logAppendTimeMs = format.logAppendTime() ? clock.millis() : -1;
+        ByteBuffer rewritten = applyMessageFormat(batches, received, format,
+                logAppendTimeMs >= 0 ? logAppendTimeMs : clock.millis(), cfg.maxMessageBytes());
+        if (rewritten != batches) {
+            // Sizes may have changed (Kafka re-checks max.message.bytes after recompression, too).
+            batches = rewritten;
+            received = BatchValidator.validateAppend(batches, cfg.maxMessageBytes(), cfg.segmentBytes());
         }
         appendLock.lock();
         try {
@@ -282,7 +302,7 @@ public final class PartitionLog implements Closeable {
             write(target, stamped, cfg);
             staged.commit();
             return new LogAppendResult(stamped.get(0).baseOffset(), stamped.get(stamped.size() - 1).lastOffset(),
-                    maxTimestamp, -1, false);
+                    maxTimestamp, logAppendTimeMs, false);
         } finally {
             appendLock.unlock();
         }
@@ -971,6 +991,53 @@ public final class PartitionLog implements Closeable {
 
     public CompactionConfig compaction() {
         return compaction;
+    }
+
+    /** How leader appends are rewritten (timestamp type, compression, timestamp bounds); followers copy as is. */
+    public void updateMessageFormat(MessageFormatConfig messageFormat) {
+        this.messageFormat = Objects.requireNonNull(messageFormat);
+    }
+
+    public MessageFormatConfig messageFormat() {
+        return messageFormat;
+    }
+
+    /** Kafka's codec ids in a batch's attributes, by {@code compression.type}. */
+    private static int codecId(String compressionType) {
+        return switch (compressionType) {
+            case "gzip" -> 1;
+            case "snappy" -> 2;
+            case "lz4" -> 3;
+            case "zstd" -> 4;
+            default -> 0;
+        };
+    }
+
+    /**
+     * Kafka's LogValidator on a leader append: CreateTime bounds (KIP-937), then the rewrite for LogAppendTime or
+     * another codec when {@code format} asks for one. Returns the batches to store (the same buffer if unchanged).
+     */
+    private static ByteBuffer applyMessageFormat(ByteBuffer batches, List<RecordBatchHeader> received,
+            MessageFormatConfig format, long nowMs, int maxMessageBytes) {
+        if (format.boundsTimestamps()) {
+            long min = format.timestampBeforeMaxMs() > nowMs ? Long.MIN_VALUE : nowMs - format.timestampBeforeMaxMs();
+            long max = Long.MAX_VALUE - nowMs < format.timestampAfterMaxMs() ? Long.MAX_VALUE
+                    : nowMs + format.timestampAfterMaxMs();
+            String problem = KafkaRecords.timestampOutOfRange(batches, min, max);
+            if (problem != null) {
+                throw new LogException(LogError.INVALID_TIMESTAMP, problem);
+            }
+        }
+        boolean recompress = !format.compressionType().equals("producer") && received.stream()
+                .anyMatch(h -> h.compressionCodec() != codecId(format.compressionType()));
+        if (!format.logAppendTime() && !recompress) {
+            return batches;
+        }
+        // A batch may expand while it is rebuilt; an uncompressed result must fit max.message.bytes anyway.
+        long maxExpandedBytes = format.compressionType().equals("uncompressed") ? maxMessageBytes
+                : Math.max(MAX_RECOMPRESSION_BYTES, maxMessageBytes);
+        return KafkaRecords.rewrite(batches, format.compressionType(), format.logAppendTime() ? nowMs : -1,
+                maxExpandedBytes);
     }
 
     /**

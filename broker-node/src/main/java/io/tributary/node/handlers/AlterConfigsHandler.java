@@ -11,8 +11,8 @@ import org.apache.kafka.common.requests.ApiError;
 
 /**
  * AlterConfigs v0-2, the legacy whole-set replace: the given configs become the topic's only overrides (every other
- * override is deleted), through the active controller ({@link ConfigAlterer}). Broker resources are refused with
- * INVALID_REQUEST (no dynamic broker configs yet).
+ * override is deleted), through the active controller ({@link ConfigAlterer}); for a broker resource the given
+ * configs become its whole set of dynamic configs (KIP-226). Broker-logger resources are refused with INVALID_REQUEST.
  */
 public final class AlterConfigsHandler implements ApiHandler {
 

@@ -17,8 +17,10 @@ import org.apache.kafka.common.requests.ApiError;
 /**
  * What IncrementalAlterConfigs and AlterConfigs share: the broker's checks of one resource (as Kafka's
  * {@code ConfigAdminManager.preprocess} and the authorizer: duplicate resources and keys, null values, resource type,
- * ALTER_CONFIGS), then the change of a topic's configs through the active controller, which validates and commits it;
- * the answer waits until this node's metadata shows the change. Called on io threads; holds no state.
+ * ALTER_CONFIGS), then the change of a topic's configs, or of a broker's dynamic configs (KIP-226: name = broker id,
+ * or empty for the cluster-wide default), through the active controller, which validates and commits it; the answer
+ * waits until this node's metadata shows the change. Broker logger resources are refused (log levels do not change
+ * at run time here). Called on io threads; holds no state.
  */
 final class ConfigAlterer {
 
@@ -68,16 +70,18 @@ final class ConfigAlterer {
                 if (!node.allowedOnTopic(context, AclOperation.ALTER_CONFIGS, a.resourceName())) {
                     return done(Errors.TOPIC_AUTHORIZATION_FAILED, null);
                 }
-                return alterTopic(a, replace, validateOnly);
+                return alterThroughController(a, replace, validateOnly);
             }
             case BROKER, BROKER_LOGGER -> {
                 if (!node.allowedOnCluster(context, AclOperation.ALTER_CONFIGS)) {
                     return done(Errors.CLUSTER_AUTHORIZATION_FAILED, null);
                 }
+                if (a.resourceType() == BROKER) {
+                    return alterThroughController(a, replace, validateOnly);
+                }
                 // Refused rather than answered with a success that changes nothing.
-                return done(Errors.INVALID_REQUEST, a.resourceType() == BROKER
-                        ? "dynamic broker configs are not supported yet"
-                        : "broker logger configs are not supported yet");
+                return done(Errors.INVALID_REQUEST, "broker logger configs are not supported: log levels are set "
+                        + "in the node's logging configuration");
             }
             default -> {
                 return done(Errors.INVALID_REQUEST, "Unsupported resource type " + a.resourceType());
@@ -85,9 +89,14 @@ final class ConfigAlterer {
         }
     }
 
-    private CompletableFuture<ApiError> alterTopic(Alteration a, boolean replace, boolean validateOnly) {
+    private CompletableFuture<ApiError> alterThroughController(Alteration a, boolean replace, boolean validateOnly) {
         AlterTopicConfigsRequest.Builder request = AlterTopicConfigsRequest.newBuilder()
-                .setTopic(a.resourceName()).setReplace(replace).setValidateOnly(validateOnly);
+                .setReplace(replace).setValidateOnly(validateOnly);
+        if (a.resourceType() == BROKER) {
+            request.setBroker(a.resourceName() == null ? "" : a.resourceName());
+        } else {
+            request.setTopic(a.resourceName());
+        }
         Set<String> names = new HashSet<>();
         for (Op op : a.ops()) {
             if (!names.add(op.name())) {

@@ -1,7 +1,7 @@
 package io.tributary.node.handlers;
 
 import io.tributary.metadata.TopicImage;
-import io.tributary.storage.CompactionConfig;
+import io.tributary.metadata.DynamicBrokerConfigs;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,29 +15,18 @@ import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
- * DescribeConfigs v1-v4 for topics (effective configs: the topic's overrides, else the node's defaults), for
- * this broker (its node config), and for groups and client-metrics subscriptions ({@link GroupConfigs}). Synonyms
- * and documentation are not returned.
+ * DescribeConfigs v1-v4 for topics (effective configs: the topic's overrides, else this broker's dynamic configs, the
+ * cluster-wide dynamic defaults, the node's file, the defaults), for brokers: this broker's configs with the same
+ * layers, or, for the empty name, the cluster-wide dynamic defaults only (as Kafka), and for groups and
+ * client-metrics subscriptions ({@link GroupConfigs}). Each config carries its source and, when
+ * {@code include_synonyms} is asked, every layer that sets it in precedence order ({@link ConfigLayers}).
+ * Documentation is not returned.
  */
 public final class DescribeConfigsHandler implements ApiHandler {
 
     static final byte TOPIC = 2;
     static final byte BROKER = 4;
-    static final byte SOURCE_TOPIC_CONFIG = 1;
-    static final byte SOURCE_STATIC_BROKER_CONFIG = 4;
-    static final byte SOURCE_DEFAULT_CONFIG = 5;
-
-    /** Topic configs that are not log configs, with the values this node always applies. */
-    private static final Map<String, String> FIXED_TOPIC_DEFAULTS = Map.of(
-            CompactionConfig.CLEANUP_POLICY, CompactionConfig.DEFAULTS.cleanupPolicy(),
-            CompactionConfig.DELETE_RETENTION_MS, Long.toString(CompactionConfig.DEFAULTS.deleteRetentionMs()),
-            CompactionConfig.MIN_CLEANABLE_DIRTY_RATIO,
-            Double.toString(CompactionConfig.DEFAULTS.minCleanableDirtyRatio()),
-            CompactionConfig.MIN_COMPACTION_LAG_MS, Long.toString(CompactionConfig.DEFAULTS.minCompactionLagMs()),
-            CompactionConfig.MAX_COMPACTION_LAG_MS, Long.toString(CompactionConfig.DEFAULTS.maxCompactionLagMs()),
-            "compression.type", "producer",
-            "message.timestamp.type", "CreateTime",
-            "min.insync.replicas", "1");
+    static final byte BROKER_LOGGER = 8;
 
     private final NodeServices node;
 
@@ -65,14 +54,14 @@ public final class DescribeConfigsHandler implements ApiHandler {
         DescribeConfigsRequestData request = (DescribeConfigsRequestData) message;
         List<DescribeConfigsResponseData.DescribeConfigsResult> results = new ArrayList<>();
         for (DescribeConfigsRequestData.DescribeConfigsResource resource : request.resources()) {
-            results.add(describe(context, resource));
+            results.add(describe(context, resource, request.includeSynonyms()));
         }
         return CompletableFuture.completedFuture(new DescribeConfigsResponseData().setResults(results));
     }
 
     /** DESCRIBE_CONFIGS on the topic, or on the cluster for a broker, is checked first, as in Kafka. */
     private DescribeConfigsResponseData.DescribeConfigsResult describe(RequestContext context,
-            DescribeConfigsRequestData.DescribeConfigsResource resource) {
+            DescribeConfigsRequestData.DescribeConfigsResource resource, boolean includeSynonyms) {
         DescribeConfigsResponseData.DescribeConfigsResult result = new DescribeConfigsResponseData
                 .DescribeConfigsResult()
                 .setResourceType(resource.resourceType())
@@ -87,50 +76,62 @@ public final class DescribeConfigsHandler implements ApiHandler {
         if (GroupConfigs.handles(resource.resourceType())) {
             return GroupConfigs.describe(node, context, resource, result);
         }
-        Map<String, String> values = new TreeMap<>();
-        Map<String, Byte> sources = new TreeMap<>();
+        ConfigLayers layers = new ConfigLayers(node.metadata().image(), node.config().nodeId(),
+                node.config().effectiveValues());
+        Map<String, List<ConfigLayers.Entry>> entries = new TreeMap<>();
         if (resource.resourceType() == TOPIC) {
             TopicImage topic = node.metadata().image().topic(resource.resourceName());
             if (topic == null) {
                 return result.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code())
                         .setErrorMessage("Topic " + resource.resourceName() + " does not exist");
             }
-            FIXED_TOPIC_DEFAULTS.forEach((k, v) -> put(values, sources, k, v, SOURCE_DEFAULT_CONFIG));
-            put(values, sources, "unclean.leader.election.enable",
-                    Boolean.toString(node.config().leaderElections().uncleanLeaderElectionEnable()),
-                    SOURCE_DEFAULT_CONFIG);
-            node.replicas().defaultLogConfig().toKafkaConfigs()
-                    .forEach((k, v) -> put(values, sources, k, v, SOURCE_DEFAULT_CONFIG));
-            topic.configs().forEach((k, v) -> put(values, sources, k, v, SOURCE_TOPIC_CONFIG));
-        } else if (resource.resourceType() == BROKER) {
-            if (!resource.resourceName().isEmpty()
-                    && !resource.resourceName().equals(Integer.toString(node.config().nodeId()))) {
-                return result.setErrorCode(Errors.INVALID_REQUEST.code())
-                        .setErrorMessage("This node is broker " + node.config().nodeId());
+            for (String name : ConfigLayers.topicConfigNames(topic.configs())) {
+                entries.put(name, layers.topic(name, topic.configs()));
             }
-            node.config().effectiveValues().forEach((k, v) -> put(values, sources, k, v, SOURCE_STATIC_BROKER_CONFIG));
+        } else if (resource.resourceType() == BROKER) {
+            if (resource.resourceName().isEmpty()) {
+                layers.clusterDefaults().forEach(e -> entries.put(e.name(), List.of(e)));
+            } else if (!resource.resourceName().equals(Integer.toString(node.config().nodeId()))) {
+                return result.setErrorCode(Errors.INVALID_REQUEST.code())
+                        .setErrorMessage("Unexpected broker id, expected " + node.config().nodeId()
+                                + " or empty string, but received " + resource.resourceName());
+            } else {
+                for (String name : layers.brokerConfigNames()) {
+                    entries.put(name, layers.broker(name));
+                }
+            }
+        } else if (resource.resourceType() == BROKER_LOGGER) {
+            // slf4j-simple fixes its levels at start: there is nothing to describe or change at run time.
+            return result.setErrorCode(Errors.INVALID_REQUEST.code()).setErrorMessage("broker logger configs are "
+                    + "not supported: log levels are set in the node's logging configuration");
         } else {
             return result.setErrorCode(Errors.INVALID_REQUEST.code())
                     .setErrorMessage("Unsupported resource type " + resource.resourceType());
         }
         List<DescribeConfigsResponseData.DescribeConfigsResourceResult> configs = new ArrayList<>();
-        for (Map.Entry<String, String> e : values.entrySet()) {
-            if (resource.configurationKeys() != null && !resource.configurationKeys().contains(e.getKey())) {
+        for (Map.Entry<String, List<ConfigLayers.Entry>> described : entries.entrySet()) {
+            String name = described.getKey();
+            List<ConfigLayers.Entry> synonyms = described.getValue();
+            if (synonyms.isEmpty()
+                    || (resource.configurationKeys() != null && !resource.configurationKeys().contains(name))) {
                 continue;
             }
-            configs.add(new DescribeConfigsResponseData.DescribeConfigsResourceResult()
-                    .setName(e.getKey())
-                    .setValue(e.getValue())
-                    .setReadOnly(resource.resourceType() == BROKER)
-                    .setConfigSource(sources.get(e.getKey()))
-                    .setIsSensitive(false));
+            ConfigLayers.Entry effective = synonyms.get(0);
+            DescribeConfigsResponseData.DescribeConfigsResourceResult config = new DescribeConfigsResponseData
+                    .DescribeConfigsResourceResult()
+                    .setName(name)
+                    .setValue(effective.value())
+                    .setReadOnly(resource.resourceType() == BROKER && !DynamicBrokerConfigs.isDynamic(name))
+                    .setConfigSource(effective.source())
+                    .setIsSensitive(false);
+            if (includeSynonyms) {
+                for (ConfigLayers.Entry e : synonyms) {
+                    config.synonyms().add(new DescribeConfigsResponseData.DescribeConfigsSynonym()
+                            .setName(e.name()).setValue(e.value()).setSource(e.source()));
+                }
+            }
+            configs.add(config);
         }
         return result.setErrorCode(Errors.NONE.code()).setConfigs(configs);
-    }
-
-    private static void put(Map<String, String> values, Map<String, Byte> sources, String key, String value,
-            byte source) {
-        values.put(key, value);
-        sources.put(key, source);
     }
 }

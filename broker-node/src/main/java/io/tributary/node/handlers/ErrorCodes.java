@@ -22,6 +22,7 @@ final class ErrorCodes {
             case OFFSET_OUT_OF_RANGE -> Errors.OFFSET_OUT_OF_RANGE;
             case RECORD_LIST_TOO_LARGE -> Errors.RECORD_LIST_TOO_LARGE;
             case TRANSACTION_COORDINATOR_FENCED -> Errors.TRANSACTION_COORDINATOR_FENCED;
+            case INVALID_TIMESTAMP -> Errors.INVALID_TIMESTAMP;
         };
     }
 

@@ -57,7 +57,7 @@ final class GroupConfigs {
                 if (resource.configurationKeys() == null || resource.configurationKeys().contains(key)) {
                     configs.add(new DescribeConfigsResponseData.DescribeConfigsResourceResult().setName(key)
                             .setValue(value).setReadOnly(false).setIsSensitive(false)
-                            .setConfigSource(DescribeConfigsHandler.SOURCE_DEFAULT_CONFIG));
+                            .setConfigSource(ConfigLayers.DEFAULT_CONFIG));
                 }
             });
         }

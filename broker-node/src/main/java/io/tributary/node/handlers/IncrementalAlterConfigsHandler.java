@@ -10,9 +10,10 @@ import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.requests.ApiError;
 
 /**
- * IncrementalAlterConfigs v0-1 (KIP-339): SET, DELETE, APPEND and SUBTRACT on a topic's configs, through the active
- * controller ({@link ConfigAlterer}); {@code validate_only} validates without committing. Broker and broker-logger
- * resources are refused with INVALID_REQUEST (no dynamic broker configs yet), other types likewise.
+ * IncrementalAlterConfigs v0-1 (KIP-339): SET, DELETE, APPEND and SUBTRACT on a topic's configs or a broker's dynamic
+ * configs (KIP-226, per broker or cluster-wide), through the active controller ({@link ConfigAlterer});
+ * {@code validate_only} validates without committing. Broker-logger resources are refused with INVALID_REQUEST, other
+ * types likewise.
  */
 public final class IncrementalAlterConfigsHandler implements ApiHandler {
 

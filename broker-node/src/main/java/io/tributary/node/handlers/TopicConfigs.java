@@ -1,7 +1,10 @@
 package io.tributary.node.handlers;
 
 import io.tributary.storage.CompactionConfig;
+import io.tributary.metadata.DynamicBrokerConfigs;
 import io.tributary.storage.LogConfig;
+import io.tributary.storage.MessageFormatConfig;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 
@@ -10,9 +13,14 @@ import java.util.Set;
  * Unknown names are refused with INVALID_CONFIG, as Kafka does. The log configs (segment, retention, message size,
  * index) and the cleanup configs ({@code cleanup.policy} delete, compact or both, {@code delete.retention.ms},
  * {@code min.cleanable.dirty.ratio}, {@code min/max.compaction.lag.ms}) are enforced by the log; min.insync.replicas
- * is stored for replication; {@code unclean.leader.election.enable} (true or false) is read by the controller; the
- * rest of Kafka's names are accepted and stored but change nothing, except values we cannot honour (LogAppendTime,
- * broker-side recompression), which are refused rather than silently ignored.
+ * is stored for replication; {@code unclean.leader.election.enable} (true or false) is read by the controller;
+ * {@code message.timestamp.type}, {@code compression.type} and the KIP-937 timestamp bounds are applied by the
+ * leader's append ({@link MessageFormatConfig}); the rest of Kafka's names are accepted and stored but change
+ * nothing.
+ *
+ * <p>Dynamic broker configs (KIP-226) are checked here too: those that are topic defaults by the same rules, under
+ * their topic names; the node's own ({@code log.cleaner.threads}, {@code log.cleaner.io.max.bytes.per.second}) by
+ * the ranges of the node's file.
  */
 public final class TopicConfigs {
 
@@ -52,16 +60,10 @@ public final class TopicConfigs {
             if (value == null) {
                 return "Null value not supported for topic config: " + key;
             }
-            if (key.equals("message.timestamp.type") && !value.equals("CreateTime")) {
-                return "message.timestamp.type=" + value + " is not supported: only CreateTime";
-            }
-            if (key.equals("compression.type") && !value.equals("producer")) {
-                return "compression.type=" + value + " is not supported: only producer";
-            }
             if (key.equals("unclean.leader.election.enable") && !value.trim().equalsIgnoreCase("true")
                     && !value.trim().equalsIgnoreCase("false")) {
-                return "Invalid value " + value + " for configuration unclean.leader.election.enable: Expected value"
-                        + " to be either true or false";
+                return "Invalid value " + value + " for configuration unclean.leader.election.enable: Expected value "
+                        + "to be either true or false";
             }
             if (key.equals("min.insync.replicas")) {
                 try {
@@ -76,8 +78,50 @@ public final class TopicConfigs {
         try {
             defaults.withOverrides(overrides);
             CompactionConfig.DEFAULTS.withOverrides(overrides);
+            MessageFormatConfig.DEFAULTS.withOverrides(overrides);
         } catch (IllegalArgumentException ex) {
             return ex.getMessage();
+        }
+        return null;
+    }
+
+    /**
+     * For the controller's dynamic broker config changes: null if a broker (or the cluster default) may have exactly
+     * {@code brokerConfigs} (Kafka's broker names, each one dynamic) on top of the node's {@code defaults}, else why.
+     */
+    public static String brokerProblem(Map<String, String> brokerConfigs, LogConfig defaults) {
+        Map<String, String> asTopic = new HashMap<>();
+        for (Map.Entry<String, String> e : brokerConfigs.entrySet()) {
+            String topicName = DynamicBrokerConfigs.TOPIC_SYNONYMS.get(e.getKey());
+            if (topicName != null) {
+                asTopic.put(topicName, e.getValue());
+            }
+        }
+        String problem = problem(asTopic, defaults);
+        if (problem != null) {
+            // Name the broker config the user set, not its topic synonym.
+            for (Map.Entry<String, String> e : DynamicBrokerConfigs.TOPIC_SYNONYMS.entrySet()) {
+                if (brokerConfigs.containsKey(e.getKey()) && problem.contains(e.getValue())) {
+                    return problem.replace(e.getValue(), e.getKey());
+                }
+            }
+            return problem;
+        }
+        String threads = brokerConfigs.get("log.cleaner.threads");
+        if (threads != null && !threads.trim().matches("([1-9]|1[0-6])")) {
+            return "Invalid value " + threads + " for configuration log.cleaner.threads: must be in 1..16";
+        }
+        String rate = brokerConfigs.get("log.cleaner.io.max.bytes.per.second");
+        if (rate != null) {
+            try {
+                if (!(Double.parseDouble(rate.trim()) > 0)) {
+                    return "Invalid value " + rate + " for configuration log.cleaner.io.max.bytes.per.second: "
+                            + "must be > 0";
+                }
+            } catch (NumberFormatException e) {
+                return "Invalid value " + rate + " for configuration log.cleaner.io.max.bytes.per.second: not a "
+                        + "number";
+            }
         }
         return null;
     }

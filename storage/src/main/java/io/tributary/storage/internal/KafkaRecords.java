@@ -406,4 +406,102 @@ public final class KafkaRecords {
         buffer.duplicate().get(b);
         return b;
     }
+
+    /**
+     * Kafka's {@code LogValidator} rewrite of the batches a leader appends (position to limit, not changed): a batch
+     * whose codec is not {@code compressionType} ({@code producer}: any codec is kept) is rebuilt with that codec,
+     * keeping its offsets, timestamps, keys, values, headers and producer fields (id, epoch, base sequence,
+     * transactional); with {@code logAppendTimeMs} >= 0 every batch gets timestamp type LogAppendTime and that max
+     * timestamp. The CRC of every changed batch is recomputed. Control batches and empty batches are copied as they
+     * are.
+     *
+     * @param maxUncompressedBytes the most record bytes one batch may expand to while it is rebuilt (a bound on the
+     *     memory a client's batch can make the node take)
+     * @return a new buffer with the rewritten batches
+     * @throws LogException MESSAGE_TOO_LARGE past {@code maxUncompressedBytes}, CORRUPT_MESSAGE if a batch cannot be
+     *     decompressed
+     */
+    public static ByteBuffer rewrite(ByteBuffer batches, String compressionType, long logAppendTimeMs,
+            long maxUncompressedBytes) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(batches.remaining() + 64);
+        try {
+            for (org.apache.kafka.common.record.MutableRecordBatch batch
+                    : MemoryRecords.readableRecords(batches.duplicate()).batches()) {
+                org.apache.kafka.common.record.CompressionType target = compressionType.equals("producer")
+                        ? batch.compressionType() : compressionType.equals("uncompressed")
+                        ? org.apache.kafka.common.record.CompressionType.NONE
+                        : org.apache.kafka.common.record.CompressionType.forName(compressionType);
+                ByteBuffer rewritten;
+                if (target == batch.compressionType() || batch.isControlBatch() || batch.countOrNull() == null
+                        || batch.countOrNull() == 0) {
+                    rewritten = ByteBuffer.allocate(batch.sizeInBytes());
+                    batch.writeTo(rewritten);
+                    rewritten.flip();
+                    if (logAppendTimeMs >= 0 && !batch.isControlBatch()) {
+                        MemoryRecords.readableRecords(rewritten).batches().iterator().next()
+                                .setMaxTimestamp(org.apache.kafka.common.record.TimestampType.LOG_APPEND_TIME,
+                                        logAppendTimeMs);
+                    }
+                } else {
+                    rewritten = recompress(batch, target, logAppendTimeMs, maxUncompressedBytes);
+                }
+                out.write(rewritten.array(), rewritten.arrayOffset() + rewritten.position(), rewritten.remaining());
+            }
+        } catch (KafkaException e) {
+            throw new LogException(LogError.CORRUPT_MESSAGE, "Cannot read a batch to rewrite it: " + e.getMessage());
+        }
+        return ByteBuffer.wrap(out.toByteArray());
+    }
+
+    private static ByteBuffer recompress(RecordBatch batch, org.apache.kafka.common.record.CompressionType target,
+            long logAppendTimeMs, long maxUncompressedBytes) {
+        org.apache.kafka.common.record.MemoryRecordsBuilder builder = MemoryRecords.builder(
+                ByteBuffer.allocate(Math.max(256, batch.sizeInBytes())), RecordBatch.MAGIC_VALUE_V2,
+                org.apache.kafka.common.compress.Compression.of(target).build(),
+                logAppendTimeMs >= 0 ? org.apache.kafka.common.record.TimestampType.LOG_APPEND_TIME
+                        : org.apache.kafka.common.record.TimestampType.CREATE_TIME,
+                batch.baseOffset(), logAppendTimeMs >= 0 ? logAppendTimeMs : RecordBatch.NO_TIMESTAMP,
+                batch.producerId(), batch.producerEpoch(), batch.baseSequence(), batch.isTransactional(),
+                batch.partitionLeaderEpoch());
+        long expanded = 0;
+        try (CloseableIterator<Record> records = batch.streamingIterator(BufferSupplier.NO_CACHING)) {
+            while (records.hasNext()) {
+                Record r = records.next();
+                expanded += r.sizeInBytes();
+                if (expanded > maxUncompressedBytes) {
+                    throw new LogException(LogError.MESSAGE_TOO_LARGE, "A batch expands to more than "
+                            + maxUncompressedBytes + " bytes of records while it is recompressed");
+                }
+                builder.appendWithOffset(r.offset(), r);
+            }
+        }
+        return builder.build().buffer();
+    }
+
+    /**
+     * KIP-937: null if every record's CreateTime in {@code batches} (position to limit) lies within
+     * [{@code minTimestamp}, {@code maxTimestamp}], else Kafka's message for the first that does not.
+     */
+    public static String timestampOutOfRange(ByteBuffer batches, long minTimestamp, long maxTimestamp) {
+        try {
+            for (RecordBatch batch : MemoryRecords.readableRecords(batches.duplicate()).batches()) {
+                if (batch.isControlBatch()) {
+                    continue;
+                }
+                try (CloseableIterator<Record> records = batch.streamingIterator(BufferSupplier.NO_CACHING)) {
+                    while (records.hasNext()) {
+                        Record r = records.next();
+                        if (r.timestamp() < minTimestamp || r.timestamp() > maxTimestamp) {
+                            return "Timestamp " + r.timestamp() + " of message with offset " + r.offset()
+                                    + " is out of range. The timestamp should be within [" + minTimestamp + ", "
+                                    + maxTimestamp + "]";
+                        }
+                    }
+                }
+            }
+        } catch (KafkaException e) {
+            throw new LogException(LogError.CORRUPT_MESSAGE, "Cannot read a batch: " + e.getMessage());
+        }
+        return null;
+    }
 }
