@@ -7,7 +7,13 @@ import io.tributary.proto.metadata.CreateAclsResponse;
 import io.tributary.proto.metadata.DeleteAclsResponse;
 import io.tributary.proto.metadata.DeletedAcls;
 import io.tributary.proto.metadata.UserResult;
+import io.tributary.proto.metadata.AlterPartitionReassignmentsRequest;
+import io.tributary.proto.metadata.AlterPartitionReassignmentsResponse;
 import io.tributary.proto.metadata.AlterPartitionRequest;
+import io.tributary.proto.metadata.ListPartitionReassignmentsRequest;
+import io.tributary.proto.metadata.ListPartitionReassignmentsResponse;
+import io.tributary.proto.metadata.OngoingReassignment;
+import io.tributary.proto.metadata.PartitionReassignmentResult;
 import io.tributary.proto.metadata.BrokerHeartbeatRequest;
 import io.tributary.proto.metadata.BrokerHeartbeatResponse;
 import io.tributary.proto.metadata.ControllerErrorCode;
@@ -355,6 +361,9 @@ public final class Controller implements Closeable {
         if (r != null && r.hasCreateAcls()) {
             return Math.max(1, r.getCreateAcls().getAclsCount());
         }
+        if (r != null && r.hasAlterPartitionReassignments()) {
+            return Math.max(1, r.getAlterPartitionReassignments().getPartitionsCount());
+        }
         return 2;
     }
 
@@ -399,6 +408,9 @@ public final class Controller implements Closeable {
                     request.getAllocateProducerIds().getSize(), working);
             case ALTER_PARTITION -> alterPartition(request.getAlterPartition(), working);
             case CREATE_PARTITIONS -> createPartitions(request.getCreatePartitions(), working);
+            case ALTER_PARTITION_REASSIGNMENTS -> alterReassignments(request.getAlterPartitionReassignments(),
+                    working);
+            case LIST_PARTITION_REASSIGNMENTS -> listReassignments(request.getListPartitionReassignments());
             case FETCH_METADATA -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
                     .setMetadata(updates.apply(request.getFetchMetadata().getFromOffset())));
             case ALTER_SCRAM_CREDENTIALS -> {
@@ -543,6 +555,51 @@ public final class Controller implements Closeable {
         });
     }
 
+    /** AlterPartitionReassignments: decided per partition by {@link ReassignmentDecisions}, answered per partition. */
+    private Decision alterReassignments(AlterPartitionReassignmentsRequest r, MetadataImage working) {
+        List<ReassignmentDecisions.Target> targets = r.getPartitionsList().stream()
+                .map(t -> new ReassignmentDecisions.Target(t.getTopic(), t.getPartition(),
+                        t.getHasTarget() ? t.getReplicasList() : null))
+                .toList();
+        ControllerResult<List<ReassignmentDecisions.Result>> d = ReassignmentDecisions.alter(working, targets);
+        return decided(d, applied -> {
+            AlterPartitionReassignmentsResponse.Builder answer = AlterPartitionReassignmentsResponse.newBuilder();
+            for (ReassignmentDecisions.Result result : d.response()) {
+                answer.addResults(PartitionReassignmentResult.newBuilder().setTopic(result.topic())
+                        .setPartition(result.partition()).setError(toCode(result.error()))
+                        .setErrorMessage(result.message() == null ? "" : result.message()));
+                if (result.error() == ControllerError.NONE) {
+                    log.info("node={} reassignment of {}-{} to {}: now {}", nodeId, result.topic(),
+                            result.partition(), targets.stream().filter(t -> t.topic().equals(result.topic())
+                                    && t.partition() == result.partition()).findFirst().map(t -> t.replicas())
+                                    .orElse(null), describe(applied, result.topic(), result.partition()));
+                }
+            }
+            return ok(applied).setAlterPartitionReassignments(answer);
+        });
+    }
+
+    private static String describe(MetadataImage image, String topic, int partition) {
+        TopicImage t = image.topic(topic);
+        return t == null || t.partition(partition) == null ? "gone" : t.partition(partition).toString();
+    }
+
+    /** ListPartitionReassignments, answered from the applied image. */
+    private Decision listReassignments(ListPartitionReassignmentsRequest r) {
+        List<ReassignmentDecisions.Target> named = r.getPartitionsList().stream()
+                .map(t -> new ReassignmentDecisions.Target(t.getTopic(), t.getPartition(), null)).toList();
+        return new Decision(List.of(), applied -> {
+            ListPartitionReassignmentsResponse.Builder answer = ListPartitionReassignmentsResponse.newBuilder();
+            for (ReassignmentDecisions.Ongoing o : ReassignmentDecisions.list(applied, named, r.getAll())) {
+                answer.addReassignments(OngoingReassignment.newBuilder().setTopic(o.topic())
+                        .setPartition(o.partition().partition()).addAllReplicas(o.partition().replicas())
+                        .addAllAddingReplicas(o.partition().addingReplicas())
+                        .addAllRemovingReplicas(o.partition().removingReplicas()));
+            }
+            return ok(applied).setListPartitionReassignments(answer);
+        });
+    }
+
     private Decision alterPartition(AlterPartitionRequest r, MetadataImage working) {
         BrokerRegistration broker = working.brokers().get(r.getBrokerId());
         if (broker == null || broker.brokerEpoch() != r.getBrokerEpoch() || broker.fenced()) {
@@ -627,6 +684,7 @@ public final class Controller implements Closeable {
             case INVALID_UPDATE_VERSION -> ControllerErrorCode.INVALID_UPDATE_VERSION;
             case INELIGIBLE_REPLICA -> ControllerErrorCode.INELIGIBLE_REPLICA;
             case INVALID_REPLICA_ASSIGNMENT -> ControllerErrorCode.INVALID_REPLICA_ASSIGNMENT;
+            case NO_REASSIGNMENT_IN_PROGRESS -> ControllerErrorCode.NO_REASSIGNMENT_IN_PROGRESS;
         };
     }
 

@@ -310,6 +310,13 @@ public final class ControllerDecisions {
             }
         }
         PartitionImage next = withLeader(current, current.leader(), isr);
+        // KIP-455: the ISR change that brings the last target replica into the ISR completes the reassignment, in
+        // the same record (Kafka's PartitionChangeBuilder.tryCompleteReassignment).
+        PartitionImage completed = ReassignmentDecisions.maybeComplete(image, next != current ? next
+                : current.with(current.isr(), current.leader(), current.leaderEpoch(), current.partitionEpoch() + 1));
+        if (completed != null) {
+            return ControllerResult.of(List.of(replicasChange(topic, completed)), completed);
+        }
         if (next == current) {
             return ControllerResult.of(List.of(), current);
         }
@@ -330,17 +337,16 @@ public final class ControllerDecisions {
     }
 
     /** The partition with this leader and ISR: leader epoch bumped if the leader changed, partition epoch if any. */
-    private static PartitionImage withLeader(PartitionImage partition, int leader, List<Integer> isr) {
+    static PartitionImage withLeader(PartitionImage partition, int leader, List<Integer> isr) {
         if (leader == partition.leader() && isr.equals(partition.isr())) {
             return partition;
         }
         int leaderEpoch = leader == partition.leader() ? partition.leaderEpoch() : partition.leaderEpoch() + 1;
-        return new PartitionImage(partition.partition(), partition.replicas(), isr, leader, leaderEpoch,
-                partition.partitionEpoch() + 1);
+        return partition.with(isr, leader, leaderEpoch, partition.partitionEpoch() + 1);
     }
 
     /** The first replica, in replica order, in {@code isr}, not {@code excluded}, registered and unfenced. */
-    private static int firstLiveIsrReplica(MetadataImage image, List<Integer> replicas, List<Integer> isr,
+    static int firstLiveIsrReplica(MetadataImage image, List<Integer> replicas, List<Integer> isr,
             int excluded) {
         for (int replica : replicas) {
             BrokerRegistration broker = image.brokers().get(replica);
@@ -351,16 +357,32 @@ public final class ControllerDecisions {
         return PartitionImage.NO_LEADER;
     }
 
-    private static MetadataRecord partitionChange(TopicImage topic, PartitionImage next) {
-        return MetadataRecord.newBuilder()
-                .setPartitionChange(PartitionChangeRecord.newBuilder()
-                        .setTopicId(Uuids.toProto(topic.topicId()))
-                        .setPartition(next.partition())
-                        .setLeader(next.leader())
-                        .setLeaderEpoch(next.leaderEpoch())
-                        .addAllIsr(next.isr())
-                        .setPartitionEpoch(next.partitionEpoch()))
+    /** The record that changes the leader, ISR and epochs of {@code next}'s partition to its own (replicas stay). */
+    static MetadataRecord partitionChange(TopicImage topic, PartitionImage next) {
+        return MetadataRecord.newBuilder().setPartitionChange(partitionChangeBuilder(topic, next)).build();
+    }
+
+    /**
+     * The record that changes {@code next}'s partition to it entirely: leader, ISR, epochs, and its replicas with the
+     * reassignment in progress ({@code replicas_changed}).
+     */
+    static MetadataRecord replicasChange(TopicImage topic, PartitionImage next) {
+        return MetadataRecord.newBuilder().setPartitionChange(partitionChangeBuilder(topic, next)
+                .setReplicasChanged(true)
+                .addAllReplicas(next.replicas())
+                .addAllAddingReplicas(next.addingReplicas())
+                .addAllRemovingReplicas(next.removingReplicas()))
                 .build();
+    }
+
+    private static PartitionChangeRecord.Builder partitionChangeBuilder(TopicImage topic, PartitionImage next) {
+        return PartitionChangeRecord.newBuilder()
+                .setTopicId(Uuids.toProto(topic.topicId()))
+                .setPartition(next.partition())
+                .setLeader(next.leader())
+                .setLeaderEpoch(next.leaderEpoch())
+                .addAllIsr(next.isr())
+                .setPartitionEpoch(next.partitionEpoch());
     }
 
     private static MetadataRecord unfenceRecord(BrokerRegistration broker) {

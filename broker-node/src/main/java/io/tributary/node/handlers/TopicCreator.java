@@ -62,6 +62,7 @@ final class TopicCreator {
             case RESOURCE_NOT_FOUND -> Errors.RESOURCE_NOT_FOUND;
             case POLICY_VIOLATION -> Errors.POLICY_VIOLATION;
             case INVALID_REPLICA_ASSIGNMENT -> Errors.INVALID_REPLICA_ASSIGNMENT;
+            case NO_REASSIGNMENT_IN_PROGRESS -> Errors.NO_REASSIGNMENT_IN_PROGRESS;
             case INVALID_REQUEST, STALE_BROKER_EPOCH, UNRECOGNIZED -> Errors.INVALID_REQUEST;
         };
     }
