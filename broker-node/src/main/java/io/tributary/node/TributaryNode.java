@@ -309,6 +309,8 @@ public final class TributaryNode implements Closeable {
                 new CreateTopicsHandler(services),
                 new DeleteTopicsHandler(services),
                 new io.tributary.node.handlers.CreatePartitionsHandler(services),
+                new io.tributary.node.handlers.AlterPartitionReassignmentsHandler(services),
+                new io.tributary.node.handlers.ListPartitionReassignmentsHandler(services),
                 new ProduceHandler(services),
                 new FetchHandler(services),
                 new ListOffsetsHandler(services),

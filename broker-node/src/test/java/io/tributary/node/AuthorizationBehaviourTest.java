@@ -190,6 +190,25 @@ class AuthorizationBehaviourTest {
                             (short) 2, deleteRecords);
             assertThat(deleted.topics().find("t").partitions().find(0).errorCode())
                     .isEqualTo(Errors.TOPIC_AUTHORIZATION_FAILED.code());
+            // Reassignments need ALTER (alter) and DESCRIBE (list) on the cluster; the refusal is at the top and for
+            // every partition, as Kafka's getErrorResponse
+            org.apache.kafka.common.message.AlterPartitionReassignmentsRequestData reassign =
+                    new org.apache.kafka.common.message.AlterPartitionReassignmentsRequestData();
+            reassign.topics().add(new org.apache.kafka.common.message.AlterPartitionReassignmentsRequestData
+                    .ReassignableTopic().setName("t").setPartitions(List.of(new org.apache.kafka.common.message
+                            .AlterPartitionReassignmentsRequestData.ReassignablePartition().setPartitionIndex(0)
+                            .setReplicas(List.of(1)))));
+            org.apache.kafka.common.message.AlterPartitionReassignmentsResponseData reassigned =
+                    (org.apache.kafka.common.message.AlterPartitionReassignmentsResponseData) client.send(
+                            ApiKeys.ALTER_PARTITION_REASSIGNMENTS, (short) 0, reassign);
+            assertThat(reassigned.errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+            assertThat(reassigned.responses().get(0).partitions().get(0).errorCode())
+                    .isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+            org.apache.kafka.common.message.ListPartitionReassignmentsResponseData listed =
+                    (org.apache.kafka.common.message.ListPartitionReassignmentsResponseData) client.send(
+                            ApiKeys.LIST_PARTITION_REASSIGNMENTS, (short) 0,
+                            new org.apache.kafka.common.message.ListPartitionReassignmentsRequestData());
+            assertThat(listed.errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
         }
     }
 

@@ -561,7 +561,8 @@ public final class Controller implements Closeable {
                 .map(t -> new ReassignmentDecisions.Target(t.getTopic(), t.getPartition(),
                         t.getHasTarget() ? t.getReplicasList() : null))
                 .toList();
-        ControllerResult<List<ReassignmentDecisions.Result>> d = ReassignmentDecisions.alter(working, targets);
+        ControllerResult<List<ReassignmentDecisions.Result>> d = ReassignmentDecisions.alter(working, targets,
+                !r.getDisallowReplicationFactorChange());
         return decided(d, applied -> {
             AlterPartitionReassignmentsResponse.Builder answer = AlterPartitionReassignmentsResponse.newBuilder();
             for (ReassignmentDecisions.Result result : d.response()) {

@@ -56,12 +56,22 @@ public final class ReassignmentDecisions {
      * refuse before.
      */
     public static ControllerResult<List<Result>> alter(MetadataImage image, List<Target> targets) {
+        return alter(image, targets, true);
+    }
+
+    /**
+     * As {@link #alter(MetadataImage, List)}; without {@code allowReplicationFactorChange} (KIP-860) a target whose
+     * size differs from the partition's replication factor (its replicas before any reassignment) is refused with
+     * INVALID_REPLICATION_FACTOR.
+     */
+    public static ControllerResult<List<Result>> alter(MetadataImage image, List<Target> targets,
+            boolean allowReplicationFactorChange) {
         List<MetadataRecord> records = new ArrayList<>();
         List<Result> results = new ArrayList<>();
         MetadataImage working = image;
         long offset = image.offset();
         for (Target t : targets) {
-            ControllerResult<PartitionImage> one = alterOne(working, t);
+            ControllerResult<PartitionImage> one = alterOne(working, t, allowReplicationFactorChange);
             results.add(new Result(t.topic(), t.partition(), one.error(), one.message()));
             for (MetadataRecord record : one.records()) {
                 records.add(record);
@@ -71,12 +81,18 @@ public final class ReassignmentDecisions {
         return ControllerResult.of(records, results);
     }
 
-    static ControllerResult<PartitionImage> alterOne(MetadataImage image, Target t) {
+    static ControllerResult<PartitionImage> alterOne(MetadataImage image, Target t,
+            boolean allowReplicationFactorChange) {
         TopicImage topic = image.topic(t.topic());
         PartitionImage current = topic == null ? null : topic.partition(t.partition());
         if (current == null) {
             return ControllerResult.error(ControllerError.UNKNOWN_TOPIC_OR_PARTITION, "Unable to find partition "
                     + t.topic() + "-" + t.partition() + ".");
+        }
+        int replicationFactor = current.replicas().size() - current.addingReplicas().size();
+        if (!allowReplicationFactorChange && t.replicas() != null && t.replicas().size() != replicationFactor) {
+            return ControllerResult.error(ControllerError.INVALID_REPLICATION_FACTOR, "The replication factor is"
+                    + " changed from " + replicationFactor + " to " + t.replicas().size());
         }
         ControllerResult<PartitionImage> next = t.replicas() == null ? cancel(image, t, current)
                 : start(image, current, t.replicas());

@@ -230,6 +230,25 @@ class ReassignmentDecisionsTest {
     }
 
     @Test
+    void withoutReplicationFactorChangesATargetOfAnotherSizeIsRefused() {
+        // Given partition 0 with 3 replicas
+        MetadataImage image = fourBrokersAndTopic();
+
+        // When a KIP-860 request that disallows replication factor changes asks for 4 replicas, then for 3
+        ControllerResult<List<ReassignmentDecisions.Result>> grow = ReassignmentDecisions.alter(image,
+                List.of(new ReassignmentDecisions.Target("t", 0, List.of(1, 2, 3, 4))), false);
+        ControllerResult<List<ReassignmentDecisions.Result>> move = ReassignmentDecisions.alter(image,
+                List.of(new ReassignmentDecisions.Target("t", 0, List.of(1, 2, 4))), false);
+
+        // Then the growth is refused and the move starts
+        assertThat(grow.response().get(0).error()).isEqualTo(ControllerError.INVALID_REPLICATION_FACTOR);
+        assertThat(grow.response().get(0).message()).isEqualTo("The replication factor is changed from 3 to 4");
+        assertThat(grow.records()).isEmpty();
+        assertThat(move.response().get(0).error()).isEqualTo(ControllerError.NONE);
+        assertThat(move.records()).hasSize(1);
+    }
+
+    @Test
     void cancellingWhenNoOriginalReplicaIsInTheIsrIsRefused() {
         // Given a move from [1, 2, 3] to [4] where only 4 is left in the ISR... reached through the fencing of 1-3
         MetadataImage image = fourBrokersAndTopic();
