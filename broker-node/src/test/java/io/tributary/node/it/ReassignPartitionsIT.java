@@ -1,0 +1,160 @@
+package io.tributary.node.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Kafka's own {@code kafka-reassign-partitions} ({@code org.apache.kafka.tools.reassign.ReassignPartitionsCommand},
+ * run as a separate JVM from the jars the build copies to {@code target/kafka-tools}) on a 4-node cluster moves the
+ * replica of a 3-replica partition from node 3 to node 4 while an idempotent acks=all producer and a consumer run:
+ * node 4 catches up by replication and joins the ISR, the controller completes the move, {@code --verify} reports
+ * it completed, node 3's log directory of the partition is gone, node 4's log is byte-identical to the other
+ * replicas', every acknowledged record is there once at its offset, and the consumer never saw an error.
+ */
+class ReassignPartitionsIT {
+    private static final String TOPIC = "moving";
+    private static final Duration DEADLINE = Duration.ofSeconds(90);
+
+    @RegisterExtension
+    static final ClusterProcesses cluster = new ClusterProcesses(4, 3);
+
+    @TempDir
+    Path workDir;
+
+    @Test
+    void kafkaReassignPartitionsMovesAReplicaFromNodeThreeToNodeFourUnderLoad() throws Exception {
+        // Given a topic of 4 partitions of 3 replicas over 4 nodes: one partition is on nodes 1, 2 and 3 exactly
+        Clients.createTopic(cluster.bootstrap(), TOPIC, 4, 3, Map.of("segment.bytes", "65536"));
+        cluster.awaitAgreedMetadata(TOPIC);
+        int partition = -1;
+        List<Integer> replicas = null;
+        for (int p = 0; p < 4; p++) {
+            KafkaRequests.PartitionState state = cluster.awaitFullIsr(TOPIC, p, DEADLINE);
+            if (new TreeSet<>(state.replicas()).equals(new TreeSet<>(Set.of(1, 2, 3)))) {
+                partition = p;
+                replicas = state.replicas();
+            }
+        }
+        assertThat(partition).as("a partition on nodes 1, 2, 3").isNotNegative();
+        TopicPartition tp = new TopicPartition(TOPIC, partition);
+        List<Integer> target = replicas.stream().map(r -> r == 3 ? 4 : r).toList();
+
+        // and a producer (acks=all, idempotent) and a consumer running on it, with records already written
+        ConcurrentLinkedQueue<Throwable> consumerErrors = new ConcurrentLinkedQueue<>();
+        ConcurrentLinkedQueue<ConsumerRecord<String, String>> consumed = new ConcurrentLinkedQueue<>();
+        AtomicBoolean consuming = new AtomicBoolean(true);
+        Thread consumer = new Thread(() -> consume(tp, consuming, consumed, consumerErrors), "reassign-consumer");
+        try (AckedSends sends = new AckedSends(Clients.producer(cluster.bootstrap(), Map.of()), tp, "move",
+                Duration.ofMillis(2), 200)) {
+            sends.start();
+            consumer.start();
+            await("2,000 acknowledged records before the move").atMost(DEADLINE).until(() -> sends.ackedCount() >= 2_000);
+
+            // When kafka-reassign-partitions moves the partition from node 3 to node 4
+            Path plan = workDir.resolve("reassignment.json");
+            Files.writeString(plan, "{\"version\": 1, \"partitions\": [{\"topic\": \"" + TOPIC + "\", \"partition\": "
+                    + partition + ", \"replicas\": " + target + "}]}");
+            ExternalCommand.Result executed = reassign("--execute", "--reassignment-json-file", plan.toString());
+            assertThat(executed.exitCode()).as("%s", executed).isZero();
+            assertThat(executed.stdout()).as("%s", executed).contains("Successfully started partition reassignment");
+
+            // Then --verify reports it completed, and every node describes the partition on the target replicas
+            ExternalCommand.Result[] verified = new ExternalCommand.Result[1];
+            await("kafka-reassign-partitions --verify reports the move completed").atMost(DEADLINE)
+                    .pollInterval(Duration.ofSeconds(1))
+                    .until(() -> {
+                        verified[0] = reassign("--verify", "--preserve-throttles", "--reassignment-json-file",
+                                plan.toString());
+                        return verified[0].exitCode() == 0 && verified[0].stdout().contains(
+                                "Reassignment of partition " + tp + " is completed.");
+                    });
+            cluster.awaitPartition(TOPIC, partition, "replicas " + target + ", all in the ISR",
+                    s -> s.replicas().equals(target) && new TreeSet<>(s.isr()).equals(new TreeSet<>(target)),
+                    DEADLINE);
+            // and node 3 deletes its replica's log directory
+            Path movedAway = cluster.node(3).partitionDir(TOPIC, partition);
+            await("node 3 deletes " + movedAway).atMost(DEADLINE).until(() -> !Files.exists(movedAway));
+            assertThat(Files.exists(cluster.node(4).partitionDir(TOPIC, partition))).isTrue();
+
+            // and the load goes on after the move
+            long movedAtNs = System.nanoTime();
+            await("an acknowledged send after the move").atMost(DEADLINE).until(() -> sends.ackedSentAfter(movedAtNs));
+            sends.stop(Duration.ofSeconds(30));
+
+            // Then every acknowledged record is on the partition once, at its offset, on every replica alike
+            Set<Integer> targetNodes = new HashSet<>(target);
+            cluster.awaitIdenticalLogs(TOPIC, partition, targetNodes, DEADLINE);
+            List<AckedSends.Ack> acks = sends.acks();
+            long lastAcked = acks.stream().mapToLong(AckedSends.Ack::offset).max().orElseThrow();
+            await("the consumer reads up to offset " + lastAcked).atMost(DEADLINE)
+                    .until(() -> consumed.stream().anyMatch(r -> r.offset() >= lastAcked));
+            consuming.set(false);
+            consumer.join(DEADLINE.toMillis());
+            Map<Long, String> byOffset = new java.util.HashMap<>();
+            for (ConsumerRecord<String, String> r : consumed) {
+                String earlier = byOffset.put(r.offset(), r.value());
+                assertThat(earlier == null || earlier.equals(r.value())).as("offset %d read twice with two values",
+                        r.offset()).isTrue();
+            }
+            List<String> lost = new ArrayList<>();
+            for (AckedSends.Ack ack : acks) {
+                if (!ack.value().equals(byOffset.get(ack.offset()))) {
+                    lost.add(ack.value() + "@" + ack.offset());
+                }
+            }
+            assertThat(lost).as("acknowledged records missing or changed (of %d)", acks.size()).isEmpty();
+            assertThat(consumerErrors).as("consumer errors").isEmpty();
+            assertThat(acks.size()).isGreaterThan(2_000);
+        } finally {
+            consuming.set(false);
+            consumer.join(DEADLINE.toMillis());
+        }
+    }
+
+    private static void consume(TopicPartition tp, AtomicBoolean consuming,
+            ConcurrentLinkedQueue<ConsumerRecord<String, String>> consumed, ConcurrentLinkedQueue<Throwable> errors) {
+        try (KafkaConsumer<String, String> consumer = Clients.consumer(cluster.bootstrap())) {
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            while (consuming.get()) {
+                try {
+                    consumer.poll(Duration.ofMillis(200)).forEach(consumed::add);
+                } catch (RuntimeException e) {
+                    errors.add(e);
+                }
+            }
+        } catch (RuntimeException e) {
+            errors.add(e);
+        }
+    }
+
+    /** Runs Kafka's ReassignPartitionsCommand (kafka-reassign-partitions.sh) against the cluster in its own JVM. */
+    private ExternalCommand.Result reassign(String... args) {
+        Path jars = Path.of(System.getProperty("kafka.tools.dir", "target/kafka-tools")).toAbsolutePath();
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                "-cp", jars + "/*",
+                "org.apache.kafka.tools.reassign.ReassignPartitionsCommand",
+                "--bootstrap-server", cluster.bootstrap()));
+        command.addAll(List.of(args));
+        return ExternalCommand.run(command, "", Duration.ofSeconds(90), workDir);
+    }
+}
