@@ -23,11 +23,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Kafka's own {@code kafka-reassign-partitions} ({@code org.apache.kafka.tools.reassign.ReassignPartitionsCommand},
- * run as a separate JVM from the jars the build copies to {@code target/kafka-tools}) on a 4-node cluster moves the
+ * run as a separate JVM from the 4.4.0 jars the build copies to {@code target/kafka-configs-tool}, with Jackson
+ * from {@code target/kafka-tools}) on a 4-node cluster moves the
  * replica of a 3-replica partition from node 3 to node 4 while an idempotent acks=all producer and a consumer run:
  * node 4 catches up by replication and joins the ISR, the controller completes the move, {@code --verify} reports
  * it completed, node 3's log directory of the partition is gone, node 4's log is byte-identical to the other
  * replicas', every acknowledged record is there once at its offset, and the consumer never saw an error.
+ *
+ * <p>The tool asks every broker for its replicas' log dirs (DescribeLogDirs) before it starts a move, so this test
+ * needs the DescribeLogDirs handler (branch wt-smallapis); {@code --verify} runs with {@code --preserve-throttles},
+ * since clearing throttles alters broker configs, which need dynamic broker configs (branch wt-brokercfg).
  */
 class ReassignPartitionsIT {
     private static final String TOPIC = "moving";
@@ -148,10 +153,21 @@ class ReassignPartitionsIT {
 
     /** Runs Kafka's ReassignPartitionsCommand (kafka-reassign-partitions.sh) against the cluster in its own JVM. */
     private ExternalCommand.Result reassign(String... args) {
-        Path jars = Path.of(System.getProperty("kafka.tools.dir", "target/kafka-tools")).toAbsolutePath();
+        // The 4.4.0 set of ConfigsToolIT (kafka-tools 4.2.1's set lacks kafka-metadata, whose ReplicaPlacer the
+        // command loads at start) with the JSON parser of the kafka-tools set.
+        Path jars = Path.of(System.getProperty("kafka.configs.tool.dir", "target/kafka-configs-tool"))
+                .toAbsolutePath();
+        Path tools = Path.of(System.getProperty("kafka.tools.dir", "target/kafka-tools")).toAbsolutePath();
+        StringBuilder classpath = new StringBuilder(jars + "/*");
+        try (java.util.stream.Stream<Path> files = Files.list(tools)) {
+            files.filter(f -> f.getFileName().toString().startsWith("jackson-"))
+                    .forEach(f -> classpath.append(java.io.File.pathSeparator).append(f));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
-                "-cp", jars + "/*",
+                "-cp", classpath.toString(),
                 "org.apache.kafka.tools.reassign.ReassignPartitionsCommand",
                 "--bootstrap-server", cluster.bootstrap()));
         command.addAll(List.of(args));
