@@ -311,6 +311,7 @@ public final class TributaryNode implements Closeable {
                 new io.tributary.node.handlers.CreatePartitionsHandler(services),
                 new io.tributary.node.handlers.AlterPartitionReassignmentsHandler(services),
                 new io.tributary.node.handlers.ListPartitionReassignmentsHandler(services),
+                new io.tributary.node.handlers.UnregisterBrokerHandler(services),
                 new ProduceHandler(services),
                 new FetchHandler(services),
                 new ListOffsetsHandler(services),

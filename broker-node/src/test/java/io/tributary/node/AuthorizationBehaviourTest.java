@@ -209,6 +209,12 @@ class AuthorizationBehaviourTest {
                             ApiKeys.LIST_PARTITION_REASSIGNMENTS, (short) 0,
                             new org.apache.kafka.common.message.ListPartitionReassignmentsRequestData());
             assertThat(listed.errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+            // UnregisterBroker needs ALTER on the cluster
+            org.apache.kafka.common.message.UnregisterBrokerResponseData unregistered =
+                    (org.apache.kafka.common.message.UnregisterBrokerResponseData) client.send(
+                            ApiKeys.UNREGISTER_BROKER, (short) 0,
+                            new org.apache.kafka.common.message.UnregisterBrokerRequestData().setBrokerId(1));
+            assertThat(unregistered.errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
         }
     }
 

@@ -129,4 +129,18 @@ class PartitionReassignmentsTest {
                         .allowReplicationFactorChange(false)).all().get(30, TimeUnit.SECONDS))
                 .hasCauseInstanceOf(org.apache.kafka.common.errors.InvalidReplicationFactorException.class);
     }
+
+    @Test
+    void unregisterBrokerRefusesAnUnknownBrokerAndOneThatHostsReplicas() throws Exception {
+        try (WireClient client = new WireClient(node.port())) {
+            org.apache.kafka.common.message.UnregisterBrokerResponseData unknown =
+                    (org.apache.kafka.common.message.UnregisterBrokerResponseData) client.send(
+                            ApiKeys.UNREGISTER_BROKER, (short) 0,
+                            new org.apache.kafka.common.message.UnregisterBrokerRequestData().setBrokerId(7));
+            assertThat(unknown.errorCode()).isEqualTo(Errors.BROKER_ID_NOT_REGISTERED.code());
+        }
+        assertThatThrownBy(() -> admin.unregisterBroker(1).all().get(30, TimeUnit.SECONDS))
+                .hasCauseInstanceOf(org.apache.kafka.common.errors.InvalidRequestException.class)
+                .hasMessageContaining("still hosts");
+    }
 }

@@ -411,6 +411,13 @@ public final class Controller implements Closeable {
             case ALTER_PARTITION_REASSIGNMENTS -> alterReassignments(request.getAlterPartitionReassignments(),
                     working);
             case LIST_PARTITION_REASSIGNMENTS -> listReassignments(request.getListPartitionReassignments());
+            case UNREGISTER_BROKER -> {
+                int brokerId = request.getUnregisterBroker().getBrokerId();
+                yield decided(ControllerDecisions.unregisterBroker(working, brokerId), applied -> {
+                    log.info("node={} unregistered broker {}", nodeId, brokerId);
+                    return ok(applied);
+                });
+            }
             case FETCH_METADATA -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
                     .setMetadata(updates.apply(request.getFetchMetadata().getFromOffset())));
             case ALTER_SCRAM_CREDENTIALS -> {
@@ -686,6 +693,7 @@ public final class Controller implements Closeable {
             case INELIGIBLE_REPLICA -> ControllerErrorCode.INELIGIBLE_REPLICA;
             case INVALID_REPLICA_ASSIGNMENT -> ControllerErrorCode.INVALID_REPLICA_ASSIGNMENT;
             case NO_REASSIGNMENT_IN_PROGRESS -> ControllerErrorCode.NO_REASSIGNMENT_IN_PROGRESS;
+            case BROKER_ID_NOT_REGISTERED -> ControllerErrorCode.BROKER_ID_NOT_REGISTERED;
         };
     }
 

@@ -10,6 +10,7 @@ import io.tributary.proto.metadata.PartitionRecord;
 import io.tributary.proto.metadata.ProducerIdBlockRecord;
 import io.tributary.proto.metadata.RegisterBrokerRecord;
 import io.tributary.proto.metadata.UnfenceBrokerRecord;
+import io.tributary.proto.metadata.UnregisterBrokerRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -222,6 +223,40 @@ public final class ControllerDecisions {
             }
         }
         return ControllerResult.of(records, null);
+    }
+
+    /**
+     * UnregisterBroker (KIP-631): removes a broker's registration, for a node taken out of the cluster. Unlike Kafka,
+     * which takes the broker out of every ISR and leaves it in the replica lists, this refuses (INVALID_REQUEST) while
+     * any partition still names the broker among its replicas, so that no partition is left with a replica on a node
+     * that is gone: move them first ({@code kafka-reassign-partitions}). BROKER_ID_NOT_REGISTERED if unknown. A
+     * broker that is still running re-registers at its next heartbeat, as in Kafka.
+     */
+    public static ControllerResult<Void> unregisterBroker(MetadataImage image, int brokerId) {
+        BrokerRegistration broker = image.brokers().get(brokerId);
+        if (broker == null) {
+            return ControllerResult.error(ControllerError.BROKER_ID_NOT_REGISTERED, "Broker ID " + brokerId
+                    + " is not currently registered");
+        }
+        int hosted = 0;
+        String example = null;
+        for (TopicImage topic : image.topics().values()) {
+            for (PartitionImage partition : topic.partitions()) {
+                if (partition.replicas().contains(brokerId)) {
+                    hosted++;
+                    example = example == null ? topic.name() + "-" + partition.partition() : example;
+                }
+            }
+        }
+        if (hosted > 0) {
+            return ControllerResult.error(ControllerError.INVALID_REQUEST, "Broker " + brokerId + " still hosts "
+                    + hosted + " partition replica(s), for example " + example + "; reassign them to other brokers"
+                    + " (kafka-reassign-partitions) before unregistering it");
+        }
+        return ControllerResult.of(List.of(MetadataRecord.newBuilder()
+                .setUnregisterBroker(UnregisterBrokerRecord.newBuilder()
+                        .setBrokerId(brokerId).setBrokerEpoch(broker.brokerEpoch()))
+                .build()), null);
     }
 
     /**

@@ -264,6 +264,14 @@ public final class MetadataImage {
                     nextBrokers.put(id, current.withFenced(fence));
                 }
             }
+            case UNREGISTER_BROKER -> {
+                int id = record.getUnregisterBroker().getBrokerId();
+                BrokerRegistration current = brokers.get(id);
+                if (current != null && current.brokerEpoch() == record.getUnregisterBroker().getBrokerEpoch()) {
+                    nextBrokers = new TreeMap<>(brokers);
+                    nextBrokers.remove(id);
+                }
+            }
             case CREATE_TOPIC -> {
                 CreateTopicRecord r = record.getCreateTopic();
                 UUID id = Uuids.fromProto(r.getTopicId());

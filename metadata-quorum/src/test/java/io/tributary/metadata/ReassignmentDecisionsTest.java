@@ -306,4 +306,47 @@ class ReassignmentDecisionsTest {
         assertThat(p0(next).addingReplicas()).containsExactly(4);
         assertThat(p0(next).isr()).containsExactly(1, 2);
     }
+
+    @Test
+    void aDrainedBrokerIsUnregisteredAndOneHostingReplicasIsRefused() {
+        // Given partition 0 on [1, 2, 3] and broker 4 hosting nothing
+        MetadataImage image = fourBrokersAndTopic();
+
+        // When broker 3 (a replica) and broker 9 (unknown) are unregistered
+        ControllerResult<Void> hosting = ControllerDecisions.unregisterBroker(image, 3);
+        ControllerResult<Void> unknown = ControllerDecisions.unregisterBroker(image, 9);
+
+        // Then both are refused, as Kafka would refuse the unknown one; nothing is written
+        assertThat(hosting.error()).isEqualTo(ControllerError.INVALID_REQUEST);
+        assertThat(hosting.message()).contains("still hosts 1 partition replica(s), for example t-0");
+        assertThat(unknown.error()).isEqualTo(ControllerError.BROKER_ID_NOT_REGISTERED);
+        assertThat(unknown.message()).isEqualTo("Broker ID 9 is not currently registered");
+
+        // When 3 is drained (moved to 4) and then unregistered
+        MetadataImage started = Images.replay(image, reassign(image, 0, 1, 2, 4));
+        assertThat(ControllerDecisions.unregisterBroker(started, 3).error())
+                .as("still a removing replica while the move is in progress")
+                .isEqualTo(ControllerError.INVALID_REQUEST);
+        MetadataImage drained = alterIsr(started, 1, 2, 3, 4);
+        MetadataImage gone = Images.replay(drained, ControllerDecisions.unregisterBroker(drained, 3));
+
+        // Then its registration is gone, from the image and from its snapshot, and the others stay
+        assertThat(gone.brokers()).containsOnlyKeys(1, 2, 4);
+        assertThat(MetadataImage.fromSnapshot(gone.toSnapshot())).isEqualTo(gone);
+    }
+
+    @Test
+    void anUnregistrationOfAnOlderRegistrationIsSkipped() {
+        // Given broker 4 unregistered by a record naming an epoch it no longer has (it registered again since)
+        MetadataImage image = fourBrokersAndTopic();
+        MetadataRecord stale = ControllerDecisions.unregisterBroker(image, 4).records().get(0);
+        MetadataImage reregistered = Images.registered(image, 4);
+
+        // When the stale record applies
+        MetadataImage next = Images.replay(reregistered, List.of(stale));
+
+        // Then the new registration stays
+        assertThat(next.brokers()).containsKey(4);
+        assertThat(next.brokers().get(4).brokerEpoch()).isEqualTo(reregistered.brokers().get(4).brokerEpoch());
+    }
 }
