@@ -12,10 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -63,15 +59,13 @@ class ReassignPartitionsIT {
         List<Integer> target = replicas.stream().map(r -> r == 3 ? 4 : r).toList();
 
         // and a producer (acks=all, idempotent) and a consumer running on it, with records already written
-        ConcurrentLinkedQueue<Throwable> consumerErrors = new ConcurrentLinkedQueue<>();
-        ConcurrentLinkedQueue<ConsumerRecord<String, String>> consumed = new ConcurrentLinkedQueue<>();
-        AtomicBoolean consuming = new AtomicBoolean(true);
-        Thread consumer = new Thread(() -> consume(tp, consuming, consumed, consumerErrors), "reassign-consumer");
-        try (AckedSends sends = new AckedSends(Clients.producer(cluster.bootstrap(), Map.of()), tp, "move",
-                Duration.ofMillis(2), 200)) {
+        try (RecordingConsumer consumer = new RecordingConsumer(cluster.bootstrap(), List.of(tp));
+                AckedSends sends = new AckedSends(Clients.producer(cluster.bootstrap(), Map.of()), tp, "move",
+                        Duration.ofMillis(2), 200)) {
             sends.start();
             consumer.start();
-            await("2,000 acknowledged records before the move").atMost(DEADLINE).until(() -> sends.ackedCount() >= 2_000);
+            await("2,000 acknowledged records before the move").atMost(DEADLINE)
+                    .until(() -> sends.ackedCount() >= 2_000);
 
             // When kafka-reassign-partitions moves the partition from node 3 to node 4
             Path plan = workDir.resolve("reassignment.json");
@@ -105,49 +99,14 @@ class ReassignPartitionsIT {
             sends.stop(Duration.ofSeconds(30));
 
             // Then every acknowledged record is on the partition once, at its offset, on every replica alike
-            Set<Integer> targetNodes = new HashSet<>(target);
-            cluster.awaitIdenticalLogs(TOPIC, partition, targetNodes, DEADLINE);
+            cluster.awaitIdenticalLogs(TOPIC, partition, new HashSet<>(target), DEADLINE);
             List<AckedSends.Ack> acks = sends.acks();
-            long lastAcked = acks.stream().mapToLong(AckedSends.Ack::offset).max().orElseThrow();
-            await("the consumer reads up to offset " + lastAcked).atMost(DEADLINE)
-                    .until(() -> consumed.stream().anyMatch(r -> r.offset() >= lastAcked));
-            consuming.set(false);
-            consumer.join(DEADLINE.toMillis());
-            Map<Long, String> byOffset = new java.util.HashMap<>();
-            for (ConsumerRecord<String, String> r : consumed) {
-                String earlier = byOffset.put(r.offset(), r.value());
-                assertThat(earlier == null || earlier.equals(r.value())).as("offset %d read twice with two values",
-                        r.offset()).isTrue();
-            }
-            List<String> lost = new ArrayList<>();
-            for (AckedSends.Ack ack : acks) {
-                if (!ack.value().equals(byOffset.get(ack.offset()))) {
-                    lost.add(ack.value() + "@" + ack.offset());
-                }
-            }
-            assertThat(lost).as("acknowledged records missing or changed (of %d)", acks.size()).isEmpty();
-            assertThat(consumerErrors).as("consumer errors").isEmpty();
+            consumer.awaitRead(tp, acks.stream().mapToLong(AckedSends.Ack::offset).max().orElseThrow(), DEADLINE);
+            consumer.close();
+            assertThat(consumer.missing(tp, acks)).as("acknowledged records missing or changed (of %d)", acks.size())
+                    .isEmpty();
+            assertThat(consumer.errors()).as("consumer errors").isEmpty();
             assertThat(acks.size()).isGreaterThan(2_000);
-        } finally {
-            consuming.set(false);
-            consumer.join(DEADLINE.toMillis());
-        }
-    }
-
-    private static void consume(TopicPartition tp, AtomicBoolean consuming,
-            ConcurrentLinkedQueue<ConsumerRecord<String, String>> consumed, ConcurrentLinkedQueue<Throwable> errors) {
-        try (KafkaConsumer<String, String> consumer = Clients.consumer(cluster.bootstrap())) {
-            consumer.assign(List.of(tp));
-            consumer.seekToBeginning(List.of(tp));
-            while (consuming.get()) {
-                try {
-                    consumer.poll(Duration.ofMillis(200)).forEach(consumed::add);
-                } catch (RuntimeException e) {
-                    errors.add(e);
-                }
-            }
-        } catch (RuntimeException e) {
-            errors.add(e);
         }
     }
 

@@ -13,13 +13,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewPartitionReassignment;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidRequestException;
 import org.junit.jupiter.api.Test;
@@ -54,10 +50,11 @@ class ScaleOutInIT {
         }
         // and load on every partition: a producer each (acks=all, idempotent) and one consumer of all
         List<AckedSends> senders = new ArrayList<>();
-        ConcurrentLinkedQueue<ConsumerRecord<String, String>> consumed = new ConcurrentLinkedQueue<>();
-        ConcurrentLinkedQueue<Throwable> consumerErrors = new ConcurrentLinkedQueue<>();
-        AtomicBoolean consuming = new AtomicBoolean(true);
-        Thread consumer = new Thread(() -> consume(consuming, consumed, consumerErrors), "scale-consumer");
+        List<TopicPartition> partitions = new ArrayList<>();
+        for (int p = 0; p < PARTITIONS; p++) {
+            partitions.add(new TopicPartition(TOPIC, p));
+        }
+        RecordingConsumer consumer = new RecordingConsumer(cluster.bootstrap(), partitions);
         try (Admin admin = Clients.admin(cluster.bootstrap())) {
             for (int p = 0; p < PARTITIONS; p++) {
                 AckedSends sends = new AckedSends(Clients.producer(cluster.bootstrap(), Map.of()),
@@ -110,32 +107,19 @@ class ScaleOutInIT {
             senders.forEach(s -> s.stop(Duration.ofSeconds(30)));
 
             // and every acknowledged record was read at its offset, once, without a consumer error
-            Map<TopicPartition, Long> lastAcked = new HashMap<>();
-            for (int p = 0; p < PARTITIONS; p++) {
-                long last = senders.get(p).acks().stream().mapToLong(AckedSends.Ack::offset).max().orElseThrow();
-                lastAcked.put(new TopicPartition(TOPIC, p), last);
-            }
-            await("the consumer reads every acknowledged offset").atMost(DEADLINE).until(() ->
-                    lastAcked.entrySet().stream().allMatch(e -> consumed.stream().anyMatch(r ->
-                            r.partition() == e.getKey().partition() && r.offset() >= e.getValue())));
-            consuming.set(false);
-            consumer.join(DEADLINE.toMillis());
-            Map<String, String> byPosition = new HashMap<>();
-            consumed.forEach(r -> byPosition.putIfAbsent(r.partition() + "@" + r.offset(), r.value()));
             List<String> lost = new ArrayList<>();
             for (int p = 0; p < PARTITIONS; p++) {
-                for (AckedSends.Ack ack : senders.get(p).acks()) {
-                    if (!ack.value().equals(byPosition.get(p + "@" + ack.offset()))) {
-                        lost.add(ack.value() + "@" + p + "/" + ack.offset());
-                    }
-                }
+                List<AckedSends.Ack> acks = senders.get(p).acks();
+                consumer.awaitRead(partitions.get(p), acks.stream().mapToLong(AckedSends.Ack::offset).max()
+                        .orElseThrow(), DEADLINE);
+                lost.addAll(consumer.missing(partitions.get(p), acks));
             }
+            consumer.close();
             assertThat(lost).as("acknowledged records missing or changed").isEmpty();
-            assertThat(consumerErrors).as("consumer errors").isEmpty();
+            assertThat(consumer.errors()).as("consumer errors").isEmpty();
         } finally {
             senders.forEach(AckedSends::close);
-            consuming.set(false);
-            consumer.join(DEADLINE.toMillis());
+            consumer.close();
         }
     }
 
@@ -152,27 +136,6 @@ class ScaleOutInIT {
             Set<Integer> replicas = new TreeSet<>(t.getValue());
             cluster.awaitPartition(TOPIC, t.getKey(), "replicas " + t.getValue() + ", all in the ISR",
                     s -> s.replicas().equals(t.getValue()) && new TreeSet<>(s.isr()).equals(replicas), DEADLINE);
-        }
-    }
-
-    private static void consume(AtomicBoolean consuming, ConcurrentLinkedQueue<ConsumerRecord<String, String>> consumed,
-            ConcurrentLinkedQueue<Throwable> errors) {
-        List<TopicPartition> partitions = new ArrayList<>();
-        for (int p = 0; p < PARTITIONS; p++) {
-            partitions.add(new TopicPartition(TOPIC, p));
-        }
-        try (KafkaConsumer<String, String> consumer = Clients.consumer(cluster.bootstrap())) {
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            while (consuming.get()) {
-                try {
-                    consumer.poll(Duration.ofMillis(200)).forEach(consumed::add);
-                } catch (RuntimeException e) {
-                    errors.add(e);
-                }
-            }
-        } catch (RuntimeException e) {
-            errors.add(e);
         }
     }
 }
