@@ -617,12 +617,20 @@ public final class Controller implements Closeable {
                             + " is not current"));
         }
         UUID topicId = Uuids.fromProto(r.getTopicId());
-        return decided(ControllerDecisions.alterPartition(working, topicId, r.getPartition(), r.getBrokerId(),
-                r.getLeaderEpoch(), r.getPartitionEpoch(), r.getNewIsrList()), applied -> {
-                    log.info("node={} ISR of topic {} partition {} is now {}", nodeId, topicId, r.getPartition(),
-                            r.getNewIsrList());
-                    return ok(applied);
-                });
+        TopicImage topic = working.topic(topicId);
+        PartitionImage before = topic == null ? null : topic.partition(r.getPartition());
+        ControllerResult<PartitionImage> decision = ControllerDecisions.alterPartition(working, topicId,
+                r.getPartition(), r.getBrokerId(), r.getLeaderEpoch(), r.getPartitionEpoch(), r.getNewIsrList());
+        return decided(decision, applied -> {
+            log.info("node={} ISR of topic {} partition {} is now {}", nodeId, topicId, r.getPartition(),
+                    r.getNewIsrList());
+            if (before != null && before.isReassigning() && !decision.response().isReassigning()) {
+                log.info("node={} reassignment of {}-{} completed: replicas {}, ISR {}, leader {} in epoch {}",
+                        nodeId, topic.name(), r.getPartition(), decision.response().replicas(),
+                        decision.response().isr(), decision.response().leader(), decision.response().leaderEpoch());
+            }
+            return ok(applied);
+        });
     }
 
     private Decision allocateProducerIds(int brokerId, int size, MetadataImage working) {
