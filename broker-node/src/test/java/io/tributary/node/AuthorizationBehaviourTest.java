@@ -206,6 +206,31 @@ class AuthorizationBehaviourTest {
                 assertThat(elected.replicaElectionResults().get(0).partitionResult()).as("v%d", v).hasSize(2)
                         .allMatch(r -> r.errorCode() == Errors.CLUSTER_AUTHORIZATION_FAILED.code());
             }
+            // Reassignments need ALTER (alter) and DESCRIBE (list) on the cluster; the refusal is at the top and for
+            // every partition, as Kafka's getErrorResponse
+            org.apache.kafka.common.message.AlterPartitionReassignmentsRequestData reassign =
+                    new org.apache.kafka.common.message.AlterPartitionReassignmentsRequestData();
+            reassign.topics().add(new org.apache.kafka.common.message.AlterPartitionReassignmentsRequestData
+                    .ReassignableTopic().setName("t").setPartitions(List.of(new org.apache.kafka.common.message
+                            .AlterPartitionReassignmentsRequestData.ReassignablePartition().setPartitionIndex(0)
+                            .setReplicas(List.of(1)))));
+            org.apache.kafka.common.message.AlterPartitionReassignmentsResponseData reassigned =
+                    (org.apache.kafka.common.message.AlterPartitionReassignmentsResponseData) client.send(
+                            ApiKeys.ALTER_PARTITION_REASSIGNMENTS, (short) 0, reassign);
+            assertThat(reassigned.errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+            assertThat(reassigned.responses().get(0).partitions().get(0).errorCode())
+                    .isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+            org.apache.kafka.common.message.ListPartitionReassignmentsResponseData listed =
+                    (org.apache.kafka.common.message.ListPartitionReassignmentsResponseData) client.send(
+                            ApiKeys.LIST_PARTITION_REASSIGNMENTS, (short) 0,
+                            new org.apache.kafka.common.message.ListPartitionReassignmentsRequestData());
+            assertThat(listed.errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+            // UnregisterBroker needs ALTER on the cluster
+            org.apache.kafka.common.message.UnregisterBrokerResponseData unregistered =
+                    (org.apache.kafka.common.message.UnregisterBrokerResponseData) client.send(
+                            ApiKeys.UNREGISTER_BROKER, (short) 0,
+                            new org.apache.kafka.common.message.UnregisterBrokerRequestData().setBrokerId(1));
+            assertThat(unregistered.errorCode()).isEqualTo(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
         }
     }
 

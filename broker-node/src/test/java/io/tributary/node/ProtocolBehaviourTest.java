@@ -84,7 +84,8 @@ class ProtocolBehaviourTest {
                     ApiKeys.DESCRIBE_PRODUCERS, ApiKeys.TXN_OFFSET_COMMIT,
                     ApiKeys.CREATE_PARTITIONS, ApiKeys.DELETE_RECORDS, ApiKeys.INCREMENTAL_ALTER_CONFIGS,
                     ApiKeys.ALTER_CONFIGS, ApiKeys.ELECT_LEADERS, ApiKeys.DESCRIBE_LOG_DIRS,
-                    ApiKeys.DESCRIBE_TOPIC_PARTITIONS);
+                    ApiKeys.DESCRIBE_TOPIC_PARTITIONS, ApiKeys.ALTER_PARTITION_REASSIGNMENTS,
+                    ApiKeys.LIST_PARTITION_REASSIGNMENTS, ApiKeys.UNREGISTER_BROKER);
             // Transactions v1: the last versions before KIP-890's v2, and no transaction.version feature.
             assertThat(response.apiKeys().find(ApiKeys.ADD_PARTITIONS_TO_TXN.id).maxVersion()).isEqualTo((short) 3);
             assertThat(response.apiKeys().find(ApiKeys.END_TXN.id).maxVersion()).isEqualTo((short) 4);

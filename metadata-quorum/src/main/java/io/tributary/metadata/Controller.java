@@ -7,7 +7,13 @@ import io.tributary.proto.metadata.CreateAclsResponse;
 import io.tributary.proto.metadata.DeleteAclsResponse;
 import io.tributary.proto.metadata.DeletedAcls;
 import io.tributary.proto.metadata.UserResult;
+import io.tributary.proto.metadata.AlterPartitionReassignmentsRequest;
+import io.tributary.proto.metadata.AlterPartitionReassignmentsResponse;
 import io.tributary.proto.metadata.AlterPartitionRequest;
+import io.tributary.proto.metadata.ListPartitionReassignmentsRequest;
+import io.tributary.proto.metadata.ListPartitionReassignmentsResponse;
+import io.tributary.proto.metadata.OngoingReassignment;
+import io.tributary.proto.metadata.PartitionReassignmentResult;
 import io.tributary.proto.metadata.BrokerHeartbeatRequest;
 import io.tributary.proto.metadata.BrokerHeartbeatResponse;
 import io.tributary.proto.metadata.ControllerErrorCode;
@@ -400,6 +406,9 @@ public final class Controller implements Closeable {
                     : Math.max(1, r.getElectLeaders().getTopicsList().stream().mapToInt(t -> t.getPartitionsCount())
                             .sum());
         }
+        if (r != null && r.hasAlterPartitionReassignments()) {
+            return Math.max(1, r.getAlterPartitionReassignments().getPartitionsCount());
+        }
         return 2;
     }
 
@@ -445,6 +454,16 @@ public final class Controller implements Closeable {
             case ALTER_PARTITION -> alterPartition(request.getAlterPartition(), working);
             case CREATE_PARTITIONS -> createPartitions(request.getCreatePartitions(), working);
             case ELECT_LEADERS -> electLeaders(request.getElectLeaders(), working);
+            case ALTER_PARTITION_REASSIGNMENTS -> alterReassignments(request.getAlterPartitionReassignments(),
+                    working);
+            case LIST_PARTITION_REASSIGNMENTS -> listReassignments(request.getListPartitionReassignments());
+            case UNREGISTER_BROKER -> {
+                int brokerId = request.getUnregisterBroker().getBrokerId();
+                yield decided(ControllerDecisions.unregisterBroker(working, brokerId), applied -> {
+                    log.info("node={} unregistered broker {}", nodeId, brokerId);
+                    return ok(applied);
+                });
+            }
             case FETCH_METADATA -> new Decision(List.of(), applied -> ControllerResponse.newBuilder()
                     .setMetadata(updates.apply(request.getFetchMetadata().getFromOffset())));
             case ALTER_SCRAM_CREDENTIALS -> {
@@ -596,6 +615,52 @@ public final class Controller implements Closeable {
         });
     }
 
+    /** AlterPartitionReassignments: decided per partition by {@link ReassignmentDecisions}, answered per partition. */
+    private Decision alterReassignments(AlterPartitionReassignmentsRequest r, MetadataImage working) {
+        List<ReassignmentDecisions.Target> targets = r.getPartitionsList().stream()
+                .map(t -> new ReassignmentDecisions.Target(t.getTopic(), t.getPartition(),
+                        t.getHasTarget() ? t.getReplicasList() : null))
+                .toList();
+        ControllerResult<List<ReassignmentDecisions.Result>> d = ReassignmentDecisions.alter(working, targets,
+                !r.getDisallowReplicationFactorChange());
+        return decided(d, applied -> {
+            AlterPartitionReassignmentsResponse.Builder answer = AlterPartitionReassignmentsResponse.newBuilder();
+            for (ReassignmentDecisions.Result result : d.response()) {
+                answer.addResults(PartitionReassignmentResult.newBuilder().setTopic(result.topic())
+                        .setPartition(result.partition()).setError(toCode(result.error()))
+                        .setErrorMessage(result.message() == null ? "" : result.message()));
+                if (result.error() == ControllerError.NONE) {
+                    log.info("node={} reassignment of {}-{} to {}: now {}", nodeId, result.topic(),
+                            result.partition(), targets.stream().filter(t -> t.topic().equals(result.topic())
+                                    && t.partition() == result.partition()).findFirst().map(t -> t.replicas())
+                                    .orElse(null), describe(applied, result.topic(), result.partition()));
+                }
+            }
+            return ok(applied).setAlterPartitionReassignments(answer);
+        });
+    }
+
+    private static String describe(MetadataImage image, String topic, int partition) {
+        TopicImage t = image.topic(topic);
+        return t == null || t.partition(partition) == null ? "gone" : t.partition(partition).toString();
+    }
+
+    /** ListPartitionReassignments, answered from the applied image. */
+    private Decision listReassignments(ListPartitionReassignmentsRequest r) {
+        List<ReassignmentDecisions.Target> named = r.getPartitionsList().stream()
+                .map(t -> new ReassignmentDecisions.Target(t.getTopic(), t.getPartition(), null)).toList();
+        return new Decision(List.of(), applied -> {
+            ListPartitionReassignmentsResponse.Builder answer = ListPartitionReassignmentsResponse.newBuilder();
+            for (ReassignmentDecisions.Ongoing o : ReassignmentDecisions.list(applied, named, r.getAll())) {
+                answer.addReassignments(OngoingReassignment.newBuilder().setTopic(o.topic())
+                        .setPartition(o.partition().partition()).addAllReplicas(o.partition().replicas())
+                        .addAllAddingReplicas(o.partition().addingReplicas())
+                        .addAllRemovingReplicas(o.partition().removingReplicas()));
+            }
+            return ok(applied).setListPartitionReassignments(answer);
+        });
+    }
+
     private Decision alterPartition(AlterPartitionRequest r, MetadataImage working) {
         BrokerRegistration broker = working.brokers().get(r.getBrokerId());
         if (broker == null || broker.brokerEpoch() != r.getBrokerEpoch() || broker.fenced()) {
@@ -605,12 +670,20 @@ public final class Controller implements Closeable {
                             + " is not current"));
         }
         UUID topicId = Uuids.fromProto(r.getTopicId());
-        return decided(ControllerDecisions.alterPartition(working, topicId, r.getPartition(), r.getBrokerId(),
-                r.getLeaderEpoch(), r.getPartitionEpoch(), r.getNewIsrList()), applied -> {
-                    log.info("node={} ISR of topic {} partition {} is now {}", nodeId, topicId, r.getPartition(),
-                            r.getNewIsrList());
-                    return ok(applied);
-                });
+        TopicImage topic = working.topic(topicId);
+        PartitionImage before = topic == null ? null : topic.partition(r.getPartition());
+        ControllerResult<PartitionImage> decision = ControllerDecisions.alterPartition(working, topicId,
+                r.getPartition(), r.getBrokerId(), r.getLeaderEpoch(), r.getPartitionEpoch(), r.getNewIsrList());
+        return decided(decision, applied -> {
+            log.info("node={} ISR of topic {} partition {} is now {}", nodeId, topicId, r.getPartition(),
+                    r.getNewIsrList());
+            if (before != null && before.isReassigning() && !decision.response().isReassigning()) {
+                log.info("node={} reassignment of {}-{} completed: replicas {}, ISR {}, leader {} in epoch {}",
+                        nodeId, topic.name(), r.getPartition(), decision.response().replicas(),
+                        decision.response().isr(), decision.response().leader(), decision.response().leaderEpoch());
+            }
+            return ok(applied);
+        });
     }
 
     /** ElectLeaders: decided by {@link LeaderElectionDecisions}; every partition's result, once applied. */
@@ -760,6 +833,8 @@ public final class Controller implements Closeable {
             case ELECTION_NOT_NEEDED -> ControllerErrorCode.ELECTION_NOT_NEEDED;
             case PREFERRED_LEADER_NOT_AVAILABLE -> ControllerErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
             case ELIGIBLE_LEADERS_NOT_AVAILABLE -> ControllerErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
+            case NO_REASSIGNMENT_IN_PROGRESS -> ControllerErrorCode.NO_REASSIGNMENT_IN_PROGRESS;
+            case BROKER_ID_NOT_REGISTERED -> ControllerErrorCode.BROKER_ID_NOT_REGISTERED;
         };
     }
 

@@ -10,6 +10,7 @@ import io.tributary.proto.metadata.PartitionRecord;
 import io.tributary.proto.metadata.ProducerIdBlockRecord;
 import io.tributary.proto.metadata.RegisterBrokerRecord;
 import io.tributary.proto.metadata.UnfenceBrokerRecord;
+import io.tributary.proto.metadata.UnregisterBrokerRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -339,6 +340,40 @@ public final class ControllerDecisions {
     }
 
     /**
+     * UnregisterBroker (KIP-631): removes a broker's registration, for a node taken out of the cluster. Unlike Kafka,
+     * which takes the broker out of every ISR and leaves it in the replica lists, this refuses (INVALID_REQUEST) while
+     * any partition still names the broker among its replicas, so that no partition is left with a replica on a node
+     * that is gone: move them first ({@code kafka-reassign-partitions}). BROKER_ID_NOT_REGISTERED if unknown. A
+     * broker that is still running re-registers at its next heartbeat, as in Kafka.
+     */
+    public static ControllerResult<Void> unregisterBroker(MetadataImage image, int brokerId) {
+        BrokerRegistration broker = image.brokers().get(brokerId);
+        if (broker == null) {
+            return ControllerResult.error(ControllerError.BROKER_ID_NOT_REGISTERED, "Broker ID " + brokerId
+                    + " is not currently registered");
+        }
+        int hosted = 0;
+        String example = null;
+        for (TopicImage topic : image.topics().values()) {
+            for (PartitionImage partition : topic.partitions()) {
+                if (partition.replicas().contains(brokerId)) {
+                    hosted++;
+                    example = example == null ? topic.name() + "-" + partition.partition() : example;
+                }
+            }
+        }
+        if (hosted > 0) {
+            return ControllerResult.error(ControllerError.INVALID_REQUEST, "Broker " + brokerId + " still hosts "
+                    + hosted + " partition replica(s), for example " + example + "; reassign them to other brokers"
+                    + " (kafka-reassign-partitions) before unregistering it");
+        }
+        return ControllerResult.of(List.of(MetadataRecord.newBuilder()
+                .setUnregisterBroker(UnregisterBrokerRecord.newBuilder()
+                        .setBrokerId(brokerId).setBrokerEpoch(broker.brokerEpoch()))
+                .build()), null);
+    }
+
+    /**
      * Registers a broker process. If the broker is registered and unfenced, the records of {@link #fenceBroker} for
      * that registration come first, so the partitions it led move and it leaves the ISRs before the new registration
      * (which starts fenced) replaces it. Usually the old registration is another incarnation, a process gone after a
@@ -447,6 +482,13 @@ public final class ControllerDecisions {
             }
         }
         PartitionImage next = withLeader(current, current.leader(), isr);
+        // KIP-455: the ISR change that brings the last target replica into the ISR completes the reassignment, in
+        // the same record (Kafka's PartitionChangeBuilder.tryCompleteReassignment).
+        PartitionImage completed = ReassignmentDecisions.maybeComplete(image, next != current ? next
+                : current.with(current.isr(), current.leader(), current.leaderEpoch(), current.partitionEpoch() + 1));
+        if (completed != null) {
+            return ControllerResult.of(List.of(replicasChange(topic, completed)), completed);
+        }
         if (next == current) {
             return ControllerResult.of(List.of(), current);
         }
@@ -479,8 +521,7 @@ public final class ControllerDecisions {
             return partition;
         }
         int leaderEpoch = leader == partition.leader() ? partition.leaderEpoch() : partition.leaderEpoch() + 1;
-        return new PartitionImage(partition.partition(), partition.replicas(), isr, leader, leaderEpoch,
-                partition.partitionEpoch() + 1);
+        return partition.with(isr, leader, leaderEpoch, partition.partitionEpoch() + 1);
     }
 
     /** The first replica, in replica order, in {@code isr}, not {@code excluded}, registered and unfenced. */
@@ -495,16 +536,32 @@ public final class ControllerDecisions {
         return PartitionImage.NO_LEADER;
     }
 
+    /** The record that changes the leader, ISR and epochs of {@code next}'s partition to its own (replicas stay). */
     static MetadataRecord partitionChange(TopicImage topic, PartitionImage next) {
-        return MetadataRecord.newBuilder()
-                .setPartitionChange(PartitionChangeRecord.newBuilder()
-                        .setTopicId(Uuids.toProto(topic.topicId()))
-                        .setPartition(next.partition())
-                        .setLeader(next.leader())
-                        .setLeaderEpoch(next.leaderEpoch())
-                        .addAllIsr(next.isr())
-                        .setPartitionEpoch(next.partitionEpoch()))
+        return MetadataRecord.newBuilder().setPartitionChange(partitionChangeBuilder(topic, next)).build();
+    }
+
+    /**
+     * The record that changes {@code next}'s partition to it entirely: leader, ISR, epochs, and its replicas with the
+     * reassignment in progress ({@code replicas_changed}).
+     */
+    static MetadataRecord replicasChange(TopicImage topic, PartitionImage next) {
+        return MetadataRecord.newBuilder().setPartitionChange(partitionChangeBuilder(topic, next)
+                .setReplicasChanged(true)
+                .addAllReplicas(next.replicas())
+                .addAllAddingReplicas(next.addingReplicas())
+                .addAllRemovingReplicas(next.removingReplicas()))
                 .build();
+    }
+
+    private static PartitionChangeRecord.Builder partitionChangeBuilder(TopicImage topic, PartitionImage next) {
+        return PartitionChangeRecord.newBuilder()
+                .setTopicId(Uuids.toProto(topic.topicId()))
+                .setPartition(next.partition())
+                .setLeader(next.leader())
+                .setLeaderEpoch(next.leaderEpoch())
+                .addAllIsr(next.isr())
+                .setPartitionEpoch(next.partitionEpoch());
     }
 
     private static MetadataRecord unfenceRecord(BrokerRegistration broker) {

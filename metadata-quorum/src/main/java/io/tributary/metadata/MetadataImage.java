@@ -177,7 +177,9 @@ public final class MetadataImage {
                         .addAllIsr(p.isr())
                         .setLeader(p.leader())
                         .setLeaderEpoch(p.leaderEpoch())
-                        .setPartitionEpoch(p.partitionEpoch()));
+                        .setPartitionEpoch(p.partitionEpoch())
+                        .addAllAddingReplicas(p.addingReplicas())
+                        .addAllRemovingReplicas(p.removingReplicas()));
             }
             snapshot.addTopics(topic);
         }
@@ -203,8 +205,7 @@ public final class MetadataImage {
         for (CreateTopicRecord r : snapshot.getTopicsList()) {
             List<PartitionImage> partitions = new ArrayList<>();
             for (PartitionRecord p : r.getPartitionsList()) {
-                partitions.add(new PartitionImage(p.getPartition(), p.getReplicasList(), p.getIsrList(),
-                        p.getLeader(), p.getLeaderEpoch(), p.getPartitionEpoch()));
+                partitions.add(partitionImage(p));
             }
             TopicImage topic = new TopicImage(r.getName(), Uuids.fromProto(r.getTopicId()), partitions,
                     r.getConfigsMap());
@@ -238,6 +239,12 @@ public final class MetadataImage {
     @Override
     public int hashCode() {
         return Long.hashCode(offset) * 31 + topicsByName.hashCode();
+    }
+
+    /** A partition as a CreateTopic, CreatePartitions or snapshot record holds it (reassignment fields included). */
+    private static PartitionImage partitionImage(PartitionRecord p) {
+        return new PartitionImage(p.getPartition(), p.getReplicasList(), p.getIsrList(), p.getLeader(),
+                p.getLeaderEpoch(), p.getPartitionEpoch(), p.getAddingReplicasList(), p.getRemovingReplicasList());
     }
 
     /** Whether the record's partitions are numbered on from the topic's last, consecutively (else it is stale). */
@@ -282,14 +289,21 @@ public final class MetadataImage {
                     nextBrokers.put(id, current.withFenced(fence));
                 }
             }
+            case UNREGISTER_BROKER -> {
+                int id = record.getUnregisterBroker().getBrokerId();
+                BrokerRegistration current = brokers.get(id);
+                if (current != null && current.brokerEpoch() == record.getUnregisterBroker().getBrokerEpoch()) {
+                    nextBrokers = new TreeMap<>(brokers);
+                    nextBrokers.remove(id);
+                }
+            }
             case CREATE_TOPIC -> {
                 CreateTopicRecord r = record.getCreateTopic();
                 UUID id = Uuids.fromProto(r.getTopicId());
                 if (!topicsByName.containsKey(r.getName()) && !topicsById.containsKey(id)) {
                     List<PartitionImage> partitions = new ArrayList<>();
                     for (PartitionRecord p : r.getPartitionsList()) {
-                        partitions.add(new PartitionImage(p.getPartition(), p.getReplicasList(), p.getIsrList(),
-                                p.getLeader(), p.getLeaderEpoch(), p.getPartitionEpoch()));
+                        partitions.add(partitionImage(p));
                     }
                     TopicImage topic = new TopicImage(r.getName(), id, partitions, r.getConfigsMap());
                     nextByName = new TreeMap<>(topicsByName);
@@ -319,8 +333,12 @@ public final class MetadataImage {
                 PartitionImage current = topic == null ? null : topic.partition(r.getPartition());
                 if (current != null && r.getPartitionEpoch() == current.partitionEpoch() + 1) {
                     List<PartitionImage> partitions = new ArrayList<>(topic.partitions());
-                    partitions.set(r.getPartition(), new PartitionImage(r.getPartition(), current.replicas(),
-                            r.getIsrList(), r.getLeader(), r.getLeaderEpoch(), r.getPartitionEpoch()));
+                    partitions.set(r.getPartition(), r.getReplicasChanged()
+                            ? new PartitionImage(r.getPartition(), r.getReplicasList(), r.getIsrList(),
+                                    r.getLeader(), r.getLeaderEpoch(), r.getPartitionEpoch(),
+                                    r.getAddingReplicasList(), r.getRemovingReplicasList())
+                            : current.with(r.getIsrList(), r.getLeader(), r.getLeaderEpoch(),
+                                    r.getPartitionEpoch()));
                     TopicImage changed = new TopicImage(topic.name(), topic.topicId(), partitions, topic.configs());
                     nextByName = new TreeMap<>(topicsByName);
                     nextById = new HashMap<>(topicsById);
@@ -334,8 +352,7 @@ public final class MetadataImage {
                 if (topic != null && appendsPartitions(topic, r)) {
                     List<PartitionImage> partitions = new ArrayList<>(topic.partitions());
                     for (PartitionRecord p : r.getPartitionsList()) {
-                        partitions.add(new PartitionImage(p.getPartition(), p.getReplicasList(), p.getIsrList(),
-                                p.getLeader(), p.getLeaderEpoch(), p.getPartitionEpoch()));
+                        partitions.add(partitionImage(p));
                     }
                     TopicImage grown = new TopicImage(topic.name(), topic.topicId(), partitions, topic.configs());
                     nextByName = new TreeMap<>(topicsByName);

@@ -12,6 +12,7 @@ import io.tributary.proto.metadata.CreatePartitionsRecord;
 import io.tributary.proto.metadata.CreateTopicRecord;
 import io.tributary.proto.metadata.DeleteTopicRecord;
 import io.tributary.proto.metadata.MetadataRecord;
+import io.tributary.proto.metadata.PartitionChangeRecord;
 import io.tributary.proto.metadata.PartitionRecord;
 import io.tributary.storage.LogConfig;
 import io.tributary.storage.PartitionMetadataFile;
@@ -194,6 +195,50 @@ class ReplicaManagerLogLifecycleTest {
             assertEquals(Optional.of(id), PartitionMetadataFile.read(dir.resolve("t-" + p)));
         }
         assertEquals(3, replicas.partition(new PartitionId("t", 0)).log().logEndOffset());
+    }
+
+    @Test
+    void aReplicaReassignedAwayStopsAndDeletesItsLogAndOneAddedOpensAndFollows() throws IOException {
+        // Given this node leads partition 0 of "t" alone, with 3 records
+        UUID id = UUID.randomUUID();
+        MetadataImage created = create(MetadataImage.EMPTY, "t", id, 0);
+        replicas.onImage(MetadataImage.EMPTY, created);
+        produce("t", 3);
+        PartitionId tp = new PartitionId("t", 0);
+
+        // When a reassignment to node 2 starts (replicas [2, 1], adding 2, removing 1)
+        MetadataImage started = change(created, id, List.of(2, NODE), List.of(NODE), NODE, 0, 1, List.of(2),
+                List.of(NODE));
+        replicas.onImage(created, started);
+
+        // Then this node still leads, with the new replica as a follower, and keeps its log
+        assertTrue(replicas.partition(tp).isLeader());
+        assertEquals(List.of(2, NODE), replicas.partition(tp).image().replicas());
+        assertEquals(3, replicas.partition(tp).log().logEndOffset());
+
+        // When the move completes (replicas [2], 2 leads): the topic is still there, without this node
+        MetadataImage completed = change(started, id, List.of(2), List.of(2), 2, 1, 2, List.of(), List.of());
+        replicas.onImage(started, completed);
+
+        // Then the replica is gone and its log directory deleted
+        assertThrows(ReplicaException.class, () -> replicas.partition(tp));
+        assertFalse(Files.exists(dir.resolve("t-0")));
+
+        // When it is moved back here, it opens an empty log as a follower of node 2
+        MetadataImage back = change(completed, id, List.of(NODE, 2), List.of(2), 2, 1, 3, List.of(NODE), List.of());
+        replicas.onImage(completed, back);
+        assertFalse(replicas.partition(tp).isLeader());
+        assertEquals(0, replicas.partition(tp).log().logEndOffset());
+        assertEquals(Optional.of(id), PartitionMetadataFile.read(dir.resolve("t-0")));
+    }
+
+    /** A PartitionChangeRecord that sets the replicas and the reassignment in progress, at the next offset. */
+    private static MetadataImage change(MetadataImage image, UUID id, List<Integer> replicas, List<Integer> isr,
+            int leader, int leaderEpoch, int partitionEpoch, List<Integer> adding, List<Integer> removing) {
+        return image.apply(MetadataRecord.newBuilder().setPartitionChange(PartitionChangeRecord.newBuilder()
+                .setTopicId(Uuids.toProto(id)).setPartition(0).setReplicasChanged(true).addAllReplicas(replicas)
+                .addAllIsr(isr).setLeader(leader).setLeaderEpoch(leaderEpoch).setPartitionEpoch(partitionEpoch)
+                .addAllAddingReplicas(adding).addAllRemovingReplicas(removing)).build(), image.offset() + 1);
     }
 
     private void produce(String topic, int records) throws IOException {

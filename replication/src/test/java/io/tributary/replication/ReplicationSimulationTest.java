@@ -8,6 +8,7 @@ import io.tributary.metadata.ControllerResult;
 import io.tributary.metadata.LeaderElectionDecisions;
 import io.tributary.metadata.MetadataImage;
 import io.tributary.metadata.PartitionImage;
+import io.tributary.metadata.ReassignmentDecisions;
 import io.tributary.metadata.TopicImage;
 import io.tributary.proto.metadata.MetadataRecord;
 import io.tributary.proto.replication.ReplicaFetchError;
@@ -61,6 +62,9 @@ import org.junit.jupiter.api.Test;
 class ReplicationSimulationTest {
 
     static final int NODES = 3;
+    static final int REASSIGNMENT_NODES = 4;
+    /** The topic's replication factor at creation (reassignments may change it). */
+    private static final int REPLICATION_FACTOR = 3;
     static final int CI_SEEDS = 200;
     private static final int MIN_ISR = 2;
     private static final long DURATION_MS = 20_000;
@@ -74,20 +78,40 @@ class ReplicationSimulationTest {
 
     @Test
     void noAcknowledgedWriteIsLostUnderRandomFaults() {
+        runSeeds(0x5eed_0000L, seed -> new World(seed, NODES, false));
+    }
+
+    /**
+     * The same on {@value #REASSIGNMENT_NODES} nodes, with partition reassignments among the faults (KIP-455 through
+     * the real {@link ReassignmentDecisions}): moves to random targets (the leader removed or not, sometimes another
+     * replication factor) and cancellations; removed replicas stop and delete their logs, added ones start empty and
+     * catch up. The invariants are the same, checked after every event.
+     */
+    @Test
+    void noAcknowledgedWriteIsLostUnderReassignmentsAndFaults() {
+        runSeeds(0x5eed_8000L, seed -> new World(seed, REASSIGNMENT_NODES, true));
+    }
+
+    private static void runSeeds(long base, java.util.function.LongFunction<World> world) {
         String fixed = System.getProperty("tributary.seed");
         int seeds = Integer.getInteger("tributary.sim.seeds", CI_SEEDS);
-        long base = 0x5eed_0000L;
         if (fixed != null) {
-            new World(Long.parseLong(fixed)).run();
+            world.apply(Long.parseLong(fixed)).run();
             return;
         }
         int preferredElections = 0;
+        long completed = 0;
+        long leadersRemoved = 0;
+        boolean reassigning = false;
         for (int i = 0; i < seeds; i++) {
             long seed = base + i;
             try {
-                World world = new World(seed);
-                world.run();
-                preferredElections += world.preferredElections;
+                World w = world.apply(seed);
+                w.run();
+                preferredElections += w.preferredElections;
+                completed += w.reassignmentsCompleted;
+                leadersRemoved += w.leadersRemoved;
+                reassigning |= w.reassignments;
             } catch (AssertionError | RuntimeException e) {
                 throw new AssertionError("simulation failed with seed " + seed + " (replay: -Dtributary.seed="
                         + seed + "): " + e.getMessage(), e);
@@ -95,6 +119,15 @@ class ReplicationSimulationTest {
         }
         if (preferredElections < seeds) {
             fail("only " + preferredElections + " preferred elections in " + seeds + " runs");
+        }
+        if (reassigning) {
+            // The moves must really happen (not all refused or cancelled), the leader's removal among them.
+            System.out.println("reassignment simulation: " + seeds + " seeds, " + completed + " moves completed, "
+                    + leadersRemoved + " of them removing the leader");
+            if (completed < seeds || leadersRemoved == 0) {
+                throw new AssertionError("too few reassignments completed: " + completed + " (" + leadersRemoved
+                        + " removing the leader) over " + seeds + " seeds");
+            }
         }
     }
 
@@ -131,9 +164,14 @@ class ReplicationSimulationTest {
         int preferredElections;
         long acksAll;
 
-        World(long seed) {
+        final int nodeCount;
+        final boolean reassignments;
+
+        World(long seed, int nodeCount, boolean reassignments) {
             this.seed = seed;
             this.random = new Random(seed);
+            this.nodeCount = nodeCount;
+            this.reassignments = reassignments;
         }
 
         record Event(long atMs, long seq, String what, Runnable action) implements Comparable<Event> {
@@ -181,7 +219,7 @@ class ReplicationSimulationTest {
         }
 
         void run() {
-            for (int id = 1; id <= NODES; id++) {
+            for (int id = 1; id <= nodeCount; id++) {
                 nodes.put(id, new Node(this, id));
             }
             for (Node n : nodes.values()) {
@@ -197,6 +235,9 @@ class ReplicationSimulationTest {
             }
             at(50, "produce", this::produceLoop);
             at(500 + random.nextInt(1_000), "fault", this::faultLoop);
+            if (reassignments) {
+                at(300 + random.nextInt(1_000), "reassign", this::reassignLoop);
+            }
             while (!queue.isEmpty() && queue.peek().atMs <= DURATION_MS) {
                 step();
             }
@@ -229,7 +270,9 @@ class ReplicationSimulationTest {
 
         void commit(ControllerResult<?> result) {
             for (MetadataRecord record : result.records()) {
+                PartitionImage before = controllerPartition();
                 controllerImage = controllerImage.apply(record, ++metadataOffset);
+                countReassignment(before, controllerPartition());
             }
             if (!result.records().isEmpty()) {
                 publish();
@@ -244,7 +287,7 @@ class ReplicationSimulationTest {
         }
 
         void createTopic() {
-            commit(ControllerDecisions.createTopic(controllerImage, "t", 1, NODES,
+            commit(ControllerDecisions.createTopic(controllerImage, "t", 1, REPLICATION_FACTOR,
                     Map.of("min.insync.replicas", String.valueOf(MIN_ISR)), TOPIC_ID));
         }
 
@@ -372,10 +415,48 @@ class ReplicationSimulationTest {
             return low;
         }
 
+        // ------------------------------------------------------------ reassignments
+
+        /** Moves completed (the replicas changed to a target), and those that removed the leader. */
+        long reassignmentsCompleted;
+        long leadersRemoved;
+
+        void countReassignment(PartitionImage before, PartitionImage after) {
+            if (before != null && after != null && before.isReassigning() && !after.isReassigning()
+                    && after.replicas().equals(before.targetReplicas())) {
+                reassignmentsCompleted++;
+                if (before.hasLeader() && !after.replicas().contains(before.leader())) {
+                    leadersRemoved++;
+                }
+            }
+        }
+
+        /**
+         * Now and then a reassignment decided by the controller: to a random target (mostly of 3 replicas, in random
+         * order, so the leader is sometimes removed and the preferred leader changes; sometimes 2 or 4 replicas), or a
+         * cancellation of the one in progress. Refusals (nothing to cancel, an unclean revert) change nothing.
+         */
+        void reassignLoop() {
+            PartitionImage current = controllerPartition();
+            List<Integer> target = null;
+            if (current != null && (random.nextInt(4) != 0 || !current.isReassigning())) {
+                List<Integer> all = new ArrayList<>(nodes.keySet());
+                java.util.Collections.shuffle(all, random);
+                int size = random.nextInt(8) == 0 ? 2 + random.nextInt(3) : REPLICATION_FACTOR;
+                target = List.copyOf(all.subList(0, Math.min(size, all.size())));
+            }
+            ControllerResult<List<ReassignmentDecisions.Result>> result = ReassignmentDecisions.alter(
+                    controllerImage, List.of(new ReassignmentDecisions.Target("t", 0, target)));
+            note((target == null ? "cancel reassignment" : "reassign to " + target) + ": "
+                    + result.response().get(0).error() + " " + (current == null ? "" : current.replicas()));
+            commit(result);
+            at(500 + random.nextInt(3_000), "reassign", this::reassignLoop);
+        }
+
         // ------------------------------------------------------------ faults
 
         void faultLoop() {
-            int target = 1 + random.nextInt(NODES);
+            int target = 1 + random.nextInt(nodeCount);
             // While a node misses data it had acknowledged, faults hit only that node (see the class comment).
             target = nodes.values().stream().filter(o -> o.lostData).mapToInt(o -> o.id).findFirst().orElse(target);
             Node n = nodes.get(target);
@@ -389,7 +470,8 @@ class ReplicationSimulationTest {
                 case 1 -> {
                     PartitionImage current = controllerPartition();
                     boolean othersWhole = nodes.values().stream().noneMatch(o -> o.lostData || !o.alive)
-                            && cut.isEmpty() && current != null && current.isr().size() == NODES;
+                            && cut.isEmpty() && current != null && !current.isReassigning()
+                            && current.isr().containsAll(current.replicas());
                     if (n.alive && othersWhole) {
                         n.crash(true);
                         at(200 + random.nextInt(3_000), "restart " + target, n::restart);
@@ -398,7 +480,7 @@ class ReplicationSimulationTest {
                 case 2 -> {
                     // Isolate a node from everyone, controller included, for a while.
                     List<Long> links = new ArrayList<>();
-                    for (int other = -1; other <= NODES; other++) {
+                    for (int other = -1; other <= nodeCount; other++) {
                         if (other != 0 && other != target) {
                             links.add(link(target, other));
                         }
@@ -408,7 +490,7 @@ class ReplicationSimulationTest {
                 case 3 -> {
                     // Cut one node from the others but not from the controller (it keeps heartbeating).
                     List<Long> links = new ArrayList<>();
-                    for (int other = 1; other <= NODES; other++) {
+                    for (int other = 1; other <= nodeCount; other++) {
                         if (other != target) {
                             links.add(link(target, other));
                         }
@@ -416,7 +498,7 @@ class ReplicationSimulationTest {
                     cutFor(links, "cut replication of " + target);
                 }
                 case 4 -> {
-                    int other = 1 + random.nextInt(NODES);
+                    int other = 1 + random.nextInt(nodeCount);
                     if (other != target) {
                         cutFor(List.of(link(target, other)), "cut " + target + "-" + other);
                     }
@@ -441,7 +523,7 @@ class ReplicationSimulationTest {
                     at(random.nextInt(100), "final restart " + n.id, n::restart);
                 }
             }
-            queue.removeIf(e -> e.what.equals("fault") || e.what.startsWith("restart"));
+            queue.removeIf(e -> e.what.equals("fault") || e.what.startsWith("restart") || e.what.equals("reassign"));
         }
 
         // ------------------------------------------------------------ invariants
@@ -581,7 +663,10 @@ class ReplicationSimulationTest {
     static final class Node {
         final World world;
         final int id;
-        final InMemoryReplicaLog log = new InMemoryReplicaLog();
+        /** Replaced by an empty log when the replica is removed (its log deleted, as StopReplica with delete). */
+        InMemoryReplicaLog log = new InMemoryReplicaLog();
+        /** Bumped when the replica is removed: fetch and ISR answers for the removed replica are ignored. */
+        int replicaGeneration;
         boolean alive = true;
         boolean lostData;
         int incarnation;
@@ -647,22 +732,23 @@ class ReplicationSimulationTest {
             if (gen != generation) {
                 return;
             }
-            if (partition != null) {
-                partition.isrChange(image.brokers(), world.nowMs, LAG_TIME_MS).ifPresent(proposal -> {
+            Partition p = partition;
+            if (p != null) {
+                p.isrChange(image.brokers(), world.nowMs, LAG_TIME_MS).ifPresent(proposal -> {
                     boolean[] answered = {false};
                     world.send(id, -1, "alter partition from " + id + " " + proposal.isr(), () -> {
                         IsrChangeResult result = world.controllerAlterPartition(id, proposal);
                         world.send(-1, id, "alter partition answer " + result + " to " + id, () -> {
                             if (gen == generation && !answered[0]) {
                                 answered[0] = true;
-                                partition.onIsrChangeResult(proposal, result, world.nowMs, 200).run();
+                                p.onIsrChangeResult(proposal, result, world.nowMs, 200).run();
                             }
                         });
                     });
                     world.at(CONTROLLER_TIMEOUT_MS, "alter partition timeout " + id, () -> {
                         if (gen == generation && !answered[0]) {
                             answered[0] = true;
-                            partition.onIsrChangeResult(proposal, IsrChangeResult.UNKNOWN, world.nowMs, 200).run();
+                            p.onIsrChangeResult(proposal, IsrChangeResult.UNKNOWN, world.nowMs, 200).run();
                         }
                     });
                 });
@@ -681,6 +767,10 @@ class ReplicationSimulationTest {
                 return;
             }
             PartitionImage p = topic.partition(0);
+            if (!p.replicas().contains(id)) {
+                removeReplica(next);
+                return;
+            }
             if (partition == null) {
                 partition = new Partition(TP, TOPIC_ID, log, new PartitionImage(0, p.replicas(), p.isr(),
                         PartitionImage.NO_LEADER, -1, p.partitionEpoch()), id, MIN_ISR);
@@ -698,6 +788,30 @@ class ReplicationSimulationTest {
             }
         }
 
+        /**
+         * As ReplicaManager.removePartition for a topic that still exists but no longer names this node: the replica
+         * stops (its waiters fail) and its log is deleted; if it is added again it starts from an empty log.
+         */
+        void removeReplica(MetadataImage next) {
+            if (partition == null && log.logEndOffset() == 0 && log.logStartOffset() == 0) {
+                return; // nothing hosted (a restarted node's old log is a stray one, deleted as well)
+            }
+            world.note("node " + id + " image " + next.offset() + ": no longer a replica, deletes its log (log end "
+                    + log.logEndOffset() + ")");
+            if (partition != null) {
+                partition.becomeFollower(new PartitionImage(0, partition.image().replicas(), partition.image().isr(),
+                        PartitionImage.NO_LEADER, partition.leaderEpoch(), partition.image().partitionEpoch())).run();
+            }
+            partition = null;
+            lostData = false; // it holds nothing now
+            log = new InMemoryReplicaLog();
+            replicaGeneration++;
+            fetchInFlight = false;
+            checkedUpTo = 0;
+            leaderHwEpoch = -1;
+            ackCheckedEpoch = -1;
+        }
+
         void maybeFetch() {
             if (!alive || fetchInFlight || partition == null || partition.isLeader()
                     || !partition.image().hasLeader()) {
@@ -711,9 +825,10 @@ class ReplicationSimulationTest {
             fetchInFlight = true;
             long fetchId = ++fetches;
             int gen = generation;
+            int replicaGen = replicaGeneration;
             Node leader = world.nodes.get(leaderId);
             world.send(id, leaderId, "fetch " + id + "->" + leaderId + " @" + fetchOffset, () ->
-                    leader.onFetch(this, gen, fetchId, fetch));
+                    leader.onFetch(this, gen, fetchId, fetch, replicaGen));
             // The stream's answer may never come (dropped, cut, leader down): give up after a timeout.
             world.at(CONTROLLER_TIMEOUT_MS, "fetch timeout " + id, () -> {
                 if (gen == generation && fetchInFlight && fetches == fetchId) {
@@ -724,7 +839,7 @@ class ReplicationSimulationTest {
         }
 
         /** Leader side of a fetch; answers through the network. */
-        void onFetch(Node follower, int followerGen, long fetchId, FollowerFetch fetch) {
+        void onFetch(Node follower, int followerGen, long fetchId, FollowerFetch fetch, int followerReplicaGen) {
             if (!alive || partition == null) {
                 return;
             }
@@ -743,12 +858,12 @@ class ReplicationSimulationTest {
             long holdMs = empty ? 5 + world.random.nextInt(40) : 0;
             world.at(holdMs, "hold fetch", () -> world.send(id, follower.id, "fetch answer " + id + "->"
                     + follower.id, () -> follower.onFetchAnswer(followerGen, fetchId, id, leaderEpoch,
-                    fetch.fetchOffset(), answer)));
+                    fetch.fetchOffset(), answer, followerReplicaGen)));
         }
 
         void onFetchAnswer(int gen, long fetchId, int leaderId, int leaderEpoch, long fetchOffset,
-                FetchAnswer answer) {
-            if (gen != generation || !alive) {
+                FetchAnswer answer, int replicaGen) {
+            if (gen != generation || !alive || replicaGen != replicaGeneration || partition == null) {
                 return;
             }
             Partition.Applied applied;
