@@ -69,6 +69,7 @@ public record NodeConfig(
         long offsetsRetentionMinutes,
         long offsetsRetentionCheckIntervalMs,
         Transactions transactions,
+        io.tributary.node.group.ConsumerGroupConfig consumerGroups,
         Listener metricsListener,
         InterNodeSecurity interNode,
         Map<String, String> ssl,
@@ -251,6 +252,10 @@ public record NodeConfig(
         d.put("group.min.session.timeout.ms", "6000");
         d.put("group.max.session.timeout.ms", "1800000");
         d.put("group.max.size", "1000");
+        d.put("group.consumer.session.timeout.ms", "45000");
+        d.put("group.consumer.heartbeat.interval.ms", "5000");
+        d.put("group.consumer.max.size", "1000");
+        d.put("group.consumer.assignors", "uniform,range");
         d.put("offsets.retention.minutes", "10080");
         d.put("offsets.retention.check.interval.ms", "600000");
         d.put("transaction.state.log.num.partitions", "50");
@@ -447,6 +452,7 @@ public record NodeConfig(
                 longValue(props, "offsets.retention.minutes"),
                 longValue(props, "offsets.retention.check.interval.ms"),
                 Transactions.parse(props),
+                consumerGroups(props),
                 metricsListener(get(props, "metrics.listener")),
                 interNode(props),
                 ListenerSsl.requireKeystoreIfUsed(ssl, listeners),
@@ -621,6 +627,10 @@ public record NodeConfig(
         v.put("offsets.retention.minutes", Long.toString(offsetsRetentionMinutes));
         v.put("offsets.retention.check.interval.ms", Long.toString(offsetsRetentionCheckIntervalMs));
         transactions.putInto(v);
+        v.put("group.consumer.session.timeout.ms", Integer.toString(consumerGroups.sessionTimeoutMs()));
+        v.put("group.consumer.heartbeat.interval.ms", Integer.toString(consumerGroups.heartbeatIntervalMs()));
+        v.put("group.consumer.max.size", Integer.toString(consumerGroups.maxSize()));
+        v.put("group.consumer.assignors", String.join(",", consumerGroups.assignors()));
         v.put("metrics.listener", metricsListener == null ? "" : metricsListener.host() + ":" + metricsListener.port());
         v.put("inter.node.security.protocol", interNode.protocol());
         v.put("inter.node.ssl.keystore.location", Objects.toString(interNode.keystoreLocation(), ""));
@@ -633,6 +643,14 @@ public record NodeConfig(
         v.put("allow.everyone.if.no.acl.found", Boolean.toString(authorization.allowEveryoneIfNoAclFound()));
         // Passwords and JAAS configs are never shown (Kafka answers them as sensitive, with no value).
         return v;
+    }
+
+    /** The KIP-848 consumer group settings ({@code group.consumer.*}), validated by {@code ConsumerGroupConfig}. */
+    private static io.tributary.node.group.ConsumerGroupConfig consumerGroups(Properties props) {
+        return new io.tributary.node.group.ConsumerGroupConfig(intValue(props, "group.consumer.session.timeout.ms"),
+                intValue(props, "group.consumer.heartbeat.interval.ms"), intValue(props, "group.consumer.max.size"),
+                List.of(get(props, "group.consumer.assignors").split("\\s*,\\s*")).stream().map(String::trim)
+                        .filter(a -> !a.isEmpty()).toList());
     }
 
     private static String get(Properties props, String key) {
