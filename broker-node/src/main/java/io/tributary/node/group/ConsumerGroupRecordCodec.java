@@ -24,7 +24,6 @@ import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.utils.ByteUtils;
 
 /**
  * The bytes of {@link ConsumerGroupRecord}s, in Kafka's layout (its group coordinator's generated
@@ -248,8 +247,14 @@ final class ConsumerGroupRecordCodec {
         out.write(b);
     }
 
+    /** Kafka's unsigned varint (written here: kafka-clients moves its ByteUtils between releases). */
     private static void uvarint(DataOutputStream out, int value) throws IOException {
-        ByteUtils.writeUnsignedVarint(value, out);
+        int v = value;
+        while ((v & ~0x7f) != 0) {
+            out.writeByte((v & 0x7f) | 0x80);
+            v >>>= 7;
+        }
+        out.writeByte(v);
     }
 
     private static void compactString(DataOutputStream out, String s) throws IOException {

@@ -238,8 +238,37 @@ public final class GroupCoordinator {
         return response;
     }
 
+    /**
+     * OffsetDelete; for a consumer group with members, the offsets of topics a member subscribes to stay
+     * (GROUP_SUBSCRIBED_TO_TOPIC), as in Kafka.
+     */
     public GroupDecision<OffsetDeleteResponseData> deleteOffsets(OffsetDeleteRequestData req) {
-        return offsets.deleteOffsets(req);
+        ConsumerGroup consumerGroup = consumerGroups.group(req.groupId());
+        if (consumerGroup == null || consumerGroup.members.isEmpty()) {
+            return offsets.deleteOffsets(req);
+        }
+        Set<String> subscribed = new java.util.HashSet<>();
+        consumerGroup.members.values().forEach(m -> subscribed.addAll(m.subscription.subscribedTopicNames()));
+        OffsetDeleteRequestData.OffsetDeleteRequestTopicCollection allowed =
+                new OffsetDeleteRequestData.OffsetDeleteRequestTopicCollection();
+        List<OffsetDeleteResponseData.OffsetDeleteResponseTopic> refused = new ArrayList<>();
+        for (OffsetDeleteRequestData.OffsetDeleteRequestTopic t : req.topics()) {
+            if (!subscribed.contains(t.name())) {
+                allowed.add(t.duplicate());
+                continue;
+            }
+            OffsetDeleteResponseData.OffsetDeleteResponseTopic topic =
+                    new OffsetDeleteResponseData.OffsetDeleteResponseTopic().setName(t.name());
+            t.partitions().forEach(p -> topic.partitions().add(new OffsetDeleteResponseData
+                    .OffsetDeleteResponsePartition().setPartitionIndex(p.partitionIndex())
+                    .setErrorCode(Errors.GROUP_SUBSCRIBED_TO_TOPIC.code())));
+            refused.add(topic);
+        }
+        GroupDecision<OffsetDeleteResponseData> decision = offsets.deleteOffsets(req.duplicate().setTopics(allowed));
+        if (decision.response().errorCode() == Errors.NONE.code()) {
+            refused.forEach(t -> decision.response().topics().add(t));
+        }
+        return decision;
     }
 
     public GroupDecision<DeleteGroupsResponseData> deleteGroups(DeleteGroupsRequestData req, long nowMs) {

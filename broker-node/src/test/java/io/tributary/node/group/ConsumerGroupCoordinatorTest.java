@@ -346,6 +346,57 @@ class ConsumerGroupCoordinatorTest {
                 .isEqualTo(Errors.UNRELEASED_INSTANCE_ID.code());
     }
 
+    @Test
+    void consumerGroupDescribeShowsEpochsAssignorAndAssignmentsWithTopicNames() {
+        // Given
+        stableGroupOfTwo();
+
+        // When
+        var described = c.describeConsumerGroup(G, topics);
+
+        // Then
+        assertThat(described.errorCode()).isZero();
+        assertThat(described.groupState()).isEqualTo("Stable");
+        assertThat(described.groupEpoch()).isEqualTo(2);
+        assertThat(described.assignmentEpoch()).isEqualTo(2);
+        assertThat(described.assignorName()).isEqualTo("uniform");
+        assertThat(described.members()).hasSize(2).allSatisfy(m -> {
+            assertThat(m.memberEpoch()).isEqualTo(2);
+            assertThat(m.clientId()).isEqualTo("client");
+            assertThat(m.subscribedTopicNames()).containsExactly("t");
+            assertThat(m.assignment().topicPartitions()).singleElement()
+                    .satisfies(tp -> assertThat(tp.topicName()).isEqualTo("t"))
+                    .satisfies(tp -> assertThat(tp.partitions()).hasSize(3));
+            assertThat(m.targetAssignment()).isEqualTo(m.assignment());
+        });
+        assertThat(c.describeConsumerGroup("nope", topics).errorCode()).isEqualTo(Errors.GROUP_ID_NOT_FOUND.code());
+    }
+
+    @Test
+    void offsetsOfASubscribedTopicCannotBeDeletedWhileTheGroupHasMembers() {
+        // Given
+        send(join(G, "a", "t"));
+        log.append(c.commitOffsets(new OffsetCommitRequestData().setGroupId(G).setMemberId("a")
+                .setGenerationIdOrMemberEpoch(1).setTopics(List.of(new OffsetCommitRequestData
+                        .OffsetCommitRequestTopic().setName("t").setPartitions(List.of(new OffsetCommitRequestData
+                                .OffsetCommitRequestPartition().setPartitionIndex(0).setCommittedOffset(5))))),
+                (short) 9, tp -> true, now).records());
+        c.replay(log.entries.get(log.entries.size() - 1) instanceof GroupLogEntry.Data d ? d.record() : null,
+                log.entries.size() - 1);
+
+        // When
+        var request = new org.apache.kafka.common.message.OffsetDeleteRequestData().setGroupId(G);
+        request.topics().add(new org.apache.kafka.common.message.OffsetDeleteRequestData.OffsetDeleteRequestTopic()
+                .setName("t").setPartitions(List.of(new org.apache.kafka.common.message.OffsetDeleteRequestData
+                        .OffsetDeleteRequestPartition().setPartitionIndex(0))));
+        var decision = c.deleteOffsets(request);
+
+        // Then
+        assertThat(decision.records()).isEmpty();
+        assertThat(decision.response().topics().find("t").partitions().find(0).errorCode())
+                .isEqualTo(Errors.GROUP_SUBSCRIBED_TO_TOPIC.code());
+    }
+
     private void stableGroupOfTwo() {
         send(join(G, "a", "t"));
         send(join(G, "b", "t"));
