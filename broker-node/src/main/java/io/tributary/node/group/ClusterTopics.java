@@ -14,4 +14,10 @@ public interface ClusterTopics {
 
     /** The topic with id {@code id}, null if it does not exist. */
     TopicMetadata byId(Uuid id);
+
+    /**
+     * Every topic's name (regex subscriptions are matched against them). The same object for the same cluster
+     * metadata: a coordinator keeps regex matches until it changes.
+     */
+    java.util.Set<String> names();
 }

@@ -58,6 +58,8 @@ final class ConsumerGroup {
     /** topic id -> partition -> the epoch of the member that holds it (assigned or pending revocation). */
     final Map<Uuid, Map<Integer, Integer>> partitionEpochs = new HashMap<>();
     List<TopicMetadata> subscriptionMetadata = List.of();
+    /** The members' regexes and the topics each matched at the last heartbeat (not persisted; a load re-resolves). */
+    final Map<String, java.util.Set<String>> regexMatches = new HashMap<>();
 
     ConsumerGroup(String groupId) {
         this.groupId = groupId;

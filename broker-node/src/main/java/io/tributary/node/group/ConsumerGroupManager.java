@@ -1,5 +1,7 @@
 package io.tributary.node.group;
 
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
 import io.tributary.node.group.ConsumerGroup.Member;
 import io.tributary.node.group.ConsumerGroupRecord.CurrentAssignment;
 import io.tributary.node.group.ConsumerGroupRecord.CurrentMemberAssignment;
@@ -58,6 +60,12 @@ final class ConsumerGroupManager {
     static final int LEAVE_GROUP_STATIC_MEMBER_EPOCH = -2;
     /** Rebalance timeout of a member restored from a record without one (Kafka's consumer default). */
     private static final int DEFAULT_REBALANCE_TIMEOUT_MS = 300_000;
+    /** Ours (Kafka has none): a regex subscription longer than this is refused. */
+    static final int MAX_REGEX_LENGTH = 1000;
+    private static final int MAX_CACHED_REGEXES = 1000;
+    /** Kafka leaves internal topics out of regex subscriptions. */
+    private static final Set<String> INTERNAL_TOPICS = Set.of(GroupService.TOPIC, "__transaction_state",
+            "__share_group_state");
 
     /** An error answer to a heartbeat; thrown before anything is changed. */
     private static final class Refused extends RuntimeException {
@@ -75,6 +83,9 @@ final class ConsumerGroupManager {
     private final Supplier<String> uniqueIds;
     /** Whether a classic group of that id has members: it cannot become a consumer group. */
     private final Predicate<String> classicGroupInUse;
+    /** Regex -> the topic names it matches in {@link #regexCacheFor}, the cluster's topics it was computed for. */
+    private final Map<String, Set<String>> regexCache = new HashMap<>();
+    private Object regexCacheFor;
 
     ConsumerGroupManager(ConsumerGroupConfig config, List<GroupRecord> outbox, Supplier<String> uniqueIds,
             Predicate<String> classicGroupInUse) {
@@ -126,8 +137,17 @@ final class ConsumerGroupManager {
         if ("".equals(req.rackId())) {
             throw invalid("RackId can't be empty.");
         }
-        if (req.subscribedTopicRegex() != null) {
-            throw invalid("SubscribedTopicRegex is not supported by this broker yet.");
+        if (req.subscribedTopicRegex() != null && !req.subscribedTopicRegex().isEmpty()) {
+            if (req.subscribedTopicRegex().length() > MAX_REGEX_LENGTH) {
+                throw new Refused(Errors.INVALID_REGULAR_EXPRESSION, "SubscribedTopicRegex is longer than "
+                        + MAX_REGEX_LENGTH + " characters.");
+            }
+            try {
+                Pattern.compile(req.subscribedTopicRegex());
+            } catch (PatternSyntaxException e) {
+                throw new Refused(Errors.INVALID_REGULAR_EXPRESSION, "SubscribedTopicRegex `"
+                        + req.subscribedTopicRegex() + "` is not a valid regular expression: " + e.getMessage() + ".");
+            }
         }
         boolean noMemberId = req.memberId() == null || req.memberId().isEmpty();
         if (version >= 1 && noMemberId) {
@@ -145,8 +165,9 @@ final class ConsumerGroupManager {
             if (req.topicPartitions() == null || !req.topicPartitions().isEmpty()) {
                 throw invalid("TopicPartitions must be empty when (re-)joining.");
             }
-            if (req.subscribedTopicNames() == null) {
-                throw invalid("SubscribedTopicNames must be set in first request.");
+            if (req.subscribedTopicNames() == null && req.subscribedTopicRegex() == null) {
+                throw invalid("Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when "
+                        + "(re-)joining.");
             }
         } else if (epoch == LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
             if (noMemberId) {
@@ -228,7 +249,8 @@ final class ConsumerGroupManager {
         }
         MemberSubscription old = member == null ? null : member.subscription;
         MemberSubscription next = nextSubscription(req, old, clientId, clientHost);
-        boolean bump = old == null || !old.subscribedTopicNames().equals(next.subscribedTopicNames());
+        boolean bump = old == null || !old.subscribedTopicNames().equals(next.subscribedTopicNames())
+                || !Objects.equals(old.subscribedTopicRegex(), next.subscribedTopicRegex());
         if (!next.equals(old)) {
             emit(records, new MemberMetadata(groupId, memberId, next), nowMs);
         }
@@ -299,20 +321,32 @@ final class ConsumerGroupManager {
     private static MemberSubscription nextSubscription(ConsumerGroupHeartbeatRequestData req, MemberSubscription old,
             String clientId, String clientHost) {
         List<String> topics = req.subscribedTopicNames() != null
-                ? List.copyOf(new TreeSet<>(req.subscribedTopicNames())) : old.subscribedTopicNames();
+                ? List.copyOf(new TreeSet<>(req.subscribedTopicNames())) : old == null ? List.of()
+                : old.subscribedTopicNames();
+        String regex = req.subscribedTopicRegex() != null
+                ? (req.subscribedTopicRegex().isEmpty() ? null : req.subscribedTopicRegex()) // "": no regex any more
+                : old == null ? null : old.subscribedTopicRegex();
         return new MemberSubscription(
                 req.instanceId() != null ? req.instanceId() : old == null ? null : old.instanceId(),
                 req.rackId() != null ? req.rackId() : old == null ? null : old.rackId(),
-                clientId == null ? "" : clientId, clientHost == null ? "" : clientHost, topics,
-                old == null ? null : old.subscribedTopicRegex(),
+                clientId == null ? "" : clientId, clientHost == null ? "" : clientHost, topics, regex,
                 req.rebalanceTimeoutMs() != -1 ? req.rebalanceTimeoutMs() : old.rebalanceTimeoutMs(),
                 req.serverAssignor() != null ? req.serverAssignor() : old == null ? null : old.serverAssignor());
     }
 
-    /** The subscribed topics that exist, by name: what the target assignment is computed for. */
-    private static List<TopicMetadata> subscriptionMetadata(ConsumerGroup group, ClusterTopics topics) {
-        Set<String> names = new TreeSet<>();
-        group.members.values().forEach(m -> names.addAll(m.subscription.subscribedTopicNames()));
+    /**
+     * The subscribed topics that exist, by name: what the target assignment is computed for. Resolves the members'
+     * regexes against the cluster's topics first (kept in the group until the next heartbeat).
+     */
+    private List<TopicMetadata> subscriptionMetadata(ConsumerGroup group, ClusterTopics topics) {
+        group.regexMatches.clear();
+        for (Member m : group.members.values()) {
+            String regex = m.subscription.subscribedTopicRegex();
+            if (regex != null) {
+                group.regexMatches.put(regex, matches(regex, topics));
+            }
+        }
+        Set<String> names = new TreeSet<>(subscribedTopics(group));
         List<TopicMetadata> out = new ArrayList<>();
         for (String name : names) {
             TopicMetadata t = topics.byName(name);
@@ -321,6 +355,45 @@ final class ConsumerGroupManager {
             }
         }
         return out;
+    }
+
+    /** Every topic name a member of the group subscribes to, by name or by a regex as last resolved. */
+    static Set<String> subscribedTopics(ConsumerGroup group) {
+        Set<String> names = new HashSet<>();
+        group.members.values().forEach(m -> names.addAll(subscribedTopics(group, m)));
+        return names;
+    }
+
+    private static Set<String> subscribedTopics(ConsumerGroup group, Member m) {
+        String regex = m.subscription.subscribedTopicRegex();
+        if (regex == null) {
+            return new HashSet<>(m.subscription.subscribedTopicNames());
+        }
+        Set<String> names = new HashSet<>(m.subscription.subscribedTopicNames());
+        names.addAll(group.regexMatches.getOrDefault(regex, Set.of()));
+        return names;
+    }
+
+    /**
+     * The topics whose whole name matches {@code regex} (RE2J syntax, as Kafka), internal topics left out. Cached
+     * per regex while the cluster's topics stay the same object, at most {@value #MAX_CACHED_REGEXES} regexes.
+     */
+    private Set<String> matches(String regex, ClusterTopics topics) {
+        Set<String> names = topics.names();
+        if (names != regexCacheFor || regexCache.size() >= MAX_CACHED_REGEXES) {
+            regexCache.clear();
+            regexCacheFor = names;
+        }
+        return regexCache.computeIfAbsent(regex, r -> {
+            Pattern pattern = Pattern.compile(r);
+            Set<String> matched = new TreeSet<>();
+            for (String name : names) {
+                if (!INTERNAL_TOPICS.contains(name) && pattern.matches(name)) {
+                    matched.add(name);
+                }
+            }
+            return Set.copyOf(matched);
+        });
     }
 
     /** The assignor most members name, else the configured default (Kafka's computePreferredServerAssignor). */
@@ -358,7 +431,7 @@ final class ConsumerGroupManager {
         SortedMap<String, Set<Uuid>> subscriptions = new TreeMap<>();
         group.members.values().forEach(m -> {
             Set<Uuid> subscribed = new HashSet<>();
-            m.subscription.subscribedTopicNames().forEach(n -> {
+            subscribedTopics(group, m).forEach(n -> {
                 if (ids.containsKey(n)) {
                     subscribed.add(ids.get(n));
                 }
@@ -514,8 +587,7 @@ final class ConsumerGroupManager {
     /** Removes a member and bumps the group epoch (Kafka's consumerGroupFenceMember). */
     private void fence(List<GroupRecord> records, ConsumerGroup group, Member member, long nowMs) {
         removeMember(records, group, member, nowMs);
-        Set<String> names = new HashSet<>();
-        group.members.values().forEach(m -> names.addAll(m.subscription.subscribedTopicNames()));
+        Set<String> names = subscribedTopics(group);
         List<TopicMetadata> metadata = group.subscriptionMetadata.stream()
                 .filter(t -> names.contains(t.topicName())).toList();
         if (!metadata.equals(group.subscriptionMetadata)) {

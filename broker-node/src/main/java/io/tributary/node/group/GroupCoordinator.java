@@ -247,8 +247,7 @@ public final class GroupCoordinator {
         if (consumerGroup == null || consumerGroup.members.isEmpty()) {
             return offsets.deleteOffsets(req);
         }
-        Set<String> subscribed = new java.util.HashSet<>();
-        consumerGroup.members.values().forEach(m -> subscribed.addAll(m.subscription.subscribedTopicNames()));
+        Set<String> subscribed = ConsumerGroupManager.subscribedTopics(consumerGroup);
         OffsetDeleteRequestData.OffsetDeleteRequestTopicCollection allowed =
                 new OffsetDeleteRequestData.OffsetDeleteRequestTopicCollection();
         List<OffsetDeleteResponseData.OffsetDeleteResponseTopic> refused = new ArrayList<>();

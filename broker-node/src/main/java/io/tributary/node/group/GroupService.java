@@ -189,6 +189,11 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
             public ConsumerGroupRecord.TopicMetadata byId(org.apache.kafka.common.Uuid id) {
                 return metadata(now.topic(new UUID(id.getMostSignificantBits(), id.getLeastSignificantBits())));
             }
+
+            @Override
+            public java.util.Set<String> names() {
+                return now.topics().keySet();
+            }
         };
     }
 

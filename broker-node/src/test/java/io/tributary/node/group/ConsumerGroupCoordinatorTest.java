@@ -397,6 +397,26 @@ class ConsumerGroupCoordinatorTest {
                 .isEqualTo(Errors.GROUP_SUBSCRIBED_TO_TOPIC.code());
     }
 
+    @Test
+    void aRegexSubscriptionFollowsTheTopicsItMatches() {
+        // Given: a member subscribed by regex to topics named t*
+        topics.add("u", 2).add("t2", 2);
+        ConsumerGroupHeartbeatResponseData r = send(join(G, "a").setSubscribedTopicNames(null)
+                .setSubscribedTopicRegex("t.*"));
+        assertThat(r.errorCode()).as(r.errorMessage()).isZero();
+        assertThat(assigned(r).keySet()).containsExactlyInAnyOrder(t(), topics.id("t2"));
+
+        // When: a matching topic is created
+        topics.add("t3", 1);
+        ConsumerGroupHeartbeatResponseData r2 = send(heartbeat(G, "a", 1, assigned(r)));
+
+        // Then: it is assigned too, at a new epoch; a bad regex is refused
+        assertThat(r2.memberEpoch()).isEqualTo(2);
+        assertThat(assigned(r2).keySet()).containsExactlyInAnyOrder(t(), topics.id("t2"), topics.id("t3"));
+        assertThat(send(join(G, "b").setSubscribedTopicNames(null).setSubscribedTopicRegex("t(")).errorCode())
+                .isEqualTo(Errors.INVALID_REGULAR_EXPRESSION.code());
+    }
+
     private void stableGroupOfTwo() {
         send(join(G, "a", "t"));
         send(join(G, "b", "t"));

@@ -44,6 +44,11 @@ final class ConsumerGroupTestSupport {
         }
 
         @Override
+        public java.util.Set<String> names() {
+            return java.util.Set.copyOf(byName.keySet()); // a new object per call: as a new metadata image
+        }
+
+        @Override
         public TopicMetadata byId(Uuid id) {
             return byName.values().stream().filter(t -> t.topicId().equals(id)).findFirst().orElse(null);
         }

@@ -21,6 +21,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.SubscriptionPattern;
 import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.GroupType;
 import org.apache.kafka.common.TopicPartition;
@@ -32,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * KIP-848 consumer groups on a 3-node cluster with kafka-clients' consumer ({@code group.protocol=consumer}) and
  * Kafka's own {@code kafka-consumer-groups}: three members split six partitions, one leaves (close), one is killed
- * (SIGKILL of its JVM), the survivor gets all six, commits, and a restarted consumer resumes from the commits.
+ * (SIGKILL of its JVM), the survivor gets all six, commits, and a restarted consumer (subscribed by a regex) resumes
+ * from the commits.
  */
 class ConsumerProtocolGroupIT {
     private static final int PARTITIONS = 6;
@@ -129,14 +131,17 @@ class ConsumerProtocolGroupIT {
                     .hasSize(PARTITIONS).allMatch(offset -> offset == 10);
         }
 
-        // When: five more records a partition, and a consumer of the group starts again
+        // When: five more records a partition, and a consumer of the group starts again, subscribed by a regex
+        // (KIP-848: matched by the coordinator)
         GroupConsumers.produceNumbered(cluster.bootstrap(), topic, PARTITIONS, 5);
         try (KafkaConsumer<String, String> restarted = consumer(cluster.bootstrap(), group, Map.of())) {
-            restarted.subscribe(List.of(topic));
+            restarted.subscribe(new SubscriptionPattern("kip8[0-9]+"));
             List<String> values = new ArrayList<>();
             await("the restarted consumer reads the new records").atMost(GROUP_DEADLINE).pollInSameThread()
                     .pollInterval(Duration.ZERO).until(() -> {
-                        restarted.poll(Duration.ofMillis(100)).forEach(r -> values.add(r.value()));
+                        // by position: the new records' values repeat the first ones' ("<partition>-<i>", i from 0)
+                        restarted.poll(Duration.ofMillis(100)).forEach(r -> values.add(r.partition() + "@"
+                                + r.offset()));
                         return values.size() >= PARTITIONS * 5;
                     });
 
@@ -144,7 +149,7 @@ class ConsumerProtocolGroupIT {
             Set<String> expected = new TreeSet<>();
             for (int p = 0; p < PARTITIONS; p++) {
                 for (int i = 10; i < 15; i++) {
-                    expected.add(p + "-" + i);
+                    expected.add(p + "@" + i);
                 }
             }
             assertThat(new TreeSet<>(values)).isEqualTo(expected);
