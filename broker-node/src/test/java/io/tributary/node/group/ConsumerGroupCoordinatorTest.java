@@ -250,12 +250,17 @@ class ConsumerGroupCoordinatorTest {
                 .isEqualTo(Errors.STALE_MEMBER_EPOCH.code());
     }
 
+    /** Commits offset 5 of t-0 (applied as the driver would: appended, then replayed); returns its error. */
     private Errors commit(String memberId, int epoch, short version) {
         OffsetCommitDecision d = c.commitOffsets(new OffsetCommitRequestData().setGroupId(G).setMemberId(memberId)
                 .setGenerationIdOrMemberEpoch(epoch).setTopics(List.of(
                         new OffsetCommitRequestData.OffsetCommitRequestTopic().setName("t").setPartitions(List.of(
                                 new OffsetCommitRequestData.OffsetCommitRequestPartition().setPartitionIndex(0)
                                         .setCommittedOffset(5))))), version, tp -> true, now);
+        d.records().forEach(r -> {
+            log.append(List.of(r));
+            c.replay(r, log.entries.size() - 1);
+        });
         return Errors.forCode(d.response().topics().get(0).partitions().get(0).errorCode());
     }
 
@@ -374,15 +379,9 @@ class ConsumerGroupCoordinatorTest {
 
     @Test
     void offsetsOfASubscribedTopicCannotBeDeletedWhileTheGroupHasMembers() {
-        // Given
+        // Given: a member committed an offset of its topic
         send(join(G, "a", "t"));
-        log.append(c.commitOffsets(new OffsetCommitRequestData().setGroupId(G).setMemberId("a")
-                .setGenerationIdOrMemberEpoch(1).setTopics(List.of(new OffsetCommitRequestData
-                        .OffsetCommitRequestTopic().setName("t").setPartitions(List.of(new OffsetCommitRequestData
-                                .OffsetCommitRequestPartition().setPartitionIndex(0).setCommittedOffset(5))))),
-                (short) 9, tp -> true, now).records());
-        c.replay(log.entries.get(log.entries.size() - 1) instanceof GroupLogEntry.Data d ? d.record() : null,
-                log.entries.size() - 1);
+        assertThat(commit("a", 1, (short) 9)).isEqualTo(Errors.NONE);
 
         // When
         var request = new org.apache.kafka.common.message.OffsetDeleteRequestData().setGroupId(G);
