@@ -72,6 +72,7 @@ public record NodeConfig(
         long offsetsRetentionCheckIntervalMs,
         Transactions transactions,
         io.tributary.metadata.LeaderElectionConfig leaderElections,
+        io.tributary.node.group.ConsumerGroupConfig consumerGroups,
         Listener metricsListener,
         InterNodeSecurity interNode,
         Map<String, String> ssl,
@@ -256,6 +257,10 @@ public record NodeConfig(
         d.put("group.min.session.timeout.ms", "6000");
         d.put("group.max.session.timeout.ms", "1800000");
         d.put("group.max.size", "1000");
+        d.put("group.consumer.session.timeout.ms", "45000");
+        d.put("group.consumer.heartbeat.interval.ms", "5000");
+        d.put("group.consumer.max.size", "1000");
+        d.put("group.consumer.assignors", "uniform,range");
         d.put("offsets.retention.minutes", "10080");
         d.put("offsets.retention.check.interval.ms", "600000");
         d.put("transaction.state.log.num.partitions", "50");
@@ -459,6 +464,7 @@ public record NodeConfig(
                 longValue(props, "offsets.retention.check.interval.ms"),
                 Transactions.parse(props),
                 leaderElections(props),
+                consumerGroups(props),
                 metricsListener(get(props, "metrics.listener")),
                 interNode(props),
                 ListenerSsl.requireKeystoreIfUsed(ssl, listeners),
@@ -651,6 +657,10 @@ public record NodeConfig(
         v.put("leader.imbalance.check.interval.seconds",
                 Long.toString(leaderElections.leaderImbalanceCheckIntervalMs() / 1000));
         v.put("unclean.leader.election.enable", Boolean.toString(leaderElections.uncleanLeaderElectionEnable()));
+        v.put("group.consumer.session.timeout.ms", Integer.toString(consumerGroups.sessionTimeoutMs()));
+        v.put("group.consumer.heartbeat.interval.ms", Integer.toString(consumerGroups.heartbeatIntervalMs()));
+        v.put("group.consumer.max.size", Integer.toString(consumerGroups.maxSize()));
+        v.put("group.consumer.assignors", String.join(",", consumerGroups.assignors()));
         v.put("metrics.listener", metricsListener == null ? "" : metricsListener.host() + ":" + metricsListener.port());
         v.put("inter.node.security.protocol", interNode.protocol());
         v.put("inter.node.ssl.keystore.location", Objects.toString(interNode.keystoreLocation(), ""));
@@ -681,6 +691,14 @@ public record NodeConfig(
      */
     public Map<String, String> messageFormatDefaults() {
         return Map.of("message.timestamp.type", logMessageTimestampType, "compression.type", compressionType);
+    }
+
+    /** The KIP-848 consumer group settings ({@code group.consumer.*}), validated by {@code ConsumerGroupConfig}. */
+    private static io.tributary.node.group.ConsumerGroupConfig consumerGroups(Properties props) {
+        return new io.tributary.node.group.ConsumerGroupConfig(intValue(props, "group.consumer.session.timeout.ms"),
+                intValue(props, "group.consumer.heartbeat.interval.ms"), intValue(props, "group.consumer.max.size"),
+                List.of(get(props, "group.consumer.assignors").split("\\s*,\\s*")).stream().map(String::trim)
+                        .filter(a -> !a.isEmpty()).toList());
     }
 
     private static String get(Properties props, String key) {

@@ -261,7 +261,7 @@ public final class TributaryNode implements Closeable {
                 config.groupInitialRebalanceDelayMs(), config.groupMaxSize(), config.groupMinSessionTimeoutMs(),
                 config.groupMaxSessionTimeoutMs(), GroupCoordinatorConfig.DEFAULT_NEW_MEMBER_JOIN_TIMEOUT_MS,
                 GroupCoordinatorConfig.DEFAULT_OFFSET_METADATA_MAX_SIZE, config.offsetsRetentionMinutes() * 60_000,
-                config.offsetsRetentionCheckIntervalMs()), System::currentTimeMillis,
+                config.offsetsRetentionCheckIntervalMs()), config.consumerGroups(), System::currentTimeMillis,
                 config.offsetsTopicNumPartitions());
         ProducerIdManager producerIds = new ProducerIdManager(quorum.channel(), config.nodeId());
         NodeConfig.Transactions txnConfig = config.transactions();

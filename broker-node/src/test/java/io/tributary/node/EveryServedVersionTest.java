@@ -224,6 +224,52 @@ class EveryServedVersionTest {
     }
 
     @Test
+    void consumerGroupApisEveryVersion() throws Exception {
+        // FindCoordinator creates __consumer_offsets; a heartbeat is retried until its coordinator has loaded
+        client.send(ApiKeys.FIND_COORDINATOR, (short) 4, new org.apache.kafka.common.message
+                .FindCoordinatorRequestData().setKeyType((byte) 0).setCoordinatorKeys(List.of("v-group-0")));
+        for (short v = 0; v <= 1; v++) {
+            String group = "v-group-" + v;
+            short version = v;
+            org.apache.kafka.common.message.ConsumerGroupHeartbeatRequestData join =
+                    new org.apache.kafka.common.message.ConsumerGroupHeartbeatRequestData().setGroupId(group)
+                            .setMemberId(v == 0 ? "" : "member-v1").setMemberEpoch(0).setRebalanceTimeoutMs(30_000)
+                            .setSubscribedTopicNames(List.of(TOPIC)).setTopicPartitions(new java.util.ArrayList<>());
+            org.apache.kafka.common.message.ConsumerGroupHeartbeatResponseData[] joined =
+                    new org.apache.kafka.common.message.ConsumerGroupHeartbeatResponseData[1];
+            org.awaitility.Awaitility.await("consumer group heartbeat v" + v).atMost(java.time.Duration.ofSeconds(30))
+                    .until(() -> {
+                        joined[0] = (org.apache.kafka.common.message.ConsumerGroupHeartbeatResponseData) client
+                                .send(ApiKeys.CONSUMER_GROUP_HEARTBEAT, version, join);
+                        return joined[0].errorCode() == Errors.NONE.code();
+                    });
+            assertThat(joined[0].memberId()).as("v%d", v).isEqualTo(v == 0 ? joined[0].memberId() : "member-v1")
+                    .isNotEmpty();
+            assertThat(joined[0].memberEpoch()).as("v%d", v).isEqualTo(1);
+            assertThat(joined[0].assignment().topicPartitions()).as("v%d", v).singleElement()
+                    .satisfies(tp -> assertThat(tp.topicId()).isEqualTo(topicId));
+            org.apache.kafka.common.message.ConsumerGroupDescribeResponseData described =
+                    (org.apache.kafka.common.message.ConsumerGroupDescribeResponseData) client.send(
+                            ApiKeys.CONSUMER_GROUP_DESCRIBE, v, new org.apache.kafka.common.message
+                                    .ConsumerGroupDescribeRequestData().setGroupIds(List.of(group)));
+            assertThat(described.groups().get(0).errorCode()).as("describe v%d", v).isZero();
+            assertThat(described.groups().get(0).members()).as("describe v%d", v).singleElement()
+                    .satisfies(m -> assertThat(m.memberId()).isEqualTo(joined[0].memberId()));
+        }
+        // Metadata by topic id as kafka-clients asks it (name left at its default ""), e.g. for a regex subscriber
+        org.apache.kafka.common.message.MetadataRequestData byId = new org.apache.kafka.common.message
+                .MetadataRequestData().setAllowAutoTopicCreation(false);
+        byId.topics().add(new org.apache.kafka.common.message.MetadataRequestData.MetadataRequestTopic()
+                .setTopicId(topicId).setName(""));
+        org.apache.kafka.common.message.MetadataResponseData metadata =
+                (org.apache.kafka.common.message.MetadataResponseData) client.send(ApiKeys.METADATA, (short) 12, byId);
+        assertThat(metadata.topics()).singleElement().satisfies(t -> {
+            assertThat(t.errorCode()).isZero();
+            assertThat(t.name()).isEqualTo(TOPIC);
+        });
+    }
+
+    @Test
     void createPartitionsEveryVersion() throws Exception {
         String name = "growing";
         CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(10_000);

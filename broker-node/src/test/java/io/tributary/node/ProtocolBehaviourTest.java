@@ -85,12 +85,15 @@ class ProtocolBehaviourTest {
                     ApiKeys.CREATE_PARTITIONS, ApiKeys.DELETE_RECORDS, ApiKeys.INCREMENTAL_ALTER_CONFIGS,
                     ApiKeys.ALTER_CONFIGS, ApiKeys.ELECT_LEADERS, ApiKeys.DESCRIBE_LOG_DIRS,
                     ApiKeys.DESCRIBE_TOPIC_PARTITIONS, ApiKeys.ALTER_PARTITION_REASSIGNMENTS,
-                    ApiKeys.LIST_PARTITION_REASSIGNMENTS, ApiKeys.UNREGISTER_BROKER);
+                    ApiKeys.LIST_PARTITION_REASSIGNMENTS, ApiKeys.UNREGISTER_BROKER, ApiKeys.CONSUMER_GROUP_HEARTBEAT,
+                    ApiKeys.CONSUMER_GROUP_DESCRIBE);
             // Transactions v1: the last versions before KIP-890's v2, and no transaction.version feature.
             assertThat(response.apiKeys().find(ApiKeys.ADD_PARTITIONS_TO_TXN.id).maxVersion()).isEqualTo((short) 3);
             assertThat(response.apiKeys().find(ApiKeys.END_TXN.id).maxVersion()).isEqualTo((short) 4);
             assertThat(response.finalizedFeatures().find("transaction.version")).isNull();
             assertThat(response.apiKeys().find(ApiKeys.LIST_OFFSETS.id).maxVersion()).isEqualTo((short) 10);
+            // KIP-848 (KIP-1082: v1, member ids chosen by the client)
+            assertThat(response.apiKeys().find(ApiKeys.CONSUMER_GROUP_HEARTBEAT.id).maxVersion()).isEqualTo((short) 1);
         }
     }
 

@@ -22,6 +22,9 @@ import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.message.ConsumerGroupDescribeResponseData;
+import org.apache.kafka.common.message.ConsumerGroupHeartbeatRequestData;
+import org.apache.kafka.common.message.ConsumerGroupHeartbeatResponseData;
 import org.apache.kafka.common.message.DeleteGroupsRequestData;
 import org.apache.kafka.common.message.DeleteGroupsResponseData;
 import org.apache.kafka.common.message.DescribeGroupsRequestData;
@@ -90,6 +93,7 @@ public final class GroupCoordinator {
     private final OffsetManager offsets;
     private final PendingTxnOffsets pending = new PendingTxnOffsets();
     private long nextRetentionCheckMs = Long.MIN_VALUE;
+    private final ConsumerGroupManager consumerGroups;
 
     /**
      * @param uniqueIds supplies the suffix of new member ids ({@code clientId-suffix}, or {@code instanceId-suffix}
@@ -97,15 +101,63 @@ public final class GroupCoordinator {
      *     passes random UUIDs, tests a counter)
      */
     public GroupCoordinator(GroupCoordinatorConfig config, Supplier<String> uniqueIds) {
+        this(config, ConsumerGroupConfig.defaults(), uniqueIds);
+    }
+
+    /** @param consumerConfig the limits of KIP-848 consumer groups */
+    public GroupCoordinator(GroupCoordinatorConfig config, ConsumerGroupConfig consumerConfig,
+            Supplier<String> uniqueIds) {
         this.config = Objects.requireNonNull(config);
         this.membership = new MembershipManager(config, groups, Objects.requireNonNull(uniqueIds), outbox);
-        this.offsets = new OffsetManager(config, groups, pending);
+        this.consumerGroups = new ConsumerGroupManager(consumerConfig, outbox, uniqueIds, this::classicGroupInUse);
+        this.offsets = new OffsetManager(config, groups, pending, this::consumerGroupMembers);
+    }
+
+    /** Whether a classic group of that id has members (or members joining): it cannot become a consumer group. */
+    private boolean classicGroupInUse(String groupId) {
+        ClassicGroup group = groups.get(groupId);
+        return group != null && (!group.members.isEmpty() || !group.pendingJoinMembers.isEmpty()
+                || !group.is(Empty.class) && !group.is(Dead.class));
+    }
+
+    /** The members of the consumer group of that id, -1 if it is not a consumer group. */
+    private int consumerGroupMembers(String groupId) {
+        ConsumerGroup group = consumerGroups.group(groupId);
+        return group == null ? -1 : group.members.size();
+    }
+
+    // ---- KIP-848 consumer groups (applied at once; records via takeRecords) ----
+
+    /**
+     * ConsumerGroupHeartbeat v0-1: join (member epoch 0), heartbeat, leave (-1, or -2 for a static member). The
+     * decision is applied at once; the driver appends {@link #takeRecords()} and answers once they are committed.
+     */
+    public ConsumerGroupHeartbeatResponseData consumerGroupHeartbeat(ConsumerGroupHeartbeatRequestData req,
+            short version, String clientId, String clientHost, ClusterTopics topics, long nowMs) {
+        return consumerGroups.heartbeat(req, version, clientId, clientHost, topics, nowMs);
+    }
+
+    /** ConsumerGroupDescribe v0-1; topic names from {@code topics} (a deleted topic's partitions are left out). */
+    public ConsumerGroupDescribeResponseData.DescribedGroup describeConsumerGroup(String groupId,
+            ClusterTopics topics) {
+        return ConsumerGroupDescriber.describe(groupId, consumerGroups.group(groupId), groups.containsKey(groupId),
+                consumerGroups.config().assignors(), topics);
     }
 
     // ---- membership (applied at once; snapshots via takeRecords) ----
 
     public CompletableFuture<JoinGroupResponseData> joinGroup(JoinGroupRequestData req, short version,
             String clientId, String clientHost, long nowMs) {
+        ConsumerGroup consumerGroup = req.groupId() == null ? null : consumerGroups.group(req.groupId());
+        if (consumerGroup != null && !consumerGroup.members.isEmpty()) {
+            // Kafka would add a classic member to a consumer group (KIP-848 migration); not here.
+            return CompletableFuture.completedFuture(new JoinGroupResponseData()
+                    .setErrorCode(Errors.INCONSISTENT_GROUP_PROTOCOL.code()).setGenerationId(-1)
+                    .setMemberId(req.memberId()).setProtocolName(version >= 7 ? null : "").setLeader(""));
+        }
+        if (consumerGroup != null) {
+            outbox.addAll(consumerGroups.delete(req.groupId(), nowMs)); // an Empty consumer group becomes classic
+        }
         return membership.joinGroup(req, version, clientId, clientHost, nowMs);
     }
 
@@ -137,6 +189,7 @@ public final class GroupCoordinator {
         for (ClassicGroup group : new ArrayList<>(groups.values())) {
             membership.tick(group, nowMs);
         }
+        consumerGroups.tick(nowMs);
         List<GroupRecord> records = new ArrayList<>(takeRecords());
         if (nowMs >= nextRetentionCheckMs) {
             records.addAll(offsets.expireOffsets(nowMs));
@@ -150,7 +203,9 @@ public final class GroupCoordinator {
     /** @param topicExists whether the partition exists in the cluster (else UNKNOWN_TOPIC_OR_PARTITION) */
     public OffsetCommitDecision commitOffsets(OffsetCommitRequestData req, short version,
             Predicate<TopicPartition> topicExists, long nowMs) {
-        return offsets.commitOffsets(req, topicExists, nowMs);
+        Errors consumerGroupError = req.groupId() == null ? null : consumerGroups.validateCommit(req.groupId(),
+                req.memberId(), req.generationIdOrMemberEpoch(), false, version);
+        return offsets.commitOffsets(req, topicExists, nowMs, consumerGroupError);
     }
 
     /**
@@ -160,21 +215,97 @@ public final class GroupCoordinator {
      */
     public TxnOffsetCommitDecision commitTransactionalOffsets(TxnOffsetCommitRequestData req, short version,
             Predicate<TopicPartition> topicExists, long nowMs) {
-        return offsets.commitTransactionalOffsets(req, topicExists, nowMs);
+        Errors consumerGroupError = req.groupId() == null ? null : consumerGroups.validateCommit(req.groupId(),
+                req.memberId(), req.generationId(), true, version);
+        return offsets.commitTransactionalOffsets(req, topicExists, nowMs, consumerGroupError);
     }
 
     /** OffsetFetch; with {@code require_stable} (v7+) a partition with a pending transactional offset of the group
      * answers UNSTABLE_OFFSET_COMMIT. */
     public OffsetFetchResponseData fetchOffsets(OffsetFetchRequestData req, short version) {
-        return offsets.fetchOffsets(req, version);
+        OffsetFetchResponseData response = offsets.fetchOffsets(req, version);
+        if (version >= 9) {
+            // KIP-848: a member's fetch carries its member id and epoch (Kafka's validateOffsetFetch)
+            for (int i = 0; i < req.groups().size(); i++) {
+                OffsetFetchRequestData.OffsetFetchRequestGroup g = req.groups().get(i);
+                Errors error = consumerGroups.validateFetch(g.groupId(), g.memberId(), g.memberEpoch());
+                if (error != null && error != Errors.NONE) {
+                    response.groups().set(i, new OffsetFetchResponseData.OffsetFetchResponseGroup()
+                            .setGroupId(g.groupId()).setErrorCode(error.code()));
+                }
+            }
+        }
+        return response;
     }
 
+    /**
+     * OffsetDelete; for a consumer group with members, the offsets of topics a member subscribes to stay
+     * (GROUP_SUBSCRIBED_TO_TOPIC), as in Kafka.
+     */
     public GroupDecision<OffsetDeleteResponseData> deleteOffsets(OffsetDeleteRequestData req) {
-        return offsets.deleteOffsets(req);
+        ConsumerGroup consumerGroup = consumerGroups.group(req.groupId());
+        if (consumerGroup == null || consumerGroup.members.isEmpty()) {
+            return offsets.deleteOffsets(req);
+        }
+        Set<String> subscribed = ConsumerGroupManager.subscribedTopics(consumerGroup);
+        OffsetDeleteRequestData.OffsetDeleteRequestTopicCollection allowed =
+                new OffsetDeleteRequestData.OffsetDeleteRequestTopicCollection();
+        List<OffsetDeleteResponseData.OffsetDeleteResponseTopic> refused = new ArrayList<>();
+        for (OffsetDeleteRequestData.OffsetDeleteRequestTopic t : req.topics()) {
+            if (!subscribed.contains(t.name())) {
+                allowed.add(t.duplicate());
+                continue;
+            }
+            OffsetDeleteResponseData.OffsetDeleteResponseTopic topic =
+                    new OffsetDeleteResponseData.OffsetDeleteResponseTopic().setName(t.name());
+            t.partitions().forEach(p -> topic.partitions().add(new OffsetDeleteResponseData
+                    .OffsetDeleteResponsePartition().setPartitionIndex(p.partitionIndex())
+                    .setErrorCode(Errors.GROUP_SUBSCRIBED_TO_TOPIC.code())));
+            refused.add(topic);
+        }
+        GroupDecision<OffsetDeleteResponseData> decision = offsets.deleteOffsets(req.duplicate().setTopics(allowed));
+        if (decision.response().errorCode() == Errors.NONE.code()) {
+            refused.forEach(t -> decision.response().topics().add(t));
+        }
+        return decision;
     }
 
+    public GroupDecision<DeleteGroupsResponseData> deleteGroups(DeleteGroupsRequestData req, long nowMs) {
+        List<GroupRecord> records = new ArrayList<>();
+        DeleteGroupsRequestData classic = new DeleteGroupsRequestData();
+        DeleteGroupsResponseData response = new DeleteGroupsResponseData();
+        for (String groupId : req.groupsNames()) {
+            ConsumerGroup consumerGroup = consumerGroups.group(groupId);
+            if (consumerGroup != null && !consumerGroup.members.isEmpty()) {
+                if (response.results().find(groupId) == null) {
+                    response.results().add(new DeleteGroupsResponseData.DeletableGroupResult().setGroupId(groupId)
+                            .setErrorCode(Errors.NON_EMPTY_GROUP.code()));
+                }
+                continue;
+            }
+            if (consumerGroup != null) {
+                // Its offsets (kept as a classic group's) go with the classic deletion below; a group without
+                // offsets or classic records is deleted by its tombstones alone.
+                records.addAll(consumerGroups.delete(groupId, nowMs));
+                if (!groups.containsKey(groupId)) {
+                    if (response.results().find(groupId) == null) {
+                        response.results().add(new DeleteGroupsResponseData.DeletableGroupResult()
+                                .setGroupId(groupId).setErrorCode(Errors.NONE.code()));
+                    }
+                    continue;
+                }
+            }
+            classic.groupsNames().add(groupId);
+        }
+        GroupDecision<DeleteGroupsResponseData> classicDecision = offsets.deleteGroups(classic);
+        records.addAll(classicDecision.records());
+        classicDecision.response().results().forEach(r -> response.results().add(r.duplicate()));
+        return new GroupDecision<>(records, response);
+    }
+
+    /** DeleteGroups at the coordinator's current time (tests). */
     public GroupDecision<DeleteGroupsResponseData> deleteGroups(DeleteGroupsRequestData req) {
-        return offsets.deleteGroups(req);
+        return deleteGroups(req, 0);
     }
 
     // ---- admin ----
@@ -185,12 +316,22 @@ public final class GroupCoordinator {
         Set<String> types = req.typesFilter().stream().map(s -> s.toLowerCase(Locale.ROOT))
                 .collect(Collectors.toSet());
         ListGroupsResponseData response = new ListGroupsResponseData();
+        if (types.isEmpty() || types.contains("consumer")) {
+            for (ConsumerGroup group : consumerGroups.groups()) {
+                String state = group.state();
+                if (states.isEmpty() || states.contains(state.toLowerCase(Locale.ROOT))) {
+                    response.groups().add(new ListGroupsResponseData.ListedGroup().setGroupId(group.groupId)
+                            .setProtocolType("consumer").setGroupState(state).setGroupType("consumer"));
+                }
+            }
+        }
         if (!types.isEmpty() && !types.contains("classic")) {
             return response;
         }
         for (ClassicGroup group : groups.values()) {
             String state = group.state.kafkaName();
-            if (group.is(Dead.class) || (!states.isEmpty() && !states.contains(state.toLowerCase(Locale.ROOT)))) {
+            if (group.is(Dead.class) || (!states.isEmpty() && !states.contains(state.toLowerCase(Locale.ROOT)))
+                    || consumerGroups.group(group.groupId) != null) {
                 continue;
             }
             response.groups().add(new ListGroupsResponseData.ListedGroup().setGroupId(group.groupId)
@@ -207,6 +348,13 @@ public final class GroupCoordinator {
             ClassicGroup group = groups.get(groupId);
             DescribeGroupsResponseData.DescribedGroup described = new DescribeGroupsResponseData.DescribedGroup()
                     .setGroupId(groupId);
+            if (consumerGroups.group(groupId) != null) {
+                // Kafka: DescribeGroups describes classic groups only
+                response.groups().add(described.setGroupState("Dead").setProtocolType("").setProtocolData("")
+                        .setErrorCode(version >= 6 ? Errors.GROUP_ID_NOT_FOUND.code() : Errors.NONE.code())
+                        .setErrorMessage(version >= 6 ? "Group " + groupId + " is not a classic group." : null));
+                continue;
+            }
             if (group == null || group.is(Dead.class)) {
                 response.groups().add(described.setGroupState("Dead").setProtocolType("").setProtocolData("")
                         .setErrorCode(version >= 6 ? Errors.GROUP_ID_NOT_FOUND.code() : Errors.NONE.code()));
@@ -243,12 +391,18 @@ public final class GroupCoordinator {
 
     /** Kafka's name of the group's state; "Dead" for an unknown group. */
     public String groupState(String groupId) {
+        ConsumerGroup consumerGroup = consumerGroups.group(groupId);
+        if (consumerGroup != null) {
+            return consumerGroup.state();
+        }
         ClassicGroup group = groups.get(groupId);
         return group == null ? "Dead" : group.state.kafkaName();
     }
 
     public Set<String> groupIds() {
-        return Set.copyOf(groups.keySet());
+        Set<String> ids = new java.util.HashSet<>(groups.keySet());
+        consumerGroups.groups().forEach(g -> ids.add(g.groupId));
+        return Set.copyOf(ids);
     }
 
     // ---- persistence ----
@@ -260,6 +414,9 @@ public final class GroupCoordinator {
      * was decided. An offset tombstone also drops the partition's pending offsets of open transactions (Kafka).
      */
     public void replay(GroupRecord record, long recordOffset) {
+        if (record instanceof ConsumerGroupRecord) {
+            return; // applied when decided
+        }
         if (record instanceof OffsetCommitRecord r) {
             groups.computeIfAbsent(r.group(), g -> new ClassicGroup(g, r.commitTimestampMs())).offsets.put(
                     new TopicPartition(r.topic(), r.partition()), committed(r, recordOffset));
@@ -339,6 +496,8 @@ public final class GroupCoordinator {
                 completeTransaction(m.producerId(), m.commit());
             } else if (entry instanceof GroupLogEntry.Data d && d.record() instanceof GroupMetadataRecord r) {
                 restore(r, nowMs);
+            } else if (entry instanceof GroupLogEntry.Data d && d.record() instanceof ConsumerGroupRecord r) {
+                consumerGroups.replay(r, nowMs, false);
             } else if (entry instanceof GroupLogEntry.Data d && d.producerId() != GroupLogEntry.NO_PRODUCER_ID) {
                 replayTransactional(d.record(), d.recordOffset(), d.producerId());
             } else if (entry instanceof GroupLogEntry.Data d) {
@@ -395,6 +554,11 @@ public final class GroupCoordinator {
     /** For tests in this package: the pending transactional offsets. */
     PendingTxnOffsets pendingTxnOffsets() {
         return pending;
+    }
+
+    /** For tests in this package: the consumer group's internals. */
+    ConsumerGroup consumerGroup(String groupId) {
+        return consumerGroups.group(groupId);
     }
 
     /** For tests in this package: the group's internals. */

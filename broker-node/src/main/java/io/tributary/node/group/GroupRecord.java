@@ -8,7 +8,8 @@ import java.util.Objects;
  * coordinator's {@code __consumer_offsets} partition (acks=all) and a new coordinator rebuilds its state from them
  * ({@link GroupCoordinator#load}). {@link GroupRecordCodec} owns the bytes.
  */
-public sealed interface GroupRecord {
+public sealed interface GroupRecord permits GroupRecord.OffsetCommitRecord, GroupRecord.OffsetTombstone,
+        GroupRecord.GroupMetadataRecord, GroupRecord.GroupTombstone, ConsumerGroupRecord {
 
     String group();
 

@@ -33,7 +33,8 @@ import java.util.List;
  *           int32 sessionTimeoutMs, bytes metadata, bytes assignment
  * </pre>
  *
- * <p>Key types 1 and 2 mirror Kafka's offset-commit and group-metadata keys; the layouts are ours, not Kafka's. A
+ * <p>Key types 1 and 2 mirror Kafka's offset-commit and group-metadata keys; the layouts are ours, not Kafka's. Key
+ * types 3 to 8 (KIP-848 consumer groups) are in Kafka's layout, documented in {@link ConsumerGroupRecordCodec}. A
  * reader seeing an unknown key type or value version fails loudly: a newer writer's log must not be misread.
  */
 public final class GroupRecordCodec {
@@ -50,6 +51,9 @@ public final class GroupRecordCodec {
     }
 
     public static Encoded encode(GroupRecord record) {
+        if (record instanceof ConsumerGroupRecord r) {
+            return ConsumerGroupRecordCodec.encode(r);
+        }
         if (record instanceof OffsetCommitRecord r) {
             return new Encoded(offsetKey(r.group(), r.topic(), r.partition()), write(out -> {
                 out.writeShort(VALUE_VERSION);
@@ -90,6 +94,9 @@ public final class GroupRecordCodec {
         try {
             DataInputStream k = new DataInputStream(new ByteArrayInputStream(key));
             short keyType = k.readShort();
+            if (ConsumerGroupRecordCodec.handles(keyType)) {
+                return ConsumerGroupRecordCodec.decode(keyType, k, value); // Kafka's layout, key types 3-8
+            }
             switch (keyType) {
                 case OFFSET_KEY -> {
                     String group = readString(k);

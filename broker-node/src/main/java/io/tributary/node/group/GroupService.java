@@ -114,6 +114,7 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
     private final int nodeId;
     private final ReplicaManager replicas;
     private final GroupCoordinatorConfig config;
+    private final ConsumerGroupConfig consumerConfig;
     private final LongSupplier clockMs;
     private final int defaultPartitions;
     private final Map<Integer, Shard> shards = new HashMap<>();
@@ -130,15 +131,26 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
 
     public GroupService(int nodeId, ReplicaManager replicas, GroupCoordinatorConfig config, LongSupplier clockMs,
             int defaultPartitions) {
-        this(nodeId, replicas, config, clockMs, defaultPartitions, MAX_QUEUED_CALLS);
+        this(nodeId, replicas, config, ConsumerGroupConfig.defaults(), clockMs, defaultPartitions, MAX_QUEUED_CALLS);
+    }
+
+    public GroupService(int nodeId, ReplicaManager replicas, GroupCoordinatorConfig config,
+            ConsumerGroupConfig consumerConfig, LongSupplier clockMs, int defaultPartitions) {
+        this(nodeId, replicas, config, consumerConfig, clockMs, defaultPartitions, MAX_QUEUED_CALLS);
     }
 
     GroupService(int nodeId, ReplicaManager replicas, GroupCoordinatorConfig config, LongSupplier clockMs,
             int defaultPartitions, int maxQueuedCalls) {
+        this(nodeId, replicas, config, ConsumerGroupConfig.defaults(), clockMs, defaultPartitions, maxQueuedCalls);
+    }
+
+    GroupService(int nodeId, ReplicaManager replicas, GroupCoordinatorConfig config,
+            ConsumerGroupConfig consumerConfig, LongSupplier clockMs, int defaultPartitions, int maxQueuedCalls) {
         this.maxQueuedCalls = maxQueuedCalls;
         this.nodeId = nodeId;
         this.replicas = replicas;
         this.config = config;
+        this.consumerConfig = consumerConfig;
         this.clockMs = clockMs;
         this.defaultPartitions = defaultPartitions;
         thread.scheduleWithFixedDelay(this::tick, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
@@ -158,6 +170,37 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
             return -1;
         }
         return topic.partition(partitionFor(groupId)).leader();
+    }
+
+    private GroupCoordinator newCoordinator() {
+        return new GroupCoordinator(config, consumerConfig, () -> UUID.randomUUID().toString());
+    }
+
+    /** The cluster's topics in the latest metadata image, for consumer group heartbeats and describes. */
+    public ClusterTopics clusterTopics() {
+        MetadataImage now = image;
+        return new ClusterTopics() {
+            @Override
+            public ConsumerGroupRecord.TopicMetadata byName(String name) {
+                return metadata(now.topic(name));
+            }
+
+            @Override
+            public ConsumerGroupRecord.TopicMetadata byId(org.apache.kafka.common.Uuid id) {
+                return metadata(now.topic(new UUID(id.getMostSignificantBits(), id.getLeastSignificantBits())));
+            }
+
+            @Override
+            public java.util.Set<String> names() {
+                return now.topics().keySet();
+            }
+        };
+    }
+
+    private static ConsumerGroupRecord.TopicMetadata metadata(TopicImage topic) {
+        return topic == null ? null : new ConsumerGroupRecord.TopicMetadata(new org.apache.kafka.common.Uuid(
+                topic.topicId().getMostSignificantBits(), topic.topicId().getLeastSignificantBits()), topic.name(),
+                topic.partitions().size());
     }
 
     public boolean topicExists() {
@@ -189,7 +232,7 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
         for (Map.Entry<Integer, Integer> e : led.entrySet()) {
             if (!shards.containsKey(e.getKey())) {
                 Shard shard = new Shard(e.getKey(), e.getValue(),
-                        new GroupCoordinator(config, () -> UUID.randomUUID().toString()));
+                        newCoordinator());
                 shards.put(e.getKey(), shard);
                 thread.execute(() -> load(shard));
             }
@@ -252,7 +295,7 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
             if (shard.reloadAfterLoad) {
                 log.info("node={} loads {}-{} again: more than {} transactions completed during its load", nodeId,
                         TOPIC, shard.partition, MAX_COMPLETIONS_DURING_LOAD);
-                shard.coordinator = new GroupCoordinator(config, () -> UUID.randomUUID().toString());
+                shard.coordinator = newCoordinator();
                 thread.execute(() -> load(shard));
                 return;
             }
@@ -334,7 +377,7 @@ public final class GroupService implements MetadataView.MetadataListener, Closea
     /** A load that failed starts over, on a fresh coordinator, shortly. */
     private void retryLoad(Shard shard, Exception e) {
         log.warn("node={} could not load {}-{} yet ({}); retrying", nodeId, TOPIC, shard.partition, e.toString());
-        shard.coordinator = new GroupCoordinator(config, () -> UUID.randomUUID().toString());
+        shard.coordinator = newCoordinator();
         thread.schedule(() -> load(shard), 500, TimeUnit.MILLISECONDS);
     }
 

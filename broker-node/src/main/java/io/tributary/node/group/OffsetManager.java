@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.function.Predicate;
+import java.util.function.ToIntFunction;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.message.DeleteGroupsRequestData;
@@ -47,18 +48,28 @@ final class OffsetManager {
     private final GroupCoordinatorConfig config;
     private final Map<String, ClassicGroup> groups;
     private final PendingTxnOffsets pending;
+    /** The members of the KIP-848 consumer group of an id, -1 if it is not one (its offsets are kept here too). */
+    private final ToIntFunction<String> consumerGroupMembers;
 
-    OffsetManager(GroupCoordinatorConfig config, Map<String, ClassicGroup> groups, PendingTxnOffsets pending) {
+    OffsetManager(GroupCoordinatorConfig config, Map<String, ClassicGroup> groups, PendingTxnOffsets pending,
+            ToIntFunction<String> consumerGroupMembers) {
         this.config = config;
         this.groups = groups;
         this.pending = pending;
+        this.consumerGroupMembers = consumerGroupMembers;
     }
 
+    /**
+     * @param consumerGroupError the verdict on the member and epoch when the group is a KIP-848 consumer group (see
+     *     {@link ConsumerGroupManager#validateCommit}), null for the classic rules
+     */
     OffsetCommitDecision commitOffsets(OffsetCommitRequestData req, Predicate<TopicPartition> topicExists,
-            long nowMs) {
+            long nowMs, Errors consumerGroupError) {
         ClassicGroup group = groups.get(req.groupId());
         Errors groupError;
-        if (group == null) {
+        if (consumerGroupError != null) {
+            groupError = consumerGroupError;
+        } else if (group == null) {
             // A simple (standalone) commit creates the group; a member's commit to an unknown group is stale.
             groupError = req.generationIdOrMemberEpoch() < 0 ? Errors.NONE : Errors.ILLEGAL_GENERATION;
         } else {
@@ -134,13 +145,15 @@ final class OffsetManager {
      * refused whole with POLICY_VIOLATION.
      */
     TxnOffsetCommitDecision commitTransactionalOffsets(TxnOffsetCommitRequestData req,
-            Predicate<TopicPartition> topicExists, long nowMs) {
+            Predicate<TopicPartition> topicExists, long nowMs, Errors consumerGroupError) {
         Errors groupError;
         ClassicGroup group = req.groupId() == null ? null : groups.get(req.groupId());
         if (req.groupId() == null || req.groupId().isEmpty()) {
             groupError = Errors.INVALID_GROUP_ID;
         } else if (req.producerId() < 0 || req.producerEpoch() < 0) {
             groupError = Errors.INVALID_PRODUCER_ID_MAPPING; // a transactional batch needs a producer id and epoch
+        } else if (consumerGroupError != null) {
+            groupError = consumerGroupError;
         } else if (group == null) {
             groupError = req.generationId() < 0 ? Errors.NONE : Errors.ILLEGAL_GENERATION;
         } else {
@@ -337,8 +350,17 @@ final class OffsetManager {
         List<GroupRecord> records = new ArrayList<>();
         for (ClassicGroup group : groups.values()) {
             List<TopicPartition> expired = new ArrayList<>();
+            int consumerMembers = consumerGroupMembers.applyAsInt(group.groupId);
             for (Map.Entry<TopicPartition, CommittedOffset> e : group.offsets.entrySet()) {
-                Long baseMs = expirationBaseMs(group, e.getKey(), e.getValue());
+                // Kafka's ConsumerGroup.offsetExpirationCondition: while it has members, none; else from the commit
+                Long baseMs;
+                if (consumerMembers > 0) {
+                    baseMs = null;
+                } else if (consumerMembers == 0) {
+                    baseMs = e.getValue().commitTimestampMs();
+                } else {
+                    baseMs = expirationBaseMs(group, e.getKey(), e.getValue());
+                }
                 if (baseMs != null && nowMs - baseMs >= config.offsetsRetentionMs()
                         && !pending.has(group.groupId, e.getKey())) {
                     expired.add(e.getKey());

@@ -12,7 +12,8 @@ import org.apache.kafka.common.protocol.Errors;
 /**
  * DescribeConfigs for GROUP resources (KIP-848 group configs) and CLIENT_METRICS resources (KIP-714), answered as
  * Kafka's {@code ConfigHelper} answers them on a cluster where no group or client-metrics config was ever set:
- * a group, existing or not, has the consumer-group configs at the broker's defaults (source DEFAULT_CONFIG); a
+ * a group, existing or not, has the consumer-group configs at the node's {@code group.consumer.*} values (source
+ * DEFAULT_CONFIG); a
  * client-metrics subscription has no configs. DESCRIBE_CONFIGS on the group, or on the cluster for client metrics,
  * as in Kafka; an empty name is INVALID_REQUEST. Share- and streams-group configs are left out: those group types
  * are not served. Nothing here is stored: there is no IncrementalAlterConfigs for these resources yet.
@@ -24,10 +25,13 @@ final class GroupConfigs {
     static final byte CLIENT_METRICS = 16;
     static final byte GROUP = 32;
 
-    /** Kafka's GroupConfig keys with GroupCoordinatorConfig's defaults (group.consumer.*). */
-    static final Map<String, String> GROUP_DEFAULTS = new TreeMap<>(Map.of(
-            "consumer.session.timeout.ms", "45000",
-            "consumer.heartbeat.interval.ms", "5000"));
+    /** Kafka's GroupConfig keys, at this node's {@code group.consumer.*} values. */
+    static Map<String, String> groupDefaults(NodeServices node) {
+        io.tributary.node.group.ConsumerGroupConfig consumer = node.config().consumerGroups();
+        return new TreeMap<>(Map.of(
+                "consumer.session.timeout.ms", Integer.toString(consumer.sessionTimeoutMs()),
+                "consumer.heartbeat.interval.ms", Integer.toString(consumer.heartbeatIntervalMs())));
+    }
 
     private GroupConfigs() {}
 
@@ -53,7 +57,7 @@ final class GroupConfigs {
         }
         List<DescribeConfigsResponseData.DescribeConfigsResourceResult> configs = new ArrayList<>();
         if (group) {
-            GROUP_DEFAULTS.forEach((key, value) -> {
+            groupDefaults(node).forEach((key, value) -> {
                 if (resource.configurationKeys() == null || resource.configurationKeys().contains(key)) {
                     configs.add(new DescribeConfigsResponseData.DescribeConfigsResourceResult().setName(key)
                             .setValue(value).setReadOnly(false).setIsSensitive(false)

@@ -48,7 +48,8 @@ public final class GroupHandlers {
 
     /** All group handlers for a node. */
     public static List<ApiHandler> all(NodeServices node, GroupService groups) {
-        return List.of(
+        List<ApiHandler> all = new ArrayList<>(ConsumerGroupHandlers.all(node, groups));
+        all.addAll(List.of(
                 new SimpleHandler(ApiKeys.JOIN_GROUP, 0, 9, (ctx, msg) -> {
                     JoinGroupRequestData req = (JoinGroupRequestData) msg;
                     return !read(node, ctx, req.groupId())
@@ -86,7 +87,8 @@ public final class GroupHandlers {
                         (DeleteGroupsRequestData) msg)),
                 new SimpleHandler(ApiKeys.OFFSET_DELETE, 0, 0,
                         (ctx, msg) -> deleteOffsets(node, groups, ctx, (OffsetDeleteRequestData) msg)),
-                new TxnOffsetCommitHandler(node, groups));
+                new TxnOffsetCommitHandler(node, groups)));
+        return List.copyOf(all);
     }
 
     /** READ on the group: what Kafka asks of joining, syncing, heartbeats, leaving and committing. */
@@ -115,14 +117,19 @@ public final class GroupHandlers {
     private static CompletableFuture<JoinGroupResponseData> join(GroupService groups, RequestContext ctx,
             JoinGroupRequestData req) {
         short v = ctx.apiVersion();
-        String host = ctx.clientAddress().contains(":")
-                ? "/" + ctx.clientAddress().substring(0, ctx.clientAddress().lastIndexOf(':')) : ctx.clientAddress();
+        String host = clientHost(ctx);
         return groups.<JoinGroupResponseData>call(req.groupId(), c -> {
             CompletableFuture<JoinGroupResponseData> f = c.coordinator().joinGroup(req, v, ctx.header().clientId(),
                     host, c.nowMs());
             c.persistMembership();
             return f;
         }, () -> joinError(req, v, Errors.NOT_COORDINATOR)).exceptionally(e -> joinError(req, v, errorOf(e)));
+    }
+
+    /** The client's host as Kafka shows it in group descriptions ({@code /address}). */
+    static String clientHost(RequestContext ctx) {
+        return ctx.clientAddress().contains(":")
+                ? "/" + ctx.clientAddress().substring(0, ctx.clientAddress().lastIndexOf(':')) : ctx.clientAddress();
     }
 
     /** An error answer; the protocol name may be null only from v7 (Kafka's JoinGroupResponse uses "" before). */
@@ -354,7 +361,7 @@ public final class GroupHandlers {
             }
             DeleteGroupsRequestData single = new DeleteGroupsRequestData().setGroupsNames(List.of(groupId));
             perGroup.add(groups.<DeleteGroupsResponseData.DeletableGroupResult>call(groupId, c -> {
-                var decision = c.coordinator().deleteGroups(single);
+                var decision = c.coordinator().deleteGroups(single, c.nowMs());
                 var result = decision.response().results().iterator().next();
                 return c.persist(decision.records()).handle((ok, e) -> e == null ? result
                         : result.duplicate().setErrorCode(errorOf(e).code()));

@@ -111,7 +111,11 @@ public final class MetadataHandler implements ApiHandler {
     private CompletableFuture<MetadataResponseData.MetadataResponseTopic> topic(RequestContext context,
             MetadataRequestData.MetadataRequestTopic requested, boolean autoCreate) {
         MetadataImage image = node.metadata().image();
-        if (requested.name() == null) {
+        // By id (v12+): kafka-clients leaves the name at its default "" (a KIP-848 regex subscriber asks so for the
+        // topics of its assignment).
+        boolean byTopicId = requested.topicId() != null && !Uuid.ZERO_UUID.equals(requested.topicId())
+                && (requested.name() == null || requested.name().isEmpty());
+        if (requested.name() == null || byTopicId) {
             Uuid id = requested.topicId();
             TopicImage byId = id == null ? null : image.topic(KafkaIds.fromKafka(id));
             if (byId == null) {
