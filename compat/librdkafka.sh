@@ -5,7 +5,8 @@
 #   compat/librdkafka.sh build             fetch librdkafka's source and build its library and test runner
 #   compat/librdkafka.sh tributary         run the suite against 3 Tributary nodes (deploy/cluster.sh)
 #   compat/librdkafka.sh kafka             run the suite against 3 Kafka nodes (../shared/bench/cluster.sh)
-#   compat/librdkafka.sh table             print the per-test table of the last runs (markdown)
+#   compat/librdkafka.sh table             print the per-test table of the last runs (markdown), re-read from
+#                                          their logs
 #   compat/librdkafka.sh all               build, tributary, kafka, table
 #
 # librdkafka's source (with its tests/) comes from npm: node-rdkafka 3.6.1 bundles librdkafka 2.12.0; the
@@ -74,24 +75,37 @@ run_suite() {
     printf 'metadata.broker.list=%s\n' "$bootstrap" >"$out/test.conf"
     local ids=${TESTS:-$(ls "$SRC/tests" | grep -oE '^0[0-9]{3}' | sort -u | tr '\n' ' ')}
     log "running librdkafka's suite against $name ($bootstrap); output in $out/NNNN.log"
-    : >"$out/results"
     for id in $ids; do
         (cd "$SRC/tests" && TESTS=$id RDKAFKA_TEST_CONF="$out/test.conf" TEST_KAFKA_VERSION=$BROKER_VERSION \
             LD_LIBRARY_PATH=../src:../src-cpp timeout 600 ./test-runner -Q -E -L -p1 -V "$BROKER_VERSION" \
             >"$out/$id.log" 2>&1) || true
-        # The summary table's line for this test: "0001 PASSED", "0004 FAILED", "0006 SKIPPED"; none: not a test
-        # of this build (or the runner died before its summary: FAILED)
-        local state
-        state=$(sed 's/\x1b\[[0-9;]*m//g' "$out/$id.log" \
+    done
+    results "$name"
+}
+
+# results NAME: one line per test of COMPAT_DIR/NAME/NNNN.log into COMPAT_DIR/NAME/results ("0001 PASSED", "0004
+# FAILED", "0006 SKIPPED"), from the summary table's line for the test; a log without that line but with the
+# test's own output is a runner that died first (FAILED); neither: not a test of this build.
+results() {
+    local out=$COMPAT_DIR/$1 log id state
+    : >"$out/results"
+    for log in "$out"/[0-9][0-9][0-9][0-9].log; do
+        id=$(basename "$log" .log)
+        state=$(sed 's/\x1b\[[0-9;]*m//g' "$log" \
             | grep -aoE "^\| +${id}_[A-Za-z0-9_]+ +\| +(PASSED|FAILED|SKIPPED)" | grep -oE '[A-Z]+$' | sort -u \
             | paste -sd/ -) || true
         if [ -z "$state" ]; then
-            if sed 's/\x1b\[[0-9;]*m//g' "$out/$id.log" | grep -aq "^\[${id}_"; then state=FAILED; else continue; fi
+            # (grep -c reads everything: with pipefail, grep -q's early exit would fail the pipeline)
+            if [ "$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -ac "^\[${id}_")" -gt 0 ]; then
+                state=FAILED
+            else
+                continue
+            fi
         fi
         case "$state" in *FAILED*) state=FAILED ;; *PASSED*) state=PASSED ;; esac
         echo "$id $state" >>"$out/results"
     done
-    log "$name: $(grep -c PASSED "$out/results" || true) passed, $(grep -c FAILED "$out/results" || true) failed, $(grep -c SKIPPED "$out/results" || true) skipped"
+    log "$1: $(grep -c PASSED "$out/results" || true) passed, $(grep -c FAILED "$out/results" || true) failed, $(grep -c SKIPPED "$out/results" || true) skipped"
 }
 
 tributary() {
@@ -122,8 +136,11 @@ table() {
     echo "| test | Kafka | Tributary |"
     echo "| --- | --- | --- |"
     join -a1 -a2 -e '-' -o 0,1.2,2.2 "$k" "$t" | while read -r id kres tres; do
-        name=$(ls "$SRC/tests" | grep -m1 -E "^${id}-" | sed -E 's/\.(c|cpp)$//')
-        echo "| ${name:-$id} | $kres | $tres |"
+        name=$id
+        for f in "$SRC/tests/$id"-*.c "$SRC/tests/$id"-*.cpp; do
+            [ -e "$f" ] && name=$(basename "${f%.*}") && break
+        done
+        echo "| $name | $kres | $tres |"
     done
     echo
     echo "Kafka: $(grep -c PASSED "$k") passed, $(grep -c FAILED "$k") failed; Tributary: $(grep -c PASSED "$t") passed, $(grep -c FAILED "$t") failed."
@@ -133,7 +150,7 @@ case "${1:-}" in
     build) build ;;
     tributary) tributary ;;
     kafka) kafka ;;
-    table) table ;;
+    table) results tributary; results kafka; table ;;
     all) build; tributary; kafka; table ;;
-    *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,17p' "$0" >&2; exit 2 ;;
 esac
