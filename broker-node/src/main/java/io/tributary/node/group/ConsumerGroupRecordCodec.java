@@ -1,5 +1,9 @@
 package io.tributary.node.group;
 
+import static io.tributary.node.coordinator.CoordinatorBytes.readShortString;
+import static io.tributary.node.coordinator.CoordinatorBytes.writeShortString;
+
+import io.tributary.node.coordinator.CoordinatorBytes;
 import io.tributary.node.group.ConsumerGroupRecord.CurrentAssignment;
 import io.tributary.node.group.ConsumerGroupRecord.CurrentMemberAssignment;
 import io.tributary.node.group.ConsumerGroupRecord.GroupEpoch;
@@ -11,12 +15,9 @@ import io.tributary.node.group.ConsumerGroupRecord.TargetAssignmentEpoch;
 import io.tributary.node.group.ConsumerGroupRecord.TargetAssignmentMember;
 import io.tributary.node.group.ConsumerGroupRecord.TopicMetadata;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SortedMap;
@@ -126,7 +127,7 @@ final class ConsumerGroupRecordCodec {
     }
 
     static ConsumerGroupRecord decode(short keyType, DataInputStream k, byte[] value) throws IOException {
-        String group = keyString(k);
+        String group = readShortString(k);
         switch (keyType) {
             case GROUP_EPOCH_KEY -> {
                 return new GroupEpoch(group, value == null ? null : valueStream(value).readInt());
@@ -157,7 +158,7 @@ final class ConsumerGroupRecordCodec {
                 return new SubscriptionMetadata(group, topics);
             }
             case MEMBER_METADATA_KEY -> {
-                String memberId = keyString(k);
+                String memberId = readShortString(k);
                 if (value == null) {
                     return new MemberMetadata(group, memberId, null);
                 }
@@ -182,12 +183,12 @@ final class ConsumerGroupRecordCodec {
                 return new TargetAssignmentEpoch(group, value == null ? null : valueStream(value).readInt());
             }
             case TARGET_ASSIGNMENT_MEMBER_KEY -> {
-                String memberId = keyString(k);
+                String memberId = readShortString(k);
                 return new TargetAssignmentMember(group, memberId,
                         value == null ? null : partitions(valueStream(value)));
             }
             default -> {
-                String memberId = keyString(k);
+                String memberId = readShortString(k);
                 if (value == null) {
                     return new CurrentMemberAssignment(group, memberId, null);
                 }
@@ -205,66 +206,31 @@ final class ConsumerGroupRecordCodec {
 
     // ---- writing ----
 
-    private interface Writer {
-        void write(DataOutputStream out) throws IOException;
-    }
-
     private static byte[] key(short type, String group, String memberId) {
-        return bytes(out -> {
+        return CoordinatorBytes.write(out -> {
             out.writeShort(type);
-            keyString(out, group);
+            writeShortString(out, group);
             if (memberId != null) {
-                keyString(out, memberId);
+                writeShortString(out, memberId);
             }
         });
     }
 
     /** The value version, the fields, and the top-level struct's empty tagged-field section. */
-    private static byte[] value(Writer fields) {
-        return bytes(out -> {
+    private static byte[] value(CoordinatorBytes.Writer fields) {
+        return CoordinatorBytes.write(out -> {
             out.writeShort(VALUE_VERSION);
             fields.write(out);
             uvarint(out, 0);
         });
     }
 
-    private static byte[] bytes(Writer writer) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            writer.write(out);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // cannot happen on a byte array
-        }
-        return bytes.toByteArray();
-    }
-
-    private static void keyString(DataOutputStream out, String s) throws IOException {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        if (b.length > Short.MAX_VALUE) {
-            throw new IllegalArgumentException("string of " + b.length + " bytes does not fit a record key");
-        }
-        out.writeShort(b.length);
-        out.write(b);
-    }
-
-    /** Kafka's unsigned varint (written here: kafka-clients moves its ByteUtils between releases). */
     private static void uvarint(DataOutputStream out, int value) throws IOException {
-        int v = value;
-        while ((v & ~0x7f) != 0) {
-            out.writeByte((v & 0x7f) | 0x80);
-            v >>>= 7;
-        }
-        out.writeByte(v);
+        CoordinatorBytes.writeUnsignedVarint(out, value);
     }
 
     private static void compactString(DataOutputStream out, String s) throws IOException {
-        if (s == null) {
-            uvarint(out, 0);
-            return;
-        }
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        uvarint(out, b.length + 1);
-        out.write(b);
+        CoordinatorBytes.writeCompactString(out, s);
     }
 
     private static void uuid(DataOutputStream out, Uuid id) throws IOException {
@@ -287,11 +253,6 @@ final class ConsumerGroupRecordCodec {
 
     // ---- reading ----
 
-    private static String keyString(DataInputStream in) throws IOException {
-        int length = in.readShort();
-        return new String(exactly(in, length), StandardCharsets.UTF_8);
-    }
-
     private static DataInputStream valueStream(byte[] value) throws IOException {
         DataInputStream v = new DataInputStream(new ByteArrayInputStream(value));
         short version = v.readShort();
@@ -310,20 +271,11 @@ final class ConsumerGroupRecordCodec {
     }
 
     private static String compactString(DataInputStream in) throws IOException {
-        int n = readUvarint(in) - 1;
-        return n < 0 ? null : new String(exactly(in, n), StandardCharsets.UTF_8);
+        return CoordinatorBytes.readCompactString(in);
     }
 
     private static int readUvarint(DataInputStream in) throws IOException {
-        int value = 0;
-        for (int shift = 0; shift < 35; shift += 7) {
-            int b = in.readUnsignedByte();
-            value |= (b & 0x7f) << shift;
-            if ((b & 0x80) == 0) {
-                return value;
-            }
-        }
-        throw new IllegalStateException("bad varint in a consumer group record");
+        return CoordinatorBytes.readUnsignedVarint(in);
     }
 
     private static Uuid uuid(DataInputStream in) throws IOException {
@@ -351,14 +303,5 @@ final class ConsumerGroupRecordCodec {
             out.put(id, partitions);
         }
         return out;
-    }
-
-    private static byte[] exactly(DataInputStream in, int length) throws IOException {
-        if (length < 0 || length > in.available()) {
-            throw new IllegalStateException("bad length " + length + " in a consumer group record");
-        }
-        byte[] b = new byte[length];
-        in.readFully(b);
-        return b;
     }
 }

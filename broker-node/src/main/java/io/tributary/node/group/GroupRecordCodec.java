@@ -1,16 +1,15 @@
 package io.tributary.node.group;
 
+import io.tributary.node.coordinator.CoordinatorBytes;
 import io.tributary.node.group.GroupRecord.GroupMetadataRecord;
 import io.tributary.node.group.GroupRecord.GroupTombstone;
 import io.tributary.node.group.GroupRecord.MemberRecord;
 import io.tributary.node.group.GroupRecord.OffsetCommitRecord;
 import io.tributary.node.group.GroupRecord.OffsetTombstone;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,7 +54,7 @@ public final class GroupRecordCodec {
             return ConsumerGroupRecordCodec.encode(r);
         }
         if (record instanceof OffsetCommitRecord r) {
-            return new Encoded(offsetKey(r.group(), r.topic(), r.partition()), write(out -> {
+            return new Encoded(offsetKey(r.group(), r.topic(), r.partition()), CoordinatorBytes.write(out -> {
                 out.writeShort(VALUE_VERSION);
                 out.writeLong(r.offset());
                 out.writeInt(r.leaderEpoch());
@@ -67,7 +66,7 @@ public final class GroupRecordCodec {
             return new Encoded(offsetKey(r.group(), r.topic(), r.partition()), null);
         }
         if (record instanceof GroupMetadataRecord r) {
-            return new Encoded(groupKey(r.group()), write(out -> {
+            return new Encoded(groupKey(r.group()), CoordinatorBytes.write(out -> {
                 out.writeShort(VALUE_VERSION);
                 writeString(out, r.protocolType());
                 writeString(out, r.protocol());
@@ -149,7 +148,7 @@ public final class GroupRecordCodec {
     }
 
     private static byte[] offsetKey(String group, String topic, int partition) {
-        return write(out -> {
+        return CoordinatorBytes.write(out -> {
             out.writeShort(OFFSET_KEY);
             writeString(out, group);
             writeString(out, topic);
@@ -158,24 +157,10 @@ public final class GroupRecordCodec {
     }
 
     private static byte[] groupKey(String group) {
-        return write(out -> {
+        return CoordinatorBytes.write(out -> {
             out.writeShort(GROUP_KEY);
             writeString(out, group);
         });
-    }
-
-    private interface Writer {
-        void write(DataOutputStream out) throws IOException;
-    }
-
-    private static byte[] write(Writer writer) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            writer.write(out);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // cannot happen on a byte array
-        }
-        return bytes.toByteArray();
     }
 
     private static void writeString(DataOutputStream out, String s) throws IOException {
@@ -204,11 +189,6 @@ public final class GroupRecordCodec {
     }
 
     private static byte[] readExactly(DataInputStream in, int length) throws IOException {
-        if (length < 0 || length > in.available()) {
-            throw new IllegalStateException("bad length " + length + " in __consumer_offsets record");
-        }
-        byte[] b = new byte[length];
-        in.readFully(b);
-        return b;
+        return CoordinatorBytes.readExactly(in, length);
     }
 }

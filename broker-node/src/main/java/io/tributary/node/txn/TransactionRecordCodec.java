@@ -1,16 +1,12 @@
 package io.tributary.node.txn;
 
+import io.tributary.node.coordinator.CoordinatorBytes;
 import io.tributary.node.txn.TransactionRecord.MetadataRecord;
 import io.tributary.node.txn.TransactionRecord.Tombstone;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Set;
 import org.apache.kafka.common.TopicPartition;
@@ -54,15 +50,15 @@ public final class TransactionRecordCodec {
     }
 
     public static Encoded encode(TransactionRecord record) {
-        byte[] key = write(out -> {
+        byte[] key = CoordinatorBytes.write(out -> {
             out.writeShort(KEY_VERSION);
-            writeString(out, record.transactionalId());
+            CoordinatorBytes.writeShortString(out, record.transactionalId());
         });
         if (record instanceof Tombstone) {
             return new Encoded(key, null);
         }
         TransactionMetadata m = ((MetadataRecord) record).metadata();
-        return new Encoded(key, write(out -> {
+        return new Encoded(key, CoordinatorBytes.write(out -> {
             out.writeShort(VALUE_VERSION);
             out.writeLong(m.producerId());
             out.writeLong(m.previousProducerId());
@@ -72,7 +68,7 @@ public final class TransactionRecordCodec {
             out.writeByte(m.state().id());
             out.writeInt(m.partitions().size());
             for (TopicPartition tp : m.partitions()) {
-                writeString(out, tp.topic());
+                CoordinatorBytes.writeShortString(out, tp.topic());
                 out.writeInt(tp.partition());
             }
             out.writeLong(m.txnStartTimestampMs());
@@ -91,7 +87,7 @@ public final class TransactionRecordCodec {
             if (keyVersion != KEY_VERSION) {
                 throw new CorruptRecordException("unknown __transaction_state key version " + keyVersion);
             }
-            String transactionalId = readString(k);
+            String transactionalId = CoordinatorBytes.readShortString(k);
             requireConsumed(k, "key");
             if (transactionalId.isEmpty()) {
                 throw new CorruptRecordException("empty transactional id");
@@ -100,7 +96,7 @@ public final class TransactionRecordCodec {
                 return new Tombstone(transactionalId);
             }
             return new MetadataRecord(decodeValue(transactionalId, value));
-        } catch (IOException | IllegalArgumentException e) {
+        } catch (IOException | IllegalArgumentException | IllegalStateException e) {
             throw new CorruptRecordException("malformed __transaction_state record: " + e.getMessage(), e);
         }
     }
@@ -128,7 +124,7 @@ public final class TransactionRecordCodec {
         }
         Set<TopicPartition> partitions = new HashSet<>(count);
         for (int i = 0; i < count; i++) {
-            String topic = readString(v);
+            String topic = CoordinatorBytes.readShortString(v);
             int partition = v.readInt();
             if (partition < 0) {
                 throw new CorruptRecordException("negative partition " + partition);
@@ -148,40 +144,5 @@ public final class TransactionRecordCodec {
         if (in.available() != 0) {
             throw new CorruptRecordException(in.available() + " trailing bytes in __transaction_state " + what);
         }
-    }
-
-    private interface Writer {
-        void write(DataOutputStream out) throws IOException;
-    }
-
-    private static byte[] write(Writer writer) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            writer.write(out);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // cannot happen on a byte array
-        }
-        return bytes.toByteArray();
-    }
-
-    private static void writeString(DataOutputStream out, String s) throws IOException {
-        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
-        if (bytes.length > Short.MAX_VALUE) {
-            throw new IllegalArgumentException("string of " + bytes.length + " bytes does not fit an int16 length");
-        }
-        out.writeShort(bytes.length);
-        out.write(bytes);
-    }
-
-    private static String readString(DataInputStream in) throws IOException {
-        int length = in.readShort();
-        if (length < 0 || length > in.available()) {
-            throw new CorruptRecordException("bad string length " + length);
-        }
-        byte[] b = new byte[length];
-        in.readFully(b);
-        // strict: malformed UTF-8 is corrupt, not silently replaced (CharacterCodingException is an IOException)
-        return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString();
     }
 }
