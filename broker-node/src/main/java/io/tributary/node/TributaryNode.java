@@ -210,8 +210,7 @@ public final class TributaryNode implements Closeable {
         warmUp.start();
         ReplicaManager replicas = new ReplicaManager(config.nodeId(), config.dataDir().resolve("logs"), logDefaults,
                 Clock.systemUTC(), new ReplicationConfig(config.replicaLagTimeMaxMs(), config.minInsyncReplicas(),
-                        config.minInsyncReplicasExplicit(), config.replicaFetchWaitMaxMs(),
-                        config.replicaFetchMaxBytes()));
+                        config.replicaFetchWaitMaxMs(), config.replicaFetchMaxBytes()));
         replicas.setMessageFormatDefaults(io.tributary.storage.MessageFormatConfig.DEFAULTS.withOverrides(
                 config.messageFormatDefaults()));
         // Every Kafka listener is registered by name (the first one first), then the replication endpoint.

@@ -4,16 +4,14 @@ package io.tributary.replication;
  * Replication settings of a node, validated here.
  *
  * @param replicaLagTimeMaxMs a follower not caught up for this long leaves the ISR ({@code replica.lag.time.max.ms})
- * @param minInsyncReplicas the node's {@code min.insync.replicas}
- * @param minInsyncReplicasExplicit whether it was set; if not, a topic without its own uses min(it, replication
- *     factor), so that RF 1 and 2 topics stay writable with acks=all
+ * @param minInsyncReplicas the node's {@code min.insync.replicas}: what a topic without its own needs for acks=all
  * @param fetchWaitMaxMs how long a leader holds a follower's fetch that finds nothing ({@code replica.fetch.wait.max.ms})
  * @param fetchMaxBytes the most a follower fetch returns ({@code replica.fetch.max.bytes}; one batch always fits)
  */
-public record ReplicationConfig(long replicaLagTimeMaxMs, int minInsyncReplicas, boolean minInsyncReplicasExplicit,
-        int fetchWaitMaxMs, int fetchMaxBytes) {
+public record ReplicationConfig(long replicaLagTimeMaxMs, int minInsyncReplicas, int fetchWaitMaxMs,
+        int fetchMaxBytes) {
 
-    public static final ReplicationConfig DEFAULTS = new ReplicationConfig(10_000, 2, false, 500, 1 << 20);
+    public static final ReplicationConfig DEFAULTS = new ReplicationConfig(10_000, 2, 500, 1 << 20);
 
     public ReplicationConfig {
         if (replicaLagTimeMaxMs < 100) {
@@ -30,15 +28,21 @@ public record ReplicationConfig(long replicaLagTimeMaxMs, int minInsyncReplicas,
         }
     }
 
-    /** The effective min.insync.replicas of a partition with this topic override (null: none). */
+    /**
+     * The effective min.insync.replicas of a partition of {@code replicationFactor} replicas with this topic override
+     * (null: none): the override, else the node's, never above the replication factor. As Kafka's
+     * {@code Partition.effectiveMinIsr}: a value above the replica count would make acks=all impossible for good, so
+     * a one-replica topic on a cluster with {@code min.insync.replicas=2} takes acks=all with its one replica.
+     */
     int minInsyncFor(String topicOverride, int replicationFactor) {
+        int configured = minInsyncReplicas;
         if (topicOverride != null) {
             try {
-                return Math.max(1, Integer.parseInt(topicOverride));
+                configured = Math.max(1, Integer.parseInt(topicOverride.trim()));
             } catch (NumberFormatException e) {
-                return minInsyncReplicas;
+                configured = minInsyncReplicas;
             }
         }
-        return minInsyncReplicasExplicit ? minInsyncReplicas : Math.min(minInsyncReplicas, replicationFactor);
+        return Math.max(1, Math.min(configured, replicationFactor));
     }
 }
