@@ -142,6 +142,56 @@ class DynamicBrokerConfigTest {
     }
 
     @Test
+    void replicationThrottlesAreSetOnTheNodeAndDescribedAndBadValuesRefused() throws Exception {
+        // Unbounded by default, as in Kafka
+        assertThat(describe(BROKER_1, "leader.replication.throttled.rate").value())
+                .isEqualTo(Long.toString(Long.MAX_VALUE));
+        assertThat(describe(BROKER_1, "leader.replication.throttled.rate").source())
+                .isEqualTo(ConfigEntry.ConfigSource.DEFAULT_CONFIG);
+        ConfigResource topic = create("throttled-replicas", Map.of());
+        assertThat(describe(topic, "leader.replication.throttled.replicas").value()).isEmpty();
+
+        // What kafka-reassign-partitions --throttle sets reaches the node's throttles
+        alter(BROKER_1, "leader.replication.throttled.rate", "50000");
+        alter(BROKER_1, "follower.replication.throttled.rate", "60000");
+        alter(BROKER_1, "replica.alter.log.dirs.io.max.bytes.per.second", "70000");
+        alter(topic, "leader.replication.throttled.replicas", "0:1,0:2");
+        alter(topic, "follower.replication.throttled.replicas", "*");
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> node.replicas().leaderQuota().bytesPerSecond()
+                == 50_000 && node.replicas().followerQuota().bytesPerSecond() == 60_000);
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> node.replicas().leaderQuota()
+                .isThrottled(new io.tributary.replication.PartitionId("throttled-replicas", 0))
+                && node.replicas().followerQuota()
+                        .isThrottled(new io.tributary.replication.PartitionId("throttled-replicas", 0)));
+        assertThat(describe(BROKER_1, "leader.replication.throttled.rate").value()).isEqualTo("50000");
+        assertThat(describe(BROKER_1, "leader.replication.throttled.rate").source())
+                .isEqualTo(ConfigEntry.ConfigSource.DYNAMIC_BROKER_CONFIG);
+        assertThat(describe(topic, "leader.replication.throttled.replicas").value()).isEqualTo("0:1,0:2");
+
+        // Bad values are refused with Kafka's reasons
+        assertThatThrownBy(() -> alter(BROKER_1, "leader.replication.throttled.rate", "-1"))
+                .hasCauseInstanceOf(InvalidConfigurationException.class)
+                .hasMessageContaining("leader.replication.throttled.rate");
+        assertThatThrownBy(() -> alter(BROKER_1, "follower.replication.throttled.rate", "fast"))
+                .hasCauseInstanceOf(InvalidConfigurationException.class);
+        assertThatThrownBy(() -> alter(topic, "follower.replication.throttled.replicas", "0-4"))
+                .hasCauseInstanceOf(InvalidConfigurationException.class)
+                .hasMessageContaining("[partitionId]:[brokerId]");
+
+        // and --verify's clearing removes them all: unbounded again
+        for (String name : List.of("leader.replication.throttled.rate", "follower.replication.throttled.rate",
+                "replica.alter.log.dirs.io.max.bytes.per.second")) {
+            delete(BROKER_1, name);
+        }
+        delete(topic, "leader.replication.throttled.replicas");
+        delete(topic, "follower.replication.throttled.replicas");
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> node.replicas().leaderQuota().bytesPerSecond()
+                == io.tributary.replication.ReplicationQuota.UNLIMITED
+                && !node.replicas().followerQuota()
+                        .isThrottled(new io.tributary.replication.PartitionId("throttled-replicas", 0)));
+    }
+
+    @Test
     void aDynamicMessageMaxBytesIsEnforcedOnOpenLogsWithoutARestart() throws Exception {
         create("dynamic-max", Map.of());
         try (KafkaProducer<byte[], byte[]> producer = producer()) {

@@ -29,7 +29,17 @@ public final class DynamicBrokerConfigs {
 
     /** Dynamic broker configs that tune the node rather than its topics. */
     public static final Set<String> NODE_CONFIGS = Set.of(
-            "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second");
+            "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second",
+            "leader.replication.throttled.rate", "follower.replication.throttled.rate",
+            "replica.alter.log.dirs.io.max.bytes.per.second");
+
+    /**
+     * The node configs whose value is a byte rate with Kafka's default of no bound ({@code Long.MAX_VALUE}): the
+     * replication throttles (KIP-73) and the log-dir move throttle, which has nothing to throttle here (no
+     * AlterReplicaLogDirs) but is accepted, as {@code kafka-reassign-partitions} sets and clears it with the others.
+     */
+    public static final Set<String> THROTTLE_RATES = Set.of("leader.replication.throttled.rate",
+            "follower.replication.throttled.rate", "replica.alter.log.dirs.io.max.bytes.per.second");
 
     private DynamicBrokerConfigs() {}
 

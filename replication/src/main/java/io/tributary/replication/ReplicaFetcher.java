@@ -48,6 +48,8 @@ final class ReplicaFetcher implements AutoCloseable {
      * fail-over whose followers published the change before their new leader did.
      */
     static final long METADATA_LAG_BACKOFF_MS = 50;
+    /** When the follower throttle left every partition out of a fetch: how long until the rate is checked again. */
+    static final long THROTTLE_BACKOFF_MS = 250;
 
     private final int nodeId;
     private final int leaderId;
@@ -194,6 +196,8 @@ final class ReplicaFetcher implements AutoCloseable {
         long nowMs = System.nanoTime() / 1_000_000L;
         long nextBackoffEndMs = Long.MAX_VALUE;
         Map<PartitionId, SentFetch> sent = new HashMap<>();
+        ReplicationQuota quota = replicas.followerQuota();
+        long quotaNowMs = replicas.nowMs();
         for (Map.Entry<PartitionId, Integer> e : partitions.entrySet()) {
             Partition p = replicas.hostedOrNull(e.getKey());
             if (p == null) {
@@ -202,6 +206,13 @@ final class ReplicaFetcher implements AutoCloseable {
             Long until = backoffUntilMs.get(e.getKey());
             if (until != null && until > nowMs) {
                 nextBackoffEndMs = Math.min(nextBackoffEndMs, until);
+                continue;
+            }
+            // The follower throttle (KIP-73): a throttled partition this node is not in the ISR of sits out of
+            // fetches while the throttled bytes received are over the rate.
+            if (quota.isThrottled(e.getKey()) && !p.image().isr().contains(nodeId) && quota.isExceeded(quotaNowMs)) {
+                quota.onHeldBack();
+                nextBackoffEndMs = Math.min(nextBackoffEndMs, nowMs + THROTTLE_BACKOFF_MS);
                 continue;
             }
             ReplicaLog partitionLog = p.replicaLog();
@@ -217,7 +228,8 @@ final class ReplicaFetcher implements AutoCloseable {
                     .setCurrentLeaderEpoch(e.getValue()));
         }
         if (sent.isEmpty()) {
-            // Every partition is backing off after an error: fetch again when the first one may.
+            // Every partition is backing off after an error or held back by the throttle: fetch again when the
+            // first one may.
             long delayMs = nextBackoffEndMs == Long.MAX_VALUE ? maxWaitMs : Math.max(1, nextBackoffEndMs - nowMs);
             scheduler.schedule(this::sendNext, delayMs, TimeUnit.MILLISECONDS);
             return;
@@ -254,6 +266,10 @@ final class ReplicaFetcher implements AutoCloseable {
                     backoffUntilMs.put(id, nowMs + backoffMs(data.getError()));
                 } else {
                     backoffUntilMs.remove(id);
+                }
+                ReplicationQuota quota = replicas.followerQuota();
+                if (applied == Partition.Applied.APPLIED && quota.isThrottled(id)) {
+                    quota.record(data.getRecords().size(), replicas.nowMs());
                 }
                 if (data.hasDivergingEpoch() && applied == Partition.Applied.APPLIED) {
                     log.info("node={} {} diverges from leader {} at epoch {}: truncated from {} to {}", nodeId, id,

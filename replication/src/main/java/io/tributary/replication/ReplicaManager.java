@@ -65,6 +65,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     private static final Pattern PARTITION_DIR = Pattern.compile(".+-[0-9]+");
     /** The name of the broker endpoint followers fetch from. */
     public static final String REPLICATION_ENDPOINT = "REPLICATION";
+    /** Replication throttle configs (KIP-73): dynamic broker rates and topic replica lists. */
+    public static final String LEADER_THROTTLED_RATE = "leader.replication.throttled.rate";
+    public static final String FOLLOWER_THROTTLED_RATE = "follower.replication.throttled.rate";
+    public static final String LEADER_THROTTLED_REPLICAS = "leader.replication.throttled.replicas";
+    public static final String FOLLOWER_THROTTLED_REPLICAS = "follower.replication.throttled.replicas";
     private static final int LOG_LOADER_THREADS = 4;
 
     private final int nodeId;
@@ -110,6 +115,9 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     /** This node's dynamic topic-config defaults (KIP-226), from the last image; replaced, never changed. */
     private volatile Map<String, String> dynamicTopicDefaults = Map.of();
     private volatile MessageFormatConfig messageFormatDefaults = MessageFormatConfig.DEFAULTS;
+    /** Replication throttles (KIP-73): the leader's answers and this node's fetches of throttled replicas. */
+    private final ReplicationQuota leaderQuota = new ReplicationQuota("leader");
+    private final ReplicationQuota followerQuota = new ReplicationQuota("follower");
     /** Counted from the image: ISR changes of partitions this node leads, whoever asked for them. */
     private final AtomicLong isrShrinks = new AtomicLong();
     private final AtomicLong isrExpands = new AtomicLong();
@@ -386,6 +394,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             log.info("node={} applies dynamic topic defaults {}", nodeId, dynamic);
             dynamicTopicDefaults = Map.copyOf(dynamic);
         }
+        applyThrottles(next);
         if (staticCleanerConfig != null && !DynamicBrokerConfigs.effective(previous, nodeId)
                 .equals(DynamicBrokerConfigs.effective(next, nodeId))) {
             applyCleanerConfig(withDynamicCleanerConfigs(staticCleanerConfig, next));
@@ -429,6 +438,69 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     }
 
     private record Hosted(TopicImage topic, PartitionImage partition) {
+    }
+
+    /**
+     * Sets both replication throttles from {@code image}: the rates from this node's dynamic broker configs
+     * ({@code leader/follower.replication.throttled.rate}, none if unset or unparsable), the throttled partitions
+     * from every topic's {@code leader/follower.replication.throttled.replicas} entries naming this node.
+     */
+    private void applyThrottles(MetadataImage image) {
+        Map<String, String> dynamic = DynamicBrokerConfigs.effective(image, nodeId);
+        setRate(leaderQuota, dynamic.get(LEADER_THROTTLED_RATE));
+        setRate(followerQuota, dynamic.get(FOLLOWER_THROTTLED_RATE));
+        Map<String, Set<Integer>> leader = new HashMap<>();
+        Map<String, Set<Integer>> follower = new HashMap<>();
+        for (TopicImage topic : image.topics().values()) {
+            addThrottled(leader, topic, LEADER_THROTTLED_REPLICAS);
+            addThrottled(follower, topic, FOLLOWER_THROTTLED_REPLICAS);
+        }
+        if (!leader.equals(leaderQuota.throttled()) || !follower.equals(followerQuota.throttled())) {
+            log.info("node={} throttles replication of {} as leader and {} as follower", nodeId, leader, follower);
+        }
+        leaderQuota.setThrottled(leader);
+        followerQuota.setThrottled(follower);
+    }
+
+    private void setRate(ReplicationQuota quota, String value) {
+        long rate = ReplicationQuota.UNLIMITED;
+        if (value != null) {
+            try {
+                rate = Long.parseLong(value.trim());
+            } catch (NumberFormatException e) {
+                log.warn("node={} ignores its {} replication throttle {}: not a number", nodeId, quota.side(), value);
+            }
+        }
+        if (rate != quota.bytesPerSecond()) {
+            log.info("node={} {} replication throttle: {} bytes/s", nodeId, quota.side(),
+                    rate == ReplicationQuota.UNLIMITED ? "none" : rate);
+            quota.setBytesPerSecond(rate);
+        }
+    }
+
+    private void addThrottled(Map<String, Set<Integer>> into, TopicImage topic, String config) {
+        String value = topic.configs().get(config);
+        if (value == null) {
+            return;
+        }
+        try {
+            Set<Integer> partitions = ReplicationQuota.parse(value, nodeId);
+            if (!partitions.isEmpty()) {
+                into.put(topic.name(), partitions);
+            }
+        } catch (IllegalArgumentException e) {
+            log.warn("node={} ignores {}'s {}: {}", nodeId, topic.name(), config, e.getMessage());
+        }
+    }
+
+    /** The leader side's replication throttle. */
+    public ReplicationQuota leaderQuota() {
+        return leaderQuota;
+    }
+
+    /** The follower side's replication throttle. */
+    public ReplicationQuota followerQuota() {
+        return followerQuota;
     }
 
     /**

@@ -38,6 +38,10 @@ import org.slf4j.LoggerFactory;
  * {@code min(max_bytes, responseMaxBytes)} plus one batch, a wait within {@code maxWaitMs}. So the leader holds at
  * most {@code maxStreams} answers and {@code maxStreams} fetch waiters for its peers.
  *
+ * <p>Throttle (KIP-73): the records of partitions marked by {@code leader.replication.throttled.replicas} are
+ * counted in the node's leader {@link ReplicationQuota}; while it is over {@code leader.replication.throttled.rate},
+ * they are held back from followers outside the ISR (see {@code docs/replication.md}).
+ *
  * <p>Threads: gRPC threads; answers of one stream are written one at a time.
  */
 public final class ReplicationService extends ReplicationServiceGrpc.ReplicationServiceImplBase {
@@ -173,14 +177,17 @@ public final class ReplicationService extends ReplicationServiceGrpc.Replication
         Map<PartitionId, Long> seen = new LinkedHashMap<>();
         Answer answer = read(request, seen);
         long remainingMs = (deadlineNs - System.nanoTime()) / 1_000_000L;
-        if (answer.bytes > 0 || answer.mustAnswer || remainingMs <= 0 || seen.isEmpty()) {
+        if (answer.bytes > 0 || answer.mustAnswer || remainingMs <= 0 || (seen.isEmpty() && !answer.heldBack)) {
             return CompletableFuture.completedFuture(answer.response);
         }
+        // A partition held back by the throttle is not watched (its log end is already past the fetch), but the
+        // fetch still waits, as Kafka's delayed fetch does, rather than have the follower ask again at once.
         return replicas.await(seen, remainingMs, p -> p.replicaLog().logEndOffset())
                 .thenCompose(v -> attempt(request, deadlineNs));
     }
 
-    private record Answer(ReplicaFetchResponse response, int bytes, boolean mustAnswer) {}
+    /** @param heldBack whether the leader throttle held back a partition's records */
+    private record Answer(ReplicaFetchResponse response, int bytes, boolean mustAnswer, boolean heldBack) {}
 
     /**
      * Reads every partition of the fetch through its {@link Partition} (which checks the replica, records its
@@ -193,7 +200,9 @@ public final class ReplicationService extends ReplicationServiceGrpc.Replication
         int budget = Math.max(1, Math.min(request.getMaxBytes(), responseMaxBytes));
         int total = 0;
         boolean mustAnswer = false;
+        boolean heldBack = false;
         long nowMs = replicas.nowMs();
+        ReplicationQuota quota = replicas.leaderQuota();
         Map<Integer, BrokerRegistration> brokers = replicas.image().brokers();
         for (PartitionFetch fetch : request.getPartitionsList()) {
             PartitionId id = new PartitionId(fetch.getTopic(), fetch.getPartition());
@@ -209,9 +218,14 @@ public final class ReplicationService extends ReplicationServiceGrpc.Replication
                     fetch.getFetchOffset(), fetch.getLastFetchedEpoch(), fetch.getCurrentLeaderEpoch(),
                     fetch.getLogStartOffset());
             Completions done = new Completions();
+            // The leader throttle (KIP-73): a throttled partition's records are held back from a follower outside
+            // the ISR while the throttled bytes are over the rate; the fetch still records its position.
+            boolean throttled = quota.isThrottled(id);
+            boolean hold = throttled && !p.image().isr().contains(request.getReplicaId()) && quota.isExceeded(nowMs);
             FetchAnswer answer;
             try {
-                answer = p.onFollowerFetch(follower, brokers, budget - total, total == 0, nowMs, done);
+                answer = p.onFollowerFetch(follower, brokers, hold ? 0 : budget - total, total == 0 && !hold, nowMs,
+                        done);
             } catch (IOException | RuntimeException e) {
                 log.error("node={} cannot read {} for replica {}", replicas.nodeId(), id, request.getReplicaId(), e);
                 answer = FetchAnswer.error(ReplicaFetchError.STORAGE_ERROR);
@@ -239,12 +253,18 @@ public final class ReplicationService extends ReplicationServiceGrpc.Replication
             }
             ByteBuffer records = answer.records();
             total += records.remaining();
-            if (!records.hasRemaining()) {
+            if (throttled) {
+                quota.record(records.remaining(), nowMs);
+            }
+            if (hold) {
+                quota.onHeldBack();
+                heldBack = true;
+            } else if (!records.hasRemaining()) {
                 seen.put(id, fetch.getFetchOffset());
             }
             // The buffer is this answer's own (a fresh read): hand it to protobuf without a copy.
             response.addPartitions(data.setRecords(UnsafeByteOperations.unsafeWrap(records)));
         }
-        return new Answer(response.build(), total, mustAnswer);
+        return new Answer(response.build(), total, mustAnswer, heldBack);
     }
 }

@@ -64,6 +64,8 @@ final class ConfigLayers {
                 Long.toString(MessageFormatConfig.DEFAULTS.timestampAfterMaxMs()));
         d.put("unclean.leader.election.enable", "false");
         d.put("min.insync.replicas", "1");
+        d.put("leader.replication.throttled.replicas", "");
+        d.put("follower.replication.throttled.replicas", "");
         LogConfig.DEFAULTS.toKafkaConfigs().forEach(d::put);
         return Collections.unmodifiableMap(d);
     }
@@ -75,6 +77,8 @@ final class ConfigLayers {
                 d.put(broker, TOPIC_BUILT_IN_DEFAULTS.get(topic));
             }
         });
+        // Dynamic only, as in Kafka: no bound unless set (kafka-reassign-partitions --throttle sets them).
+        DynamicBrokerConfigs.THROTTLE_RATES.forEach(name -> d.put(name, Long.toString(Long.MAX_VALUE)));
         return Collections.unmodifiableMap(d);
     }
 

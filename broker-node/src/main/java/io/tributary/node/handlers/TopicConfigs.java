@@ -2,6 +2,8 @@ package io.tributary.node.handlers;
 
 import io.tributary.storage.CompactionConfig;
 import io.tributary.metadata.DynamicBrokerConfigs;
+import io.tributary.replication.ReplicaManager;
+import io.tributary.replication.ReplicationQuota;
 import io.tributary.storage.LogConfig;
 import io.tributary.storage.MessageFormatConfig;
 import java.util.HashMap;
@@ -15,12 +17,13 @@ import java.util.Set;
  * {@code min.cleanable.dirty.ratio}, {@code min/max.compaction.lag.ms}) are enforced by the log; min.insync.replicas
  * is stored for replication; {@code unclean.leader.election.enable} (true or false) is read by the controller;
  * {@code message.timestamp.type}, {@code compression.type} and the KIP-937 timestamp bounds are applied by the
- * leader's append ({@link MessageFormatConfig}); the rest of Kafka's names are accepted and stored but change
+ * leader's append ({@link MessageFormatConfig}); {@code leader/follower.replication.throttled.replicas} mark the
+ * replicas the replication throttles apply to ({@link ReplicationQuota}); the rest of Kafka's names are accepted and stored but change
  * nothing.
  *
  * <p>Dynamic broker configs (KIP-226) are checked here too: those that are topic defaults by the same rules, under
  * their topic names; the node's own ({@code log.cleaner.threads}, {@code log.cleaner.io.max.bytes.per.second}) by
- * the ranges of the node's file.
+ * the ranges of the node's file, the replication throttle rates as non-negative longs.
  */
 public final class TopicConfigs {
 
@@ -31,7 +34,8 @@ public final class TopicConfigs {
             "message.timestamp.difference.max.ms", "min.cleanable.dirty.ratio", "min.compaction.lag.ms",
             "min.insync.replicas", "preallocate", "retention.bytes", "retention.ms", "segment.bytes",
             "segment.index.bytes", "segment.jitter.ms", "segment.ms", "unclean.leader.election.enable",
-            "local.retention.ms", "local.retention.bytes", "remote.storage.enable");
+            "local.retention.ms", "local.retention.bytes", "remote.storage.enable",
+            ReplicaManager.LEADER_THROTTLED_REPLICAS, ReplicaManager.FOLLOWER_THROTTLED_REPLICAS);
 
     private TopicConfigs() {}
 
@@ -64,6 +68,13 @@ public final class TopicConfigs {
                     && !value.trim().equalsIgnoreCase("false")) {
                 return "Invalid value " + value + " for configuration unclean.leader.election.enable: Expected value "
                         + "to be either true or false";
+            }
+            if (key.equals(ReplicaManager.LEADER_THROTTLED_REPLICAS)
+                    || key.equals(ReplicaManager.FOLLOWER_THROTTLED_REPLICAS)) {
+                String throttled = ReplicationQuota.problem(key, value);
+                if (throttled != null) {
+                    return throttled;
+                }
             }
             if (key.equals("min.insync.replicas")) {
                 try {
@@ -110,6 +121,19 @@ public final class TopicConfigs {
         String threads = brokerConfigs.get("log.cleaner.threads");
         if (threads != null && !threads.trim().matches("([1-9]|1[0-6])")) {
             return "Invalid value " + threads + " for configuration log.cleaner.threads: must be in 1..16";
+        }
+        for (String name : DynamicBrokerConfigs.THROTTLE_RATES) {
+            String value = brokerConfigs.get(name);
+            if (value == null) {
+                continue;
+            }
+            try {
+                if (Long.parseLong(value.trim()) < 0) {
+                    return "Invalid value " + value + " for configuration " + name + ": Value must be at least 0";
+                }
+            } catch (NumberFormatException e) {
+                return "Invalid value " + value + " for configuration " + name + ": Not a number of type LONG";
+            }
         }
         String rate = brokerConfigs.get("log.cleaner.io.max.bytes.per.second");
         if (rate != null) {

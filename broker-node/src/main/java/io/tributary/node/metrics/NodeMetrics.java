@@ -23,6 +23,7 @@ import io.tributary.node.group.GroupService;
 import io.tributary.replication.Partition;
 import io.tributary.replication.PartitionId;
 import io.tributary.replication.ReplicaManager;
+import io.tributary.replication.ReplicationQuota;
 import io.tributary.replication.ReplicationService;
 import java.io.Closeable;
 import java.time.Duration;
@@ -83,6 +84,10 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String LOG_CLEANER_BYTES_REMOVED = "tributary.log.cleaner.removed";
     public static final String LOG_CLEANER_DIRTY_PERCENT = "tributary.log.cleaner.dirty.percent";
     public static final String LOG_CLEANER_SINCE_LAST_CLEAN = "tributary.log.cleaner.time.since.last.clean";
+    public static final String REPLICATION_THROTTLE_RATE = "tributary.replication.throttle.rate";
+    public static final String REPLICATION_THROTTLE_LIMIT = "tributary.replication.throttle.limit";
+    public static final String REPLICATION_THROTTLED_BYTES = "tributary.replication.throttle.recorded";
+    public static final String REPLICATION_THROTTLE_HELD_BACK = "tributary.replication.throttle.held.back";
     public static final String CONTROLLER_ACTIVE = "tributary.controller.active";
     public static final String RAFT_TERM = "tributary.raft.term";
     public static final String RAFT_COMMIT_INDEX = "tributary.raft.commit.index";
@@ -344,6 +349,24 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
                 .description("bytes of segments log compaction rewrote").register(registry);
         FunctionCounter.builder(LOG_CLEANER_BYTES_REMOVED, replicas, ReplicaManager::cleanerBytesRemoved)
                 .baseUnit("bytes").description("bytes log compaction removed").register(registry);
+        for (ReplicationQuota quota : List.of(replicas.leaderQuota(), replicas.followerQuota())) {
+            Gauge.builder(REPLICATION_THROTTLE_RATE, quota, q -> q.rate(System.currentTimeMillis()))
+                    .tag("side", quota.side()).baseUnit("bytes.per.second")
+                    .description("the rate of bytes of throttled replicas (KIP-73) sent as leader or fetched as "
+                            + "follower, as the throttle measures it").register(registry);
+            Gauge.builder(REPLICATION_THROTTLE_LIMIT, quota, q -> q.bytesPerSecond() == ReplicationQuota.UNLIMITED
+                            ? -1 : q.bytesPerSecond()).tag("side", quota.side()).baseUnit("bytes.per.second")
+                    .description("leader/follower.replication.throttled.rate of this node; -1 when unbounded")
+                    .register(registry);
+            FunctionCounter.builder(REPLICATION_THROTTLED_BYTES, quota, ReplicationQuota::recordedBytes)
+                    .tag("side", quota.side()).baseUnit("bytes")
+                    .description("bytes of throttled replicas sent as leader or fetched as follower").register(registry);
+            FunctionCounter.builder(REPLICATION_THROTTLE_HELD_BACK, quota, ReplicationQuota::heldBack)
+                    .tag("side", quota.side())
+                    .description("partition fetches the replication throttle held back (a leader's empty answer to "
+                            + "a follower outside the ISR, a follower's partition left out of a fetch)")
+                    .register(registry);
+        }
         Gauge.builder(LOG_INDEX_HEAP, replicas, ReplicaManager::indexHeapBytes).baseUnit("bytes")
                 .description("heap held by the offset and time indexes of every hosted segment").register(registry);
         Gauge.builder(PRODUCER_IDS, replicas, ReplicaManager::producerIdCount)
