@@ -214,7 +214,10 @@ public record NodeConfig(
         d.put("auto.create.topics.enable", "true");
         d.put("log.segment.bytes", "1073741824");
         d.put("log.roll.ms", "604800000");
+        d.put("log.roll.hours", "168");
         d.put("log.retention.ms", "604800000");
+        d.put("log.retention.minutes", ""); // blank: unset, as Kafka's null default
+        d.put("log.retention.hours", "168");
         d.put("log.retention.bytes", "-1");
         d.put("message.max.bytes", "1048588");
         d.put("log.message.timestamp.type", "CreateTime");
@@ -415,8 +418,8 @@ public record NodeConfig(
                 intValue(props, "default.replication.factor"),
                 boolValue(props, "auto.create.topics.enable"),
                 longValue(props, "log.segment.bytes"),
-                longValue(props, "log.roll.ms"),
-                longValue(props, "log.retention.ms"),
+                timeMs(props, "log.roll.ms", null, "log.roll.hours"),
+                timeMs(props, "log.retention.ms", "log.retention.minutes", "log.retention.hours"),
                 longValue(props, "log.retention.bytes"),
                 intValue(props, "message.max.bytes"),
                 oneOf(props, "log.message.timestamp.type", Set.of("CreateTime", "LogAppendTime")),
@@ -713,6 +716,26 @@ public record NodeConfig(
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("config '" + key + "' must be an integer, was '" + get(props, key) + "'");
         }
+    }
+
+    /**
+     * A time config with Kafka's coarser synonyms: {@code msKey} if the file sets it, else {@code minutesKey}, else
+     * {@code hoursKey}, else {@code msKey}'s default (as Kafka's {@code log.retention.ms} / {@code .minutes} /
+     * {@code .hours} and {@code log.roll.ms} / {@code .hours}). -1 stays -1 (no limit).
+     */
+    private static long timeMs(Properties props, String msKey, String minutesKey, String hoursKey) {
+        if (props.containsKey(msKey)) {
+            return longValue(props, msKey);
+        }
+        if (minutesKey != null && props.containsKey(minutesKey) && !get(props, minutesKey).isEmpty()) {
+            long minutes = longValue(props, minutesKey);
+            return minutes < 0 ? -1 : Math.multiplyExact(minutes, 60_000L);
+        }
+        if (props.containsKey(hoursKey)) {
+            long hours = longValue(props, hoursKey);
+            return hours < 0 ? -1 : Math.multiplyExact(hours, 3_600_000L);
+        }
+        return longValue(props, msKey);
     }
 
     private static long longValue(Properties props, String key) {
