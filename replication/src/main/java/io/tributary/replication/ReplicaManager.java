@@ -124,6 +124,16 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     /** Leader epoch changes in the image of partitions this node hosts. */
     private final AtomicLong leaderElections = new AtomicLong();
     private final AtomicLong strayLogDirs = new AtomicLong();
+    /** The suffix of a replica's log directory renamed for deletion ({@link #deleteLater}). */
+    static final String DELETE_SUFFIX = "-delete";
+    /** Deletes the files of removed replicas' logs, off the metadata thread; its queue holds at most one task per
+     * removed replica (counted by {@link #pendingDeletes}). */
+    private final ExecutorService deleter = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "log-deleter");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicInteger pendingDeletes = new AtomicInteger();
     /** Directory/topic id pairs already reported as held by another topic id (to log each once). */
     private final Set<String> conflicting = ConcurrentHashMap.newKeySet();
     /** Opens and recovers logs in parallel when many are hosted at once (start-up). */
@@ -676,7 +686,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             String deletion = deletionReason(image, topicId);
             try {
                 if (deletion != null) {
-                    removed.log().delete();
+                    deleteLater(removed.log());
                     log.info("node={} deleted partition={} ({})", nodeId, id, deletion);
                 } else {
                     removed.log().close();
@@ -688,6 +698,47 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             }
         }
         wake(id);
+    }
+
+    /**
+     * Deletes a closed replica's log off the metadata thread, as Kafka does: the directory is renamed to
+     * {@code <name>.<millis>-delete} at once (so a new incarnation of the topic can take the name, and the metadata
+     * thread never waits on a large log's files), then deleted on the {@code log-deleter} thread. A directory so
+     * renamed is deleted at the next start if the node stopped first ({@link #handleStrayLogs}). If the rename fails
+     * the directory is deleted in place.
+     */
+    private void deleteLater(PartitionLog partitionLog) throws IOException {
+        partitionLog.close();
+        Path dir = partitionLog.dir();
+        Path doomed = dir.resolveSibling(dir.getFileName() + "." + clock.millis() + DELETE_SUFFIX);
+        try {
+            Files.move(dir, doomed, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            log.warn("node={} cannot rename {} for deletion ({}); deleting it in place", nodeId, dir, e.toString());
+            PartitionLog.deleteDirectory(dir);
+            return;
+        }
+        pendingDeletes.incrementAndGet();
+        try {
+            deleter.execute(() -> deleteRenamed(doomed));
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            pendingDeletes.decrementAndGet(); // closing: the next start deletes it
+        }
+    }
+
+    private void deleteRenamed(Path doomed) {
+        try {
+            PartitionLog.deleteDirectory(doomed);
+        } catch (IOException | RuntimeException e) {
+            log.error("node={} cannot delete {}; the next start tries again", nodeId, doomed, e);
+        } finally {
+            pendingDeletes.decrementAndGet();
+        }
+    }
+
+    /** Replica logs renamed for deletion and not yet deleted. */
+    public int pendingDeletes() {
+        return pendingDeletes.get();
     }
 
     /**
@@ -703,6 +754,12 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         try (Stream<Path> dirs = Files.list(logsDir)) {
             for (Path dir : dirs.toList()) {
                 String name = dir.getFileName().toString();
+                if (Files.isDirectory(dir) && name.endsWith(DELETE_SUFFIX)) {
+                    // Renamed for deletion (the metadata had deleted it) before the node stopped
+                    log.info("node={} deleting {}, renamed for deletion before the last stop", nodeId, name);
+                    PartitionLog.deleteDirectory(dir);
+                    continue;
+                }
                 if (!Files.isDirectory(dir) || !PARTITION_DIR.matcher(name).matches() || hostedDirs.contains(name)) {
                     continue;
                 }
@@ -1033,6 +1090,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         fetchers.clear();
         fetcherScheduler.shutdownNow();
         logLoaders.shutdownNow();
+        deleter.shutdown(); // queued deletes still run; any the process does not live to finish, the next start does
         for (Partition p : partitions.values()) {
             try {
                 p.log().close();

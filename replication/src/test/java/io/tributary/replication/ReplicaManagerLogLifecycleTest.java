@@ -87,6 +87,30 @@ class ReplicaManagerLogLifecycleTest {
         MetadataImage deleted = delete(created, id);
         replicas.onImage(created, deleted);
         assertFalse(Files.exists(dir.resolve("t-0")));
+        // renamed aside at once, its files deleted by the log-deleter thread
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> {
+            try (Stream<Path> files = Files.list(dir)) {
+                return files.noneMatch(f -> f.getFileName().toString().endsWith(ReplicaManager.DELETE_SUFFIX))
+                        && replicas.pendingDeletes() == 0;
+            }
+        });
+    }
+
+    @Test
+    void aDirectoryRenamedForDeletionBeforeAStopIsDeletedAtTheNextStart() throws IOException {
+        Path doomed = dir.resolve("t-0.1700000000000" + ReplicaManager.DELETE_SUFFIX);
+        Files.createDirectories(doomed);
+        Files.writeString(doomed.resolve("00000000000000000000.log"), "deleted topic's data");
+        Path unknown = dir.resolve("t-1");
+        Files.createDirectories(unknown);
+        replicas.onImage(MetadataImage.EMPTY, create(MetadataImage.EMPTY, "live", UUID.randomUUID(), 0));
+        replicas.handleStrayLogs();
+        assertFalse(Files.exists(doomed));
+        assertFalse(Files.exists(unknown), "an unknown directory is renamed aside, not deleted");
+        try (Stream<Path> files = Files.list(dir)) {
+            assertTrue(files.anyMatch(f -> f.getFileName().toString().startsWith("t-1.")
+                    && f.getFileName().toString().endsWith("-stray")));
+        }
     }
 
     @Test

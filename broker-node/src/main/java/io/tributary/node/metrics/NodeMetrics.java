@@ -88,6 +88,7 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String REPLICATION_THROTTLE_LIMIT = "tributary.replication.throttle.limit";
     public static final String REPLICATION_THROTTLED_BYTES = "tributary.replication.throttle.recorded";
     public static final String REPLICATION_THROTTLE_HELD_BACK = "tributary.replication.throttle.held.back";
+    public static final String LOG_PENDING_DELETES = "tributary.log.pending.deletes";
     public static final String CONTROLLER_ACTIVE = "tributary.controller.active";
     public static final String RAFT_TERM = "tributary.raft.term";
     public static final String RAFT_COMMIT_INDEX = "tributary.raft.commit.index";
@@ -367,6 +368,9 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
                             + "a follower outside the ISR, a follower's partition left out of a fetch)")
                     .register(registry);
         }
+        Gauge.builder(LOG_PENDING_DELETES, replicas, ReplicaManager::pendingDeletes)
+                .description("removed replicas' log directories renamed for deletion and not yet deleted (one per "
+                        + "removed replica at most; the log-deleter thread deletes them)").register(registry);
         Gauge.builder(LOG_INDEX_HEAP, replicas, ReplicaManager::indexHeapBytes).baseUnit("bytes")
                 .description("heap held by the offset and time indexes of every hosted segment").register(registry);
         Gauge.builder(PRODUCER_IDS, replicas, ReplicaManager::producerIdCount)
