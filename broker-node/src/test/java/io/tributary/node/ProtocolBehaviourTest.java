@@ -181,6 +181,29 @@ class ProtocolBehaviourTest {
     }
 
     @Test
+    void aCompactedTopicNamesItsKeylessRecordsInTheAnswersRecordErrors() throws Exception {
+        try (WireClient client = new WireClient(node.port())) {
+            createTopic(client, "compacted-keys", Map.of("cleanup.policy", "compact"));
+            MemoryRecords records = MemoryRecords.withRecords(Compression.NONE,
+                    new SimpleRecord(0L, "k0".getBytes(), "v".getBytes()),
+                    new SimpleRecord(0L, null, "no key".getBytes()),
+                    new SimpleRecord(0L, "k2".getBytes(), "v".getBytes()),
+                    new SimpleRecord(0L, null, "no key either".getBytes()));
+            // KIP-467 (produce v8+): the batch is refused whole, and the answer names the records at fault, so that a
+            // client fails those with INVALID_RECORD and may send the others again
+            ProduceResponseData refused = produce(client, "compacted-keys", records);
+            ProduceResponseData.PartitionProduceResponse partition = refused.responses().iterator().next()
+                    .partitionResponses().get(0);
+            assertThat(Errors.forCode(partition.errorCode())).isEqualTo(Errors.INVALID_RECORD);
+            assertThat(partition.recordErrors()).extracting(ProduceResponseData.BatchIndexAndErrorMessage::batchIndex)
+                    .containsExactly(1, 3);
+            assertThat(partition.recordErrors().get(0).batchIndexErrorMessage()).contains("without key");
+            assertThat(partition.errorMessage()).contains("without key");
+            assertThat(latestOffset(client, "compacted-keys")).as("nothing stored").isZero();
+        }
+    }
+
+    @Test
     void idempotentRetriesAreDeduplicatedAndGapsRefused() throws Exception {
         try (WireClient client = new WireClient(node.port())) {
             createTopic(client, "idempotent", Map.of());

@@ -1,5 +1,6 @@
 package io.tributary.storage;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -11,14 +12,26 @@ public class LogException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     private final LogError error;
+    private final List<Integer> recordIndexes;
 
     public LogException(LogError error, String message) {
+        this(error, message, List.of());
+    }
+
+    /** @param recordIndexes the records at fault, by index in the appended batches (Kafka's record errors) */
+    public LogException(LogError error, String message, List<Integer> recordIndexes) {
         super(message);
         this.error = Objects.requireNonNull(error, "error");
+        this.recordIndexes = List.copyOf(recordIndexes);
     }
 
     public LogError error() {
         return error;
+    }
+
+    /** The records at fault, by index in the appended batches; empty when the error is not about single records. */
+    public List<Integer> recordIndexes() {
+        return recordIndexes;
     }
 
     @Override

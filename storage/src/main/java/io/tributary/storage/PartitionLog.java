@@ -258,10 +258,14 @@ public final class PartitionLog implements Closeable {
                         + header.baseOffset() + " of " + dir.getFileName() + ")");
             }
         }
-        if (compaction.compact() && !KafkaRecords.allRecordsHaveKeys(batches)) {
-            // Kafka's LogValidator rule and message: compaction needs every record's key.
-            throw new LogException(LogError.INVALID_RECORD, "Compacted topic cannot accept message without key in "
-                    + "topic partition " + dir.getFileName() + ".");
+        if (compaction.compact()) {
+            List<Integer> keyless = KafkaRecords.keylessRecordIndexes(batches);
+            if (!keyless.isEmpty()) {
+                // Kafka's LogValidator rule and message: compaction needs every record's key; the answer names the
+                // records at fault, so a client fails only those (KIP-467).
+                throw new LogException(LogError.INVALID_RECORD, "Compacted topic cannot accept message without key "
+                        + "in topic partition " + dir.getFileName() + ".", keyless);
+            }
         }
         MessageFormatConfig format = messageFormat;
         long logAppendTimeMs = format.logAppendTime() ? clock.millis() : -1;

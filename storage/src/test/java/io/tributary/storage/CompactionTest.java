@@ -470,7 +470,9 @@ class CompactionTest {
         log = PartitionLog.open(dir.resolve("t-0"), SMALL_SEGMENTS, clock);
         ByteBuffer keyless = MemoryRecords.withRecords(Compression.NONE,
                 new SimpleRecord(clock.millis(), bytes("k"), bytes("v")),
-                new SimpleRecord(clock.millis(), null, bytes("no key"))).buffer();
+                new SimpleRecord(clock.millis(), null, bytes("no key")),
+                new SimpleRecord(clock.millis(), bytes("k2"), bytes("v")),
+                new SimpleRecord(clock.millis(), null, bytes("no key either"))).buffer();
         log.append(keyless.duplicate(), 0); // cleanup.policy=delete: keys are optional
         log.updateCompaction(CompactionConfig.DEFAULTS.withOverrides(Map.of("cleanup.policy", "compact")));
         long end = log.logEndOffset();
@@ -479,6 +481,8 @@ class CompactionTest {
                 .isInstanceOfSatisfying(LogException.class, e -> {
                     assertThat(e.error()).isEqualTo(LogError.INVALID_RECORD);
                     assertThat(e.getMessage()).contains("without key").contains("t-0");
+                    assertThat(e.recordIndexes()).as("the records at fault, for KIP-467's record errors")
+                            .containsExactly(1, 3);
                 });
         assertThat(log.logEndOffset()).isEqualTo(end);
         append("k", "keyed"); // a keyed record is still accepted

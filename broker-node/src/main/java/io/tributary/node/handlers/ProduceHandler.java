@@ -4,6 +4,7 @@ import io.tributary.metadata.TopicImage;
 import io.tributary.replication.AppendOutcome;
 import io.tributary.replication.PartitionId;
 import io.tributary.storage.LogAppendResult;
+import io.tributary.storage.LogException;
 import io.tributary.storage.internal.KafkaRecords;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -177,7 +178,15 @@ public final class ProduceHandler implements ApiHandler {
         } catch (RuntimeException e) {
             Errors error = ErrorCodes.of(e);
             log.debug("produce to {} refused: {} {}", id, error, e.getMessage());
-            return new Appended(error(id.partition(), error, e.getMessage()), null);
+            ProduceResponseData.PartitionProduceResponse response = error(id.partition(), error, e.getMessage());
+            if (e instanceof LogException le && !le.recordIndexes().isEmpty()) {
+                // KIP-467: the records at fault, so that a client fails those and may retry the others
+                for (int index : le.recordIndexes()) {
+                    response.recordErrors().add(new ProduceResponseData.BatchIndexAndErrorMessage()
+                            .setBatchIndex(index).setBatchIndexErrorMessage(e.getMessage()));
+                }
+            }
+            return new Appended(response, null);
         }
     }
 

@@ -6,6 +6,8 @@ import io.tributary.storage.RecordBatchHeader;
 import io.tributary.storage.TimestampOffset;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 import org.apache.kafka.common.KafkaException;
@@ -245,17 +247,24 @@ public final class KafkaRecords {
     }
 
     /**
-     * Whether every data record in {@code batches} has a key (a compacted topic refuses records without one, as
-     * Kafka does). Batches that cannot be decoded count as keyed: the append's own validation refuses them.
+     * The indexes (in record order, from 0) of the data records in {@code batches} without a key: a compacted topic
+     * refuses them, as Kafka does, naming each in the answer's record errors (KIP-467). Batches that cannot be
+     * decoded give none: the append's own validation refuses them.
      */
-    public static boolean allRecordsHaveKeys(ByteBuffer batches) {
-        boolean[] keyless = {false};
+    public static List<Integer> keylessRecordIndexes(ByteBuffer batches) {
+        List<Integer> keyless = new ArrayList<>();
+        int[] index = {0};
         try {
-            forEachKey(batches, (key, offset) -> keyless[0] |= key == null);
+            forEachKey(batches, (key, offset) -> {
+                if (key == null) {
+                    keyless.add(index[0]);
+                }
+                index[0]++;
+            });
         } catch (LogException e) {
-            return true;
+            return List.of();
         }
-        return !keyless[0];
+        return keyless;
     }
 
     /** The offset after the last batch in {@code batches} (position to limit), or {@code ifNone} if it has none. */
