@@ -295,7 +295,21 @@ final class LogSegment {
 
     /** fsyncs the log file and writes the indexes if they changed. */
     void flush() throws IOException {
+        forceLog();
+        flushIndexes();
+    }
+
+    /**
+     * fsyncs the log file: every byte written before the call is on disk when it returns. Needs no lock (appends may
+     * go on meanwhile); throws {@link java.nio.channels.ClosedChannelException} if the segment is closed or deleted
+     * before or during the call.
+     */
+    void forceLog() throws IOException {
         channel.force(true);
+    }
+
+    /** fsyncs the transaction index and writes the offset and time indexes if they changed. Append lock held. */
+    void flushIndexes() throws IOException {
         TransactionIndex txns = txnIndex;
         if (txns != null) {
             txns.flush();

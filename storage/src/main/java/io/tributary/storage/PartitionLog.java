@@ -1679,12 +1679,74 @@ public final class PartitionLog implements Closeable {
         return config;
     }
 
-    /** fsyncs the active segment, writes its indexes, and moves the recovery point to the log end offset. */
+    /**
+     * fsyncs the active segment, writes its indexes, and moves the recovery point to the log end offset it saw at the
+     * start. The fsync runs outside the append lock (appends go on meanwhile); the lock is held only to take the end
+     * offset, then to write the indexes and the recovery point. If a truncation came in between, the recovery point
+     * stays (the bytes below the old end may be other ones); if the log closed, nothing happens.
+     */
     public void flush() throws IOException {
+        FlushPlan plan = planFlush();
+        if (forceLog(plan)) {
+            completeFlush(plan);
+        }
+    }
+
+    /** What one {@link #flush} makes durable: the active segment and the log end offset when it started. */
+    record FlushPlan(LogSegment active, long end, long truncations) {}
+
+    /** Flush phase 1, under the append lock: what to make durable. */
+    FlushPlan planFlush() {
         appendLock.lock();
         try {
             ensureOpen();
-            flushLocked();
+            return new FlushPlan(segments.lastEntry().getValue(), logEndOffset, truncations);
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /**
+     * Flush phase 2, without the lock: the fsync of the log file, the slow part, while appends and follower fetches go
+     * on. Every batch below the plan's end was written to this file before phase 1 (a roll since then fsynced it
+     * anyway). False if the segment was deleted (a full truncation) or the log closed meanwhile.
+     */
+    boolean forceLog(FlushPlan plan) throws IOException {
+        try {
+            plan.active().forceLog();
+            return true;
+        } catch (java.nio.channels.ClosedChannelException gone) {
+            return false;
+        }
+    }
+
+    /**
+     * Flush phase 3, under the lock again: the indexes, then the recovery point, unless a truncation came in between
+     * (the bytes below the plan's end may then be other, unforced ones) or the log closed.
+     */
+    void completeFlush(FlushPlan plan) throws IOException {
+        appendLock.lock();
+        try {
+            if (closed || truncations != plan.truncations()) {
+                return;
+            }
+            if (segments.lastEntry().getValue() == plan.active()) {
+                plan.active().flushIndexes();
+            }
+            if (plan.end() > recoveryPoint) {
+                recoveryPoint = plan.end();
+                Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+            }
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /** Everything below this offset is fsynced with its segment's indexes (what an unclean open trusts). */
+    long recoveryPoint() {
+        appendLock.lock();
+        try {
+            return recoveryPoint;
         } finally {
             appendLock.unlock();
         }
