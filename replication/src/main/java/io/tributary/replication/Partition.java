@@ -63,6 +63,9 @@ public final class Partition {
     private volatile PartitionImage image;
     private volatile int minInsyncReplicas;
     private volatile long highWatermark;
+    /** The high watermark when consumers' fetches were last woken ({@link #highWatermarkMovedSinceLastWake}). */
+    private final java.util.concurrent.atomic.AtomicLong highWatermarkAtLastWake =
+            new java.util.concurrent.atomic.AtomicLong(0);
     /** Follower: the leader's high watermark in the last fetch answer applied; -1 before any. */
     private volatile long leaderHighWatermarkSeen = -1;
     /** Leader only: follower id -> what the leader knows of it. */
@@ -180,6 +183,15 @@ public final class Partition {
     }
 
     /** The offset below which records are committed and visible to consumers. */
+    /**
+     * Whether the high watermark differs from what it was at the previous call (the first call: from 0, where a new
+     * replica starts). The replica manager wakes consumers' long polls only then; role changes wake them regardless.
+     */
+    boolean highWatermarkMovedSinceLastWake() {
+        long now = highWatermark;
+        return highWatermarkAtLastWake.getAndSet(now) != now;
+    }
+
     public long highWatermark() {
         return highWatermark;
     }

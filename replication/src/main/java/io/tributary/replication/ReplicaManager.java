@@ -78,7 +78,10 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     private final Clock clock;
     private final ReplicationConfig replication;
     private final Map<PartitionId, Partition> partitions = new ConcurrentHashMap<>();
+    /** Fetches waiting for a partition's log end to move: followers' (leader side). */
     private final Map<PartitionId, Set<CompletableFuture<Void>>> watchers = new ConcurrentHashMap<>();
+    /** Fetches waiting for a partition's high watermark to move: consumers' long polls. */
+    private final Map<PartitionId, Set<CompletableFuture<Void>>> consumerWatchers = new ConcurrentHashMap<>();
     /** Fetches (consumers' long polls, followers' waits) now waiting in {@link #await}. */
     private final AtomicInteger fetchWaiters = new AtomicInteger();
     private final Map<Integer, ReplicaFetcher> fetchers = new HashMap<>();
@@ -864,7 +867,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         Partition p = partition(id);
         try {
             AppendOutcome outcome = p.appendAsLeader(batches, clientLeaderEpoch, requiredAcks);
-            wake(id);
+            wakeOnProgress(p);
             return outcome;
         } catch (IOException e) {
             log.error("node={} cannot append to {}", nodeId, id, e);
@@ -891,10 +894,16 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
      * watermark; followers: the log end offset), or after {@code timeoutMs}. Never blocks.
      */
     public CompletableFuture<Void> awaitAppend(Map<PartitionId, Long> seen, long timeoutMs) {
-        return await(seen, timeoutMs, Partition::highWatermark);
+        return await(seen, timeoutMs, Partition::highWatermark, consumerWatchers);
     }
 
+    /** A follower fetch's wait (leader side): until a partition's log end passes what it has, or the timeout. */
     CompletableFuture<Void> await(Map<PartitionId, Long> seen, long timeoutMs, ToLongFunction<Partition> position) {
+        return await(seen, timeoutMs, position, watchers);
+    }
+
+    private CompletableFuture<Void> await(Map<PartitionId, Long> seen, long timeoutMs,
+            ToLongFunction<Partition> position, Map<PartitionId, Set<CompletableFuture<Void>>> watchers) {
         CompletableFuture<Void> waiter = new CompletableFuture<>();
         fetchWaiters.incrementAndGet();
         // Added and removed atomically per partition, so that a partition's entry goes away with its last waiter
@@ -934,7 +943,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
 
     /** Partitions with at least one fetch waiting on them (entries leave with their last waiter). */
     int watchedPartitions() {
-        return watchers.size();
+        return watchers.size() + consumerWatchers.size();
     }
 
     /** acks=all produce batches waiting for the high watermark now, on every partition this node leads. */
@@ -946,8 +955,26 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         return count;
     }
 
-    /** Wakes fetches (consumers' and followers') waiting on this partition. */
+    /** Wakes every fetch (consumers' and followers') waiting on this partition: its role or replicas changed. */
     void wake(PartitionId id) {
+        wake(watchers, id);
+        wake(consumerWatchers, id);
+    }
+
+    /**
+     * After an append or a follower fetch: wakes the followers' fetches waiting on the partition, and the consumers'
+     * only if its high watermark moved since they were last woken (a consumer reads up to it, so an append that
+     * leaves it in place, as every acks=all append on a replicated partition does, has nothing for them; nor has a
+     * follower fetch that does not move it). A consumer registering meanwhile re-checks the high watermark itself.
+     */
+    private void wakeOnProgress(Partition p) {
+        wake(watchers, p.id());
+        if (p.highWatermarkMovedSinceLastWake()) {
+            wake(consumerWatchers, p.id());
+        }
+    }
+
+    private static void wake(Map<PartitionId, Set<CompletableFuture<Void>>> watchers, PartitionId id) {
         Set<CompletableFuture<Void>> waiting = watchers.get(id);
         if (waiting != null && !waiting.isEmpty()) {
             for (CompletableFuture<Void> f : List.copyOf(waiting)) {
@@ -959,7 +986,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     /** Called by the leader-side fetch handling when a follower's fetch may have moved a high watermark. */
     void onHighWatermarkMaybeMoved(Partition p, Completions completed) {
         completed.run();
-        wake(p.id());
+        wakeOnProgress(p);
     }
 
     long nowMs() {

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.tributary.metadata.MetadataImage;
+import io.tributary.proto.replication.PartitionFetch;
+import io.tributary.proto.replication.ReplicaFetchRequest;
 import io.tributary.storage.LogConfig;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -79,6 +81,32 @@ class ReplicaManagerWaitersTest {
         assertThat(replicas.fetchWaiters()).isZero();
         // and the partition's entry left with its last waiter: the map does not keep every partition ever fetched
         assertThat(replicas.watchedPartitions()).isZero();
+    }
+
+    @Test
+    void aConsumersLongPollWakesWhenTheHighWatermarkMovesNotOnEveryAppend() throws Exception {
+        Partition p = replicas.partition(TP);
+        long highWatermark = p.highWatermark();
+        CompletableFuture<Void> poll = replicas.awaitAppend(Map.of(TP, highWatermark), 60_000);
+        CompletableFuture<Void> followerWait = replicas.await(Map.of(TP, p.replicaLog().logEndOffset()), 60_000,
+                q -> q.replicaLog().logEndOffset());
+
+        // An acks=all append on [1, 2] leaves the high watermark in place: the follower's fetch wakes, the poll not
+        append();
+        followerWait.get(10, TimeUnit.SECONDS);
+        assertThat(p.highWatermark()).isEqualTo(highWatermark);
+        assertThat(poll).as("nothing new for a consumer").isNotDone();
+
+        // The follower's fetch at the new end moves the high watermark: now the poll wakes
+        long followerEpoch = replicas.image().brokers().get(TwoBrokerImages.FOLLOWER).brokerEpoch();
+        new ReplicationService(replicas).handle(ReplicaFetchRequest.newBuilder()
+                .setReplicaId(TwoBrokerImages.FOLLOWER).setBrokerEpoch(followerEpoch).setMaxWaitMs(0)
+                .setMaxBytes(1 << 20).addPartitions(PartitionFetch.newBuilder().setTopic(TP.topic())
+                        .setPartition(TP.partition()).setFetchOffset(p.replicaLog().logEndOffset())
+                        .setLastFetchedEpoch(p.replicaLog().latestEpoch().orElse(-1)).setCurrentLeaderEpoch(1))
+                .build()).get(10, TimeUnit.SECONDS);
+        assertThat(p.highWatermark()).isGreaterThan(highWatermark);
+        poll.get(10, TimeUnit.SECONDS);
     }
 
     private AppendOutcome append() {
