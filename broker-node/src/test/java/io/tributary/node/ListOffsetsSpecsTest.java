@@ -108,10 +108,16 @@ class ListOffsetsSpecsTest {
             // When the transaction commits, Then: read_committed sees it
             txn.commitTransaction();
         }
-        ListOffsetsResult.ListOffsetsResultInfo committed = offset(OffsetSpec.maxTimestamp(),
-                IsolationLevel.READ_COMMITTED);
-        assertThat(committed.offset()).isEqualTo(1);
-        assertThat(committed.timestamp()).isEqualTo(ahead);
+        // (commitTransaction returns once the coordinator has decided; the COMMIT marker reaches the partition just
+        // after, as in Kafka, and the last stable offset moves with it)
+        ListOffsetsResult.ListOffsetsResultInfo[] committed = new ListOffsetsResult.ListOffsetsResultInfo[1];
+        org.awaitility.Awaitility.await("read_committed sees the committed transaction's max timestamp")
+                .atMost(java.time.Duration.ofSeconds(30)).until(() -> {
+                    committed[0] = offset(OffsetSpec.maxTimestamp(), IsolationLevel.READ_COMMITTED);
+                    return committed[0].offset() != -1;
+                });
+        assertThat(committed[0].offset()).isEqualTo(1);
+        assertThat(committed[0].timestamp()).isEqualTo(ahead);
     }
 
     @Test
