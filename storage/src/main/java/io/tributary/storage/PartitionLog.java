@@ -1836,12 +1836,6 @@ public final class PartitionLog implements Closeable {
         }
     }
 
-    /** Closes the log and deletes its directory (topic deletion or replica removal). */
-    public void delete() throws IOException {
-        close();
-        deleteDirectory(dir);
-    }
-
     /** Deletes a partition directory that is not open (no log is loaded, so none is recovered just to go). */
     public static void deleteDirectory(Path dir) throws IOException {
         try (Stream<Path> files = Files.walk(dir)) {
