@@ -325,7 +325,7 @@ public final class TributaryNode implements Closeable {
                 new io.tributary.node.handlers.AlterPartitionReassignmentsHandler(services),
                 new io.tributary.node.handlers.ListPartitionReassignmentsHandler(services),
                 new io.tributary.node.handlers.UnregisterBrokerHandler(services),
-                new ProduceHandler(services),
+                new ProduceHandler(services, afterMetadataWait(ioThreads)),
                 new FetchHandler(services),
                 new ListOffsetsHandler(services),
                 new io.tributary.node.handlers.DeleteRecordsHandler(services),
@@ -542,5 +542,19 @@ public final class TributaryNode implements Closeable {
         }
         replicas.close();
         quorum.close();
+    }
+
+    /**
+     * Runs a request that waited for the metadata on the io threads; when their queue is full (it is bounded by
+     * {@code queued.max.requests}), on the common pool rather than failing a request that was already accepted.
+     */
+    private static java.util.concurrent.Executor afterMetadataWait(ThreadPoolExecutor ioThreads) {
+        return task -> {
+            try {
+                ioThreads.execute(task);
+            } catch (java.util.concurrent.RejectedExecutionException full) {
+                java.util.concurrent.ForkJoinPool.commonPool().execute(task);
+            }
+        };
     }
 }

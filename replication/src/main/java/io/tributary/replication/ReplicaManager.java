@@ -848,6 +848,24 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         this.newestImage = newest;
     }
 
+    /**
+     * Whether the node's newest image makes this node the leader of {@code id} in an epoch this manager has not taken
+     * yet: the image is applied here after it is visible to clients (the log may still be opening), so a client told
+     * by this node (or another) that it leads may ask before it does. A producer's requests are handled one at a
+     * time per connection; answering the first NOT_LEADER_OR_FOLLOWER and appending the pipelined next would accept
+     * its later sequence numbers before its first (a new producer's first batch is accepted at any sequence, as in
+     * Kafka), and the first batch could then only retry until it expired. The produce path waits for this instead.
+     */
+    public boolean leadershipPending(PartitionId id) {
+        TopicImage topic = newestImage.get().topic(id.topic());
+        PartitionImage next = topic == null ? null : topic.partition(id.partition());
+        if (next == null || next.leader() != nodeId) {
+            return false;
+        }
+        Partition hosted = partitions.get(id);
+        return hosted == null || !hosted.isLeader() || hosted.leaderEpoch() < next.leaderEpoch();
+    }
+
     Partition hostedOrNull(PartitionId id) {
         return partitions.get(id);
     }

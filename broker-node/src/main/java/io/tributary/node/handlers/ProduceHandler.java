@@ -28,17 +28,33 @@ import org.slf4j.LoggerFactory;
  * the high watermark passes the batch (every member of the maximal ISR has it), without holding a thread, or
  * REQUEST_TIMED_OUT after the request's timeout. With an ISR smaller than min.insync.replicas, acks=all gets
  * NOT_ENOUGH_REPLICAS and nothing is appended; if the ISR falls below it while the batch waits, the answer is
- * NOT_ENOUGH_REPLICAS_AFTER_APPEND, and NOT_LEADER_OR_FOLLOWER if the leader epoch changes first. Transactional
- * produce is refused: transactions are not served.
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND, and NOT_LEADER_OR_FOLLOWER if the leader epoch changes first.
+ *
+ * <p>A request for a partition this node's metadata makes it the leader of, in an epoch its replica manager has not
+ * taken yet (it applies an image after clients can see it, opening new logs first), waits for it to do so, at most
+ * {@link #LEADERSHIP_WAIT_MAX_MS}; one for a topic or partition this node's metadata does not show yet (a client
+ * told by a node ahead of this one) waits at most {@link #UNKNOWN_PARTITION_WAIT_MS} for it to appear. Both within
+ * the request's timeout. A producer's requests on a connection are handled one at a time, so its pipelined batches
+ * wait behind the first rather than being appended ahead of it: a new leader that refused an idempotent producer's
+ * first batch and took the next (a new producer's first batch is accepted at any sequence, as in Kafka) left the
+ * first retrying OUT_OF_ORDER_SEQUENCE_NUMBER until it expired.
  */
 public final class ProduceHandler implements ApiHandler {
 
     private static final Logger log = LoggerFactory.getLogger(ProduceHandler.class);
 
-    private final NodeServices node;
+    /** The longest a produce waits for this node to take a leadership its metadata already gives it. */
+    static final long LEADERSHIP_WAIT_MAX_MS = 5_000;
+    /** The longest a produce naming a topic or partition this node's metadata does not show waits for it. */
+    static final long UNKNOWN_PARTITION_WAIT_MS = 1_000;
 
-    public ProduceHandler(NodeServices node) {
+    private final NodeServices node;
+    /** Where a request handled after waiting for the metadata goes on (not the thread that published it). */
+    private final java.util.concurrent.Executor afterWait;
+
+    public ProduceHandler(NodeServices node, java.util.concurrent.Executor afterWait) {
         this.node = node;
+        this.afterWait = afterWait;
     }
 
     @Override
@@ -59,6 +75,59 @@ public final class ProduceHandler implements ApiHandler {
     @Override
     public CompletableFuture<ApiMessage> handle(RequestContext context, ApiMessage message) {
         ProduceRequestData request = (ProduceRequestData) message;
+        long timeoutMs = Math.max(0, request.timeoutMs());
+        long waitMs = Math.min(timeoutMs, metadataWaitMs(context, request));
+        if (waitMs <= 0) {
+            return handleNow(context, request, timeoutMs);
+        }
+        long startNs = System.nanoTime();
+        long deadlineNs = startNs + TimeUnit.MILLISECONDS.toNanos(waitMs);
+        return awaitMetadata(context, request, deadlineNs).thenComposeAsync(v -> {
+            long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+            return handleNow(context, request, Math.max(0, timeoutMs - waited));
+        }, afterWait);
+    }
+
+    /**
+     * How long the request may wait for this node's metadata (see the class comment): the longest wait any of its
+     * partitions calls for, 0 when each can be answered now.
+     */
+    private long metadataWaitMs(RequestContext context, ProduceRequestData request) {
+        io.tributary.metadata.MetadataImage image = node.metadata().image();
+        boolean byId = context.apiVersion() >= 13;
+        long wait = 0;
+        for (ProduceRequestData.TopicProduceData topic : request.topicData()) {
+            TopicImage t = byId ? image.topic(KafkaIds.fromKafka(topic.topicId())) : image.topic(topic.name());
+            for (ProduceRequestData.PartitionProduceData p : topic.partitionData()) {
+                if (t == null || t.partition(p.index()) == null) {
+                    wait = Math.max(wait, UNKNOWN_PARTITION_WAIT_MS);
+                } else if (node.replicas().leadershipPending(new PartitionId(t.name(), p.index()))) {
+                    wait = Math.max(wait, LEADERSHIP_WAIT_MAX_MS);
+                }
+            }
+        }
+        return wait;
+    }
+
+    /**
+     * Completes (never exceptionally) once every partition of the request can be answered from what this node has
+     * applied, or at {@code deadlineNs}: each step waits for the replica manager to act on the newest image, or,
+     * when it has, for the next image.
+     */
+    private CompletableFuture<Void> awaitMetadata(RequestContext context, ProduceRequestData request,
+            long deadlineNs) {
+        long remainingMs = TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
+        if (remainingMs <= 0 || metadataWaitMs(context, request) == 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        long newest = node.metadata().image().offset();
+        long target = node.replicas().image().offset() < newest ? newest : newest + 1;
+        return node.metadata().awaitOffset(target, remainingMs).handle((v, e) -> null)
+                .thenCompose(v -> awaitMetadata(context, request, deadlineNs));
+    }
+
+    private CompletableFuture<ApiMessage> handleNow(RequestContext context, ProduceRequestData request,
+            long timeoutMs) {
         short acks = request.acks();
         // Kafka: a transactional producer needs WRITE on its transactional id (and on each topic, below).
         boolean transactionalAllowed = request.transactionalId() == null || node.allowed(context, AclOperation.WRITE,
@@ -97,7 +166,7 @@ public final class ProduceHandler implements ApiHandler {
                     Appended appended = append(new PartitionId(image.name(), p.index()), p, acks);
                     partitions.add(appended.response());
                     if (acks == -1 && appended.response().errorCode() == Errors.NONE.code()) {
-                        pending.add(awaitCommitted(appended, Math.max(0, request.timeoutMs())));
+                        pending.add(awaitCommitted(appended, timeoutMs));
                     }
                 }
             }
@@ -131,7 +200,7 @@ public final class ProduceHandler implements ApiHandler {
     }
 
     /** acks=all: completes once the batch is committed, turning a timeout or lost leadership into its error. */
-    private CompletableFuture<Void> awaitCommitted(Appended appended, int timeoutMs) {
+    private CompletableFuture<Void> awaitCommitted(Appended appended, long timeoutMs) {
         ProduceResponseData.PartitionProduceResponse response = appended.response();
         return appended.committed().orTimeout(timeoutMs, TimeUnit.MILLISECONDS).handle((v, error) -> {
             if (error != null) {
