@@ -137,6 +137,9 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         return t;
     });
     private final AtomicInteger pendingDeletes = new AtomicInteger();
+    /** Most segment-file slices open at once for consumers' zero-copy fetches; past it, fetches copy. */
+    public static final int MAX_FILE_SLICES = 1024;
+    private final io.tributary.storage.FileSlices fileSlices = new io.tributary.storage.FileSlices(MAX_FILE_SLICES);
     /** Directory/topic id pairs already reported as held by another topic id (to log each once). */
     private final Set<String> conflicting = ConcurrentHashMap.newKeySet();
     /** Opens and recovers logs in parallel when many are hosted at once (start-up). */
@@ -864,6 +867,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         }
         Partition hosted = partitions.get(id);
         return hosted == null || !hosted.isLeader() || hosted.leaderEpoch() < next.leaderEpoch();
+    }
+
+    /** The slices of segment files open for consumers' fetches (their sends close them). */
+    public io.tributary.storage.FileSlices fileSlices() {
+        return fileSlices;
     }
 
     Partition hostedOrNull(PartitionId id) {

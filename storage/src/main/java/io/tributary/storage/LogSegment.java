@@ -88,6 +88,11 @@ final class LogSegment {
         return baseOffset;
     }
 
+    /** The segment's log file. */
+    Path file() {
+        return logFile;
+    }
+
     int size() {
         return size;
     }

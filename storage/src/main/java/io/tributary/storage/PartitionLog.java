@@ -563,10 +563,7 @@ public final class PartitionLog implements Closeable {
             ensureOpen();
             long endOffset = logEndOffset;
             long startOffset = logStartOffset;
-            if (offset < startOffset || offset > endOffset) {
-                throw new LogException(LogError.OFFSET_OUT_OF_RANGE, "Offset " + offset + " is outside the log ["
-                        + startOffset + ", " + endOffset + "] of " + dir.getFileName());
-            }
+            requireInLog(offset, startOffset, endOffset);
             long limitOffset = Math.min(maxOffsetExclusive, endOffset);
             ByteBuffer records = offset >= limitOffset ? ByteBuffer.allocate(0)
                     : readBatches(offset, maxBytes, limitOffset);
@@ -574,6 +571,86 @@ public final class PartitionLog implements Closeable {
         } finally {
             readersLock.readLock().unlock();
         }
+    }
+
+    /**
+     * {@link #read} for a consumer's fetch, without copying the records: whole stored batches from the one
+     * containing {@code offset}, within one segment (as Kafka's fetch reads: a read reaching a segment's end stops
+     * there), handed back as a slice of the segment's file opened for the caller by {@code slices} (the network
+     * layer sends it with sendfile). The first batch is returned even if larger than {@code maxBytes} (KIP-74); no
+     * batch whose last offset is at or above {@code maxOffsetExclusive} or the log end. When {@code slices} has no
+     * room, the same bytes are copied into memory instead. The records below the high watermark that a slice covers
+     * are never truncated or rewritten in place (retention and compaction delete or replace whole files, which the
+     * slice's own handle keeps readable).
+     *
+     * @throws LogException OFFSET_OUT_OF_RANGE as {@link #read}
+     */
+    public LogSliceRead readSlice(long offset, int maxBytes, long maxOffsetExclusive, FileSlices slices)
+            throws IOException {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes must be >= 0, got " + maxBytes);
+        }
+        readersLock.readLock().lock();
+        try {
+            ensureOpen();
+            long endOffset = logEndOffset;
+            long startOffset = logStartOffset;
+            requireInLog(offset, startOffset, endOffset);
+            long limitOffset = Math.min(maxOffsetExclusive, endOffset);
+            if (offset >= limitOffset) {
+                return LogSliceRead.empty(startOffset, endOffset);
+            }
+            Map.Entry<Long, LogSegment> entry = segments.floorEntry(offset);
+            while (entry != null) {
+                LogSegment segment = entry.getValue();
+                int segmentSize = segment.size();
+                int start = segment.findBatchPosition(offset, segmentSize);
+                if (start >= 0) {
+                    return sliceOf(segment, start, segmentSize, maxBytes, limitOffset, slices, startOffset,
+                            endOffset);
+                }
+                entry = segments.higherEntry(entry.getKey());
+            }
+            return LogSliceRead.empty(startOffset, endOffset);
+        } finally {
+            readersLock.readLock().unlock();
+        }
+    }
+
+    private void requireInLog(long offset, long startOffset, long endOffset) {
+        if (offset < startOffset || offset > endOffset) {
+            throw new LogException(LogError.OFFSET_OUT_OF_RANGE, "Offset " + offset + " is outside the log ["
+                    + startOffset + ", " + endOffset + "] of " + dir.getFileName());
+        }
+    }
+
+    private static LogSliceRead sliceOf(LogSegment segment, int start, int segmentSize, int maxBytes,
+            long limitOffset, FileSlices slices, long startOffset, long endOffset) throws IOException {
+        int pos = start;
+        long records = 0;
+        long lastOffset = -1;
+        while (pos < segmentSize) {
+            RecordBatchHeader header = segment.readHeader(pos);
+            int size = header.sizeInBytes();
+            if (header.lastOffset() >= limitOffset || (pos > start && pos - start + (long) size > maxBytes)) {
+                break;
+            }
+            records += header.lastOffset() - header.baseOffset() + 1;
+            lastOffset = header.lastOffset();
+            pos += size;
+        }
+        int length = pos - start;
+        if (length == 0) {
+            return LogSliceRead.empty(startOffset, endOffset);
+        }
+        FileSlice slice = slices.open(segment.file(), start, length);
+        ByteBuffer copy = null;
+        if (slice == null) {
+            copy = ByteBuffer.allocate(length);
+            segment.read(copy, start);
+            copy.flip();
+        }
+        return new LogSliceRead(slice, copy, length, records, lastOffset, startOffset, endOffset);
     }
 
     /** One contiguous byte range of a segment to copy out. */

@@ -4,7 +4,8 @@ import io.tributary.metadata.TopicImage;
 import io.tributary.replication.Partition;
 import io.tributary.replication.PartitionId;
 import io.tributary.storage.AbortedTxn;
-import io.tributary.storage.LogReadResult;
+import io.tributary.storage.FileSlices;
+import io.tributary.storage.LogSliceRead;
 import io.tributary.storage.RecordBatchHeader;
 import io.tributary.storage.internal.KafkaRecords;
 import java.io.IOException;
@@ -22,6 +23,7 @@ import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.record.MemoryRecords;
 
 /**
  * Fetch v4-v18 for consumers (v13+ name topics by id). Reads stored batches below the high watermark, bounded by
@@ -82,34 +84,20 @@ public final class FetchHandler implements ApiHandler {
             return CompletableFuture.completedFuture(new FetchResponseData().setErrorCode(Errors.NONE.code())
                     .setSessionId(0).setResponses(refused));
         }
-        return attempt(context, request, byId, deadlineNs).thenApply(response -> {
-            countConsumed((FetchResponseData) response, byId);
-            return response;
+        return attempt(context, request, byId, deadlineNs).thenApply(read -> {
+            read.consumed().forEach((topic, counts) -> node.metrics().consumed(topic, counts[0], counts[1]));
+            return read.response();
         });
     }
 
-    /** Counts the records and bytes a consumer gets, per topic, from the batch headers of the response. */
-    private void countConsumed(FetchResponseData response, boolean byId) {
+    /**
+     * Closes the segment-file slices of a response that will not be sent (a long poll's earlier read): a sent one's
+     * are closed by the connection once written.
+     */
+    private void release(FetchResponseData response) {
         for (FetchResponseData.FetchableTopicResponse topic : response.responses()) {
-            String name = topic.topic();
-            if (byId) {
-                TopicImage image = node.metadata().image().topic(KafkaIds.fromKafka(topic.topicId()));
-                if (image == null) {
-                    continue;
-                }
-                name = image.name();
-            }
-            long records = 0;
-            long bytes = 0;
             for (FetchResponseData.PartitionData p : topic.partitions()) {
-                if (p.records() != null && p.records().sizeInBytes() > 0) {
-                    ByteBuffer batches = KafkaRecords.unwrap(p.records());
-                    bytes += batches.remaining();
-                    records += recordCount(batches);
-                }
-            }
-            if (bytes > 0) {
-                node.metrics().consumed(name, records, bytes);
+                FileSliceRecords.release(p.records());
             }
         }
     }
@@ -131,26 +119,34 @@ public final class FetchHandler implements ApiHandler {
         return count;
     }
 
-    private CompletableFuture<ApiMessage> attempt(RequestContext context, FetchRequestData request, boolean byId,
+    private CompletableFuture<Read> attempt(RequestContext context, FetchRequestData request, boolean byId,
             long deadlineNs) {
         Map<PartitionId, Long> seen = new LinkedHashMap<>();
         Read read = read(context, request, byId, seen);
         long remainingMs = (deadlineNs - System.nanoTime()) / 1_000_000L;
         if (read.bytes >= request.minBytes() || read.hasError || remainingMs <= 0 || seen.isEmpty()
                 || context.connection().isClosed()) {
-            return CompletableFuture.completedFuture(read.response);
+            return CompletableFuture.completedFuture(read);
         }
         CompletableFuture<Void> waiting = node.replicas().awaitAppend(seen, remainingMs);
         // A client that went away stops the wait: its waiter does not stay until max.wait.ms.
         context.connection().onClose(() -> waiting.complete(null));
-        return waiting
-                .thenCompose(v -> System.nanoTime() >= deadlineNs || context.connection().isClosed()
-                        ? CompletableFuture.completedFuture(read(context, request, byId, new LinkedHashMap<>())
-                                .response)
-                        : attempt(context, request, byId, deadlineNs));
+        return waiting.thenCompose(v -> {
+            release(read.response); // read again below: this one is not sent
+            return System.nanoTime() >= deadlineNs || context.connection().isClosed()
+                    ? CompletableFuture.completedFuture(read(context, request, byId, new LinkedHashMap<>()))
+                    : attempt(context, request, byId, deadlineNs);
+        });
     }
 
-    private record Read(FetchResponseData response, int bytes, boolean hasError) {}
+    /**
+     * One pass over the requested partitions: the response, its record bytes, whether a partition failed, and the
+     * records and bytes read per topic name ({@code [records, bytes]}, for the consumed-records meters).
+     */
+    private record Read(FetchResponseData response, int bytes, boolean hasError, Map<String, long[]> consumed) {}
+
+    /** A partition's answer and the records it carries. */
+    private record PartitionRead(FetchResponseData.PartitionData data, long records) {}
 
     private Read read(RequestContext context, FetchRequestData request, boolean byId,
             Map<PartitionId, Long> seenHighWatermarks) {
@@ -161,6 +157,7 @@ public final class FetchHandler implements ApiHandler {
         int budget = (int) budgetBytes;
         int total = 0;
         boolean hasError = false;
+        Map<String, long[]> consumed = new java.util.HashMap<>();
         List<FetchResponseData.FetchableTopicResponse> topics = new ArrayList<>();
         for (FetchRequestData.FetchTopic topic : request.topics()) {
             TopicImage image = byId
@@ -180,13 +177,18 @@ public final class FetchHandler implements ApiHandler {
                 PartitionId id = new PartitionId(image.name(), p.partition());
                 int limit = Math.min(p.partitionMaxBytes(), Math.max(0, budget - total));
                 boolean mayExceed = total == 0;
-                FetchResponseData.PartitionData data = readPartition(id, p, limit, mayExceed, seenHighWatermarks,
+                PartitionRead partitionRead = readPartition(id, p, limit, mayExceed, seenHighWatermarks,
                         request.isolationLevel() == IsolationLevel.READ_COMMITTED.id());
+                FetchResponseData.PartitionData data = partitionRead.data();
                 if (data.errorCode() != Errors.NONE.code()) {
                     hasError = true;
                 }
-                if (data.records() != null) {
-                    total += data.records().sizeInBytes();
+                if (data.records() != null && data.records().sizeInBytes() > 0) {
+                    int bytes = data.records().sizeInBytes();
+                    total += bytes;
+                    long[] counts = consumed.computeIfAbsent(image.name(), t -> new long[2]);
+                    counts[0] += partitionRead.records();
+                    counts[1] += bytes;
                 }
                 partitions.add(data);
             }
@@ -199,17 +201,17 @@ public final class FetchHandler implements ApiHandler {
                 .setErrorCode(Errors.NONE.code())
                 .setSessionId(0)
                 .setResponses(topics);
-        return new Read(response, total, hasError);
+        return new Read(response, total, hasError, consumed);
     }
 
-    private FetchResponseData.PartitionData readPartition(PartitionId id, FetchRequestData.FetchPartition p,
-            int limitBytes, boolean mayExceedLimit, Map<PartitionId, Long> seenHighWatermarks, boolean readCommitted) {
+    private PartitionRead readPartition(PartitionId id, FetchRequestData.FetchPartition p, int limitBytes,
+            boolean mayExceedLimit, Map<PartitionId, Long> seenHighWatermarks, boolean readCommitted) {
         Partition partition;
         try {
             partition = node.replicas().partition(id);
             partition.checkLeader(p.currentLeaderEpoch());
         } catch (RuntimeException e) {
-            return error(p.partition(), ErrorCodes.of(e));
+            return new PartitionRead(error(p.partition(), ErrorCodes.of(e)), 0);
         }
         long highWatermark = partition.highWatermark();
         long lastStable = Math.min(highWatermark, partition.lastStableOffset());
@@ -223,40 +225,57 @@ public final class FetchHandler implements ApiHandler {
         // Out of range is judged against the log end, as Kafka does: a consumer may be ahead of a new leader's high
         // watermark (it saw the old leader's) and then simply gets nothing until the high watermark catches up.
         if (p.fetchOffset() < logStartOffset || p.fetchOffset() > partition.log().logEndOffset()) {
-            return data.setErrorCode(Errors.OFFSET_OUT_OF_RANGE.code()).setRecords(KafkaRecords.wrap(
-                    ByteBuffer.allocate(0)));
+            return new PartitionRead(data.setErrorCode(Errors.OFFSET_OUT_OF_RANGE.code()).setRecords(
+                    MemoryRecords.EMPTY), 0);
         }
-        ByteBuffer records;
         if (limitBytes <= 0 && !mayExceedLimit) {
-            records = ByteBuffer.allocate(0);
-        } else {
-            try {
-                // read_committed: up to the last stable offset, with the aborted transactions of what was read
-                LogReadResult read = partition.log().read(p.fetchOffset(), Math.max(limitBytes, 1),
-                        readCommitted ? lastStable : highWatermark);
-                records = read.records();
-                if (!mayExceedLimit && records.remaining() > limitBytes) {
-                    records = ByteBuffer.allocate(0);
-                }
-                if (readCommitted) {
-                    List<FetchResponseData.AbortedTransaction> aborted = new ArrayList<>();
-                    long readEnd = KafkaRecords.endOffset(records, p.fetchOffset());
-                    for (AbortedTxn txn : partition.log().abortedTransactions(p.fetchOffset(), readEnd)) {
-                        aborted.add(new FetchResponseData.AbortedTransaction().setProducerId(txn.producerId())
-                                .setFirstOffset(txn.firstOffset()));
-                    }
-                    data.setAbortedTransactions(aborted);
-                } else {
-                    data.setAbortedTransactions(null); // as Kafka answers read_uncommitted
-                }
-            } catch (IOException e) {
-                return error(p.partition(), Errors.KAFKA_STORAGE_ERROR);
-            } catch (RuntimeException e) {
-                return error(p.partition(), ErrorCodes.of(e));
+            seenHighWatermarks.put(id, highWatermark);
+            return new PartitionRead(data.setErrorCode(Errors.NONE.code()).setRecords(MemoryRecords.EMPTY), 0);
+        }
+        FileSlices slices = node.replicas().fileSlices();
+        LogSliceRead read = null;
+        try {
+            // A slice of the segment file, sent with sendfile (no copy of the records); read_committed: up to the
+            // last stable offset, with the aborted transactions of what was read.
+            read = partition.log().readSlice(p.fetchOffset(), Math.max(limitBytes, 1),
+                    readCommitted ? lastStable : highWatermark, slices);
+            if (!mayExceedLimit && read.sizeInBytes() > limitBytes) {
+                release(read, slices);
+                read = null;
+                seenHighWatermarks.put(id, highWatermark);
+                return new PartitionRead(data.setErrorCode(Errors.NONE.code()).setRecords(MemoryRecords.EMPTY), 0);
             }
+            if (readCommitted) {
+                List<FetchResponseData.AbortedTransaction> aborted = new ArrayList<>();
+                long readEnd = read.lastOffset() < 0 ? p.fetchOffset() : read.lastOffset() + 1;
+                for (AbortedTxn txn : partition.log().abortedTransactions(p.fetchOffset(), readEnd)) {
+                    aborted.add(new FetchResponseData.AbortedTransaction().setProducerId(txn.producerId())
+                            .setFirstOffset(txn.firstOffset()));
+                }
+                data.setAbortedTransactions(aborted);
+            } else {
+                data.setAbortedTransactions(null); // as Kafka answers read_uncommitted
+            }
+        } catch (IOException e) {
+            if (read != null) {
+                release(read, slices);
+            }
+            return new PartitionRead(error(p.partition(), Errors.KAFKA_STORAGE_ERROR), 0);
+        } catch (RuntimeException e) {
+            if (read != null) {
+                release(read, slices);
+            }
+            return new PartitionRead(error(p.partition(), ErrorCodes.of(e)), 0);
         }
         seenHighWatermarks.put(id, highWatermark);
-        return data.setErrorCode(Errors.NONE.code()).setRecords(KafkaRecords.wrap(records));
+        return new PartitionRead(data.setErrorCode(Errors.NONE.code()).setRecords(read.slice() != null
+                ? new FileSliceRecords(read.slice(), slices) : KafkaRecords.wrap(read.copied())), read.recordCount());
+    }
+
+    private static void release(LogSliceRead read, FileSlices slices) {
+        if (read.slice() != null) {
+            slices.close(read.slice().channel());
+        }
     }
 
     private static FetchResponseData.PartitionData error(int partition, Errors error) {
@@ -267,6 +286,6 @@ public final class FetchHandler implements ApiHandler {
                 .setLastStableOffset(-1)
                 .setLogStartOffset(-1)
                 .setPreferredReadReplica(-1)
-                .setRecords(KafkaRecords.wrap(ByteBuffer.allocate(0)));
+                .setRecords(MemoryRecords.EMPTY);
     }
 }

@@ -89,6 +89,8 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String REPLICATION_THROTTLED_BYTES = "tributary.replication.throttle.recorded";
     public static final String REPLICATION_THROTTLE_HELD_BACK = "tributary.replication.throttle.held.back";
     public static final String LOG_PENDING_DELETES = "tributary.log.pending.deletes";
+    public static final String FETCH_FILE_SLICES_OPEN = "tributary.fetch.file.slices.open";
+    public static final String FETCH_FILE_SLICES = "tributary.fetch.file.slices";
     public static final String CONTROLLER_ACTIVE = "tributary.controller.active";
     public static final String RAFT_TERM = "tributary.raft.term";
     public static final String RAFT_COMMIT_INDEX = "tributary.raft.commit.index";
@@ -371,6 +373,13 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
         Gauge.builder(LOG_PENDING_DELETES, replicas, ReplicaManager::pendingDeletes)
                 .description("removed replicas' log directories renamed for deletion and not yet deleted (one per "
                         + "removed replica at most; the log-deleter thread deletes them)").register(registry);
+        io.tributary.storage.FileSlices slices = replicas.fileSlices();
+        Gauge.builder(FETCH_FILE_SLICES_OPEN, slices, io.tributary.storage.FileSlices::openCount)
+                .description("segment-file slices open for consumers' zero-copy fetches, not yet sent (at most "
+                        + slices.maxOpen() + "; past it fetches copy the records)").register(registry);
+        FunctionCounter.builder(FETCH_FILE_SLICES, slices, io.tributary.storage.FileSlices::opened)
+                .description("segment-file slices opened for consumers' fetches (records sent with sendfile, or read "
+                        + "into a buffer under TLS)").register(registry);
         Gauge.builder(LOG_INDEX_HEAP, replicas, ReplicaManager::indexHeapBytes).baseUnit("bytes")
                 .description("heap held by the offset and time indexes of every hosted segment").register(registry);
         Gauge.builder(PRODUCER_IDS, replicas, ReplicaManager::producerIdCount)

@@ -7,9 +7,11 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.tributary.node.handlers.ConnectionClose;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -255,14 +257,27 @@ final class KafkaConnection extends ByteToMessageDecoder {
         if (error != null || result.closeConnection()) {
             if (error != null) {
                 log.warn("Closing connection from {}: request failed", clientAddress, error);
+            } else {
+                result.release();
             }
             close();
             return;
         }
-        if (result.response() != null && ctx.channel().isActive()) {
+        if (result.response() != null && !ctx.channel().isActive()) {
+            result.release();
+        } else if (result.response() != null) {
             RequestMemoryPool.Reservation memory = pool.forceReserve(result.responseBytes());
-            ByteBuf out = Unpooled.wrappedBuffer(result.response().toArray(ByteBuffer[]::new));
-            var written = ctx.writeAndFlush(out).addListener(f -> pool.release(memory));
+            io.netty.channel.ChannelFuture written;
+            try {
+                written = write(result.response());
+            } catch (IOException e) {
+                pool.release(memory);
+                log.warn("Closing connection from {}: cannot read a fetch's records from its segment file: {}",
+                        clientAddress, e.toString());
+                close();
+                return;
+            }
+            written.addListener(f -> pool.release(memory));
             if (result.closeAfterResponse()) {
                 closing = true;
                 written.addListener(io.netty.channel.ChannelFutureListener.CLOSE);
@@ -270,6 +285,71 @@ final class KafkaConnection extends ByteToMessageDecoder {
             }
         }
         startNext();
+    }
+
+    /**
+     * Writes a framed response in order and flushes it: buffers wrapped (no copy), segment-file parts as file regions
+     * (sendfile; closed once written or failed) or, under TLS, which encrypts in user space, read into a buffer.
+     * Every file part is closed whatever happens. Returns the last write's future.
+     */
+    private io.netty.channel.ChannelFuture write(List<Object> parts) throws IOException {
+        boolean tls = ctx.pipeline().get(SslHandler.class) != null;
+        List<ByteBuffer> buffers = new ArrayList<>();
+        for (int i = 0; i < parts.size(); i++) {
+            Object part = parts.get(i);
+            if (part instanceof ByteBuffer buffer) {
+                buffers.add(buffer);
+                continue;
+            }
+            RequestDispatcher.FilePart file = (RequestDispatcher.FilePart) part;
+            if (!buffers.isEmpty()) {
+                ctx.write(Unpooled.wrappedBuffer(buffers.toArray(ByteBuffer[]::new)));
+                buffers.clear();
+            }
+            if (!tls) {
+                ctx.write(new SliceRegion(file));
+                continue;
+            }
+            ByteBuf copy = Unpooled.buffer((int) file.count());
+            try {
+                long at = file.position();
+                while (copy.isWritable()) {
+                    int n = copy.writeBytes(file.channel(), at, copy.writableBytes());
+                    if (n < 0) {
+                        throw new java.io.EOFException("segment file ended at " + at);
+                    }
+                    at += n;
+                }
+            } catch (IOException e) {
+                copy.release();
+                for (Object rest : parts.subList(i, parts.size())) {
+                    if (rest instanceof RequestDispatcher.FilePart f) {
+                        f.release().run();
+                    }
+                }
+                throw e;
+            } finally {
+                file.release().run();
+            }
+            ctx.write(copy);
+        }
+        return ctx.writeAndFlush(buffers.isEmpty() ? Unpooled.EMPTY_BUFFER
+                : Unpooled.wrappedBuffer(buffers.toArray(ByteBuffer[]::new)));
+    }
+
+    /** A file part sent with sendfile; its handle is closed (by the part's release) when Netty is done with it. */
+    private static final class SliceRegion extends io.netty.channel.DefaultFileRegion {
+        private final RequestDispatcher.FilePart part;
+
+        SliceRegion(RequestDispatcher.FilePart part) {
+            super(part.channel(), part.position(), part.count());
+            this.part = part;
+        }
+
+        @Override
+        protected void deallocate() {
+            part.release().run();
+        }
     }
 
     /** The node closes the connection: queued requests are dropped and their memory given back. */

@@ -4,6 +4,7 @@ import io.tributary.node.handlers.ApiHandler;
 import io.tributary.node.handlers.ConnectionClose;
 import io.tributary.node.handlers.RequestContext;
 import io.tributary.node.metrics.RequestMetrics;
+import io.tributary.storage.FileSlices;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -51,31 +52,61 @@ public final class RequestDispatcher {
      * the response and close it then ({@code closeAfterResponse}: a failed SASL authentication). The response is
      * framed (its 4-byte size first) and in parts: the records of a fetch are the buffers the log read, not copies.
      */
-    public record Outcome(List<ByteBuffer> response, boolean closeConnection, boolean closeAfterResponse) {
+    /**
+     * What the connection does with a request: its framed response, in order, as {@link ByteBuffer}s and
+     * {@link FilePart}s (a fetch's records, sent from the segment file); whether to close instead, or after it.
+     */
+    public record Outcome(List<Object> response, boolean closeConnection, boolean closeAfterResponse) {
         static final Outcome CLOSE = new Outcome(null, true, false);
         /** The io queue is full: nothing was read from the frame; the connection retries it shortly. */
         static final Outcome BUSY = new Outcome(null, false, false);
         static final Outcome NO_RESPONSE = new Outcome(null, false, false);
 
-        Outcome(List<ByteBuffer> response, boolean closeConnection) {
+        Outcome(List<Object> response, boolean closeConnection) {
             this(response, closeConnection, false);
         }
 
         /** The response's size on the wire, size prefix included. */
         long responseBytes() {
             long bytes = 0;
-            for (ByteBuffer part : response) {
-                bytes += part.remaining();
+            for (Object part : response) {
+                bytes += part instanceof FilePart file ? file.count() : ((ByteBuffer) part).remaining();
             }
             return bytes;
         }
+
+        /** Closes the file parts of a response that will not be written. */
+        void release() {
+            if (response != null) {
+                for (Object part : response) {
+                    if (part instanceof FilePart file) {
+                        file.release().run();
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code count} bytes of a segment file from {@code position}, on a handle of the slice's own; {@code release}
+     * closes it, once written or dropped.
+     */
+    public record FilePart(FileChannel channel, long position, long count, Runnable release) {
     }
 
     private final Map<ApiKeys, ApiHandler> handlers = new EnumMap<>(ApiKeys.class);
     private final ExecutorService ioThreads;
     private final RequestMetrics metrics;
+    /** Where the segment-file slices in fetch responses come from, and are closed. */
+    private final FileSlices slices;
 
     public RequestDispatcher(Collection<ApiHandler> apiHandlers, ExecutorService ioThreads, RequestMetrics metrics) {
+        this(apiHandlers, ioThreads, metrics, new FileSlices(0));
+    }
+
+    public RequestDispatcher(Collection<ApiHandler> apiHandlers, ExecutorService ioThreads, RequestMetrics metrics,
+            FileSlices slices) {
+        this.slices = slices;
         for (ApiHandler h : apiHandlers) {
             if (handlers.put(h.apiKey(), h) != null) {
                 throw new IllegalArgumentException("two handlers for " + h.apiKey());
@@ -174,8 +205,15 @@ public final class RequestDispatcher {
             countErrors(apiKey, message);
             // A failed SASL authentication is answered (the client learns why), then the connection is closed.
             boolean failedLogin = sasl != null && sasl.failed();
-            return message == null ? Outcome.NO_RESPONSE
-                    : new Outcome(encode(header, message), false, failedLogin);
+            if (message == null) {
+                return Outcome.NO_RESPONSE;
+            }
+            try {
+                return new Outcome(encode(header, message), false, failedLogin);
+            } catch (RuntimeException e) {
+                releaseFiles(message);
+                throw e;
+            }
         });
     }
 
@@ -239,7 +277,18 @@ public final class RequestDispatcher {
         }
     }
 
-    private static List<ByteBuffer> encode(RequestHeader header, ApiMessage response) {
+    /** Closes the segment-file slices a fetch response holds (it will not be framed). */
+    private void releaseFiles(ApiMessage message) {
+        if (message instanceof FetchResponseData fetch) {
+            for (FetchResponseData.FetchableTopicResponse topic : fetch.responses()) {
+                for (FetchResponseData.PartitionData p : topic.partitions()) {
+                    io.tributary.node.handlers.FileSliceRecords.release(p.records());
+                }
+            }
+        }
+    }
+
+    private List<Object> encode(RequestHeader header, ApiMessage response) {
         short version = header.apiVersion();
         return frame(new ResponseHeader(header.correlationId(), header.apiKey().responseHeaderVersion(version)),
                 response, version);
@@ -247,11 +296,11 @@ public final class RequestDispatcher {
 
     /**
      * The framed response, built by kafka-clients' SendBuilder: the fields are written into one buffer, and record
-     * sets (a fetch's batches) are referenced, not copied.
+     * sets (a fetch's batches) are referenced, not copied: in memory as buffers, in segment files as file parts.
      */
-    private static List<ByteBuffer> frame(ResponseHeader header, ApiMessage response, short version) {
+    private List<Object> frame(ResponseHeader header, ApiMessage response, short version) {
         Send send = SendBuilder.buildResponseSend(header, response, version);
-        Parts parts = new Parts();
+        Parts parts = new Parts(slices);
         try {
             while (!send.completed()) {
                 send.writeTo(parts);
@@ -262,9 +311,17 @@ public final class RequestDispatcher {
         return parts.parts;
     }
 
-    /** A channel that keeps what is written to it as slices of the written buffers: nothing is copied. */
+    /**
+     * A channel that keeps what is written to it as slices of the written buffers, and file transfers as file parts:
+     * nothing is copied.
+     */
     private static final class Parts implements TransferableChannel {
-        private final List<ByteBuffer> parts = new ArrayList<>();
+        private final List<Object> parts = new ArrayList<>();
+        private final FileSlices slices;
+
+        Parts(FileSlices slices) {
+            this.slices = slices;
+        }
 
         @Override
         public long write(ByteBuffer[] sources, int offset, int length) {
@@ -297,7 +354,8 @@ public final class RequestDispatcher {
 
         @Override
         public long transferFrom(FileChannel file, long position, long count) {
-            throw new UnsupportedOperationException("responses hold no file records");
+            parts.add(new FilePart(file, position, count, () -> slices.close(file)));
+            return count;
         }
 
         @Override

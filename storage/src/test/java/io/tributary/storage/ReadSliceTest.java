@@ -1,0 +1,124 @@
+package io.tributary.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link PartitionLog#readSlice}, the zero-copy read behind consumers' fetches: the same bytes {@link PartitionLog#read}
+ * copies, as a slice of one segment file on a handle of its own, within one segment, bounded as a read is; still
+ * readable after retention deleted its segment; copied instead when the slices are at their bound.
+ */
+class ReadSliceTest {
+    @TempDir
+    Path dir;
+    private final TestBatches.MutableClock clock = new TestBatches.MutableClock(1_000_000);
+    private final FileSlices slices = new FileSlices(4);
+    private PartitionLog log;
+
+    @BeforeEach
+    void open() throws IOException {
+        // 4 KiB segments of ~1 KiB batches (10 records of 100 bytes): several batches per segment, several segments
+        log = PartitionLog.open(dir.resolve("t-0"), TestBatches.SMALL, clock);
+        for (int i = 0; i < 20; i++) {
+            log.append(TestBatches.batch(org.apache.kafka.common.compress.Compression.NONE, 10, 1_000 + i, 100), 0);
+        }
+        assertThat(log.numberOfSegments()).isGreaterThan(3);
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        log.close();
+        assertThat(slices.openCount()).as("every slice closed").isZero();
+    }
+
+    @Test
+    void aSliceHoldsTheBytesAReadCopiesUpToTheEndOfItsSegment() throws IOException {
+        long secondSegment = log.segmentBaseOffsets().get(1);
+        for (long offset : new long[] {0, 15, secondSegment, secondSegment + 3}) {
+            LogSliceRead slice = log.readSlice(offset, 1 << 20, Long.MAX_VALUE, slices);
+            byte[] sliced = bytesOf(slice);
+            // the copying read of the same range: it continues into later segments, the slice stops at its end
+            byte[] copied = bytes(log.read(offset, sliced.length, Long.MAX_VALUE).records());
+            assertThat(sliced).as("offset %d", offset).isEqualTo(copied);
+            long segmentEnd = log.segmentBaseOffsets().stream().filter(b -> b > offset).findFirst().orElseThrow();
+            assertThat(slice.lastOffset()).as("stops at its segment's end").isEqualTo(segmentEnd - 1);
+            assertThat(slice.recordCount()).isEqualTo(slice.lastOffset() - firstBatchBase(offset) + 1);
+            slices.close(slice.slice().channel());
+        }
+    }
+
+    @Test
+    void aSliceIsBoundedByMaxBytesExceptItsFirstBatchAndByTheGivenOffset() throws IOException {
+        LogSliceRead one = log.readSlice(0, 1, Long.MAX_VALUE, slices);
+        assertThat(one.lastOffset()).as("KIP-74: the first batch even if larger").isEqualTo(9);
+        slices.close(one.slice().channel());
+
+        LogSliceRead belowHighWatermark = log.readSlice(0, 1 << 20, 20, slices);
+        assertThat(belowHighWatermark.lastOffset()).isEqualTo(19);
+        slices.close(belowHighWatermark.slice().channel());
+
+        LogSliceRead atTheBound = log.readSlice(20, 1 << 20, 20, slices);
+        assertThat(atTheBound.sizeInBytes()).isZero();
+        assertThat(atTheBound.slice()).isNull();
+        assertThatThrownBy(() -> log.readSlice(log.logEndOffset() + 1, 100, Long.MAX_VALUE, slices))
+                .isInstanceOf(LogException.class);
+    }
+
+    @Test
+    void aSliceStaysReadableAfterRetentionDeletesItsSegment() throws IOException {
+        LogSliceRead slice = log.readSlice(0, 1 << 20, Long.MAX_VALUE, slices);
+        byte[] before = bytes(log.read(0, slice.sizeInBytes(), Long.MAX_VALUE).records());
+
+        log.advanceLogStartOffset(log.segmentBaseOffsets().get(2));
+        assertThat(log.segmentBaseOffsets().get(0)).as("the slice's segment is deleted").isPositive();
+
+        assertThat(bytesOf(slice)).isEqualTo(before);
+        slices.close(slice.slice().channel());
+    }
+
+    @Test
+    void pastTheBoundOfOpenSlicesAReadCopies() throws IOException {
+        LogSliceRead[] open = new LogSliceRead[4];
+        for (int i = 0; i < open.length; i++) {
+            open[i] = log.readSlice(0, 1 << 20, Long.MAX_VALUE, slices);
+        }
+        assertThat(slices.openCount()).isEqualTo(4);
+
+        LogSliceRead copied = log.readSlice(0, 1 << 20, Long.MAX_VALUE, slices);
+        assertThat(copied.slice()).isNull();
+        assertThat(bytes(copied.copied())).isEqualTo(bytesOf(open[0]));
+        for (LogSliceRead read : open) {
+            slices.close(read.slice().channel());
+            slices.close(read.slice().channel()); // idempotent
+        }
+        assertThat(slices.opened()).isEqualTo(4);
+    }
+
+    private long firstBatchBase(long offset) {
+        return offset - offset % 10; // batches of 10 records from offset 0
+    }
+
+    private static byte[] bytesOf(LogSliceRead read) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(read.sizeInBytes());
+        FileSlice slice = read.slice();
+        while (buffer.hasRemaining()) {
+            int n = slice.channel().read(buffer, slice.position() + buffer.position());
+            assertThat(n).isPositive();
+        }
+        return buffer.array();
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        byte[] out = new byte[buffer.remaining()];
+        buffer.duplicate().get(out);
+        return out;
+    }
+}
