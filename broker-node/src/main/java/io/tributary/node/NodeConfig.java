@@ -37,6 +37,7 @@ public record NodeConfig(
         double logCleanerIoMaxBytesPerSecond,
         int logCleanerThreads,
         long logFlushIntervalMs,
+        long logFlushIntervalMessages,
         long producerIdExpirationMs,
         long producerIdExpirationCheckIntervalMs,
         int socketRequestMaxBytes,
@@ -228,7 +229,10 @@ public record NodeConfig(
         d.put("log.cleaner.dedupe.buffer.size", "134217728");
         d.put("log.cleaner.io.max.bytes.per.second", Double.toString(Double.MAX_VALUE)); // Kafka's: no bound
         d.put("log.cleaner.threads", "1");
-        d.put("log.flush.interval.ms", "1000");
+        // Kafka's defaults: no fsync on a timer or a message count; durability comes from replication (acks=all and
+        // min.insync.replicas), and a log is fsynced when its segment rolls and at a clean close.
+        d.put("log.flush.interval.ms", Long.toString(Long.MAX_VALUE));
+        d.put("log.flush.interval.messages", Long.toString(Long.MAX_VALUE));
         d.put("producer.id.expiration.ms", "86400000");
         d.put("producer.id.expiration.check.interval.ms", "600000");
         d.put("socket.request.max.bytes", "104857600");
@@ -315,6 +319,7 @@ public record NodeConfig(
         require(logCleanerIoMaxBytesPerSecond > 0, "log.cleaner.io.max.bytes.per.second must be > 0");
         require(logCleanerThreads >= 1 && logCleanerThreads <= 16, "log.cleaner.threads must be in 1..16");
         require(logFlushIntervalMs >= 1, "log.flush.interval.ms must be >= 1");
+        require(logFlushIntervalMessages >= 1, "log.flush.interval.messages must be >= 1");
         require(producerIdExpirationMs >= 1, "producer.id.expiration.ms must be >= 1");
         require(producerIdExpirationCheckIntervalMs >= 1, "producer.id.expiration.check.interval.ms must be >= 1");
         require(socketRequestMaxBytes >= 1024, "socket.request.max.bytes must be >= 1024");
@@ -431,6 +436,7 @@ public record NodeConfig(
                 doubleValue(props, "log.cleaner.io.max.bytes.per.second"),
                 intValue(props, "log.cleaner.threads"),
                 longValue(props, "log.flush.interval.ms"),
+                longValue(props, "log.flush.interval.messages"),
                 longValue(props, "producer.id.expiration.ms"),
                 longValue(props, "producer.id.expiration.check.interval.ms"),
                 intValue(props, "socket.request.max.bytes"),
@@ -615,6 +621,7 @@ public record NodeConfig(
         v.put("log.cleaner.io.max.bytes.per.second", Double.toString(logCleanerIoMaxBytesPerSecond));
         v.put("log.cleaner.threads", Integer.toString(logCleanerThreads));
         v.put("log.flush.interval.ms", Long.toString(logFlushIntervalMs));
+        v.put("log.flush.interval.messages", Long.toString(logFlushIntervalMessages));
         v.put("producer.id.expiration.ms", Long.toString(producerIdExpirationMs));
         v.put("producer.id.expiration.check.interval.ms", Long.toString(producerIdExpirationCheckIntervalMs));
         v.put("socket.request.max.bytes", Integer.toString(socketRequestMaxBytes));

@@ -255,6 +255,7 @@ public final class TributaryNode implements Closeable {
         // make it a leader) only once its logs for the metadata up to its registration are open.
         lifecycle.setPublishedOffset(() -> replicas.image().offset());
         replicas.setNewestImage(lifecycle::image);
+        replicas.setFlushIntervalMessages(config.logFlushIntervalMessages());
         images.set(lifecycle::image);
         GroupService groups = new GroupService(config.nodeId(), replicas, new GroupCoordinatorConfig(
                 config.groupInitialRebalanceDelayMs(), config.groupMaxSize(), config.groupMinSessionTimeoutMs(),

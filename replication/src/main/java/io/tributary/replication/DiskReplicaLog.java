@@ -39,12 +39,15 @@ record DiskReplicaLog(PartitionLog log) implements ReplicaLog {
 
     @Override
     public LogAppendResult append(ByteBuffer batches, int leaderEpoch) throws IOException {
-        return log.append(batches, leaderEpoch);
+        LogAppendResult result = log.append(batches, leaderEpoch);
+        log.maybeFlush(); // log.flush.interval.messages: on disk before it is acknowledged
+        return result;
     }
 
     @Override
     public void appendAsFollower(ByteBuffer batches) throws IOException {
         log.appendAsFollower(batches);
+        log.maybeFlush();
     }
 
     @Override
@@ -55,7 +58,10 @@ record DiskReplicaLog(PartitionLog log) implements ReplicaLog {
     @Override
     public LogAppendResult appendTransactionMarker(long producerId, short producerEpoch, int coordinatorEpoch,
             boolean commit, int leaderEpoch) throws IOException {
-        return log.appendTransactionMarker(producerId, producerEpoch, coordinatorEpoch, commit, leaderEpoch);
+        LogAppendResult result = log.appendTransactionMarker(producerId, producerEpoch, coordinatorEpoch, commit,
+                leaderEpoch);
+        log.maybeFlush();
+        return result;
     }
 
     @Override

@@ -137,6 +137,8 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         return t;
     });
     private final AtomicInteger pendingDeletes = new AtomicInteger();
+    /** {@code log.flush.interval.messages} for every log this node opens ({@link PartitionLog#maybeFlush}). */
+    private volatile long flushIntervalMessages = Long.MAX_VALUE;
     /** Most segment-file slices open at once for consumers' zero-copy fetches; past it, fetches copy. */
     public static final int MAX_FILE_SLICES = 1024;
     private final io.tributary.storage.FileSlices fileSlices = new io.tributary.storage.FileSlices(MAX_FILE_SLICES);
@@ -185,14 +187,29 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     }
 
     /**
-     * Starts retention checks, periodic flushes of the recovery point, producer expiration (all three on the
+     * {@code log.flush.interval.messages}: each log fsyncs after an append that leaves this many messages or more not
+     * yet fsynced, before the append is acknowledged ({@link Long#MAX_VALUE}, Kafka's default: never). Call before the
+     * first image.
+     */
+    public void setFlushIntervalMessages(long messages) {
+        if (messages < 1) {
+            throw new IllegalArgumentException("log.flush.interval.messages must be >= 1, got " + messages);
+        }
+        this.flushIntervalMessages = messages;
+    }
+
+    /**
+     * Starts retention checks, periodic flushes of the recovery point (none at {@code log.flush.interval.ms}
+     * {@link Long#MAX_VALUE}, Kafka's default), producer expiration (all three on the
      * {@code log-maintenance} thread, one at a time) and ISR checks.
      */
     public void startMaintenance(LogMaintenanceConfig maintenance) {
         long retentionMs = maintenance.retentionCheckIntervalMs();
         background.scheduleWithFixedDelay(this::applyRetention, retentionMs, retentionMs, TimeUnit.MILLISECONDS);
         long flushMs = maintenance.flushIntervalMs();
-        background.scheduleWithFixedDelay(this::flushAll, flushMs, flushMs, TimeUnit.MILLISECONDS);
+        if (flushMs != Long.MAX_VALUE) {
+            background.scheduleWithFixedDelay(this::flushAll, flushMs, flushMs, TimeUnit.MILLISECONDS);
+        }
         long expirationCheckMs = maintenance.producerIdExpirationCheckIntervalMs();
         long expirationMs = maintenance.producerIdExpirationMs();
         background.scheduleWithFixedDelay(() -> expireProducers(expirationMs), expirationCheckMs, expirationCheckMs,
@@ -662,6 +679,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
                 PartitionMetadataFile.write(dir, topic.topicId());
             }
             PartitionLog partitionLog = PartitionLog.open(dir, logConfig(topic), clock);
+            partitionLog.setFlushIntervalMessages(flushIntervalMessages);
             partitionLog.updateCompaction(compactionConfig(topic));
             partitionLog.updateMessageFormat(messageFormat(topic));
             // The image's role is applied right after; start as a follower of nobody.

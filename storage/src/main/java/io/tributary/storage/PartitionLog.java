@@ -126,7 +126,9 @@ public final class PartitionLog implements Closeable {
     private volatile long logStartOffset;
     private volatile long logEndOffset;
     /** Offsets below this were fsynced, with their indexes. Append lock. */
-    private long recoveryPoint;
+    private volatile long recoveryPoint;
+    /** {@code log.flush.interval.messages} ({@link #maybeFlush}). */
+    private volatile long flushIntervalMessages = Long.MAX_VALUE;
     private volatile boolean closed;
     /** Batch headers {@link #open} read for producer state and leader epochs (tests: only the tail is read). */
     private long headersReadAtOpen;
@@ -1757,6 +1759,31 @@ public final class PartitionLog implements Closeable {
     }
 
     /**
+     * {@code log.flush.interval.messages}: {@link #maybeFlush} fsyncs once this many messages are above the recovery
+     * point; {@link Long#MAX_VALUE} (Kafka's default) never.
+     */
+    public void setFlushIntervalMessages(long messages) {
+        if (messages < 1) {
+            throw new IllegalArgumentException("log.flush.interval.messages must be >= 1, got " + messages);
+        }
+        this.flushIntervalMessages = messages;
+    }
+
+    /**
+     * After an append, outside the append lock: {@link #flush} if {@code log.flush.interval.messages} or more
+     * messages are not yet fsynced (Kafka's {@code unflushedMessages >= flushInterval}), so that the append is on
+     * disk before it is acknowledged. Returns whether it flushed.
+     */
+    public boolean maybeFlush() throws IOException {
+        long interval = flushIntervalMessages;
+        if (interval == Long.MAX_VALUE || logEndOffset - recoveryPoint < interval) {
+            return false;
+        }
+        flush();
+        return true;
+    }
+
+    /**
      * fsyncs the active segment, writes its indexes, and moves the recovery point to the log end offset it saw at the
      * start. The fsync runs outside the append lock (appends go on meanwhile); the lock is held only to take the end
      * offset, then to write the indexes and the recovery point. If a truncation came in between, the recovery point
@@ -1820,7 +1847,7 @@ public final class PartitionLog implements Closeable {
     }
 
     /** Everything below this offset is fsynced with its segment's indexes (what an unclean open trusts). */
-    long recoveryPoint() {
+    public long recoveryPoint() {
         appendLock.lock();
         try {
             return recoveryPoint;

@@ -84,4 +84,27 @@ class FlushTest {
         log = PartitionLog.open(dir, CONFIG, clock);
         assertThat(log.logEndOffset()).isEqualTo(20);
     }
+
+    @Test
+    void flushIntervalMessagesFsyncsOnceThatManyMessagesAreUnflushedAndNeverByDefault() throws Exception {
+        // By default (Kafka's): no flush after any append
+        assertThat(log.maybeFlush()).isFalse();
+        assertThat(log.recoveryPoint()).isZero();
+
+        // log.flush.interval.messages=25: 20 unflushed, then 22, then 26 -> flushed to the end
+        log.setFlushIntervalMessages(25);
+        assertThat(log.maybeFlush()).isFalse();
+        log.append(batch(2, 3000), 0);
+        assertThat(log.maybeFlush()).isFalse();
+        log.append(batch(4, 3001), 0);
+        assertThat(log.maybeFlush()).isTrue();
+        assertThat(log.recoveryPoint()).isEqualTo(26);
+        assertThat(Checkpoint.read(dir.resolve("recovery-point"), -1)).isEqualTo(26);
+
+        // log.flush.interval.messages=1 (the durable mode): every append
+        log.setFlushIntervalMessages(1);
+        log.append(batch(1, 3002), 0);
+        assertThat(log.maybeFlush()).isTrue();
+        assertThat(log.recoveryPoint()).isEqualTo(27);
+    }
 }
