@@ -133,7 +133,25 @@ workload() {
         bench "$sys" "$bs" produce "$t" all "$LAT_RECORDS" 1024 "$LAT_RATE"
         bench "$sys" "$bs" delete-topic "$t"
     fi
+    record_rss "$sys"
     phase idle
+}
+
+# Resident memory of every broker after the workload, before the cluster stops: $OUT_DIR/$1/rss.tsv
+# (node, pid, VmRSS in kB), read from /proc by each node's pid.
+record_rss() {
+    local sys="$1" f="$OUT_DIR/$1/rss.tsv" n p
+    mkdir -p "$OUT_DIR/$sys"
+    : >"$f"
+    if [[ "$sys" == tributary ]]; then
+        for n in 1 2 3; do
+            p="$(cat "$TRIB_DATA/node-$n/node.pid" 2>/dev/null)" || continue
+            printf '%s\t%s\t%s\n' "$n" "$p" "$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null)" >>"$f"
+        done
+    else
+        "$KBENCH/cluster.sh" rss 2>/dev/null | awk '{ printf "%s\t%s\t%s\n", $2, $4, $6 }' >>"$f"
+    fi
+    log "$sys: broker RSS (kB) $(cut -f3 "$f" | paste -sd' ')"
 }
 
 run_tributary() {
@@ -206,6 +224,12 @@ report() {
             print "ratios: rec/s > 1 means Tributary is faster; p50/p99 < 1 means Tributary has lower latency."
         }' "$OUT_DIR"/tributary/summary.tsv "$OUT_DIR"/kafka/summary.tsv 2>/dev/null || true
     echo
+    awk -F'\t' '
+        FNR == 1 { sys = (FILENAME ~ /\/kafka\/rss.tsv$/) ? "K" : "T" }
+        { sum[sys] += $3; n[sys]++ }
+        END {
+            if (n["T"] && n["K"]) printf "broker RSS after the workload: Tributary mean %.0f MB (%d nodes), Kafka mean %.0f MB (%d nodes): %.2fx\n", sum["T"] / n["T"] / 1024, n["T"], sum["K"] / n["K"] / 1024, n["K"], (sum["T"] / n["T"]) / (sum["K"] / n["K"])
+        }' "$OUT_DIR"/tributary/rss.tsv "$OUT_DIR"/kafka/rss.tsv 2>/dev/null || true
     echo "machine load (1-min load average, sampled every 5 s; $(nproc) cores):"
     awk -F'\t' '{ s[$2] += $3; c[$2]++; if ($3 > m[$2]) m[$2] = $3; if (!($2 in o)) { o[$2] = ++n; name[n] = $2 } }
         END { for (i = 1; i <= n; i++) { p = name[i]; printf "  %-26s mean %5.2f  max %5.2f  (%d samples)\n", p, s[p] / c[p], m[p], c[p] } }' \
