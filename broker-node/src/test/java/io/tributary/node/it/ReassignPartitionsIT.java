@@ -196,17 +196,28 @@ class ReassignPartitionsIT {
                 });
         assertThat(verified[0].stdout()).as("%s", verified[0]).contains("Clearing broker-level throttles",
                 "Clearing topic-level throttles");
+        // (the tool's deletes are committed to the metadata quorum; a node other than the one that took them shows
+        // them once it has applied that record, as a Kafka broker does, so the describes wait for every node)
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap()))) {
-            for (int broker = 1; broker <= 4; broker++) {
-                ConfigResource resource = new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(broker));
-                ConfigEntry rate = admin.describeConfigs(List.of(resource)).all().get().get(resource)
-                        .get("leader.replication.throttled.rate");
-                assertThat(rate.source()).as("broker %d", broker).isEqualTo(ConfigEntry.ConfigSource.DEFAULT_CONFIG);
-            }
+            await("every broker's throttle rate back to its default").atMost(DEADLINE)
+                    .pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+                        for (int broker = 1; broker <= 4; broker++) {
+                            ConfigResource resource = new ConfigResource(ConfigResource.Type.BROKER,
+                                    Integer.toString(broker));
+                            ConfigEntry rate = admin.describeConfigs(List.of(resource)).all().get().get(resource)
+                                    .get("leader.replication.throttled.rate");
+                            assertThat(rate.source()).as("broker %d", broker)
+                                    .isEqualTo(ConfigEntry.ConfigSource.DEFAULT_CONFIG);
+                        }
+                    });
             ConfigResource topicResource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-            Config topicConfig = admin.describeConfigs(List.of(topicResource)).all().get().get(topicResource);
-            assertThat(topicConfig.get("leader.replication.throttled.replicas").value()).isEmpty();
-            assertThat(topicConfig.get("follower.replication.throttled.replicas").value()).isEmpty();
+            await("the topic's throttled replica lists cleared").atMost(DEADLINE)
+                    .pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+                        Config topicConfig = admin.describeConfigs(List.of(topicResource)).all().get()
+                                .get(topicResource);
+                        assertThat(topicConfig.get("leader.replication.throttled.replicas").value()).isEmpty();
+                        assertThat(topicConfig.get("follower.replication.throttled.replicas").value()).isEmpty();
+                    });
         }
         cluster.awaitIdenticalLogs(topic, 0, Set.of(1, 2, 4), DEADLINE);
         assertThat(maxCopied).as("node 4 had received something while throttled").isPositive();
