@@ -238,6 +238,17 @@ public final class TributaryNode implements Closeable {
             // Peers get bounded answers whatever they ask for (see ReplicationService: streams, bytes, waits).
             replicationService = new ReplicationService(replicas, config.replicaFetchResponseMaxBytes(),
                     ReplicationService.DEFAULT_MAX_STREAMS, ReplicationService.DEFAULT_MAX_WAIT_MS);
+            // A follower's fetch is answered on the connection's event loop (a read of the page cache, or a wait
+            // registered without a thread), not handed to gRPC's executor and back; marker writes keep the executor.
+            replicationBuilder.callExecutor(new io.grpc.ServerCallExecutorSupplier() {
+                @Override
+                public <ReqT, RespT> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<ReqT, RespT> call,
+                        io.grpc.Metadata headers) {
+                    return call.getMethodDescriptor().getFullMethodName().equals(
+                            io.tributary.proto.replication.ReplicationServiceGrpc.getFetchMethod().getFullMethodName())
+                            ? com.google.common.util.concurrent.MoreExecutors.directExecutor() : null;
+                }
+            });
             replicationServer = replicationBuilder
                     .addService(replicationService)
                     .addService(new io.tributary.node.txn.TransactionMarkerGrpcService(markerWriter))

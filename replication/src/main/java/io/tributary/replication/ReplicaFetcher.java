@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * there, it answers with the end offset of that epoch on its side, and this replica truncates to the smaller of
  * that and its own end of that epoch before fetching again.
  *
- * <p>Threads: gRPC callback threads run the answers; {@link #set}/{@link #remove} may be called from any thread.
+ * <p>Threads: the answers are applied on the fetcher thread ({@link FetcherLoops}) that serves the connection, as
+ * they arrive; {@link #set}/{@link #remove} may be called from any thread.
  * Lifecycle: created when this node first follows a partition of the leader; {@link #close} when it follows none.
  */
 final class ReplicaFetcher implements AutoCloseable {
@@ -71,9 +72,12 @@ final class ReplicaFetcher implements AutoCloseable {
     private StreamObserver<ReplicaFetchRequest> stream;
     private volatile boolean closed;
 
-    /** @param tls mutual TLS towards the leader, or null for plaintext */
+    /**
+     * @param tls mutual TLS towards the leader, or null for plaintext
+     * @param loops the fetcher threads: the connection's events and this fetcher's callbacks run on one of them
+     */
     ReplicaFetcher(int nodeId, int leaderId, String host, int port,
-            io.grpc.netty.shaded.io.netty.handler.ssl.SslContext tls, ReplicaManager replicas,
+            io.grpc.netty.shaded.io.netty.handler.ssl.SslContext tls, FetcherLoops loops, ReplicaManager replicas,
             ScheduledExecutorService scheduler, LongSupplier brokerEpoch, int maxWaitMs, int maxBytes) {
         this.nodeId = nodeId;
         this.leaderId = leaderId;
@@ -83,7 +87,7 @@ final class ReplicaFetcher implements AutoCloseable {
         } else {
             builder.usePlaintext();
         }
-        this.channel = builder.maxInboundMessageSize(Math.max(maxBytes * 2, 4 << 20)).build();
+        this.channel = loops.configure(builder).maxInboundMessageSize(Math.max(maxBytes * 2, 4 << 20)).build();
         this.replicas = replicas;
         this.scheduler = scheduler;
         this.brokerEpoch = brokerEpoch;

@@ -114,6 +114,12 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         t.setDaemon(true);
         return t;
     });
+    /**
+     * The network threads of this node's fetchers (Kafka's replica fetcher threads): each fetcher's connection is
+     * served by one of them, which also applies the leader's answers (appends them) and sends the next fetch, with
+     * no hand-off to another thread per answer.
+     */
+    private final FetcherLoops fetcherLoops = new FetcherLoops(FetcherLoops.DEFAULT_THREADS);
     private volatile MetadataImage lastImage = MetadataImage.EMPTY;
     /** This node's dynamic topic-config defaults (KIP-226), from the last image; replaced, never changed. */
     private volatile Map<String, String> dynamicTopicDefaults = Map.of();
@@ -636,7 +642,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             return;
         }
         ReplicaFetcher fetcher = fetchers.computeIfAbsent(next.leader(), leaderId -> new ReplicaFetcher(nodeId,
-                leaderId, endpoint.host(), endpoint.port(), fetcherTls, this, fetcherScheduler,
+                leaderId, endpoint.host(), endpoint.port(), fetcherTls, fetcherLoops, this, fetcherScheduler,
                 () -> brokerEpoch.getAsLong(), replication.fetchWaitMaxMs(), replication.fetchMaxBytes()));
         fetcher.set(id, next.leaderEpoch());
         log.info("node={} follows {} from leader {} in epoch {}", nodeId, id, next.leader(), next.leaderEpoch());
@@ -1160,6 +1166,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         }
         fetchers.clear();
         fetcherScheduler.shutdownNow();
+        fetcherLoops.close();
         logLoaders.shutdownNow();
         deleter.shutdown(); // queued deletes still run; any the process does not live to finish, the next start does
         for (Partition p : partitions.values()) {
