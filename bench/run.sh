@@ -7,8 +7,9 @@
 #   bench/run.sh                 full run (Tributary, then Kafka, then the table)
 #   bench/run.sh tributary|kafka one system only (run both with the same OUT_DIR, then `report OUT_DIR`)
 #   bench/run.sh report DIR      re-print the table of an earlier run
-#   bench/run.sh profile         Tributary only: warm-up, then a JFR recording of the node that leads the most
-#                                partitions of the topic during an acks=all producer run; prints the hottest frames
+#   bench/run.sh profile         Tributary only: warm-up, then a producer run (PROFILE_ACKS [all]) recorded with
+#                                JFR on the node leading most partitions, or (PROFILER=async) with async-profiler
+#                                on all three nodes; prints the hottest frames and each node's CPU seconds
 #
 # Environment (defaults in brackets):
 #   RECORDS [300000]        records per producer run (and read back by each consumer run)
@@ -237,11 +238,31 @@ report() {
     echo "raw output: $OUT_DIR"
 }
 
-# profile: Tributary only; JFR on the node leading most partitions of an acks=all producer run
+# CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat
+cpu_seconds() {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null \
+        || echo 0
+}
+
+# async-profiler's agent from Maven Central (tools.profiler:async-profiler, linux-x64), unpacked under $OUT_DIR
+async_profiler_lib() {
+    local v="${ASYNC_PROFILER_VERSION:-4.2}" dir="$OUT_DIR/async-profiler"
+    if [[ ! -f "$dir/linux-x64/libasyncProfiler.so" ]]; then
+        mkdir -p "$dir"
+        mvn -q dependency:copy -Dartifact="tools.profiler:async-profiler:$v:jar:linux-x64" -DoutputDirectory="$dir" >&2
+        (cd "$dir" && unzip -q -o "async-profiler-$v-linux-x64.jar" 'linux-x64/*')
+    fi
+    echo "$dir/linux-x64/libasyncProfiler.so"
+}
+
+# profile: Tributary only; warm-up, then a producer run (PROFILE_ACKS, default all) profiled with JFR on the node
+# leading most partitions (PROFILER=jfr, the default) or with async-profiler on all three nodes (PROFILER=async:
+# CPU samples with native and kernel frames, collapsed stacks per node); both print the CPU seconds each node used.
 profile() {
     ensure_kafka_jars
-    local secs="${JFR_SECONDS:-30}" t leader pid jfr
-    log "profile: Tributary, warm-up, then JFR ${secs}s on the busiest leader during acks=all produce"
+    local secs="${JFR_SECONDS:-30}" acks="${PROFILE_ACKS:-all}" profiler="${PROFILER:-jfr}" t leader pid jfr n lib
+    local records="${PROFILE_RECORDS:-1500000}"
+    log "profile: Tributary, warm-up, then $profiler during a $records-record acks=$acks producer run"
     TRIB_UP=1
     run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" "$REPO_ROOT/deploy/cluster.sh" up 3 >&2
     t="prof-$(date +%H%M%S)"
@@ -249,12 +270,49 @@ profile() {
     RESULTS_DIR="$OUT_DIR/tributary-warmup" BOOTSTRAP="$TRIB_BS" run "$KBENCH/bench.sh" produce "$t" all "$WARMUP_RECORDS" 1024 -1 >&2
     leader="$(timeout 15 kcat -b "$TRIB_BS" -L -t "$t" 2>/dev/null | awk '/partition/ { sub(/,/, "", $4); c[$4]++ }
         END { for (l in c) if (c[l] > best) { best = c[l]; id = l } print id }')"
-    pid="$(cat "$TRIB_DATA/node-$leader/node.pid")"
-    jfr="$OUT_DIR/leader-node$leader.jfr"
-    log "profile: leader node $leader (pid $pid) -> $jfr"
-    (sleep 5; jcmd "$pid" JFR.start name=bench settings=profile duration="${secs}s" filename="$jfr" >&2) &
-    local starter=$!
-    bench tributary "$TRIB_BS" produce "$t" all "${PROFILE_RECORDS:-1500000}" 1024 -1 || true
+    declare -A pids cpu0
+    # (jcmd passes an agent's options through only as one quoted word)
+    for n in 1 2 3; do
+        pids[$n]="$(cat "$TRIB_DATA/node-$n/node.pid")"
+        cpu0[$n]="$(cpu_seconds "${pids[$n]}")"
+    done
+    local starter=""
+    if [[ "$profiler" == async ]]; then
+        lib="$(async_profiler_lib)"
+        for n in 1 2 3; do
+            jcmd "${pids[$n]}" JVMTI.agent_load "$lib" "\"start,event=cpu,interval=1ms,threads\"" >&2
+        done
+    else
+        pid="${pids[$leader]}"
+        jfr="$OUT_DIR/leader-node$leader.jfr"
+        log "profile: leader node $leader (pid $pid) -> $jfr"
+        (sleep 5; jcmd "$pid" JFR.start name=bench settings=profile duration="${secs}s" filename="$jfr" >&2) &
+        starter=$!
+    fi
+    local began=$SECONDS
+    bench tributary "$TRIB_BS" produce "$t" "$acks" "$records" 1024 -1 || true
+    local took=$((SECONDS - began))
+    for n in 1 2 3; do cp "$TRIB_DATA/node-$n/node.log" "$OUT_DIR/node$n.log" 2>/dev/null || true; done
+    echo "== RSS per node after the run (MB): $(for n in 1 2 3; do awk '/^VmRSS/ { printf "%d ", $2 / 1024 }' \
+        "/proc/${pids[$n]}/status"; done)"
+    echo "== CPU seconds per node during the $records-record run (${took}s; node $leader leads the most partitions) =="
+    for n in 1 2 3; do
+        printf 'node %s: %.1f s\n' "$n" "$(echo "$(cpu_seconds "${pids[$n]}") - ${cpu0[$n]}" | bc)"
+    done
+    if [[ "$profiler" == async ]]; then
+        for n in 1 2 3; do
+            jcmd "${pids[$n]}" JVMTI.agent_load "$lib" "\"stop,file=$OUT_DIR/node$n.collapsed,collapsed,threads\"" >&2
+        done
+        echo "== self frames, all nodes (async-profiler CPU samples; collapsed stacks in $OUT_DIR/node*.collapsed) =="
+        cat "$OUT_DIR"/node*.collapsed | awk '{ n = $NF; $NF = ""; k = split($0, f, ";"); s = f[k]; sub(/ $/, "", s)
+            c[s] += n; t += n } END { for (s in c) printf "%6d %5.1f%% %s\n", c[s], 100 * c[s] / t, s }' \
+            | sort -rn | head -40
+        echo "== by thread, all nodes =="
+        cat "$OUT_DIR"/node*.collapsed | awk '{ n = $NF; split($0, f, ";"); th = f[1]; gsub(/-?[0-9]+/, "N", th)
+            c[th] += n; t += n } END { for (s in c) printf "%6d %5.1f%% %s\n", c[s], 100 * c[s] / t, s }' \
+            | sort -rn | head -25
+        return
+    fi
     wait "$starter" || true
     for _ in $(seq 1 60); do [[ -s "$jfr" ]] && break; sleep 1; done
     sleep 2
