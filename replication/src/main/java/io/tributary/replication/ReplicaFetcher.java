@@ -70,6 +70,14 @@ final class ReplicaFetcher implements AutoCloseable {
     /** What one partition's fetch was sent with; its answer applies only if the partition still matches it. */
     private record SentFetch(long fetchOffset, int leaderEpoch) {}
     private StreamObserver<ReplicaFetchRequest> stream;
+    /**
+     * The stream opened last (guarded by this): callbacks of an older stream are ignored. A stream that fails as it
+     * starts reports so on the opening thread, inside {@code fetch()}, since callbacks run on the caller's thread
+     * ({@link FetcherLoops}); {@link #endedGeneration} then tells {@link #open} not to keep it.
+     */
+    private volatile long generation;
+    private long endedGeneration;
+    private final java.util.concurrent.atomic.AtomicLong streamsOpened = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
 
     /**
@@ -125,39 +133,59 @@ final class ReplicaFetcher implements AutoCloseable {
             return;
         }
         inFlight = Map.of(); // nothing a previous stream asked for may be applied as an answer on this one
-        stream = ReplicationServiceGrpc.newStub(channel).fetch(new StreamObserver<>() {
-            @Override
-            public void onNext(ReplicaFetchResponse response) {
-                try {
-                    apply(response);
-                } catch (RuntimeException e) {
-                    log.error("node={} failed to apply a fetch from leader {}", nodeId, leaderId, e);
-                }
-                scheduleNext(0);
-            }
+        long opened = ++generation;
+        streamsOpened.incrementAndGet();
+        StreamObserver<ReplicaFetchRequest> started = ReplicationServiceGrpc.newStub(channel).fetch(
+                new StreamObserver<>() {
+                    @Override
+                    public void onNext(ReplicaFetchResponse response) {
+                        if (generation != opened) {
+                            return; // an answer on a stream already replaced
+                        }
+                        try {
+                            apply(response);
+                        } catch (RuntimeException e) {
+                            log.error("node={} failed to apply a fetch from leader {}", nodeId, leaderId, e);
+                        }
+                        scheduleNext(0);
+                    }
 
-            @Override
-            public void onError(Throwable t) {
-                log.debug("node={} fetch stream to leader {} failed: {}", nodeId, leaderId, t.toString());
-                reopenLater();
-            }
+                    @Override
+                    public void onError(Throwable t) {
+                        log.debug("node={} fetch stream to leader {} failed: {}", nodeId, leaderId, t.toString());
+                        reopenLater(opened);
+                    }
 
-            @Override
-            public void onCompleted() {
-                reopenLater();
-            }
-        });
+                    @Override
+                    public void onCompleted() {
+                        reopenLater(opened);
+                    }
+                });
+        if (endedGeneration == opened) {
+            return; // it failed as it started (the leader is unreachable): a reopen is already scheduled
+        }
+        stream = started;
         sendNext();
     }
 
-    private void reopenLater() {
+    /** Fetch streams opened so far, including those that failed at once (a test's view of the reconnects). */
+    long streamsOpened() {
+        return streamsOpened.get();
+    }
+
+    /** The stream {@code ended} ended: unless a newer one replaced it, a new stream opens after a pause. */
+    private void reopenLater(long ended) {
         synchronized (this) {
+            if (ended != generation) {
+                return;
+            }
             stream = null;
+            endedGeneration = ended;
         }
         if (!closed) {
             scheduler.schedule(() -> {
                 synchronized (this) {
-                    if (stream == null && !partitions.isEmpty()) {
+                    if (stream == null && generation == ended && !partitions.isEmpty()) {
                         // A leader that was down is reached as soon as it listens again, not after gRPC's
                         // reconnect backoff (up to two minutes after a long outage).
                         channel.resetConnectBackoff();

@@ -104,6 +104,8 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     private final AtomicLong cleanerBytesRead = new AtomicLong();
     private final AtomicLong cleanerBytesRemoved = new AtomicLong();
     /** ISR checks run apart from flushes and retention, so that a slow disk never delays a shrink or an expand. */
+    /** Partitions with an ISR check queued on {@link #isrChecks} by a follower's fetch (so at most one each). */
+    private final Set<PartitionId> isrExpandsQueued = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService isrChecks = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "isr-check");
         t.setDaemon(true);
@@ -1060,6 +1062,31 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
      * check thread, and on the fetch path when a follower outside the ISR has caught up (Kafka's maybeExpandIsr), so
      * that a restarted replica rejoins the ISR on the fetch that catches it up rather than at the next check.
      */
+    /**
+     * {@link #maybeChangeIsr} for a follower's fetch that caught it up: run on the {@code isr-check} thread, since the
+     * fetch is answered on a network event loop and a proposal may wait for room in the metadata quorum's client.
+     * At most one check per partition is queued.
+     */
+    void maybeChangeIsrLater(Partition p) {
+        if (isrExpandsQueued.add(p.id())) {
+            try {
+                isrChecks.execute(() -> {
+                    isrExpandsQueued.remove(p.id());
+                    if (partitions.get(p.id()) == p) {
+                        maybeChangeIsr(p, image().brokers(), clock.millis());
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                isrExpandsQueued.remove(p.id()); // closing
+            }
+        }
+    }
+
+    /** Waits until every ISR check queued so far has run (tests). */
+    void awaitQueuedIsrChecks() throws Exception {
+        isrChecks.submit(() -> { }).get(10, TimeUnit.SECONDS);
+    }
+
     void maybeChangeIsr(Partition p, Map<Integer, BrokerRegistration> brokers, long nowMs) {
         try {
             p.isrChange(brokers, nowMs, replication.replicaLagTimeMaxMs()).ifPresent(proposal -> {

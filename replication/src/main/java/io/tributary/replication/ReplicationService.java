@@ -42,7 +42,10 @@ import org.slf4j.LoggerFactory;
  * counted in the node's leader {@link ReplicationQuota}; while it is over {@code leader.replication.throttled.rate},
  * they are held back from followers outside the ISR (see {@code docs/replication.md}).
  *
- * <p>Threads: gRPC threads; answers of one stream are written one at a time.
+ * <p>Threads: a fetch is read and answered on its connection's event loop (the node's gRPC server runs this
+ * service's calls directly, see {@code TributaryNode}); an answer that waits is sent by the append that ends the wait;
+ * an ISR expand the fetch earns is proposed on the {@code isr-check} thread. Answers of one stream are written one at
+ * a time.
  */
 public final class ReplicationService extends ReplicationServiceGrpc.ReplicationServiceImplBase {
 
@@ -232,7 +235,7 @@ public final class ReplicationService extends ReplicationServiceGrpc.Replication
             }
             replicas.onHighWatermarkMaybeMoved(p, done);
             if (answer.error() == ReplicaFetchError.NONE && p.mayExpandIsrWith(request.getReplicaId(), nowMs)) {
-                replicas.maybeChangeIsr(p, brokers, nowMs);
+                replicas.maybeChangeIsrLater(p);
             }
             data.setError(answer.error());
             if (answer.error() != ReplicaFetchError.NONE) {

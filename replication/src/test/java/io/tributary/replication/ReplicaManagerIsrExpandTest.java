@@ -75,12 +75,15 @@ class ReplicaManagerIsrExpandTest {
         assertThat(behind.getPartitions(0).getRecords().isEmpty()).isFalse();
         assertThat(asked).isEmpty();
 
-        // The fetch at the leader's end (the follower has everything) proposes ISR [1, 2] at once
+        // The fetch at the leader's end (the follower has everything) proposes ISR [1, 2] at once (on the isr-check
+        // thread, off the network thread that answers the fetch)
         fetch(end, 1);
+        replicas.awaitQueuedIsrChecks();
         assertThat(asked).extracting(IsrProposal::isr).containsExactly(List.of(LEADER, FOLLOWER));
 
         // and only once while that change is in flight
         fetch(end, 1);
+        replicas.awaitQueuedIsrChecks();
         assertThat(asked).hasSize(1);
     }
 
@@ -89,9 +92,12 @@ class ReplicaManagerIsrExpandTest {
         answer = IsrChangeResult.REFUSED;
         long end = replicas.partition(TP).log().logEndOffset();
         fetch(end, -1);
+        replicas.awaitQueuedIsrChecks();
         assertThat(asked).as("proposed once, refused").hasSize(1);
         fetch(end, -1);
+        replicas.awaitQueuedIsrChecks();
         fetch(end, -1);
+        replicas.awaitQueuedIsrChecks();
         assertThat(asked).as("no new proposal within the retry backoff").hasSize(1);
     }
 
