@@ -116,13 +116,18 @@ workload() {
         RESULTS_DIR="$OUT_DIR/$sys-warmup" BOOTSTRAP="$bs" run "$KBENCH/bench.sh" produce "$t" all "$WARMUP_RECORDS" 1024 -1 >&2
         bench "$sys" "$bs" delete-topic "$t"
     fi
+    local cpu
     for acks in all 1; do
         t="bench-acks$acks-$stamp"
         bench "$sys" "$bs" create-topic "$t"
         phase "$sys-produce-acks$acks"
+        cpu="$(brokers_cpu "$sys")"
         bench "$sys" "$bs" produce "$t" "$acks" "$RECORDS" 1024 -1
+        record_cpu "$sys" "produce acks=$acks" "$cpu"
         phase "$sys-consume-acks$acks"
+        cpu="$(brokers_cpu "$sys")"
         bench "$sys" "$bs" consume "$t" "$RECORDS" "written-acks$acks"
+        record_cpu "$sys" "consume acks=$acks" "$cpu"
         bench "$sys" "$bs" delete-topic "$t"
         phase "$sys-pause"
         sleep 5
@@ -136,6 +141,28 @@ workload() {
     fi
     record_rss "$sys"
     phase idle
+}
+
+# The pids of system $1's three brokers
+broker_pids() {
+    if [[ "$1" == tributary ]]; then
+        cat "$TRIB_DATA"/node-{1,2,3}/node.pid 2>/dev/null
+    else
+        "$KBENCH/cluster.sh" rss 2>/dev/null | awk '{ print $4 }'
+    fi
+}
+
+# CPU seconds (user + system) system $1's brokers have used so far, summed
+brokers_cpu() {
+    local p total=0
+    for p in $(broker_pids "$1"); do total="$(echo "$total + $(cpu_seconds "$p")" | bc)"; done
+    echo "$total"
+}
+
+# Appends "label <TAB> broker CPU seconds since $3" to $OUT_DIR/$1/cpu.tsv
+record_cpu() {
+    mkdir -p "$OUT_DIR/$1"
+    printf '%s\t%s\n' "$2" "$(echo "$(brokers_cpu "$1") - $3" | bc)" >>"$OUT_DIR/$1/cpu.tsv"
 }
 
 # Resident memory of every broker after the workload, before the cluster stops: $OUT_DIR/$1/rss.tsv
@@ -231,6 +258,15 @@ report() {
         END {
             if (n["T"] && n["K"]) printf "broker RSS after the workload: Tributary mean %.0f MB (%d nodes), Kafka mean %.0f MB (%d nodes): %.2fx\n", sum["T"] / n["T"] / 1024, n["T"], sum["K"] / n["K"] / 1024, n["K"], (sum["T"] / n["T"]) / (sum["K"] / n["K"])
         }' "$OUT_DIR"/tributary/rss.tsv "$OUT_DIR"/kafka/rss.tsv 2>/dev/null || true
+    awk -F'\t' '
+        FNR == 1 { sys = (FILENAME ~ /\/kafka\/cpu.tsv$/) ? "K" : "T" }
+        { v[sys, $1] = $2; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+        END {
+            if (n) print "broker CPU seconds (3 brokers, user + system) per run:"
+            for (i = 1; i <= n; i++) { k = order[i]
+                printf "  %-20s Tributary %7s  Kafka %7s  %s\n", k, v["T", k], v["K", k], \
+                    (v["T", k] != "" && v["K", k] + 0 > 0) ? sprintf("%.2fx", v["T", k] / v["K", k]) : "" }
+        }' "$OUT_DIR"/tributary/cpu.tsv "$OUT_DIR"/kafka/cpu.tsv 2>/dev/null || true
     echo "machine load (1-min load average, sampled every 5 s; $(nproc) cores):"
     awk -F'\t' '{ s[$2] += $3; c[$2]++; if ($3 > m[$2]) m[$2] = $3; if (!($2 in o)) { o[$2] = ++n; name[n] = $2 } }
         END { for (i = 1; i <= n; i++) { p = name[i]; printf "  %-26s mean %5.2f  max %5.2f  (%d samples)\n", p, s[p] / c[p], m[p], c[p] } }' \
