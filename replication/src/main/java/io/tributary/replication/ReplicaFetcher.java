@@ -71,13 +71,13 @@ final class ReplicaFetcher implements AutoCloseable {
     private record SentFetch(long fetchOffset, int leaderEpoch) {}
     private StreamObserver<ReplicaFetchRequest> stream;
     /**
-     * The stream opened last (guarded by this): callbacks of an older stream are ignored. A stream that fails as it
-     * starts reports so on the opening thread, inside {@code fetch()}, since callbacks run on the caller's thread
-     * ({@link FetcherLoops}); {@link #endedGeneration} then tells {@link #open} not to keep it.
+     * How many streams were opened, which is the last one's number (written under this); callbacks of an older
+     * stream are ignored. A stream that fails as it starts reports so on the opening thread, inside {@code fetch()},
+     * since callbacks run on the caller's thread ({@link FetcherLoops}); {@link #endedGeneration} then tells
+     * {@link #open} not to keep it.
      */
     private volatile long generation;
     private long endedGeneration;
-    private final java.util.concurrent.atomic.AtomicLong streamsOpened = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
 
     /**
@@ -134,7 +134,6 @@ final class ReplicaFetcher implements AutoCloseable {
         }
         inFlight = Map.of(); // nothing a previous stream asked for may be applied as an answer on this one
         long opened = ++generation;
-        streamsOpened.incrementAndGet();
         StreamObserver<ReplicaFetchRequest> started = ReplicationServiceGrpc.newStub(channel).fetch(
                 new StreamObserver<>() {
                     @Override
@@ -170,7 +169,7 @@ final class ReplicaFetcher implements AutoCloseable {
 
     /** Fetch streams opened so far, including those that failed at once (a test's view of the reconnects). */
     long streamsOpened() {
-        return streamsOpened.get();
+        return generation;
     }
 
     /** The stream {@code ended} ended: unless a newer one replaced it, a new stream opens after a pause. */

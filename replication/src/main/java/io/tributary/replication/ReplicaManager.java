@@ -103,9 +103,9 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     private final AtomicLong cleanerRuns = new AtomicLong();
     private final AtomicLong cleanerBytesRead = new AtomicLong();
     private final AtomicLong cleanerBytesRemoved = new AtomicLong();
-    /** ISR checks run apart from flushes and retention, so that a slow disk never delays a shrink or an expand. */
     /** Partitions with an ISR check queued on {@link #isrChecks} by a follower's fetch (so at most one each). */
     private final Set<PartitionId> isrExpandsQueued = ConcurrentHashMap.newKeySet();
+    /** ISR checks run apart from flushes and retention, so that a slow disk never delays a shrink or an expand. */
     private final ScheduledExecutorService isrChecks = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "isr-check");
         t.setDaemon(true);
@@ -1058,11 +1058,6 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     }
 
     /**
-     * Leader: asks the controller for the ISR change {@link Partition#isrChange} proposes, if any. Runs on the ISR
-     * check thread, and on the fetch path when a follower outside the ISR has caught up (Kafka's maybeExpandIsr), so
-     * that a restarted replica rejoins the ISR on the fetch that catches it up rather than at the next check.
-     */
-    /**
      * {@link #maybeChangeIsr} for a follower's fetch that caught it up: run on the {@code isr-check} thread, since the
      * fetch is answered on a network event loop and a proposal may wait for room in the metadata quorum's client.
      * At most one check per partition is queued.
@@ -1087,6 +1082,12 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         isrChecks.submit(() -> { }).get(10, TimeUnit.SECONDS);
     }
 
+    /**
+     * Leader: asks the controller for the ISR change {@link Partition#isrChange} proposes, if any. Runs on the ISR
+     * check thread: for the periodic checks, and for a fetch that caught up a follower outside the ISR (Kafka's
+     * maybeExpandIsr, through {@link #maybeChangeIsrLater}), so that a restarted replica rejoins the ISR on that
+     * fetch rather than at the next check.
+     */
     void maybeChangeIsr(Partition p, Map<Integer, BrokerRegistration> brokers, long nowMs) {
         try {
             p.isrChange(brokers, nowMs, replication.replicaLagTimeMaxMs()).ifPresent(proposal -> {
