@@ -354,7 +354,7 @@ public final class TributaryNode implements Closeable {
         handlers.addAll(SaslHandlers.all());
         handlers.addAll(ScramCredentialsHandlers.all(services));
         handlers.addAll(AclHandlers.all(services));
-        dispatcher[0] = new RequestDispatcher(handlers, ioThreads, metrics, replicas.fileSlices());
+        dispatcher[0] = new RequestDispatcher(handlers, ioThreads, metrics);
         failedLogins.set(metrics);
         List<KafkaListener> listeners = new ArrayList<>();
         ConnectionLimits connectionLimits = new ConnectionLimits(config.maxConnections(), config.maxConnectionsPerIp(),

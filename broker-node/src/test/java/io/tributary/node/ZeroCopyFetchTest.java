@@ -53,6 +53,7 @@ class ZeroCopyFetchTest {
             }
             FileSlices slices = node.replicas().fileSlices();
             long openedBefore = slices.opened();
+            long filesBefore = slices.filesOpened();
 
             // A small max.partition.fetch.bytes (many fetches) and a fetch.min.bytes no read reaches, so each long
             // poll reads, waits for more, then reads again at its max wait: the first read is never sent.
@@ -79,6 +80,8 @@ class ZeroCopyFetchTest {
             }
             assertThat(slices.opened() - openedBefore).as("fetches served from segment-file slices")
                     .isGreaterThan(1);
+            assertThat(slices.filesOpened() - filesBefore).as("the active segment's slices share one file handle")
+                    .isEqualTo(1);
             await("every slice closed").atMost(Duration.ofSeconds(10)).until(() -> slices.openCount() == 0);
         }
     }

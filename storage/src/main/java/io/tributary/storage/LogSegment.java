@@ -50,6 +50,12 @@ final class LogSegment {
     private long firstAppendMs = -1;
     private int bytesSinceLastIndexEntry;
     private boolean indexesDirty;
+    /** Guards {@link #readHandle} and {@link #sealed}. */
+    private final Object readHandleLock = new Object();
+    /** The read-only handle the slices of this segment share while it is the active one (see {@link FileSlices}). */
+    private ReadHandle readHandle;
+    /** Rolled, closed or deleted: slices get handles of their own ({@link #truncateTo} may make it active again). */
+    private boolean sealed;
 
     private LogSegment(Path dir, long baseOffset, int segmentIndexBytes) throws IOException {
         this.baseOffset = baseOffset;
@@ -291,6 +297,7 @@ final class LogSegment {
 
     /** Called when a newer segment becomes active: final time index entry, fsync, indexes to disk. */
     void onBecomeInactive() throws IOException {
+        dropReadHandle();
         if (size > 0) {
             timeIndex.maybeAppend(maxTimestamp, (int) (nextOffset - 1 - baseOffset));
             indexesDirty = true;
@@ -344,6 +351,9 @@ final class LogSegment {
                     + header.baseOffset() + ".." + header.lastOffset());
         }
         int removed = size - position;
+        synchronized (readHandleLock) {
+            sealed = false; // the later segments are being removed: this one may be the active one again
+        }
         channel.truncate(position);
         long relative = offset - baseOffset;
         offsetIndex.truncateTo(relative);
@@ -429,10 +439,42 @@ final class LogSegment {
         return Optional.empty();
     }
 
+    /**
+     * A hold on a read-only handle of this segment's file for a {@link FileSlice}: the shared one while the segment is
+     * {@code active} (opened on first use, kept until the segment is rolled, closed or deleted), otherwise a new one
+     * that only the slice holds.
+     */
+    ReadHandle retainReadHandle(FileSlices slices, boolean active) throws IOException {
+        synchronized (readHandleLock) {
+            ReadHandle shared = readHandle;
+            if (shared != null && shared.retain()) {
+                return shared;
+            }
+            boolean share = active && !sealed;
+            ReadHandle handle = new ReadHandle(slices.openFile(logFile), share ? 2 : 1);
+            if (share) {
+                readHandle = handle;
+            }
+            return handle;
+        }
+    }
+
+    /** The segment lets go of its shared read handle; slices still out keep it open until they are released. */
+    private void dropReadHandle() {
+        synchronized (readHandleLock) {
+            sealed = true;
+            if (readHandle != null) {
+                readHandle.release();
+                readHandle = null;
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- lifecycle
 
     /** Closes the file; trims anything past the published size (a failed write's leftovers). */
     void close() throws IOException {
+        dropReadHandle();
         if (channel.isOpen()) {
             if (channel.size() > size) {
                 channel.truncate(size);
@@ -447,6 +489,7 @@ final class LogSegment {
 
     /** Closes and removes the segment's files. */
     void closeAndDelete() throws IOException {
+        dropReadHandle();
         if (channel.isOpen()) {
             channel.close();
         }

@@ -4,8 +4,8 @@ import java.nio.ByteBuffer;
 
 /**
  * The outcome of {@link PartitionLog#readSlice}: whole stored batches of one segment, byte-exact, either as a
- * {@code slice} of its file (the caller closes it through the {@link FileSlices} that opened it) or, when no slice
- * could be opened or nothing was read, {@code copied} into memory. Exactly one of the two is non-null.
+ * {@code slice} of its file (the caller {@linkplain FileSlice#release releases} it once sent or dropped) or, when
+ * no slice could be had or nothing was read, {@code copied} into memory. Exactly one of the two is non-null.
  *
  * @param slice          the batches in the segment file, or null
  * @param copied         the batches in memory (position 0, limit = size), or null

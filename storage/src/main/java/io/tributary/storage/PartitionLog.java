@@ -578,12 +578,12 @@ public final class PartitionLog implements Closeable {
     /**
      * {@link #read} for a consumer's fetch, without copying the records: whole stored batches from the one
      * containing {@code offset}, within one segment (as Kafka's fetch reads: a read reaching a segment's end stops
-     * there), handed back as a slice of the segment's file opened for the caller by {@code slices} (the network
+     * there), handed back as a slice of the segment's file held for the caller by {@code slices} (the network
      * layer sends it with sendfile). The first batch is returned even if larger than {@code maxBytes} (KIP-74); no
      * batch whose last offset is at or above {@code maxOffsetExclusive} or the log end. When {@code slices} has no
      * room, the same bytes are copied into memory instead. The records below the high watermark that a slice covers
      * are never truncated or rewritten in place (retention and compaction delete or replace whole files, which the
-     * slice's own handle keeps readable).
+     * slice's read handle keeps readable).
      *
      * @throws LogException OFFSET_OUT_OF_RANGE as {@link #read}
      */
@@ -608,8 +608,8 @@ public final class PartitionLog implements Closeable {
                 int segmentSize = segment.size();
                 int start = segment.findBatchPosition(offset, segmentSize);
                 if (start >= 0) {
-                    return sliceOf(segment, start, segmentSize, maxBytes, limitOffset, slices, startOffset,
-                            endOffset);
+                    return sliceOf(segment, segment == segments.lastEntry().getValue(), start, segmentSize,
+                            maxBytes, limitOffset, slices, startOffset, endOffset);
                 }
                 entry = segments.higherEntry(entry.getKey());
             }
@@ -626,7 +626,7 @@ public final class PartitionLog implements Closeable {
         }
     }
 
-    private static LogSliceRead sliceOf(LogSegment segment, int start, int segmentSize, int maxBytes,
+    private static LogSliceRead sliceOf(LogSegment segment, boolean active, int start, int segmentSize, int maxBytes,
             long limitOffset, FileSlices slices, long startOffset, long endOffset) throws IOException {
         int pos = start;
         long records = 0;
@@ -645,7 +645,7 @@ public final class PartitionLog implements Closeable {
         if (length == 0) {
             return LogSliceRead.empty(startOffset, endOffset);
         }
-        FileSlice slice = slices.open(segment.file(), start, length);
+        FileSlice slice = slices.open(segment, active, start, length);
         ByteBuffer copy = null;
         if (slice == null) {
             copy = ByteBuffer.allocate(length);

@@ -13,8 +13,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link PartitionLog#readSlice}, the zero-copy read behind consumers' fetches: the same bytes {@link PartitionLog#read}
- * copies, as a slice of one segment file on a handle of its own, within one segment, bounded as a read is; still
- * readable after retention deleted its segment; copied instead when the slices are at their bound.
+ * copies, as a slice of one segment file on a read handle that is not the log's, within one segment, bounded as a read
+ * is; still readable after retention deleted its segment; copied instead when the slices are at their bound; slices
+ * of the active segment share one handle, closed once the segment is rolled and the last slice released.
  */
 class ReadSliceTest {
     @TempDir
@@ -51,7 +52,7 @@ class ReadSliceTest {
             long segmentEnd = log.segmentBaseOffsets().stream().filter(b -> b > offset).findFirst().orElseThrow();
             assertThat(slice.lastOffset()).as("stops at its segment's end").isEqualTo(segmentEnd - 1);
             assertThat(slice.recordCount()).isEqualTo(slice.lastOffset() - firstBatchBase(offset) + 1);
-            slices.close(slice.slice().channel());
+            slice.slice().release();
         }
     }
 
@@ -59,11 +60,11 @@ class ReadSliceTest {
     void aSliceIsBoundedByMaxBytesExceptItsFirstBatchAndByTheGivenOffset() throws IOException {
         LogSliceRead one = log.readSlice(0, 1, Long.MAX_VALUE, slices);
         assertThat(one.lastOffset()).as("KIP-74: the first batch even if larger").isEqualTo(9);
-        slices.close(one.slice().channel());
+        one.slice().release();
 
         LogSliceRead belowHighWatermark = log.readSlice(0, 1 << 20, 20, slices);
         assertThat(belowHighWatermark.lastOffset()).isEqualTo(19);
-        slices.close(belowHighWatermark.slice().channel());
+        belowHighWatermark.slice().release();
 
         LogSliceRead atTheBound = log.readSlice(20, 1 << 20, 20, slices);
         assertThat(atTheBound.sizeInBytes()).isZero();
@@ -81,7 +82,7 @@ class ReadSliceTest {
         assertThat(log.segmentBaseOffsets().get(0)).as("the slice's segment is deleted").isPositive();
 
         assertThat(bytesOf(slice)).isEqualTo(before);
-        slices.close(slice.slice().channel());
+        slice.slice().release();
     }
 
     @Test
@@ -96,10 +97,53 @@ class ReadSliceTest {
         assertThat(copied.slice()).isNull();
         assertThat(bytes(copied.copied())).isEqualTo(bytesOf(open[0]));
         for (LogSliceRead read : open) {
-            slices.close(read.slice().channel());
-            slices.close(read.slice().channel()); // idempotent
+            read.slice().release();
+            read.slice().release(); // a second release does nothing
         }
         assertThat(slices.opened()).isEqualTo(4);
+    }
+
+    @Test
+    void slicesOfTheActiveSegmentShareOneHandleUntilItIsRolled() throws IOException {
+        long active = log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1);
+        long filesBefore = slices.filesOpened();
+        LogSliceRead first = log.readSlice(active, 1 << 20, Long.MAX_VALUE, slices);
+        first.slice().release();
+        LogSliceRead second = log.readSlice(active, 1 << 20, Long.MAX_VALUE, slices);
+        LogSliceRead third = log.readSlice(active, 1 << 20, Long.MAX_VALUE, slices);
+        assertThat(slices.filesOpened() - filesBefore).as("one handle for every slice of the active segment")
+                .isEqualTo(1);
+        assertThat(second.slice().channel()).isSameAs(third.slice().channel());
+        byte[] before = bytesOf(second);
+
+        // roll past it, then let retention delete it: the slices still out keep the shared handle readable
+        while (log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1) == active) {
+            log.append(TestBatches.batch(org.apache.kafka.common.compress.Compression.NONE, 10, 2_000, 100), 0);
+        }
+        LogSliceRead afterRoll = log.readSlice(active, 1 << 20, Long.MAX_VALUE, slices);
+        assertThat(slices.filesOpened() - filesBefore).as("a rolled segment's slice gets a handle of its own")
+                .isEqualTo(2);
+        assertThat(afterRoll.slice().channel()).isNotSameAs(second.slice().channel());
+        log.advanceLogStartOffset(log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1));
+        assertThat(log.segmentBaseOffsets()).doesNotContain(active);
+        assertThat(bytesOf(second)).isEqualTo(before);
+
+        second.slice().release();
+        assertThat(third.slice().channel().isOpen()).as("open while a slice holds it").isTrue();
+        third.slice().release();
+        assertThat(third.slice().channel().isOpen()).as("closed with the last slice of a rolled segment").isFalse();
+        afterRoll.slice().release();
+        assertThat(afterRoll.slice().channel().isOpen()).isFalse();
+    }
+
+    @Test
+    void theActiveSegmentsSharedHandleClosesWithTheLog() throws IOException {
+        long active = log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1);
+        LogSliceRead read = log.readSlice(active, 1 << 20, Long.MAX_VALUE, slices);
+        read.slice().release();
+        assertThat(read.slice().channel().isOpen()).as("kept by the active segment").isTrue();
+        log.close();
+        assertThat(read.slice().channel().isOpen()).isFalse();
     }
 
     private long firstBatchBase(long offset) {

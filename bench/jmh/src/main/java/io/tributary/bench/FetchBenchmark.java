@@ -1,7 +1,9 @@
 package io.tributary.bench;
 
 import io.tributary.node.handlers.FetchHandler;
+import io.tributary.node.handlers.FileSliceRecords;
 import io.tributary.node.handlers.RequestContext;
+import io.tributary.storage.FileSlice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -125,7 +127,7 @@ public class FetchBenchmark {
     }
 
     /** Takes every byte written (as a socket with room would) and counts them. */
-    private final class CountingChannel implements TransferableChannel {
+    private static final class CountingChannel implements TransferableChannel, FileSliceRecords.Sink {
         long written;
 
         @Override
@@ -156,11 +158,15 @@ public class FetchBenchmark {
         }
 
         @Override
-        public long transferFrom(FileChannel file, long position, long count) throws IOException {
-            // a segment-file slice: the connection hands it to the kernel (sendfile) and closes it once written
+        public void add(FileSlice slice, long offset, long count) {
+            // a segment-file slice: the connection hands it to the kernel (sendfile) and releases it once written
             written += count;
-            fixture.replicas.fileSlices().close(file);
-            return count;
+            slice.release();
+        }
+
+        @Override
+        public long transferFrom(FileChannel file, long position, long count) throws IOException {
+            throw new UnsupportedOperationException("a fetch response sends slices only");
         }
 
         @Override

@@ -240,7 +240,7 @@ public final class FetchHandler implements ApiHandler {
             read = partition.log().readSlice(p.fetchOffset(), Math.max(limitBytes, 1),
                     readCommitted ? lastStable : highWatermark, slices);
             if (!mayExceedLimit && read.sizeInBytes() > limitBytes) {
-                release(read, slices);
+                release(read);
                 read = null;
                 seenHighWatermarks.put(id, highWatermark);
                 return new PartitionRead(data.setErrorCode(Errors.NONE.code()).setRecords(MemoryRecords.EMPTY), 0);
@@ -258,23 +258,23 @@ public final class FetchHandler implements ApiHandler {
             }
         } catch (IOException e) {
             if (read != null) {
-                release(read, slices);
+                release(read);
             }
             return new PartitionRead(error(p.partition(), Errors.KAFKA_STORAGE_ERROR), 0);
         } catch (RuntimeException e) {
             if (read != null) {
-                release(read, slices);
+                release(read);
             }
             return new PartitionRead(error(p.partition(), ErrorCodes.of(e)), 0);
         }
         seenHighWatermarks.put(id, highWatermark);
         return new PartitionRead(data.setErrorCode(Errors.NONE.code()).setRecords(read.slice() != null
-                ? new FileSliceRecords(read.slice(), slices) : KafkaRecords.wrap(read.copied())), read.recordCount());
+                ? new FileSliceRecords(read.slice()) : KafkaRecords.wrap(read.copied())), read.recordCount());
     }
 
-    private static void release(LogSliceRead read, FileSlices slices) {
+    private static void release(LogSliceRead read) {
         if (read.slice() != null) {
-            slices.close(read.slice().channel());
+            read.slice().release();
         }
     }
 

@@ -1,7 +1,6 @@
 package io.tributary.node.handlers;
 
 import io.tributary.storage.FileSlice;
-import io.tributary.storage.FileSlices;
 import java.io.IOException;
 import org.apache.kafka.common.network.TransferableChannel;
 import org.apache.kafka.common.record.BaseRecords;
@@ -9,17 +8,21 @@ import org.apache.kafka.common.record.RecordsSend;
 
 /**
  * A fetch response's records as a slice of a segment file (Kafka's {@code FileRecords} role): framing the response
- * hands the channel the file range ({@link TransferableChannel#transferFrom}), which the connection sends with
- * sendfile, so the record bytes are never copied into the heap. The slice's handle is closed by
- * {@link #release} (a response that is not sent) or once the connection has written it.
+ * hands a {@link Sink} the slice itself (any other channel gets the file range through
+ * {@link TransferableChannel#transferFrom}), which the connection sends with sendfile, so the record bytes are never
+ * copied into the heap. The slice is released by {@link #release} (a response that is not sent) or once the
+ * connection has written it.
  */
 public final class FileSliceRecords implements BaseRecords {
-    private final FileSlice slice;
-    private final FileSlices slices;
+    /** A channel that takes a slice whole, and releases it once sent or dropped. */
+    public interface Sink {
+        void add(FileSlice slice, long offset, long count);
+    }
 
-    FileSliceRecords(FileSlice slice, FileSlices slices) {
+    private final FileSlice slice;
+
+    FileSliceRecords(FileSlice slice) {
         this.slice = slice;
-        this.slices = slices;
     }
 
     @Override
@@ -33,16 +36,20 @@ public final class FileSliceRecords implements BaseRecords {
             @Override
             protected int writeTo(TransferableChannel channel, int previouslyWritten, int remaining)
                     throws IOException {
+                if (channel instanceof Sink sink) {
+                    sink.add(slice, previouslyWritten, remaining);
+                    return remaining;
+                }
                 return (int) channel.transferFrom(slice.channel(), slice.position() + (long) previouslyWritten,
                         remaining);
             }
         };
     }
 
-    /** Closes the slice's handle if {@code records} is a slice (idempotent); other records hold none. */
+    /** Releases the slice if {@code records} is one (idempotent); other records hold none. */
     public static void release(BaseRecords records) {
         if (records instanceof FileSliceRecords file) {
-            file.slices.close(file.slice.channel());
+            file.slice.release();
         }
     }
 

@@ -91,6 +91,7 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String LOG_PENDING_DELETES = "tributary.log.pending.deletes";
     public static final String FETCH_FILE_SLICES_OPEN = "tributary.fetch.file.slices.open";
     public static final String FETCH_FILE_SLICES = "tributary.fetch.file.slices";
+    public static final String FETCH_FILE_HANDLES = "tributary.fetch.file.handles.opened";
     public static final String CONTROLLER_ACTIVE = "tributary.controller.active";
     public static final String RAFT_TERM = "tributary.raft.term";
     public static final String RAFT_COMMIT_INDEX = "tributary.raft.commit.index";
@@ -375,11 +376,14 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
                         + "removed replica at most; the log-deleter thread deletes them)").register(registry);
         io.tributary.storage.FileSlices slices = replicas.fileSlices();
         Gauge.builder(FETCH_FILE_SLICES_OPEN, slices, io.tributary.storage.FileSlices::openCount)
-                .description("segment-file slices open for consumers' zero-copy fetches, not yet sent (at most "
+                .description("segment-file slices held for consumers' zero-copy fetches, not yet sent (at most "
                         + slices.maxOpen() + "; past it fetches copy the records)").register(registry);
         FunctionCounter.builder(FETCH_FILE_SLICES, slices, io.tributary.storage.FileSlices::opened)
-                .description("segment-file slices opened for consumers' fetches (records sent with sendfile, or read "
+                .description("segment-file slices cut for consumers' fetches (records sent with sendfile, or read "
                         + "into a buffer under TLS)").register(registry);
+        FunctionCounter.builder(FETCH_FILE_HANDLES, slices, io.tributary.storage.FileSlices::filesOpened)
+                .description("read-only segment-file handles opened for fetch slices (the slices of an active "
+                        + "segment share one, kept until the segment is rolled)").register(registry);
         Gauge.builder(LOG_INDEX_HEAP, replicas, ReplicaManager::indexHeapBytes).baseUnit("bytes")
                 .description("heap held by the offset and time indexes of every hosted segment").register(registry);
         Gauge.builder(PRODUCER_IDS, replicas, ReplicaManager::producerIdCount)

@@ -289,8 +289,8 @@ final class KafkaConnection extends ByteToMessageDecoder {
 
     /**
      * Writes a framed response in order and flushes it: buffers wrapped (no copy), segment-file parts as file regions
-     * (sendfile; closed once written or failed) or, under TLS, which encrypts in user space, read into a buffer.
-     * Every file part is closed whatever happens. Returns the last write's future.
+     * (sendfile; released once written or failed) or, under TLS, which encrypts in user space, read into a buffer.
+     * Every file part is released whatever happens. Returns the last write's future.
      */
     private io.netty.channel.ChannelFuture write(List<Object> parts) throws IOException {
         boolean tls = ctx.pipeline().get(SslHandler.class) != null;
@@ -337,7 +337,7 @@ final class KafkaConnection extends ByteToMessageDecoder {
                 : Unpooled.wrappedBuffer(buffers.toArray(ByteBuffer[]::new)));
     }
 
-    /** A file part sent with sendfile; its handle is closed (by the part's release) when Netty is done with it. */
+    /** A file part sent with sendfile; released (not closed: the handle may be shared) when Netty is done with it. */
     private static final class SliceRegion extends io.netty.channel.DefaultFileRegion {
         private final RequestDispatcher.FilePart part;
 

@@ -4,7 +4,8 @@ import io.tributary.node.handlers.ApiHandler;
 import io.tributary.node.handlers.ConnectionClose;
 import io.tributary.node.handlers.RequestContext;
 import io.tributary.node.metrics.RequestMetrics;
-import io.tributary.storage.FileSlices;
+import io.tributary.node.handlers.FileSliceRecords;
+import io.tributary.storage.FileSlice;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -88,8 +89,8 @@ public final class RequestDispatcher {
     }
 
     /**
-     * {@code count} bytes of a segment file from {@code position}, on a handle of the slice's own; {@code release}
-     * closes it, once written or dropped.
+     * {@code count} bytes of a segment file from {@code position}, on a read handle its slice holds; {@code release}
+     * gives the slice back, once written or dropped.
      */
     public record FilePart(FileChannel channel, long position, long count, Runnable release) {
     }
@@ -97,16 +98,8 @@ public final class RequestDispatcher {
     private final Map<ApiKeys, ApiHandler> handlers = new EnumMap<>(ApiKeys.class);
     private final ExecutorService ioThreads;
     private final RequestMetrics metrics;
-    /** Where the segment-file slices in fetch responses come from, and are closed. */
-    private final FileSlices slices;
 
     public RequestDispatcher(Collection<ApiHandler> apiHandlers, ExecutorService ioThreads, RequestMetrics metrics) {
-        this(apiHandlers, ioThreads, metrics, new FileSlices(0));
-    }
-
-    public RequestDispatcher(Collection<ApiHandler> apiHandlers, ExecutorService ioThreads, RequestMetrics metrics,
-            FileSlices slices) {
-        this.slices = slices;
         for (ApiHandler h : apiHandlers) {
             if (handlers.put(h.apiKey(), h) != null) {
                 throw new IllegalArgumentException("two handlers for " + h.apiKey());
@@ -277,12 +270,12 @@ public final class RequestDispatcher {
         }
     }
 
-    /** Closes the segment-file slices a fetch response holds (it will not be framed). */
+    /** Releases the segment-file slices a fetch response holds (it will not be framed). */
     private void releaseFiles(ApiMessage message) {
         if (message instanceof FetchResponseData fetch) {
             for (FetchResponseData.FetchableTopicResponse topic : fetch.responses()) {
                 for (FetchResponseData.PartitionData p : topic.partitions()) {
-                    io.tributary.node.handlers.FileSliceRecords.release(p.records());
+                    FileSliceRecords.release(p.records());
                 }
             }
         }
@@ -300,7 +293,7 @@ public final class RequestDispatcher {
      */
     private List<Object> frame(ResponseHeader header, ApiMessage response, short version) {
         Send send = SendBuilder.buildResponseSend(header, response, version);
-        Parts parts = new Parts(slices);
+        Parts parts = new Parts();
         try {
             while (!send.completed()) {
                 send.writeTo(parts);
@@ -312,16 +305,11 @@ public final class RequestDispatcher {
     }
 
     /**
-     * A channel that keeps what is written to it as slices of the written buffers, and file transfers as file parts:
-     * nothing is copied.
+     * A channel that keeps what is written to it as slices of the written buffers, and segment-file slices as file
+     * parts: nothing is copied.
      */
-    private static final class Parts implements TransferableChannel {
+    private static final class Parts implements TransferableChannel, FileSliceRecords.Sink {
         private final List<Object> parts = new ArrayList<>();
-        private final FileSlices slices;
-
-        Parts(FileSlices slices) {
-            this.slices = slices;
-        }
 
         @Override
         public long write(ByteBuffer[] sources, int offset, int length) {
@@ -353,9 +341,14 @@ public final class RequestDispatcher {
         }
 
         @Override
+        public void add(FileSlice slice, long offset, long count) {
+            parts.add(new FilePart(slice.channel(), slice.position() + offset, count, slice::release));
+        }
+
+        /** Responses hold no file records but slices ({@link #add}). */
+        @Override
         public long transferFrom(FileChannel file, long position, long count) {
-            parts.add(new FilePart(file, position, count, () -> slices.close(file)));
-            return count;
+            throw new UnsupportedOperationException("file records other than segment-file slices");
         }
 
         @Override
