@@ -7,9 +7,10 @@
 #   bench/run.sh                 full run (Tributary, then Kafka, then the table)
 #   bench/run.sh tributary|kafka one system only (run both with the same OUT_DIR, then `report OUT_DIR`)
 #   bench/run.sh report DIR      re-print the table of an earlier run
-#   bench/run.sh profile         Tributary only: warm-up, then a producer run (PROFILE_ACKS [all]) recorded with
-#                                JFR on the node leading most partitions, or (PROFILER=async) with async-profiler
-#                                on all three nodes; prints the hottest frames and each node's CPU seconds
+#   bench/run.sh profile         one system (PROFILE_SYSTEM [tributary] or kafka): warm-up, then a producer run
+#                                (PROFILE_ACKS [all], PROFILE_RECORDS [1500000]) recorded with JFR on the node
+#                                leading most partitions, or (PROFILER=async) with async-profiler on all three
+#                                nodes; prints the hottest frames and each node's CPU seconds
 #
 # Environment (defaults in brackets):
 #   RECORDS [300000]        records per producer run (and read back by each consumer run)
@@ -291,28 +292,38 @@ async_profiler_lib() {
     echo "$dir/linux-x64/libasyncProfiler.so"
 }
 
-# profile: Tributary only; warm-up, then a producer run (PROFILE_ACKS, default all) profiled with JFR on the node
-# leading most partitions (PROFILER=jfr, the default) or with async-profiler on all three nodes (PROFILER=async:
-# CPU samples with native and kernel frames, collapsed stacks per node); both print the CPU seconds each node used.
+# profile: warm-up, then a producer run (PROFILE_ACKS, default all) on Tributary (PROFILE_SYSTEM=tributary, the
+# default) or on the Kafka reference cluster (PROFILE_SYSTEM=kafka), profiled with JFR on the node leading most
+# partitions (PROFILER=jfr, the default) or with async-profiler on all three nodes (PROFILER=async: CPU samples with
+# native and kernel frames, collapsed stacks per node); both print the CPU seconds each node used.
 profile() {
     ensure_kafka_jars
     local secs="${JFR_SECONDS:-30}" acks="${PROFILE_ACKS:-all}" profiler="${PROFILER:-jfr}" t leader pid jfr n lib
-    local records="${PROFILE_RECORDS:-1500000}"
-    log "profile: Tributary, warm-up, then $profiler during a $records-record acks=$acks producer run"
-    TRIB_UP=1
-    run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" "$REPO_ROOT/deploy/cluster.sh" up 3 >&2
+    local records="${PROFILE_RECORDS:-1500000}" sys="${PROFILE_SYSTEM:-tributary}" bs
+    log "profile: $sys, warm-up, then $profiler during a $records-record acks=$acks producer run"
+    if [[ "$sys" == kafka ]]; then
+        KAFKA_UP=1
+        run "$KBENCH/cluster.sh" up >&2
+        bs="$KAFKA_BS"
+    else
+        TRIB_UP=1
+        run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" "$REPO_ROOT/deploy/cluster.sh" up 3 >&2
+        bs="$TRIB_BS"
+    fi
     t="prof-$(date +%H%M%S)"
-    bench tributary "$TRIB_BS" create-topic "$t"
-    RESULTS_DIR="$OUT_DIR/tributary-warmup" BOOTSTRAP="$TRIB_BS" run "$KBENCH/bench.sh" produce "$t" all "$WARMUP_RECORDS" 1024 -1 >&2
-    leader="$(timeout 15 kcat -b "$TRIB_BS" -L -t "$t" 2>/dev/null | awk '/partition/ { sub(/,/, "", $4); c[$4]++ }
+    bench "$sys" "$bs" create-topic "$t"
+    RESULTS_DIR="$OUT_DIR/$sys-warmup" BOOTSTRAP="$bs" run "$KBENCH/bench.sh" produce "$t" all "$WARMUP_RECORDS" 1024 -1 >&2
+    leader="$(timeout 15 kcat -b "$bs" -L -t "$t" 2>/dev/null | awk '/partition/ { sub(/,/, "", $4); c[$4]++ }
         END { for (l in c) if (c[l] > best) { best = c[l]; id = l } print id }')"
     declare -A pids cpu0
-    # (jcmd passes an agent's options through only as one quoted word)
-    for n in 1 2 3; do
-        pids[$n]="$(cat "$TRIB_DATA/node-$n/node.pid")"
-        cpu0[$n]="$(cpu_seconds "${pids[$n]}")"
+    n=0
+    for pid in $(broker_pids "$sys"); do
+        n=$((n + 1))
+        pids[$n]="$pid"
+        cpu0[$n]="$(cpu_seconds "$pid")"
     done
     local starter=""
+    # (jcmd passes an agent's options through only as one quoted word)
     if [[ "$profiler" == async ]]; then
         lib="$(async_profiler_lib)"
         for n in 1 2 3; do
@@ -326,9 +337,16 @@ profile() {
         starter=$!
     fi
     local began=$SECONDS
-    bench tributary "$TRIB_BS" produce "$t" "$acks" "$records" 1024 -1 || true
+    bench "$sys" "$bs" produce "$t" "$acks" "$records" 1024 -1 || true
     local took=$((SECONDS - began))
-    for n in 1 2 3; do cp "$TRIB_DATA/node-$n/node.log" "$OUT_DIR/node$n.log" 2>/dev/null || true; done
+    for n in 1 2 3; do
+        if [[ "$sys" == kafka ]]; then
+            # shellcheck source=/dev/null
+            cp "$(. "$KBENCH/common.sh" && echo "$CLUSTER_DIR")/node$n/logs/stdout.log" "$OUT_DIR/node$n.log" 2>/dev/null || true
+        else
+            cp "$TRIB_DATA/node-$n/node.log" "$OUT_DIR/node$n.log" 2>/dev/null || true
+        fi
+    done
     echo "== RSS per node after the run (MB): $(for n in 1 2 3; do awk '/^VmRSS/ { printf "%d ", $2 / 1024 }' \
         "/proc/${pids[$n]}/status"; done)"
     echo "== CPU seconds per node during the $records-record run (${took}s; node $leader leads the most partitions) =="
@@ -366,5 +384,5 @@ case "${1:-all}" in
     kafka) setup; run_kafka; report | tee "$OUT_DIR/table.txt" ;;
     profile) setup; profile ;;
     report) OUT_DIR="${2:?usage: run.sh report OUT_DIR}"; report ;;
-    *) sed -n '2,26p' "$0"; exit 2 ;;
+    *) sed -n '2,27p' "$0"; exit 2 ;;
 esac
