@@ -659,39 +659,84 @@ public final class PartitionLog implements Closeable {
     private record Chunk(LogSegment segment, int position, int length) {
     }
 
+    /**
+     * The batches {@link #read} returns, read with one positional read per segment spanned and no read per batch
+     * header: the bytes there are up to {@code maxBytes} from the batch holding {@code offset} on, cut in memory
+     * after the last whole batch below {@code limitOffset}. A first batch larger than {@code maxBytes} is read on its
+     * own (KIP-74).
+     */
     private ByteBuffer readBatches(long offset, int maxBytes, long limitOffset) throws IOException {
-        List<Chunk> chunks = new ArrayList<>();
-        long total = 0;
-        boolean done = false;
+        List<Chunk> chunks = new ArrayList<>(2);
+        long planned = 0;
         LogSegment segment = segments.floorEntry(offset).getValue();
         int position = segment.findBatchPosition(offset, segment.size());
-        while (segment != null && !done) {
+        while (segment != null && (chunks.isEmpty() || planned < maxBytes)) {
             int segmentSize = segment.size();
-            int start = Math.max(position, 0);
-            int pos = start;
-            while (position >= 0 && pos < segmentSize) {
-                RecordBatchHeader header = segment.readHeader(pos);
-                int size = header.sizeInBytes();
-                if (header.lastOffset() >= limitOffset || (total > 0 && total + size > maxBytes)) {
-                    done = true;
-                    break;
-                }
-                total += size;
-                pos += size;
-            }
-            if (pos > start) {
-                chunks.add(new Chunk(segment, start, pos - start));
+            if (position >= 0 && position < segmentSize) {
+                int length = (int) Math.min(segmentSize - position, maxBytes - planned);
+                chunks.add(new Chunk(segment, position, length));
+                planned += length;
             }
             Map.Entry<Long, LogSegment> next = segments.higherEntry(segment.baseOffset());
             segment = next == null ? null : next.getValue();
             position = 0;
         }
-        ByteBuffer out = ByteBuffer.allocate((int) total);
+        if (chunks.isEmpty()) {
+            return ByteBuffer.allocate(0);
+        }
+        ByteBuffer out = ByteBuffer.allocate((int) planned);
         for (Chunk chunk : chunks) {
             out.limit(out.position() + chunk.length());
             chunk.segment().read(out, chunk.position());
         }
-        return out.flip();
+        int end = wholeBatchesEnd(out, chunks, limitOffset);
+        if (end > 0) {
+            return out.position(0).limit(end);
+        }
+        Chunk first = chunks.get(0);
+        RecordBatchHeader header = first.length() >= RecordBatchHeader.HEADER_SIZE ? RecordBatchHeader.parse(out, 0)
+                : first.segment().readHeader(first.position());
+        if (header.lastOffset() >= limitOffset) {
+            return ByteBuffer.allocate(0);
+        }
+        ByteBuffer batch = ByteBuffer.allocate(header.sizeInBytes());
+        first.segment().read(batch, first.position());
+        return batch.flip();
+    }
+
+    /**
+     * Where the whole batches below {@code limitOffset} end in {@code read} (the {@code chunks}' bytes back to back,
+     * each starting at a batch); a batch cut short by the read's budget ends them.
+     *
+     * @throws LogException CORRUPT_MESSAGE for a batch length no batch can have
+     */
+    private int wholeBatchesEnd(ByteBuffer read, List<Chunk> chunks, long limitOffset) {
+        int end = 0;
+        int chunkStart = 0;
+        for (Chunk chunk : chunks) {
+            int chunkEnd = chunkStart + chunk.length();
+            int pos = chunkStart;
+            while (chunkEnd - pos >= RecordBatchHeader.HEADER_SIZE) {
+                int size = read.getInt(pos + RecordBatchHeader.BATCH_LENGTH_OFFSET) + RecordBatchHeader.LOG_OVERHEAD;
+                if (size < RecordBatchHeader.HEADER_SIZE) {
+                    throw new LogException(LogError.CORRUPT_MESSAGE, "Batch length " + size + " at position "
+                            + (chunk.position() + pos - chunkStart) + " of " + chunk.segment() + " in "
+                            + dir.getFileName());
+                }
+                long lastOffset = read.getLong(pos + RecordBatchHeader.BASE_OFFSET_OFFSET)
+                        + read.getInt(pos + RecordBatchHeader.LAST_OFFSET_DELTA_OFFSET);
+                if (lastOffset >= limitOffset || size > chunkEnd - pos) {
+                    return end;
+                }
+                pos += size;
+                end = pos;
+            }
+            if (pos < chunkEnd) {
+                return end;
+            }
+            chunkStart = chunkEnd;
+        }
+        return end;
     }
 
     /** {@link #offsetForTimestamp(long, long)} bounded by the log end offset only. */

@@ -113,8 +113,14 @@ class AppendAndReadTest {
         log.append(batch(1, 0), 0);
 
         LogReadResult result = log.read(3, 1, Long.MAX_VALUE);
+        // a budget holding the first batch's header but not the batch
+        LogReadResult headerOnly = log.read(3, RecordBatchHeader.HEADER_SIZE + 1, Long.MAX_VALUE);
+        LogReadResult none = log.read(3, 0, Long.MAX_VALUE);
 
         assertThat(parse(result.records())).extracting(RecordBatch::baseOffset).containsExactly(0L);
+        assertThat(parse(headerOnly.records())).extracting(RecordBatch::baseOffset).containsExactly(0L);
+        assertThat(parse(none.records())).extracting(RecordBatch::baseOffset).containsExactly(0L);
+        assertThat(headerOnly.records().remaining()).isEqualTo(batch(10, 0).remaining());
     }
 
     @Test
@@ -160,6 +166,43 @@ class AppendAndReadTest {
 
         assertThat(recordOffsets(all)).containsExactlyElementsOf(LongStream.range(0, 240).boxed().toList());
         assertThat(all.remaining()).isEqualTo((int) log.sizeInBytes());
+    }
+
+    @Test
+    void aBudgetEndingInsideALaterSegmentReturnsTheWholeBatchesBeforeIt() throws IOException {
+        log.updateConfig(SMALL);
+        for (int i = 0; i < 60; i++) {
+            log.append(batch(4, i), 0);
+        }
+        int batchSize = batch(4, 0).remaining();
+        long secondSegment = log.segmentBaseOffsets().get(1);
+        long from = secondSegment - 8; // two batches before the second segment starts
+
+        ByteBuffer read = log.read(from, 5 * batchSize - 1, Long.MAX_VALUE).records();
+        ByteBuffer belowLimit = log.read(from, 5 * batchSize - 1, secondSegment + 4).records();
+
+        assertThat(recordOffsets(read)).as("2 batches of the first segment, 2 of the second")
+                .containsExactlyElementsOf(LongStream.range(from, from + 16).boxed().toList());
+        assertThat(read.remaining()).isEqualTo(4 * batchSize);
+        assertThat(recordOffsets(belowLimit)).containsExactlyElementsOf(
+                LongStream.range(from, secondSegment + 4).boxed().toList());
+    }
+
+    @Test
+    void aBatchLengthNoBatchCanHaveIsReportedAsCorruptNotLoopedOn() throws IOException {
+        int second = batch(2, 0).remaining(); // where the second batch starts
+        for (int i = 0; i < 3; i++) {
+            log.append(batch(2, 0), 0);
+        }
+        Path segment = dir.resolve("t-0").resolve(LogSegment.fileName(0, LogSegment.LOG_SUFFIX));
+        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(segment,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            file.write(ByteBuffer.allocate(4).putInt(0, 0), second + RecordBatchHeader.BATCH_LENGTH_OFFSET);
+        }
+
+        assertThatThrownBy(() -> log.read(0, 1 << 20, Long.MAX_VALUE))
+                .isInstanceOfSatisfying(LogException.class,
+                        e -> assertThat(e.error()).isEqualTo(LogError.CORRUPT_MESSAGE));
     }
 
     @Test
