@@ -10,12 +10,14 @@
 #   bench/run.sh profile         one system (PROFILE_SYSTEM [tributary] or kafka): warm-up, then a producer run
 #                                (PROFILE_ACKS [all], PROFILE_RECORDS [1500000]) recorded with JFR on the node
 #                                leading most partitions, or (PROFILER=async) with async-profiler on all three
-#                                nodes; prints the hottest frames and each node's CPU seconds
+#                                nodes, or (PROFILER=none) not at all; prints the hottest frames and each node's
+#                                CPU seconds, and those of its JIT compiler threads
 #
 # Environment (defaults in brackets):
 #   RECORDS [300000]        records per producer run (and read back by each consumer run)
 #   WARMUP_RECORDS [300000] unrecorded acks=all warm-up per cluster (JIT); 0 skips it
 #   LAT_RATE [5000] LAT_RECORDS [100000]   moderate-rate acks=all latency run; LAT_RECORDS=0 skips it
+#   JFR_SETTINGS [profile]  profile with PROFILER=jfr: the JFR settings (a name or a .jfc file)
 #   TRIB_PORT [29092]       Tributary port base (clients 29092-29094, Ratis +100, replication +200, metrics +300);
 #                           chosen not to clash with the Kafka reference cluster (19092-19094, 19192-19194) or with
 #                           a developer's default Tributary cluster (9092-...)
@@ -281,6 +283,17 @@ cpu_seconds() {
         || echo 0
 }
 
+# CPU seconds (user + system) the JIT compiler threads (C1, C2) of process $1 have used so far
+jit_seconds() {
+    local t total=0
+    for t in /proc/"$1"/task/*; do
+        if grep -q '^C[12] Compiler' "$t/comm" 2>/dev/null; then
+            total="$(echo "$total + $(cpu_seconds "${t#/proc/}")" | bc)"
+        fi
+    done
+    echo "$total"
+}
+
 # async-profiler's agent from Maven Central (tools.profiler:async-profiler, linux-x64), unpacked under $OUT_DIR
 async_profiler_lib() {
     local v="${ASYNC_PROFILER_VERSION:-4.2}" dir="$OUT_DIR/async-profiler"
@@ -315,12 +328,13 @@ profile() {
     RESULTS_DIR="$OUT_DIR/$sys-warmup" BOOTSTRAP="$bs" run "$KBENCH/bench.sh" produce "$t" all "$WARMUP_RECORDS" 1024 -1 >&2
     leader="$(timeout 15 kcat -b "$bs" -L -t "$t" 2>/dev/null | awk '/partition/ { sub(/,/, "", $4); c[$4]++ }
         END { for (l in c) if (c[l] > best) { best = c[l]; id = l } print id }')"
-    declare -A pids cpu0
+    declare -A pids cpu0 jit0
     n=0
     for pid in $(broker_pids "$sys"); do
         n=$((n + 1))
         pids[$n]="$pid"
         cpu0[$n]="$(cpu_seconds "$pid")"
+        jit0[$n]="$(jit_seconds "$pid")"
     done
     local starter=""
     # (jcmd passes an agent's options through only as one quoted word)
@@ -329,11 +343,11 @@ profile() {
         for n in 1 2 3; do
             jcmd "${pids[$n]}" JVMTI.agent_load "$lib" "\"start,event=cpu,interval=1ms,threads\"" >&2
         done
-    else
+    elif [[ "$profiler" == jfr ]]; then
         pid="${pids[$leader]}"
         jfr="$OUT_DIR/leader-node$leader.jfr"
         log "profile: leader node $leader (pid $pid) -> $jfr"
-        (sleep 5; jcmd "$pid" JFR.start name=bench settings=profile duration="${secs}s" filename="$jfr" >&2) &
+        (sleep 5; jcmd "$pid" JFR.start name=bench settings="${JFR_SETTINGS:-profile}" duration="${secs}s" filename="$jfr" >&2) &
         starter=$!
     fi
     local began=$SECONDS
@@ -351,7 +365,9 @@ profile() {
         "/proc/${pids[$n]}/status"; done)"
     echo "== CPU seconds per node during the $records-record run (${took}s; node $leader leads the most partitions) =="
     for n in 1 2 3; do
-        printf 'node %s: %.1f s\n' "$n" "$(echo "$(cpu_seconds "${pids[$n]}") - ${cpu0[$n]}" | bc)"
+        printf 'node %s: %.1f s, of which JIT compilers %.1f s\n' "$n" \
+            "$(echo "$(cpu_seconds "${pids[$n]}") - ${cpu0[$n]}" | bc)" \
+            "$(echo "$(jit_seconds "${pids[$n]}") - ${jit0[$n]}" | bc)"
     done
     if [[ "$profiler" == async ]]; then
         for n in 1 2 3; do
@@ -367,6 +383,7 @@ profile() {
             | sort -rn | head -25
         return
     fi
+    [[ "$profiler" == jfr ]] || return 0
     wait "$starter" || true
     for _ in $(seq 1 60); do [[ -s "$jfr" ]] && break; sleep 1; done
     sleep 2
@@ -384,5 +401,5 @@ case "${1:-all}" in
     kafka) setup; run_kafka; report | tee "$OUT_DIR/table.txt" ;;
     profile) setup; profile ;;
     report) OUT_DIR="${2:?usage: run.sh report OUT_DIR}"; report ;;
-    *) sed -n '2,27p' "$0"; exit 2 ;;
+    *) sed -n '2,29p' "$0"; exit 2 ;;
 esac

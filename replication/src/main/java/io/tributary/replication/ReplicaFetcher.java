@@ -1,7 +1,10 @@
 package io.tributary.replication;
 
+import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import io.tributary.metadata.Uuids;
 import io.tributary.proto.replication.PartitionData;
@@ -9,7 +12,6 @@ import io.tributary.proto.replication.PartitionFetch;
 import io.tributary.proto.replication.ReplicaFetchError;
 import io.tributary.proto.replication.ReplicaFetchRequest;
 import io.tributary.proto.replication.ReplicaFetchResponse;
-import io.tributary.proto.replication.ReplicationServiceGrpc;
 import io.tributary.storage.EpochEndOffset;
 import java.util.HashMap;
 import java.util.List;
@@ -60,6 +62,8 @@ final class ReplicaFetcher implements AutoCloseable {
     private final LongSupplier brokerEpoch;
     private final int maxWaitMs;
     private final int maxBytes;
+    /** The replication service's fetch, its answers parsed without copying their records. */
+    private final MethodDescriptor<ReplicaFetchRequest, ReplicaFetchResponse> fetchMethod;
     /** Followed partitions with the leader epoch this node believes in. */
     private final Map<PartitionId, Integer> partitions = new ConcurrentHashMap<>();
     /** Partitions whose last fetch failed -> when they may be fetched again (System.nanoTime based, in ms). */
@@ -95,7 +99,9 @@ final class ReplicaFetcher implements AutoCloseable {
         } else {
             builder.usePlaintext();
         }
-        this.channel = loops.configure(builder).maxInboundMessageSize(Math.max(maxBytes * 2, 4 << 20)).build();
+        int maxAnswerBytes = Math.max(maxBytes * 2, 4 << 20);
+        this.channel = loops.configure(builder).maxInboundMessageSize(maxAnswerBytes).build();
+        this.fetchMethod = FetchAnswerMarshaller.fetchMethod(maxBytes * 2);
         this.replicas = replicas;
         this.scheduler = scheduler;
         this.brokerEpoch = brokerEpoch;
@@ -134,10 +140,12 @@ final class ReplicaFetcher implements AutoCloseable {
         }
         inFlight = Map.of(); // nothing a previous stream asked for may be applied as an answer on this one
         long opened = ++generation;
-        StreamObserver<ReplicaFetchRequest> started = ReplicationServiceGrpc.newStub(channel).fetch(
-                new StreamObserver<>() {
+        StreamObserver<ReplicaFetchRequest> started = ClientCalls.asyncBidiStreamingCall(
+                channel.newCall(fetchMethod, CallOptions.DEFAULT), new StreamObserver<ReplicaFetchResponse>() {
                     @Override
                     public void onNext(ReplicaFetchResponse response) {
+                        // The answer's records are a view of this thread's parse buffer (FetchAnswerMarshaller):
+                        // applied here and not kept.
                         if (generation != opened) {
                             return; // an answer on a stream already replaced
                         }
