@@ -9,7 +9,9 @@ import java.nio.ByteBuffer;
  * (KIP-320), or stored batches from the fetch offset; with the leader's high watermark and log start offset.
  *
  * @param divergingEpoch null unless the follower's log diverges
- * @param records whole stored batches, possibly empty
+ * @param records whole stored batches, possibly empty; on a follower, a view of the buffer the answer was parsed
+ *     into ({@link FetchAnswerMarshaller}), valid only while the answer is being applied: whoever needs the bytes
+ *     later copies them
  */
 public record FetchAnswer(ReplicaFetchError error, long highWatermark, long logStartOffset,
         EpochEndOffset divergingEpoch, ByteBuffer records) {

@@ -28,6 +28,8 @@ import java.nio.ByteBuffer;
  * marshaller, into memory of their own.
  */
 final class FetchAnswerMarshaller implements MethodDescriptor.Marshaller<ReplicaFetchResponse> {
+    /** The largest reuse bound: an answer beyond it is parsed into memory of its own, whatever the config. */
+    static final int MAX_REUSED_BYTES = 16 << 20;
     private static final int MIN_BUFFER = 64 * 1024;
     private static final int COPY_CHUNK = 8 * 1024;
 
@@ -41,8 +43,9 @@ final class FetchAnswerMarshaller implements MethodDescriptor.Marshaller<Replica
     private static final ThreadLocal<ByteBuffer> BUFFERS = new ThreadLocal<>();
 
     FetchAnswerMarshaller(int reuseUpTo) {
-        if (reuseUpTo < 1) {
-            throw new IllegalArgumentException("reuseUpTo must be positive, got " + reuseUpTo);
+        if (reuseUpTo < 1 || reuseUpTo > MAX_REUSED_BYTES) {
+            throw new IllegalArgumentException("reuseUpTo must be in [1, " + MAX_REUSED_BYTES + "], got "
+                    + reuseUpTo);
         }
         this.reuseUpTo = reuseUpTo;
     }

@@ -715,7 +715,8 @@ public final class Partition {
      * Follower: applies the answer of {@code leaderId} in {@code leaderEpoch} to a fetch sent at {@code fetchOffset},
      * if this replica still follows that leader in that epoch from that offset (else STALE, nothing changes):
      * truncates a diverging tail (KIP-320), restarts at the leader's log start if it fell below it, or appends the
-     * batches and takes the leader's high watermark capped at its own log end.
+     * batches and takes the leader's high watermark capped at its own log end. The answer's records are valid only
+     * during this call (see {@link FetchAnswer}): they are appended here, synchronously, and not kept.
      */
     public Applied applyFetch(int leaderId, int leaderEpoch, long fetchOffset, FetchAnswer answer)
             throws IOException {

@@ -3,6 +3,7 @@ package io.tributary.replication;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
@@ -83,6 +84,9 @@ final class ReplicaFetcher implements AutoCloseable {
     private volatile long generation;
     private long endedGeneration;
     private volatile boolean closed;
+    /** When a stream failure was last logged as a warning (nanoTime-based ms); see onError. */
+    private volatile long lastStreamWarnMs = Long.MIN_VALUE / 2;
+    private static final long STREAM_WARN_INTERVAL_MS = 60_000;
 
     /**
      * @param tls mutual TLS towards the leader, or null for plaintext
@@ -99,9 +103,10 @@ final class ReplicaFetcher implements AutoCloseable {
         } else {
             builder.usePlaintext();
         }
-        int maxAnswerBytes = Math.max(maxBytes * 2, 4 << 20);
+        int maxAnswerBytes = (int) Math.min(Integer.MAX_VALUE, Math.max(2L * maxBytes, 4 << 20));
         this.channel = loops.configure(builder).maxInboundMessageSize(maxAnswerBytes).build();
-        this.fetchMethod = FetchAnswerMarshaller.fetchMethod(maxBytes * 2);
+        this.fetchMethod = FetchAnswerMarshaller.fetchMethod(
+                (int) Math.min(2L * maxBytes, FetchAnswerMarshaller.MAX_REUSED_BYTES));
         this.replicas = replicas;
         this.scheduler = scheduler;
         this.brokerEpoch = brokerEpoch;
@@ -159,7 +164,17 @@ final class ReplicaFetcher implements AutoCloseable {
 
                     @Override
                     public void onError(Throwable t) {
-                        log.debug("node={} fetch stream to leader {} failed: {}", nodeId, leaderId, t.toString());
+                        // An unreachable leader is routine (debug); anything else, such as an answer that cannot be
+                        // parsed, would repeat on every new stream: warned, at most once a minute per leader.
+                        long nowMs = System.nanoTime() / 1_000_000L;
+                        if (Status.fromThrowable(t).getCode() != Status.Code.UNAVAILABLE
+                                && nowMs - lastStreamWarnMs >= STREAM_WARN_INTERVAL_MS) {
+                            lastStreamWarnMs = nowMs;
+                            log.warn("node={} fetch stream to leader {} failed: {}", nodeId, leaderId, t.toString());
+                        } else {
+                            log.debug("node={} fetch stream to leader {} failed: {}", nodeId, leaderId,
+                                    t.toString());
+                        }
                         reopenLater(opened);
                     }
 

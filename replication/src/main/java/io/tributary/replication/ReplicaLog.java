@@ -32,7 +32,10 @@ public interface ReplicaLog {
     /** Leader append: validates, assigns offsets from the log end offset, stamps {@code leaderEpoch}. */
     LogAppendResult append(ByteBuffer batches, int leaderEpoch) throws IOException;
 
-    /** Follower append of batches carrying the leader's offsets and epochs, stored unchanged. */
+    /**
+     * Follower append of batches carrying the leader's offsets and epochs, stored unchanged. {@code batches} is valid
+     * only during the call (a view of the fetch answer's parse buffer): an implementation that keeps bytes copies them.
+     */
     void appendAsFollower(ByteBuffer batches) throws IOException;
 
     /** Whole stored batches from {@code offset}, at least one if any, up to {@code maxBytes} otherwise. */

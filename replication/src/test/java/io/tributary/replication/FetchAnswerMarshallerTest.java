@@ -62,6 +62,15 @@ class FetchAnswerMarshallerTest {
         assertThat(parsed.getPartitions(0).getRecords().asReadOnlyByteBuffer().isDirect()).isFalse();
     }
 
+    @Test
+    void theReuseBoundIsCappedWhateverTheFetchSize() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> new FetchAnswerMarshaller(FetchAnswerMarshaller.MAX_REUSED_BYTES + 1))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(FetchAnswerMarshaller.fetchMethod(FetchAnswerMarshaller.MAX_REUSED_BYTES).getFullMethodName())
+                .endsWith("/Fetch");
+    }
+
     private static void assertAliased(ReplicaFetchResponse parsed) {
         for (PartitionData data : parsed.getPartitionsList()) {
             assertThat(data.getRecords().asReadOnlyByteBuffer().isDirect())

@@ -696,6 +696,10 @@ public final class PartitionLog implements Closeable {
         Chunk first = chunks.get(0);
         RecordBatchHeader header = first.length() >= RecordBatchHeader.HEADER_SIZE ? RecordBatchHeader.parse(out, 0)
                 : first.segment().readHeader(first.position());
+        if (header.sizeInBytes() < RecordBatchHeader.HEADER_SIZE) {
+            throw new LogException(LogError.CORRUPT_MESSAGE, "Batch length " + header.sizeInBytes() + " at position "
+                    + first.position() + " of " + first.segment() + " in " + dir.getFileName());
+        }
         if (header.lastOffset() >= limitOffset) {
             return ByteBuffer.allocate(0);
         }

@@ -203,6 +203,10 @@ class AppendAndReadTest {
         assertThatThrownBy(() -> log.read(0, 1 << 20, Long.MAX_VALUE))
                 .isInstanceOfSatisfying(LogException.class,
                         e -> assertThat(e.error()).isEqualTo(LogError.CORRUPT_MESSAGE));
+        // a budget smaller than a header reads the first batch's header on its own: checked the same way
+        assertThatThrownBy(() -> log.read(2, 10, Long.MAX_VALUE))
+                .isInstanceOfSatisfying(LogException.class,
+                        e -> assertThat(e.error()).isEqualTo(LogError.CORRUPT_MESSAGE));
     }
 
     @Test
