@@ -696,10 +696,7 @@ public final class PartitionLog implements Closeable {
         Chunk first = chunks.get(0);
         RecordBatchHeader header = first.length() >= RecordBatchHeader.HEADER_SIZE ? RecordBatchHeader.parse(out, 0)
                 : first.segment().readHeader(first.position());
-        if (header.sizeInBytes() < RecordBatchHeader.HEADER_SIZE) {
-            throw new LogException(LogError.CORRUPT_MESSAGE, "Batch length " + header.sizeInBytes() + " at position "
-                    + first.position() + " of " + first.segment() + " in " + dir.getFileName());
-        }
+        requireBatchSize(header.sizeInBytes(), first.segment(), first.position());
         if (header.lastOffset() >= limitOffset) {
             return ByteBuffer.allocate(0);
         }
@@ -722,11 +719,7 @@ public final class PartitionLog implements Closeable {
             int pos = chunkStart;
             while (chunkEnd - pos >= RecordBatchHeader.HEADER_SIZE) {
                 int size = read.getInt(pos + RecordBatchHeader.BATCH_LENGTH_OFFSET) + RecordBatchHeader.LOG_OVERHEAD;
-                if (size < RecordBatchHeader.HEADER_SIZE) {
-                    throw new LogException(LogError.CORRUPT_MESSAGE, "Batch length " + size + " at position "
-                            + (chunk.position() + pos - chunkStart) + " of " + chunk.segment() + " in "
-                            + dir.getFileName());
-                }
+                requireBatchSize(size, chunk.segment(), chunk.position() + pos - chunkStart);
                 long lastOffset = read.getLong(pos + RecordBatchHeader.BASE_OFFSET_OFFSET)
                         + read.getInt(pos + RecordBatchHeader.LAST_OFFSET_DELTA_OFFSET);
                 if (lastOffset >= limitOffset || size > chunkEnd - pos) {
@@ -741,6 +734,14 @@ public final class PartitionLog implements Closeable {
             chunkStart = chunkEnd;
         }
         return end;
+    }
+
+    /** @throws LogException CORRUPT_MESSAGE if {@code size} (of the batch at {@code position}) no batch can have */
+    private void requireBatchSize(int size, LogSegment segment, int position) {
+        if (size < RecordBatchHeader.HEADER_SIZE) {
+            throw new LogException(LogError.CORRUPT_MESSAGE, "Batch length " + size + " at position " + position
+                    + " of " + segment + " in " + dir.getFileName());
+        }
     }
 
     /** {@link #offsetForTimestamp(long, long)} bounded by the log end offset only. */
