@@ -34,6 +34,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -85,11 +86,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     /** Fetches (consumers' long polls, followers' waits) now waiting in {@link #await}. */
     private final AtomicInteger fetchWaiters = new AtomicInteger();
     private final Map<Integer, ReplicaFetcher> fetchers = new HashMap<>();
-    private final ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "log-maintenance");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledThreadPoolExecutor background = maintenanceThread();
     /**
      * Compaction, apart from retention and flushes: a long clean never delays them. {@code log.cleaner.threads}
      * threads ({@link #startCleaner}); none before it is called.
@@ -688,6 +685,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             }
             PartitionLog partitionLog = PartitionLog.open(dir, logConfig(topic), clock);
             partitionLog.setFlushIntervalMessages(flushIntervalMessages);
+            partitionLog.setFlushExecutor(background); // the roll flush, off the produce and fetch threads
             partitionLog.updateCompaction(compactionConfig(topic));
             partitionLog.updateMessageFormat(messageFormat(topic));
             // The image's role is applied right after; start as a follower of nobody.
@@ -1183,7 +1181,9 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
 
     @Override
     public synchronized void close() {
-        background.shutdownNow();
+        // Not interrupted: an interrupt during a roll flush's fsync would close the segment's file under the log
+        // (ClosedByInterruptException), and its close would then fail without the clean-shutdown marker.
+        background.shutdown();
         ScheduledExecutorService cleanerThreads = cleaner;
         if (cleanerThreads != null) {
             cleanerThreads.shutdownNow();
@@ -1197,6 +1197,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         fetcherLoops.close();
         logLoaders.shutdownNow();
         deleter.shutdown(); // queued deletes still run; any the process does not live to finish, the next start does
+        awaitMaintenance();
         for (Partition p : partitions.values()) {
             try {
                 p.log().close();
@@ -1205,5 +1206,35 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             }
         }
         partitions.clear();
+    }
+
+    /**
+     * The {@code log-maintenance} thread. At shutdown it drops what is queued (roll flushes, the next periodic runs)
+     * and finishes what runs.
+     */
+    private static ScheduledThreadPoolExecutor maintenanceThread() {
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "log-maintenance");
+            t.setDaemon(true);
+            return t;
+        });
+        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        return executor;
+    }
+
+    /**
+     * Waits for the running maintenance task (a roll flush, retention, a flush) to end, at most 30 s; then interrupts
+     * it. Queued tasks are dropped: closing the logs flushes them.
+     */
+    private void awaitMaintenance() {
+        try {
+            if (!background.awaitTermination(30, TimeUnit.SECONDS)) {
+                log.warn("node={} log maintenance still running after 30 s: interrupted", nodeId);
+                background.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            background.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
     }
 }

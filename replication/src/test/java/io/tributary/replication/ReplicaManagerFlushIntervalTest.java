@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code log.flush.interval.messages} reaches every log the node opens: with 1 (the durable mode) a leader append is
  * fsynced (its recovery point at the log end) before the append returns to be acknowledged; with Kafka's default
- * nothing is fsynced by an append.
+ * nothing is fsynced by an append. A roll's flush runs on the node's log maintenance thread and moves the recovery point
+ * to the new segment.
  */
 class ReplicaManagerFlushIntervalTest {
     private static final PartitionId TP = new PartitionId("t", 0);
@@ -41,6 +42,27 @@ class ReplicaManagerFlushIntervalTest {
                 long recoveryPoint = replicas.partition(TP).log().recoveryPoint();
                 assertThat(recoveryPoint).as("interval %d", interval).isEqualTo(interval == 1 ? 2 : 0);
             }
+        }
+    }
+
+    @Test
+    void aRollIsFlushedOffTheAppendAndMovesTheRecoveryPointToTheNewSegment() throws Exception {
+        LogConfig smallSegments = new LogConfig(1024, 3_600_000, -1, -1, 1_048_588, 4096, 10_485_760);
+        try (ReplicaManager replicas = new ReplicaManager(TwoBrokerImages.LEADER, dir.resolve("rolls"), smallSegments,
+                Clock.systemUTC(), ReplicationConfig.DEFAULTS)) {
+            replicas.setController((topicId, partition, proposal) -> new CompletableFuture<>(), () -> 1);
+            replicas.onImage(MetadataImage.EMPTY, TwoBrokerImages.ledByOne(TP, List.of(TwoBrokerImages.LEADER)));
+            var log = replicas.partition(TP).log();
+            while (log.numberOfSegments() < 3) {
+                replicas.appendAsLeader(TP, -1, MemoryRecords.withRecords(Compression.NONE,
+                        new SimpleRecord(new byte[400])).buffer(), 1);
+            }
+            long activeBase = log.segmentBaseOffsets().get(2);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (log.recoveryPoint() < activeBase && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertThat(log.recoveryPoint()).as("flushed up to the active segment, not into it").isEqualTo(activeBase);
         }
     }
 }

@@ -105,8 +105,9 @@ final class LogLoader {
     /**
      * Restores {@code producers} and the leader epoch cache of loaded segments, as Kafka's loader does: snapshots
      * outside [log start offset, log end offset] are deleted (those above refer to a tail that recovery or a
-     * truncation removed); the producer state is the newest readable snapshot at or below the log end offset plus a
-     * replay of the batch headers after it, or a replay of every header if there is none. The leader epoch
+     * truncation removed); the producer state is the newest readable snapshot at or below the log end offset and
+     * {@code maxSnapshotOffset} (after an unclean stop the recovery point: what a flush made durable with the
+     * segments below it) plus a replay of the batch headers after it, or a replay of every header if there is none. The leader epoch
      * checkpoint is used if it agrees with the snapshot's epoch entries continued by those headers; if it is missing,
      * garbled or disagrees, or there is no snapshot, the cache is rebuilt from every batch header (a second walk when
      * there was a snapshot; rare: a crash that lost the checkpoint, or a log written before snapshots existed).
@@ -115,12 +116,13 @@ final class LogLoader {
      */
     static RestoredState restoreState(Path dir, NavigableMap<Long, LogSegment> segments, ProducerSnapshots snapshots,
                                       ProducerStateManager producers, long logStartOffset, long logEndOffset,
-                                      long compactedBelow) throws IOException {
+                                      long maxSnapshotOffset, long compactedBelow) throws IOException {
         Optional<ProducerSnapshots.Snapshot> snapshot;
         try {
             snapshots.deleteBelow(logStartOffset);
             snapshots.deleteAbove(logEndOffset);
-            snapshot = latestMatchingSnapshot(dir, segments, snapshots, logEndOffset);
+            snapshot = latestMatchingSnapshot(dir, segments, snapshots,
+                    Math.min(logEndOffset, maxSnapshotOffset));
         } catch (IOException | RuntimeException e) {
             // A snapshot only saves work: no problem with one may keep the replica offline.
             LOG.warn("Producer snapshots unusable dir={}: the producer state is replayed from the log", dir, e);

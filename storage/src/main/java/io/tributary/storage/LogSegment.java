@@ -25,7 +25,7 @@ import java.util.Optional;
  * lock, with no readers.
  *
  * <p>Lifecycle: created empty or opened from disk ({@link #loadTrusted} or {@link #recover}), appended to while
- * active, {@link #onBecomeInactive} when the next segment is rolled, then read-only until closed or deleted.
+ * active, {@link #markInactive} when the next segment is rolled, then read-only until closed or deleted.
  */
 final class LogSegment {
     static final String LOG_SUFFIX = ".log";
@@ -295,14 +295,17 @@ final class LogSegment {
         return txnIndex().collect(fromOffset, toOffset);
     }
 
-    /** Called when a newer segment becomes active: final time index entry, fsync, indexes to disk. */
-    void onBecomeInactive() throws IOException {
+    /**
+     * Called when a newer segment becomes active: the final time index entry, and no more shared read handle. No
+     * fsync: the caller makes the segment durable ({@link #flush}) when it needs to; the log's roll leaves that to
+     * its roll flush, off the append lock.
+     */
+    void markInactive() {
         dropReadHandle();
         if (size > 0) {
             timeIndex.maybeAppend(maxTimestamp, (int) (nextOffset - 1 - baseOffset));
             indexesDirty = true;
         }
-        flush();
     }
 
     /** fsyncs the log file and writes the indexes if they changed. */

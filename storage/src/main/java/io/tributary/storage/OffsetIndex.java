@@ -9,7 +9,7 @@ import java.util.Arrays;
 /**
  * The sparse offset index of one segment: maps a batch's base offset to its byte position in the segment's
  * {@code .log}, one entry per {@code index.interval.bytes} appended. Kept in memory, written to
- * {@code <base>.index} when the segment is rolled, flushed or closed.
+ * {@code <base>.index} when the segment is flushed (the log's roll flush, a flush) or closed.
  *
  * <p>File layout: {@code entries * 8} bytes, each entry big-endian
  * {@code relativeOffset int32 (baseOffset of a batch - segment base offset) | position int32}; both strictly

@@ -21,6 +21,9 @@ import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.stream.Stream;
@@ -140,9 +143,26 @@ public final class PartitionLog implements Closeable {
     /**
      * Counts truncations (append lock): a clean planned before one must not swap in or checkpoint what it copied, even
      * if the segments it read are still in place (truncated in place, then rolled), as Kafka aborts a clean on
-     * truncation.
+     * truncation. Volatile: a flush reads it under the exclusive lock's read side only ({@link #writeIndexes}).
      */
-    private long truncations;
+    private volatile long truncations;
+    /**
+     * Serialises flushes ({@link #flush}, the roll flush, {@link #maybeFlush}): two must not write the same index
+     * file at once. Lock order: this, then the append lock, then the exclusive lock.
+     */
+    private final ReentrantLock flushLock = new ReentrantLock();
+    /** Where the roll flush runs ({@link #setFlushExecutor}). */
+    private volatile Executor flushExecutor = Runnable::run;
+    /** A roll left the segments below the new one to flush (set under the append lock). */
+    private volatile boolean rollFlushPending;
+    /** A roll flush is on the executor and has not started yet: at most one per log is queued. */
+    private final AtomicBoolean rollFlushQueued = new AtomicBoolean();
+    /**
+     * Rolls so far, and those whose new files a directory fsync covered (append lock): a flush fsyncs the directory
+     * while they differ, even if the recovery point was already at the new segment's base when it rolled.
+     */
+    private long rolls;
+    private long dirSyncedRolls;
     /**
      * Marker offset -> first offset of the transactions whose marker is written here but maybe not replicated: they
      * hold the stable offset back until the high watermark passes the marker. Bounded by the markers above the high
@@ -183,7 +203,7 @@ public final class PartitionLog implements Closeable {
         long startCheckpoint = Checkpoint.read(dir.resolve(LOG_START_OFFSET_FILE), -1);
         var loaded = LogLoader.load(dir, config, cleanShutdown, recoveryPoint, startCheckpoint);
         PartitionLog log = new PartitionLog(dir, config, clock, loaded, ProducerSnapshots.list(dir));
-        log.initialise(startCheckpoint, recoveryPoint);
+        log.initialise(startCheckpoint, recoveryPoint, cleanShutdown);
         Files.deleteIfExists(marker);
         DiskIo.fsyncDirectory(dir);
         LOG.info("Opened partition log dir={} cleanShutdown={} segments={} logStartOffset={} logEndOffset={} "
@@ -192,13 +212,18 @@ public final class PartitionLog implements Closeable {
         return log;
     }
 
-    private void initialise(long startCheckpoint, long recoveryCheckpoint) throws IOException {
+    private void initialise(long startCheckpoint, long recoveryCheckpoint, boolean cleanShutdown) throws IOException {
         LogSegment active = segments.lastEntry().getValue();
         logEndOffset = active.nextOffset();
         logStartOffset = Math.min(Math.max(startCheckpoint, segments.firstKey()), logEndOffset);
         active.startRollClock(clock.millis());
+        // After an unclean stop, a snapshot above the recovery point may be on disk while the segments below it (their
+        // transaction indexes) are not: the roll writes it unforced and only the roll flush forces both. So the
+        // producer state starts from one at or below the recovery point and the headers after it are replayed.
+        long maxSnapshotOffset = cleanShutdown ? Long.MAX_VALUE : recoveryCheckpoint;
         LogLoader.RestoredState restored = LogLoader.restoreState(dir, segments, snapshots, producerState,
-                logStartOffset, logEndOffset, Checkpoint.read(dir.resolve(CLEANER_CHECKPOINT_FILE), 0));
+                logStartOffset, logEndOffset, maxSnapshotOffset,
+                Checkpoint.read(dir.resolve(CLEANER_CHECKPOINT_FILE), 0));
         epochCache = restored.epochCache();
         headersReadAtOpen = restored.headersRead();
         recoveryPoint = logEndOffset; // the loader flushed every segment it walked
@@ -207,7 +232,7 @@ public final class PartitionLog implements Closeable {
         currentSnapshotChanges = producerState.changes();
         try {
             if (logEndOffset > Math.max(restored.snapshotOffset(), logStartOffset)) {
-                takeSnapshot(logEndOffset);
+                takeSnapshot(logEndOffset, true);
             }
             snapshots.retain(segments.navigableKeySet(), logStartOffset);
         } catch (IOException | RuntimeException e) {
@@ -311,6 +336,7 @@ public final class PartitionLog implements Closeable {
                     maxTimestamp, logAppendTimeMs, false);
         } finally {
             appendLock.unlock();
+            afterAppend();
         }
     }
 
@@ -360,6 +386,7 @@ public final class PartitionLog implements Closeable {
             }
         } finally {
             appendLock.unlock();
+            afterAppend();
         }
     }
 
@@ -397,6 +424,7 @@ public final class PartitionLog implements Closeable {
             return new LogAppendResult(stamped.baseOffset(), stamped.lastOffset(), stamped.maxTimestamp(), -1, false);
         } finally {
             appendLock.unlock();
+            afterAppend();
         }
     }
 
@@ -506,19 +534,24 @@ public final class PartitionLog implements Closeable {
         return compaction.compact() ? Math.min(cfg.segmentMs(), compaction.maxCompactionLagMs()) : cfg.segmentMs();
     }
 
-    /** Closes the active segment for writes and starts a new one at {@code baseOffset}. Append lock held. */
+    /**
+     * Closes the active segment for writes and starts a new one at {@code baseOffset}. Append lock held. Nothing is
+     * fsynced here (Kafka's roll neither): the previous segment, its indexes, the snapshot and the new files'
+     * directory entries are made durable by the roll flush ({@link #afterAppend}), without the append lock; until it
+     * is done the recovery point stays where it was, so an unclean start checks those segments batch by batch.
+     */
     private LogSegment roll(long baseOffset, LogConfig cfg) throws IOException {
         LogSegment previous = segments.lastEntry().getValue();
-        previous.onBecomeInactive();
-        // Every batch below baseOffset is on disk now, and the producer state holds exactly those (the batches of
-        // the append that rolls are committed to it after they are written), so this is Kafka's snapshot at roll.
-        takeSnapshot(baseOffset);
+        previous.markInactive();
+        // Every batch below baseOffset is written, and the producer state holds exactly those (the batches of the
+        // append that rolls are committed to it after they are written), so this is Kafka's snapshot at roll. Not
+        // forced: one that a crash garbles is deleted at the next open, one a crash cut the log below is too.
+        takeSnapshot(baseOffset, false);
         LogSegment next = LogSegment.create(dir, baseOffset, cfg.segmentIndexBytes());
         segments.put(baseOffset, next);
         snapshots.retain(segments.navigableKeySet(), logStartOffset);
-        DiskIo.fsyncDirectory(dir);
-        recoveryPoint = baseOffset; // everything before was just fsynced (earlier segments at their own roll)
-        Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+        rolls++;
+        rollFlushPending = true;
         LOG.debug("Rolled segment dir={} previousBase={} previousBytes={} newBase={}", dir, previous.baseOffset(),
                 previous.size(), baseOffset);
         return next;
@@ -527,14 +560,15 @@ public final class PartitionLog implements Closeable {
     /**
      * Writes a producer snapshot at {@code offset}: the producer state and the leader epoch entries that start below
      * it, and the fingerprint of the batch just below it (one index lookup). The producer state must hold exactly
-     * the batches below {@code offset}, and those must be on disk (after a roll's fsync, a flush, or the loader's
-     * recovery). Append lock held.
+     * the batches below {@code offset}, written to the log; {@code force}: the snapshot is fsynced with its directory
+     * entry (else a flush forces it later). Append lock held.
      */
-    private void takeSnapshot(long offset) throws IOException {
+    private void takeSnapshot(long offset, boolean force) throws IOException {
         List<EpochEntry> epochs = epochCache.entries().stream().filter(e -> e.startOffset() < offset).toList();
         RecordBatchHeader last = LogLoader.batchEndingBelow(segments, offset);
         var lastBatch = last == null ? null : ProducerSnapshots.BatchFingerprint.of(last);
-        snapshots.write(new ProducerSnapshots.Snapshot(offset, lastBatch, epochs, producerState.entries().values()));
+        snapshots.write(new ProducerSnapshots.Snapshot(offset, lastBatch, epochs, producerState.entries().values()),
+                force);
         currentSnapshotOffset = offset;
         currentSnapshotChanges = producerState.changes();
     }
@@ -1585,7 +1619,8 @@ public final class PartitionLog implements Closeable {
                     throttle.acquire(written);
                 });
             }
-            copy.onBecomeInactive();
+            copy.markInactive();
+            copy.flush();
             return copy;
         } catch (IOException | InterruptedException | RuntimeException e) {
             copy.closeAndDelete();
@@ -1834,49 +1869,165 @@ public final class PartitionLog implements Closeable {
     }
 
     /**
-     * fsyncs the active segment, writes its indexes, and moves the recovery point to the log end offset it saw at the
-     * start. The fsync runs outside the append lock (appends go on meanwhile); the lock is held only to take the end
-     * offset, then to write the indexes and the recovery point. If a truncation came in between, the recovery point
-     * stays (the bytes below the old end may be other ones); if the log closed, nothing happens.
+     * fsyncs every segment from the recovery point to the log end offset it saw at the start, writes their indexes,
+     * and moves the recovery point to that offset. The fsyncs run outside the append lock (appends go on meanwhile);
+     * the lock is held only to take the end offset, then to write the active segment's indexes and the recovery
+     * point. If a truncation came in between, the recovery point stays (the bytes below the old end may be other
+     * ones); if the log closed, nothing happens.
      */
     public void flush() throws IOException {
-        FlushPlan plan = planFlush();
-        if (forceLog(plan)) {
-            completeFlush(plan);
+        flushTo(true);
+    }
+
+    /**
+     * Where the roll flush runs: after a roll, the segments below the new one are fsynced with their indexes, the
+     * roll's snapshot and the directory, and the recovery point moves to the new segment's base (Kafka's
+     * {@code flush-log} task at roll). By default on the appending thread, once it has released the append lock;
+     * a broker gives its log maintenance thread. At most one roll flush per log is queued at a time.
+     */
+    public void setFlushExecutor(Executor executor) {
+        this.flushExecutor = Objects.requireNonNull(executor, "executor");
+    }
+
+    /** After an append released the append lock: queues the roll flush if a roll left one to do. */
+    private void afterAppend() {
+        if (rollFlushPending && rollFlushQueued.compareAndSet(false, true)) {
+            try {
+                flushExecutor.execute(this::rollFlush);
+            } catch (RejectedExecutionException shuttingDown) {
+                rollFlushQueued.set(false); // close() flushes everything
+            }
         }
     }
 
-    /** What one {@link #flush} makes durable: the active segment and the log end offset when it started. */
-    record FlushPlan(LogSegment active, long end, long truncations) {}
+    private void rollFlush() {
+        rollFlushQueued.set(false);
+        rollFlushPending = false; // a roll from here on queues another
+        try {
+            if (!flushTo(false) && !closed) {
+                rollFlushPending = true; // segments changed under it twice: the next append queues it again
+            }
+        } catch (IOException | RuntimeException e) {
+            if (!closed) {
+                LOG.warn("Roll flush failed dir={}: the recovery point stays at {}, the segments from there are "
+                        + "checked batch by batch if the node stops uncleanly", dir, recoveryPoint, e);
+            }
+        }
+    }
 
-    /** Flush phase 1, under the append lock: what to make durable. */
-    FlushPlan planFlush() {
+    /**
+     * One flush: to the log end offset with the active segment ({@code withActive}), or to the active segment's base
+     * (the roll flush). A segment closed between the phases (compacted, deleted by retention) leaves the recovery
+     * point where it was; the flush is planned again once, since the segments that replaced it are durable already.
+     * False if the second plan failed too.
+     */
+    private boolean flushTo(boolean withActive) throws IOException {
+        flushLock.lock();
+        try {
+            for (int attempt = 0; attempt < 2; attempt++) {
+                FlushPlan plan = planFlush(withActive);
+                if (plan == null) {
+                    return true;
+                }
+                if (forceFiles(plan) && writeIndexes(plan)) {
+                    if (plan.syncDirectory()) {
+                        DiskIo.fsyncDirectory(dir); // the rolls' new files, the snapshots, the index renames
+                    }
+                    completeFlush(plan);
+                    return true;
+                }
+            }
+            return false;
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    /**
+     * What one flush makes durable: the segments that may hold bytes at or above the recovery point ({@code inactive}
+     * ones, and the {@code active} one or null), the snapshots written since, and the offset the recovery point moves
+     * to.
+     */
+    record FlushPlan(List<LogSegment> inactive, LogSegment active, List<Path> snapshotFiles, long end,
+                     long truncations, long rolls, boolean syncDirectory) {}
+
+    /** Flush phase 1, under the append lock: what to make durable; null if the log is closed or nothing is due. */
+    FlushPlan planFlush(boolean withActive) {
         appendLock.lock();
         try {
-            ensureOpen();
-            return new FlushPlan(segments.lastEntry().getValue(), logEndOffset, truncations);
+            if (closed) {
+                return null;
+            }
+            LogSegment active = segments.lastEntry().getValue();
+            Long from = segments.floorKey(recoveryPoint);
+            List<LogSegment> inactive = new ArrayList<>(
+                    segments.subMap(from == null ? segments.firstKey() : from, true, active.baseOffset(), false)
+                            .values());
+            long end = withActive ? logEndOffset : active.baseOffset();
+            // A roll's snapshot may sit at the recovery point itself (a flush reached the roll's offset first)
+            List<Path> snapshotFiles = snapshots.filesBetween(recoveryPoint - 1, end);
+            boolean syncDirectory = rolls != dirSyncedRolls || !inactive.isEmpty() || !snapshotFiles.isEmpty();
+            if (!withActive && inactive.isEmpty() && !syncDirectory) {
+                return null; // a flush since the roll did it
+            }
+            return new FlushPlan(inactive, withActive ? active : null, snapshotFiles, end, truncations, rolls,
+                    syncDirectory);
         } finally {
             appendLock.unlock();
         }
     }
 
     /**
-     * Flush phase 2, without the lock: the fsync of the log file, the slow part, while appends and follower fetches go
-     * on. Every batch below the plan's end was written to this file before phase 1 (a roll since then fsynced it
-     * anyway). False if the segment was deleted (a full truncation) or the log closed meanwhile.
+     * Flush phase 2, without the lock: the fsyncs of the log files (the slow part, while appends, reads and follower
+     * fetches go on) and of the snapshots. Every batch below the plan's end was written to these files before phase
+     * 1. False if a segment was closed meanwhile (a truncation, retention, compaction or the log's close). After
+     * phase 3, the directory is fsynced if the plan says so (its rolls' new files, the snapshots, the index renames).
      */
-    boolean forceLog(FlushPlan plan) throws IOException {
+    boolean forceFiles(FlushPlan plan) throws IOException {
         try {
-            plan.active().forceLog();
-            return true;
+            for (LogSegment segment : plan.inactive()) {
+                segment.forceLog();
+            }
+            if (plan.active() != null) {
+                plan.active().forceLog();
+            }
         } catch (java.nio.channels.ClosedChannelException gone) {
             return false;
+        }
+        ProducerSnapshots.force(plan.snapshotFiles());
+        return true;
+    }
+
+    /**
+     * Flush phase 3, under the exclusive lock's read side (reads go on, appends too): the indexes of the inactive
+     * segments. Nothing changes an inactive segment's indexes without the exclusive lock (truncation, compaction's
+     * swap, deletion and close take it), so they are written whole here; false, writing nothing, if a truncation
+     * came after the plan (a segment may be the active one again) or the log closed.
+     */
+    boolean writeIndexes(FlushPlan plan) throws IOException {
+        if (plan.inactive().isEmpty()) {
+            return true;
+        }
+        readersLock.readLock().lock();
+        try {
+            if (closed || truncations != plan.truncations()) {
+                return false;
+            }
+            for (LogSegment segment : plan.inactive()) {
+                if (segments.get(segment.baseOffset()) != segment) {
+                    return false; // replaced by compaction
+                }
+                segment.flushIndexes();
+            }
+            return true;
+        } finally {
+            readersLock.readLock().unlock();
         }
     }
 
     /**
-     * Flush phase 3, under the lock again: the indexes, then the recovery point, unless a truncation came in between
-     * (the bytes below the plan's end may then be other, unforced ones) or the log closed.
+     * Flush phase 4, under the append lock again: the active segment's indexes, then the recovery point, unless a
+     * truncation came in between (the bytes below the plan's end may then be other, unforced ones) or the log closed.
      */
     void completeFlush(FlushPlan plan) throws IOException {
         appendLock.lock();
@@ -1884,8 +2035,13 @@ public final class PartitionLog implements Closeable {
             if (closed || truncations != plan.truncations()) {
                 return;
             }
-            if (segments.lastEntry().getValue() == plan.active()) {
+            // Also if it rolled since the plan: the recovery point moves past it now, so no later flush covers it.
+            // Its indexes change only under the exclusive lock once inactive, and truncation is excluded above.
+            if (plan.active() != null && segments.get(plan.active().baseOffset()) == plan.active()) {
                 plan.active().flushIndexes();
+            }
+            if (plan.syncDirectory()) {
+                dirSyncedRolls = Math.max(dirSyncedRolls, plan.rolls());
             }
             if (plan.end() > recoveryPoint) {
                 recoveryPoint = plan.end();
@@ -1906,8 +2062,15 @@ public final class PartitionLog implements Closeable {
         }
     }
 
+    /** fsyncs every segment from the recovery point with its indexes, and the snapshots since. Both locks held. */
     private void flushLocked() throws IOException {
-        segments.lastEntry().getValue().flush();
+        Long from = segments.floorKey(recoveryPoint);
+        for (LogSegment segment : segments.tailMap(from == null ? segments.firstKey() : from, true).values()) {
+            segment.flush();
+        }
+        ProducerSnapshots.force(snapshots.filesBetween(recoveryPoint - 1, logEndOffset));
+        DiskIo.fsyncDirectory(dir);
+        dirSyncedRolls = rolls;
         if (recoveryPoint != logEndOffset) {
             recoveryPoint = logEndOffset;
             Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
@@ -1972,7 +2135,7 @@ public final class PartitionLog implements Closeable {
                 boolean current = currentSnapshotOffset == logEndOffset && snapshots.contains(logEndOffset)
                         && currentSnapshotChanges == producerState.changes();
                 if (!current && logEndOffset > logStartOffset) {
-                    takeSnapshot(logEndOffset);
+                    takeSnapshot(logEndOffset, true);
                     snapshots.retain(segments.navigableKeySet(), logStartOffset);
                 }
                 Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);

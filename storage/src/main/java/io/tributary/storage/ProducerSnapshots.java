@@ -3,10 +3,12 @@ package io.tributary.storage;
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -43,9 +45,10 @@ import org.slf4j.LoggerFactory;
  *                             then per cached batch, oldest first:
  *                               firstSeq int32, lastSeq int32, firstOffset int64, lastOffset int64
  * </pre>
- * A snapshot is written only when every batch below its offset is on disk, atomically (temporary file, fsync,
- * rename, directory fsync): at a segment roll (at the new segment's base offset), on clean close and at the end of
- * an open that replayed headers (at the log end offset). A file with another version, a bad CRC, or content that
+ * A snapshot is written atomically (temporary file, fsync, rename, directory fsync) on clean close and at the end
+ * of an open that replayed headers (at the log end offset), when every batch below it is on disk; at a segment roll
+ * (at the new segment's base offset) without the fsyncs, which the log's roll flush does with the segments below
+ * it. After an unclean stop, the loader uses none above the recovery point. A file with another version, a bad CRC, or content that
  * does not parse is ignored and deleted (WARN, as Kafka does): the state then comes from an older snapshot or from
  * the log itself. Nothing here ever deletes log data.
  *
@@ -165,11 +168,46 @@ final class ProducerSnapshots {
         return offsets.contains(offset);
     }
 
-    /** Writes {@code snapshot} atomically and durably: temporary file, fsync, rename, directory fsync. */
-    void write(Snapshot snapshot) throws IOException {
-        DiskIo.writeAtomically(file(dir, snapshot.offset()), encode(snapshot));
-        DiskIo.fsyncDirectory(dir);
+    /**
+     * Writes {@code snapshot} atomically (temporary file, rename), and with {@code force} durably: the file fsynced
+     * before the rename, then the directory. Unforced, a crash may leave it garbled or empty (deleted at the next
+     * load) or missing, until {@link #force} of it and a directory fsync.
+     */
+    void write(Snapshot snapshot, boolean force) throws IOException {
+        Path file = file(dir, snapshot.offset());
+        if (force) {
+            DiskIo.writeAtomically(file, encode(snapshot));
+            DiskIo.fsyncDirectory(dir);
+        } else {
+            DiskIo.replaceUnforced(file, encode(snapshot));
+        }
         offsets.add(snapshot.offset());
+    }
+
+    /**
+     * fsyncs the snapshot files of {@code files} that still exist (one deleted since is skipped); the caller fsyncs
+     * the directory after. Needs no lock.
+     */
+    static void force(List<Path> files) throws IOException {
+        for (Path file : files) {
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                channel.force(true);
+            } catch (NoSuchFileException deleted) {
+                // retained away or truncated since: nothing to make durable
+            }
+        }
+    }
+
+    /** The files of the snapshots at offsets in ({@code fromExclusive}, {@code toInclusive}]. */
+    List<Path> filesBetween(long fromExclusive, long toInclusive) {
+        if (toInclusive <= fromExclusive) {
+            return List.of();
+        }
+        List<Path> files = new ArrayList<>();
+        for (long offset : offsets.subSet(fromExclusive, false, toInclusive, true)) {
+            files.add(file(dir, offset));
+        }
+        return files;
     }
 
     /**

@@ -11,8 +11,8 @@ import java.util.Arrays;
  * record of the segment at an offset {@code <= base + o} has a timestamp {@code <= T}; so a search for the first
  * record with timestamp {@code >= t} may start after the last entry with {@code T < t}. Entries are added with
  * offset index entries (every {@code index.interval.bytes}) when the segment's largest timestamp has grown, and
- * once more when the segment stops being active. Kept in memory; written to {@code <base>.timeindex} on roll,
- * flush and close.
+ * once more when the segment stops being active. Kept in memory; written to {@code <base>.timeindex} by the
+ * log's roll flush, a flush and close.
  *
  * <p>File layout: {@code entries * 12} bytes, each entry big-endian
  * {@code timestamp int64 | relativeOffset int32}; timestamps and offsets strictly increasing.
