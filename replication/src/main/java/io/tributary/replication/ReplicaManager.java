@@ -1104,6 +1104,9 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
 
     private void applyRetention() {
         for (Partition p : partitions.values()) {
+            if (background.isShutdown()) {
+                return; // closing: the logs are closed next
+            }
             try {
                 int deleted = p.log().deleteRetainedSegments();
                 if (deleted > 0) {
@@ -1171,6 +1174,9 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
 
     private void flushAll() {
         for (Partition p : partitions.values()) {
+            if (background.isShutdown()) {
+                return; // closing: closing the logs flushes them
+            }
             try {
                 p.log().flush();
             } catch (IOException | RuntimeException e) {
@@ -1223,17 +1229,17 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     }
 
     /**
-     * Waits for the running maintenance task (a roll flush, retention, a flush) to end, at most 30 s; then interrupts
-     * it. Queued tasks are dropped: closing the logs flushes them.
+     * Waits for the running maintenance task (a roll flush, retention, a flush; the periodic ones stop between
+     * partitions) to end, at most 30 s. Never interrupts it: an interrupt during file I/O closes the log's file under
+     * it. After 30 s the logs are closed anyway: a flush or retention still running on one then finds it closed.
+     * Queued tasks are dropped: closing the logs flushes them.
      */
     private void awaitMaintenance() {
         try {
             if (!background.awaitTermination(30, TimeUnit.SECONDS)) {
-                log.warn("node={} log maintenance still running after 30 s: interrupted", nodeId);
-                background.shutdownNow();
+                log.warn("node={} log maintenance still running after 30 s: closing the logs under it", nodeId);
             }
         } catch (InterruptedException e) {
-            background.shutdownNow();
             Thread.currentThread().interrupt();
         }
     }

@@ -5,6 +5,8 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -158,11 +160,12 @@ public final class PartitionLog implements Closeable {
     /** A roll flush is on the executor and has not started yet: at most one per log is queued. */
     private final AtomicBoolean rollFlushQueued = new AtomicBoolean();
     /**
-     * Rolls so far, and those whose new files a directory fsync covered (append lock): a flush fsyncs the directory
-     * while they differ, even if the recovery point was already at the new segment's base when it rolled.
+     * Changes to the directory so far (a roll's new files, an aborted transaction's index file), and those a
+     * directory fsync covered (append lock): a flush fsyncs the directory while they differ, even if the recovery
+     * point was already at the new segment's base when it rolled.
      */
-    private long rolls;
-    private long dirSyncedRolls;
+    private long dirChanges;
+    private long dirSyncedChanges;
     /**
      * Marker offset -> first offset of the transactions whose marker is written here but maybe not replicated: they
      * hold the stable offset back until the high watermark passes the marker. Bounded by the markers above the high
@@ -234,7 +237,7 @@ public final class PartitionLog implements Closeable {
             if (logEndOffset > Math.max(restored.snapshotOffset(), logStartOffset)) {
                 takeSnapshot(logEndOffset, true);
             }
-            snapshots.retain(segments.navigableKeySet(), logStartOffset);
+            snapshots.retain(segments.navigableKeySet(), logStartOffset, recoveryPoint);
         } catch (IOException | RuntimeException e) {
             // ENOSPC, EACCES...: the log is whole without it; the next open replays the headers again.
             LOG.warn("Cannot write or trim the producer snapshots at open dir={} logEndOffset={}", dir, logEndOffset,
@@ -438,6 +441,7 @@ public final class PartitionLog implements Closeable {
             long lastStable = producerState.firstUnstableOffsetWithout(txn.firstOffset()).orElse(txn.lastOffset() + 1);
             segments.lastEntry().getValue().appendAbortedTxn(new AbortedTxn(txn.producerId(), txn.firstOffset(),
                     txn.lastOffset(), Math.min(lastStable, txn.lastOffset() + 1)));
+            dirChanges++; // the segment's transaction index file may be new
         }
         unreplicatedTxns.put(txn.lastOffset(), txn.firstOffset());
     }
@@ -549,8 +553,8 @@ public final class PartitionLog implements Closeable {
         takeSnapshot(baseOffset, false);
         LogSegment next = LogSegment.create(dir, baseOffset, cfg.segmentIndexBytes());
         segments.put(baseOffset, next);
-        snapshots.retain(segments.navigableKeySet(), logStartOffset);
-        rolls++;
+        snapshots.retain(segments.navigableKeySet(), logStartOffset, recoveryPoint);
+        dirChanges++;
         rollFlushPending = true;
         LOG.debug("Rolled segment dir={} previousBase={} previousBytes={} newBase={}", dir, previous.baseOffset(),
                 previous.size(), baseOffset);
@@ -1080,7 +1084,7 @@ public final class PartitionLog implements Closeable {
                 logStartOffset = Math.max(logStartOffset, segments.firstKey());
                 producerState.truncateHead(logStartOffset);
                 epochCache.truncateFromStart(logStartOffset);
-                snapshots.retain(segments.navigableKeySet(), logStartOffset);
+                snapshots.retain(segments.navigableKeySet(), logStartOffset, recoveryPoint);
                 Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
                 DiskIo.fsyncDirectory(dir);
                 LOG.info("Deleted segments by retention dir={} segments={} bytes={} logStartOffset={}", dir,
@@ -1138,7 +1142,7 @@ public final class PartitionLog implements Closeable {
                 }
                 producerState.truncateHead(logStartOffset);
                 epochCache.truncateFromStart(logStartOffset);
-                snapshots.retain(segments.navigableKeySet(), logStartOffset);
+                snapshots.retain(segments.navigableKeySet(), logStartOffset, recoveryPoint);
                 DiskIo.fsyncDirectory(dir);
                 LOG.info("Moved the log start offset dir={} logStartOffset={} segmentsDeleted={} bytes={}", dir,
                         logStartOffset, below.size(), bytes);
@@ -1876,7 +1880,9 @@ public final class PartitionLog implements Closeable {
      * ones); if the log closed, nothing happens.
      */
     public void flush() throws IOException {
-        flushTo(true);
+        if (!flushTo(true) && !closed) {
+            throw new IOException("Flush of " + dir + " did not complete: the log was truncated during two attempts");
+        }
     }
 
     /**
@@ -1917,9 +1923,10 @@ public final class PartitionLog implements Closeable {
 
     /**
      * One flush: to the log end offset with the active segment ({@code withActive}), or to the active segment's base
-     * (the roll flush). A segment closed between the phases (compacted, deleted by retention) leaves the recovery
-     * point where it was; the flush is planned again once, since the segments that replaced it are durable already.
-     * False if the second plan failed too.
+     * (the roll flush). An inactive segment closed between the phases (deleted by retention, or replaced by
+     * compaction, whose copies are durable before they are swapped in) is skipped. A truncation in between (the
+     * active segment deleted, or the truncation counter moved) leaves the recovery point where it was, and the flush
+     * is planned again once. False if the second attempt failed too.
      */
     private boolean flushTo(boolean withActive) throws IOException {
         flushLock.lock();
@@ -1933,8 +1940,12 @@ public final class PartitionLog implements Closeable {
                     if (plan.syncDirectory()) {
                         DiskIo.fsyncDirectory(dir); // the rolls' new files, the snapshots, the index renames
                     }
-                    completeFlush(plan);
-                    return true;
+                    if (completeFlush(plan)) {
+                        return true;
+                    }
+                }
+                if (closed) {
+                    return true; // close flushed everything
                 }
             }
             return false;
@@ -1949,7 +1960,7 @@ public final class PartitionLog implements Closeable {
      * to.
      */
     record FlushPlan(List<LogSegment> inactive, LogSegment active, List<Path> snapshotFiles, long end,
-                     long truncations, long rolls, boolean syncDirectory) {}
+                     long truncations, long dirChanges, boolean syncDirectory) {}
 
     /** Flush phase 1, under the append lock: what to make durable; null if the log is closed or nothing is due. */
     FlushPlan planFlush(boolean withActive) {
@@ -1966,11 +1977,11 @@ public final class PartitionLog implements Closeable {
             long end = withActive ? logEndOffset : active.baseOffset();
             // A roll's snapshot may sit at the recovery point itself (a flush reached the roll's offset first)
             List<Path> snapshotFiles = snapshots.filesBetween(recoveryPoint - 1, end);
-            boolean syncDirectory = rolls != dirSyncedRolls || !inactive.isEmpty() || !snapshotFiles.isEmpty();
-            if (!withActive && inactive.isEmpty() && !syncDirectory) {
+            boolean syncDirectory = dirChanges != dirSyncedChanges || !inactive.isEmpty() || !snapshotFiles.isEmpty();
+            if (!withActive && !syncDirectory) {
                 return null; // a flush since the roll did it
             }
-            return new FlushPlan(inactive, withActive ? active : null, snapshotFiles, end, truncations, rolls,
+            return new FlushPlan(inactive, withActive ? active : null, snapshotFiles, end, truncations, dirChanges,
                     syncDirectory);
         } finally {
             appendLock.unlock();
@@ -1980,19 +1991,28 @@ public final class PartitionLog implements Closeable {
     /**
      * Flush phase 2, without the lock: the fsyncs of the log files (the slow part, while appends, reads and follower
      * fetches go on) and of the snapshots. Every batch below the plan's end was written to these files before phase
-     * 1. False if a segment was closed meanwhile (a truncation, retention, compaction or the log's close). After
+     * 1. An inactive segment closed meanwhile is skipped; false if the active one was (a full truncation or the log's
+     * close). After
      * phase 3, the directory is fsynced if the plan says so (its rolls' new files, the snapshots, the index renames).
      */
     boolean forceFiles(FlushPlan plan) throws IOException {
-        try {
-            for (LogSegment segment : plan.inactive()) {
+        for (LogSegment segment : plan.inactive()) {
+            try {
                 segment.forceLog();
+            } catch (ClosedByInterruptException interrupted) {
+                throw interrupted;
+            } catch (ClosedChannelException gone) {
+                // deleted by retention or replaced by compaction: nothing of it to make durable
             }
-            if (plan.active() != null) {
+        }
+        if (plan.active() != null) {
+            try {
                 plan.active().forceLog();
+            } catch (ClosedByInterruptException interrupted) {
+                throw interrupted;
+            } catch (ClosedChannelException gone) {
+                return false; // a full truncation or the log's close
             }
-        } catch (java.nio.channels.ClosedChannelException gone) {
-            return false;
         }
         ProducerSnapshots.force(plan.snapshotFiles());
         return true;
@@ -2001,8 +2021,9 @@ public final class PartitionLog implements Closeable {
     /**
      * Flush phase 3, under the exclusive lock's read side (reads go on, appends too): the indexes of the inactive
      * segments. Nothing changes an inactive segment's indexes without the exclusive lock (truncation, compaction's
-     * swap, deletion and close take it), so they are written whole here; false, writing nothing, if a truncation
-     * came after the plan (a segment may be the active one again) or the log closed.
+     * swap, deletion and close take it), so they are written whole here; a segment no longer in the log (retention,
+     * compaction) is skipped. False if a truncation came after the plan (a segment may be the active one again) or
+     * the log closed; those whose indexes were written before are still whole and consistent.
      */
     boolean writeIndexes(FlushPlan plan) throws IOException {
         if (plan.inactive().isEmpty()) {
@@ -2014,10 +2035,9 @@ public final class PartitionLog implements Closeable {
                 return false;
             }
             for (LogSegment segment : plan.inactive()) {
-                if (segments.get(segment.baseOffset()) != segment) {
-                    return false; // replaced by compaction
+                if (segments.get(segment.baseOffset()) == segment) {
+                    segment.flushIndexes();
                 }
-                segment.flushIndexes();
             }
             return true;
         } finally {
@@ -2027,13 +2047,14 @@ public final class PartitionLog implements Closeable {
 
     /**
      * Flush phase 4, under the append lock again: the active segment's indexes, then the recovery point, unless a
-     * truncation came in between (the bytes below the plan's end may then be other, unforced ones) or the log closed.
+     * truncation came in between (the bytes below the plan's end may then be other, unforced ones) or the log closed
+     * (then false).
      */
-    void completeFlush(FlushPlan plan) throws IOException {
+    boolean completeFlush(FlushPlan plan) throws IOException {
         appendLock.lock();
         try {
             if (closed || truncations != plan.truncations()) {
-                return;
+                return false;
             }
             // Also if it rolled since the plan: the recovery point moves past it now, so no later flush covers it.
             // Its indexes change only under the exclusive lock once inactive, and truncation is excluded above.
@@ -2041,12 +2062,13 @@ public final class PartitionLog implements Closeable {
                 plan.active().flushIndexes();
             }
             if (plan.syncDirectory()) {
-                dirSyncedRolls = Math.max(dirSyncedRolls, plan.rolls());
+                dirSyncedChanges = Math.max(dirSyncedChanges, plan.dirChanges());
             }
             if (plan.end() > recoveryPoint) {
                 recoveryPoint = plan.end();
                 Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
             }
+            return true;
         } finally {
             appendLock.unlock();
         }
@@ -2070,7 +2092,7 @@ public final class PartitionLog implements Closeable {
         }
         ProducerSnapshots.force(snapshots.filesBetween(recoveryPoint - 1, logEndOffset));
         DiskIo.fsyncDirectory(dir);
-        dirSyncedRolls = rolls;
+        dirSyncedChanges = dirChanges;
         if (recoveryPoint != logEndOffset) {
             recoveryPoint = logEndOffset;
             Checkpoint.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
@@ -2136,7 +2158,7 @@ public final class PartitionLog implements Closeable {
                         && currentSnapshotChanges == producerState.changes();
                 if (!current && logEndOffset > logStartOffset) {
                     takeSnapshot(logEndOffset, true);
-                    snapshots.retain(segments.navigableKeySet(), logStartOffset);
+                    snapshots.retain(segments.navigableKeySet(), logStartOffset, recoveryPoint);
                 }
                 Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
                 for (LogSegment segment : segments.values()) {

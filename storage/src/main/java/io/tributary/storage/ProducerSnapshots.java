@@ -12,6 +12,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
 import java.util.NavigableSet;
 import java.util.Optional;
 import java.util.TreeSet;
@@ -280,16 +281,18 @@ final class ProducerSnapshots {
 
     /**
      * Applies the bound: deletes the snapshots below {@code logStartOffset}, and every snapshot that is neither the
-     * newest nor at the base offset of one of the last {@value #RETAINED_SEGMENT_SNAPSHOTS} segments. Those cover a
-     * restart (the newest) and a follower truncation into the last two segments; a deeper truncation replays the
-     * log from its start.
+     * newest nor at the base offset of one of the last {@value #RETAINED_SEGMENT_SNAPSHOTS} segments nor the newest
+     * at or below {@code recoveryPoint}. Those cover a restart (the newest; after an unclean stop the one at or below
+     * the recovery point, as Kafka keeps it) and a follower truncation into the last two segments; a deeper
+     * truncation replays the log from its start.
      */
-    void retain(NavigableSet<Long> segmentBaseOffsets, long logStartOffset) throws IOException {
+    void retain(NavigableSet<Long> segmentBaseOffsets, long logStartOffset, long recoveryPoint) throws IOException {
         deleteBelow(logStartOffset);
         if (offsets.isEmpty()) {
             return;
         }
         long newest = offsets.last();
+        Long durable = offsets.floor(recoveryPoint);
         List<Long> keptBases = new ArrayList<>();
         for (long base : segmentBaseOffsets.descendingSet()) {
             if (keptBases.size() == RETAINED_SEGMENT_SNAPSHOTS) {
@@ -298,7 +301,7 @@ final class ProducerSnapshots {
             keptBases.add(base);
         }
         for (long offset : new ArrayList<>(offsets)) {
-            if (offset != newest && !keptBases.contains(offset)) {
+            if (offset != newest && !keptBases.contains(offset) && !Objects.equals(durable, offset)) {
                 delete(offset);
             }
         }

@@ -242,4 +242,44 @@ class FlushTest {
             assertThat(file(rollDir, 0, LogSegment.TIME_INDEX_SUFFIX)).isNotEmptyFile();
         }
     }
+
+    @Test
+    void aSegmentDeletedDuringTheFlushIsSkippedAndTheFlushCompletes() throws Exception {
+        Path rollDir = dir.resolve("rolling");
+        try (PartitionLog rolling = openWithQueuedFlushes(rollDir)) {
+            appendUntil(rolling, 3);
+            List<Long> bases = rolling.segmentBaseOffsets();
+            PartitionLog.FlushPlan plan = rolling.planFlush(true);
+            assertThat(plan.inactive()).hasSize(2);
+            // DeleteRecords (or retention) removes the first segment between the plan and the fsyncs
+            rolling.advanceLogStartOffset(bases.get(1));
+            assertThat(rolling.segmentBaseOffsets()).doesNotContain(bases.get(0));
+
+            assertThat(rolling.forceFiles(plan)).isTrue();
+            assertThat(rolling.writeIndexes(plan)).isTrue();
+            assertThat(rolling.completeFlush(plan)).isTrue();
+            assertThat(rolling.recoveryPoint()).isEqualTo(plan.end());
+            assertThat(file(rollDir, bases.get(1), LogSegment.INDEX_SUFFIX)).isNotEmptyFile();
+        }
+    }
+
+    @Test
+    void theSnapshotAtOrBelowTheRecoveryPointOutlivesLaterRollsBeforeTheirFlush() throws Exception {
+        Path rollDir = dir.resolve("rolling");
+        try (PartitionLog rolling = openWithQueuedFlushes(rollDir)) {
+            appendUntil(rolling, 2);
+            queued.remove(0).run();
+            long flushedBase = rolling.segmentBaseOffsets().get(1);
+            assertThat(rolling.recoveryPoint()).isEqualTo(flushedBase);
+            appendUntil(rolling, 6); // four rolls, their flush not run: only the last two bases' snapshots and this
+            long end = rolling.logEndOffset();
+
+            try (PartitionLog recovered = PartitionLog.open(copyDir(rollDir, dir.resolve("crash")), SMALL_SEGMENTS,
+                    clock)) {
+                assertThat(recovered.logEndOffset()).isEqualTo(end);
+                assertThat(recovered.headersReadAtOpen()).as("replayed from the snapshot at the recovery point")
+                        .isEqualTo((end - flushedBase) / 3);
+            }
+        }
+    }
 }
