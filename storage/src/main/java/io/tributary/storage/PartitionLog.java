@@ -1992,8 +1992,8 @@ public final class PartitionLog implements Closeable {
      * Flush phase 2, without the lock: the fsyncs of the log files (the slow part, while appends, reads and follower
      * fetches go on) and of the snapshots. Every batch below the plan's end was written to these files before phase
      * 1. An inactive segment closed meanwhile is skipped; false if the active one was (a full truncation or the log's
-     * close). After
-     * phase 3, the directory is fsynced if the plan says so (its rolls' new files, the snapshots, the index renames).
+     * close). After phase 3, the directory is fsynced if the plan says so (its rolls' new files, the snapshots, the
+     * index renames).
      */
     boolean forceFiles(FlushPlan plan) throws IOException {
         for (LogSegment segment : plan.inactive()) {
