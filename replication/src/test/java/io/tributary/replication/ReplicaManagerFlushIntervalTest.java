@@ -17,8 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code log.flush.interval.messages} reaches every log the node opens: with 1 (the durable mode) a leader append is
  * fsynced (its recovery point at the log end) before the append returns to be acknowledged; with Kafka's default
- * nothing is fsynced by an append. A roll's flush runs on the node's log maintenance thread and moves the recovery point
- * to the new segment.
+ * nothing is fsynced by an append. A roll's flush runs on the node's log maintenance thread and moves the recovery
+ * point to the new segment.
  */
 class ReplicaManagerFlushIntervalTest {
     private static final PartitionId TP = new PartitionId("t", 0);

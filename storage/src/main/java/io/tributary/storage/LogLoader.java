@@ -107,10 +107,11 @@ final class LogLoader {
      * outside [log start offset, log end offset] are deleted (those above refer to a tail that recovery or a
      * truncation removed); the producer state is the newest readable snapshot at or below the log end offset and
      * {@code maxSnapshotOffset} (after an unclean stop the recovery point: what a flush made durable with the
-     * segments below it) plus a replay of the batch headers after it, or a replay of every header if there is none. The leader epoch
-     * checkpoint is used if it agrees with the snapshot's epoch entries continued by those headers; if it is missing,
-     * garbled or disagrees, or there is no snapshot, the cache is rebuilt from every batch header (a second walk when
-     * there was a snapshot; rare: a crash that lost the checkpoint, or a log written before snapshots existed).
+     * segments below it) plus a replay of the batch headers after it, or a replay of every header if there is none.
+     * The leader epoch checkpoint is used if it agrees with the snapshot's epoch entries continued by those headers;
+     * if it is missing, garbled or disagrees, or there is no snapshot, the cache is rebuilt from every batch header (a
+     * second walk when there was a snapshot; rare: a crash that lost the checkpoint, or a log written before
+     * snapshots existed).
      * Below {@code compactedBelow} (the cleaner checkpoint) compaction may have removed whole batches, and with them
      * the first batch of an epoch: there the checkpoint's entries are kept ({@link LeaderEpochCache#recover}).
      */

@@ -12,8 +12,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.Objects;
 import java.util.NavigableSet;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeSet;
 import java.util.zip.CRC32C;
@@ -49,9 +49,9 @@ import org.slf4j.LoggerFactory;
  * A snapshot is written atomically (temporary file, fsync, rename, directory fsync) on clean close and at the end
  * of an open that replayed headers (at the log end offset), when every batch below it is on disk; at a segment roll
  * (at the new segment's base offset) without the fsyncs, which the log's roll flush does with the segments below
- * it. After an unclean stop, the loader uses none above the recovery point. A file with another version, a bad CRC, or content that
- * does not parse is ignored and deleted (WARN, as Kafka does): the state then comes from an older snapshot or from
- * the log itself. Nothing here ever deletes log data.
+ * it. After an unclean stop, the loader uses none above the recovery point. A file with another version, a bad
+ * CRC, or content that does not parse is ignored and deleted (WARN, as Kafka does): the state then comes from an
+ * older snapshot or from the log itself. Nothing here ever deletes log data.
  *
  * <p>Why the fingerprint: a snapshot holds only if the log below its offset is the log it was taken from. A snapshot
  * can outlive that log: left by a downgrade to a version that ignores these files and then truncated and rewritten,

@@ -20,8 +20,9 @@ import java.util.List;
  * 26 lastStableOffset  int64
  * </pre>
  * The file exists only once a segment has an aborted transaction. It is appended to (never rewritten, except by a
- * truncation) and fsynced with the segment's indexes (a flush, the log's roll flush, close); a torn last entry after a crash is ignored, and the loader rebuilds the
- * entries of replayed markers anyway (the index is derived from the log: the markers and the producer state).
+ * truncation) and fsynced with the segment's indexes (a flush, the log's roll flush, close); a torn last entry after
+ * a crash is ignored, and the loader rebuilds the entries of replayed markers anyway (the index is derived from the
+ * log: the markers and the producer state).
  * Compaction writes a cleaned segment's index whole, beside its copy, and swaps it in with it (see
  * {@link PartitionLog#clean}): the entries of the aborted transactions that still have data, whatever segment of the
  * merged group held them.
