@@ -1228,6 +1228,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         return executor;
     }
 
+    /** Runs {@code task} on the {@code log-maintenance} thread, after what is queued there (tests hold the thread). */
+    void executeOnMaintenanceThread(Runnable task) {
+        background.execute(task);
+    }
+
     /**
      * Waits for the running maintenance task (a roll flush, retention, a flush; the periodic ones stop between
      * partitions) to end, at most 30 s. Never interrupts it: an interrupt during file I/O closes the log's file under

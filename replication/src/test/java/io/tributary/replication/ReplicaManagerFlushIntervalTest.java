@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.record.SimpleRecord;
@@ -17,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code log.flush.interval.messages} reaches every log the node opens: with 1 (the durable mode) a leader append is
  * fsynced (its recovery point at the log end) before the append returns to be acknowledged; with Kafka's default
- * nothing is fsynced by an append. A roll's flush runs on the node's log maintenance thread and moves the recovery
- * point to the new segment.
+ * nothing is fsynced by an append. A roll's flush runs on the node's log maintenance thread (not on the appending
+ * one) and moves the recovery point to the new segment.
  */
 class ReplicaManagerFlushIntervalTest {
     private static final PartitionId TP = new PartitionId("t", 0);
@@ -46,16 +48,34 @@ class ReplicaManagerFlushIntervalTest {
     }
 
     @Test
-    void aRollIsFlushedOffTheAppendAndMovesTheRecoveryPointToTheNewSegment() throws Exception {
+    void aRollIsFlushedOnTheMaintenanceThreadAndMovesTheRecoveryPointToTheNewSegment() throws Exception {
         LogConfig smallSegments = new LogConfig(1024, 3_600_000, -1, -1, 1_048_588, 4096, 10_485_760);
         try (ReplicaManager replicas = new ReplicaManager(TwoBrokerImages.LEADER, dir.resolve("rolls"), smallSegments,
                 Clock.systemUTC(), ReplicationConfig.DEFAULTS)) {
             replicas.setController((topicId, partition, proposal) -> new CompletableFuture<>(), () -> 1);
             replicas.onImage(MetadataImage.EMPTY, TwoBrokerImages.ledByOne(TP, List.of(TwoBrokerImages.LEADER)));
             var log = replicas.partition(TP).log();
-            while (log.numberOfSegments() < 3) {
-                replicas.appendAsLeader(TP, -1, MemoryRecords.withRecords(Compression.NONE,
-                        new SimpleRecord(new byte[400])).buffer(), 1);
+            // The maintenance thread is held: a roll flush run by the appending thread (a log without the broker's
+            // executor flushes inline) would move the recovery point before the append returns.
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            replicas.executeOnMaintenanceThread(() -> {
+                held.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
+            try {
+                while (log.numberOfSegments() < 3) {
+                    replicas.appendAsLeader(TP, -1, MemoryRecords.withRecords(Compression.NONE,
+                            new SimpleRecord(new byte[400])).buffer(), 1);
+                }
+                assertThat(log.recoveryPoint()).as("the roll flush waits for the maintenance thread").isZero();
+            } finally {
+                release.countDown();
             }
             long activeBase = log.segmentBaseOffsets().get(2);
             long deadline = System.nanoTime() + 10_000_000_000L;
