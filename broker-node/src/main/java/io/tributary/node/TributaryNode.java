@@ -111,6 +111,9 @@ public final class TributaryNode implements Closeable {
         this.listeners = List.copyOf(listeners);
     }
 
+    /** The exit code of a node that halted because a write, truncation or fsync of one of its logs failed. */
+    public static final int EXIT_DISK_FAILED = 3;
+
     public static void main(String[] args) throws Exception {
         if (args.length != 1) {
             System.err.println("usage: TributaryNode <node.properties>");
@@ -267,6 +270,18 @@ public final class TributaryNode implements Closeable {
         lifecycle.setPublishedOffset(() -> replicas.image().offset());
         replicas.setNewestImage(lifecycle::image);
         replicas.setFlushIntervalMessages(config.logFlushIntervalMessages());
+        // A write, truncation or fsync of a log failed: its files are in an unknown state (after a failed fsync the
+        // kernel may have dropped the pages, and a later fsync would succeed). Like Kafka when its last log directory
+        // goes offline, the node halts at once: no shutdown hook, whose close would mark the logs clean. The other
+        // replicas hold what was acknowledged with acks=all; the next start recovers the logs from their recovery
+        // points.
+        replicas.setDiskFailureHandler((partition, error) -> {
+            log.error("node={} halting with exit code {}: a write, truncation or fsync of {} failed ({})",
+                    config.nodeId(), EXIT_DISK_FAILED, partition, error.toString());
+            System.err.println("Tributary node " + config.nodeId() + " halting: the disk failed under " + partition
+                    + ": " + error);
+            Runtime.getRuntime().halt(EXIT_DISK_FAILED);
+        });
         images.set(lifecycle::image);
         GroupService groups = new GroupService(config.nodeId(), replicas, new GroupCoordinatorConfig(
                 config.groupInitialRebalanceDelayMs(), config.groupMaxSize(), config.groupMinSessionTimeoutMs(),
@@ -533,6 +548,9 @@ public final class TributaryNode implements Closeable {
 
     @Override
     public void close() {
+        // Closing interrupts the coordinators' and marker writers' threads, which may be writing to a log: a write
+        // failed that way is no disk failure and must not halt a node that is closing cleanly.
+        replicas.beginClose();
         if (http != null) {
             http.close();
         }

@@ -144,6 +144,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     private final AtomicInteger pendingDeletes = new AtomicInteger();
     /** {@code log.flush.interval.messages} for every log this node opens ({@link PartitionLog#maybeFlush}). */
     private volatile long flushIntervalMessages = Long.MAX_VALUE;
+    /** What the node does when a log's files fail ({@link #setDiskFailureHandler}); nothing by default. */
+    private volatile DiskFailureHandler diskFailureHandler = (partition, error) -> { };
+    private final AtomicLong diskFailures = new AtomicLong();
+    /** Set by {@link #beginClose}: threads then interrupted may fail writes, which are no disk failures. */
+    private volatile boolean closing;
     /** Most segment-file slices open at once for consumers' zero-copy fetches; past it, fetches copy. */
     public static final int MAX_FILE_SLICES = 1024;
     private final io.tributary.storage.FileSlices fileSlices = new io.tributary.storage.FileSlices(MAX_FILE_SLICES);
@@ -189,6 +194,37 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     public void setController(IsrChannel channel, LongSupplier epoch) {
         this.isrChannel = channel;
         this.brokerEpoch = epoch;
+    }
+
+    /** Told that a write, truncation or fsync of a hosted log failed: see {@link #setDiskFailureHandler}. */
+    @FunctionalInterface
+    public interface DiskFailureHandler {
+        void diskFailed(PartitionId partition, IOException error);
+    }
+
+    /**
+     * What to do when a write, truncation or fsync of a hosted log fails while the node runs
+     * ({@link PartitionLog#setDiskFailureHandler}): the log's files are then in an unknown state. The node halts
+     * (Kafka halts a broker whose last log directory went offline); by default (tests) the failure is only logged
+     * and counted. Call before the first image.
+     */
+    public void setDiskFailureHandler(DiskFailureHandler handler) {
+        this.diskFailureHandler = java.util.Objects.requireNonNull(handler, "handler");
+    }
+
+    /** Write, truncation and fsync failures of hosted logs while the node ran (not counting those while closing). */
+    public long diskFailures() {
+        return diskFailures.get();
+    }
+
+    private void diskFailed(PartitionId id, IOException error) {
+        if (closing) {
+            return;
+        }
+        diskFailures.incrementAndGet();
+        log.error("node={} a write, truncation or fsync of {} failed: its files are in an unknown state", nodeId, id,
+                error);
+        diskFailureHandler.diskFailed(id, error);
     }
 
     /**
@@ -686,6 +722,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             PartitionLog partitionLog = PartitionLog.open(dir, logConfig(topic), clock);
             partitionLog.setFlushIntervalMessages(flushIntervalMessages);
             partitionLog.setFlushExecutor(background); // the roll flush, off the produce and fetch threads
+            partitionLog.setDiskFailureHandler(error -> diskFailed(id, error));
             partitionLog.updateCompaction(compactionConfig(topic));
             partitionLog.updateMessageFormat(messageFormat(topic));
             // The image's role is applied right after; start as a follower of nobody.
@@ -1185,8 +1222,18 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         }
     }
 
+    /**
+     * The node has begun to close: the threads it stops may be interrupted mid-write, so from now on a failed write,
+     * truncation or fsync is not reported to the disk failure handler (the log still marks itself failed, and closes
+     * without a clean-shutdown marker). Called first by the node's close, and by {@link #close}.
+     */
+    public void beginClose() {
+        closing = true;
+    }
+
     @Override
     public synchronized void close() {
+        beginClose();
         // Not interrupted: an interrupt during a roll flush's fsync would close the segment's file under the log
         // (ClosedByInterruptException), and its close would then fail without the clean-shutdown marker.
         background.shutdown();

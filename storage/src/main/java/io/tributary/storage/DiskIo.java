@@ -69,12 +69,16 @@ final class DiskIo {
         }
     }
 
-    /** fsyncs a directory so that created, renamed and deleted entries survive a crash; best effort off Linux. */
-    static void fsyncDirectory(Path dir) {
+    /**
+     * fsyncs a directory so that created, renamed and deleted entries survive a crash. A failure is thrown (as Kafka's
+     * {@code Utils.flushDir}): the entries may be lost, like a file's pages after a failed fsync. Only a platform that
+     * cannot force a directory at all is skipped.
+     */
+    static void fsyncDirectory(Path dir) throws IOException {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
-        } catch (IOException | UnsupportedOperationException e) {
-            // Some platforms cannot open or force a directory; file data is still forced.
+        } catch (UnsupportedOperationException e) {
+            // This platform cannot force a directory; file data is still forced.
         }
     }
 

@@ -28,6 +28,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 import org.slf4j.Logger;
@@ -155,6 +156,10 @@ public final class PartitionLog implements Closeable {
     private final ReentrantLock flushLock = new ReentrantLock();
     /** Where the roll flush runs ({@link #setFlushExecutor}). */
     private volatile Executor flushExecutor = Runnable::run;
+    /** Told of an I/O error that leaves this log's files in an unknown state; see {@link #setDiskFailureHandler}. */
+    private volatile Consumer<IOException> diskFailureHandler = e -> { };
+    /** A write, truncation or fsync failed ({@link #diskFailure}): the files are in an unknown state. */
+    private volatile boolean failed;
     /** A roll left the segments below the new one to flush (set under the append lock). */
     private volatile boolean rollFlushPending;
     /** A roll flush is on the executor and has not started yet: at most one per log is queued. */
@@ -277,6 +282,14 @@ public final class PartitionLog implements Closeable {
      *     the caller must fence stale leaders before appending (KIP-320); nothing was written
      */
     public LogAppendResult append(ByteBuffer given, int leaderEpoch) throws IOException {
+        try {
+            return appendUnreported(given, leaderEpoch);
+        } catch (IOException e) {
+            throw diskFailure(e);
+        }
+    }
+
+    private LogAppendResult appendUnreported(ByteBuffer given, int leaderEpoch) throws IOException {
         LogConfig cfg = config;
         List<RecordBatchHeader> received = BatchValidator.validateAppend(given, cfg.maxMessageBytes(),
                 cfg.segmentBytes());
@@ -354,6 +367,14 @@ public final class PartitionLog implements Closeable {
      * @throws IllegalArgumentException if the first batch starts below the log end offset or offsets go backwards
      */
     public void appendAsFollower(ByteBuffer batches) throws IOException {
+        try {
+            appendAsFollowerUnreported(batches);
+        } catch (IOException e) {
+            throw diskFailure(e);
+        }
+    }
+
+    private void appendAsFollowerUnreported(ByteBuffer batches) throws IOException {
         List<RecordBatchHeader> headers = BatchValidator.validateAppend(batches, Integer.MAX_VALUE,
                 Integer.MAX_VALUE);
         appendLock.lock();
@@ -404,6 +425,15 @@ public final class PartitionLog implements Closeable {
      */
     public LogAppendResult appendTransactionMarker(long producerId, short producerEpoch, int coordinatorEpoch,
             boolean commit, int leaderEpoch) throws IOException {
+        try {
+            return appendTransactionMarkerUnreported(producerId, producerEpoch, coordinatorEpoch, commit, leaderEpoch);
+        } catch (IOException e) {
+            throw diskFailure(e);
+        }
+    }
+
+    private LogAppendResult appendTransactionMarkerUnreported(long producerId, short producerEpoch,
+            int coordinatorEpoch, boolean commit, int leaderEpoch) throws IOException {
         ByteBuffer marker = TxnMarkers.build(commit, producerId, producerEpoch, coordinatorEpoch, clock.millis());
         RecordBatchHeader header = RecordBatchHeader.parse(marker, marker.position());
         appendLock.lock();
@@ -903,6 +933,14 @@ public final class PartitionLog implements Closeable {
      * @throws IllegalArgumentException if {@code offset} is below the log start offset
      */
     public void truncateTo(long offset) throws IOException {
+        try {
+            truncateToUnreported(offset);
+        } catch (IOException e) {
+            throw diskFailure(e);
+        }
+    }
+
+    private void truncateToUnreported(long offset) throws IOException {
         appendLock.lock();
         try {
             ensureOpen();
@@ -1020,6 +1058,14 @@ public final class PartitionLog implements Closeable {
      * the leader epoch cache are cleared.
      */
     public void truncateFullyAndStartAt(long newOffset) throws IOException {
+        try {
+            truncateFullyAndStartAtUnreported(newOffset);
+        } catch (IOException e) {
+            throw diskFailure(e);
+        }
+    }
+
+    private void truncateFullyAndStartAtUnreported(long newOffset) throws IOException {
         if (newOffset < 0) {
             throw new IllegalArgumentException("newOffset must be >= 0, got " + newOffset);
         }
@@ -1783,7 +1829,10 @@ public final class PartitionLog implements Closeable {
                     }
                 } catch (IOException | RuntimeException e) {
                     // Half swapped: the segments in memory may be gone on disk. Nothing more is served from this log
-                    // until a restart, whose loader completes the swap from the files.
+                    // until a restart, whose loader completes the swap from the files; a broker halts for that.
+                    if (e instanceof IOException io) {
+                        diskFailure(io);
+                    }
                     closed = true;
                     LOG.error("Compaction swap of dir={} segments [{}, {}) failed half way; the log is closed until the "
                             + "node restarts", dir, base, oldNextOffset, e);
@@ -1895,6 +1944,36 @@ public final class PartitionLog implements Closeable {
         this.flushExecutor = Objects.requireNonNull(executor, "executor");
     }
 
+    /**
+     * Who is told when a write, truncation or fsync of this log fails with an {@link IOException} while the log is
+     * open: the log's files are then in an unknown state (a write may be partly on disk; after a failed fsync the
+     * kernel may have dropped dirty pages that a later fsync would not report), so the log must not be used again.
+     * A broker halts (Kafka takes the log directory offline, and halts when it has no other): its replicas elsewhere
+     * hold what was acknowledged with acks=all, and the next start recovers this log from its recovery point. Not
+     * told of validation errors ({@link LogException}), of an interrupted thread (ClosedByInterruptException: the
+     * node is closing) or of anything once the log is closed. By default nobody is told; the exception still reaches
+     * the caller.
+     */
+    public void setDiskFailureHandler(Consumer<IOException> handler) {
+        this.diskFailureHandler = Objects.requireNonNull(handler, "handler");
+    }
+
+    /**
+     * Marks the log failed and reports {@code e} to the disk failure handler, unless the log is closed; an interrupted
+     * thread's failure is not reported (the node is closing) but marks the log failed all the same. A failed log
+     * flushes nothing more: its recovery point stays, and {@link #close} writes no clean-shutdown marker, so the next
+     * open re-validates everything from the recovery point.
+     */
+    private IOException diskFailure(IOException e) {
+        if (!closed) {
+            failed = true;
+            if (!(e instanceof ClosedByInterruptException) && !Thread.currentThread().isInterrupted()) {
+                diskFailureHandler.accept(e);
+            }
+        }
+        return e;
+    }
+
     /** After an append released the append lock: queues the roll flush if a roll left one to do. */
     private void afterAppend() {
         if (rollFlushPending && rollFlushQueued.compareAndSet(false, true)) {
@@ -1931,18 +2010,26 @@ public final class PartitionLog implements Closeable {
     private boolean flushTo(boolean withActive) throws IOException {
         flushLock.lock();
         try {
+            if (failed && !closed) {
+                throw new IOException("The log in " + dir + " failed a write, truncation or fsync before: nothing more "
+                        + "is flushed, its recovery point stays");
+            }
             for (int attempt = 0; attempt < 2; attempt++) {
                 FlushPlan plan = planFlush(withActive);
                 if (plan == null) {
                     return true;
                 }
-                if (forceFiles(plan) && writeIndexes(plan)) {
-                    if (plan.syncDirectory()) {
-                        DiskIo.fsyncDirectory(dir); // the rolls' new files, the snapshots, the index renames
+                try {
+                    if (forceFiles(plan) && writeIndexes(plan)) {
+                        if (plan.syncDirectory()) {
+                            DiskIo.fsyncDirectory(dir); // the rolls' new files, the snapshots, the index renames
+                        }
+                        if (completeFlush(plan)) {
+                            return true;
+                        }
                     }
-                    if (completeFlush(plan)) {
-                        return true;
-                    }
+                } catch (IOException e) {
+                    throw diskFailure(e);
                 }
                 if (closed) {
                     return true; // close flushed everything
@@ -2153,6 +2240,10 @@ public final class PartitionLog implements Closeable {
             }
             readersLock.writeLock().lock();
             try {
+                if (failed) {
+                    closeFailed();
+                    return;
+                }
                 flushLocked();
                 boolean current = currentSnapshotOffset == logEndOffset && snapshots.contains(logEndOffset)
                         && currentSnapshotChanges == producerState.changes();
@@ -2173,6 +2264,24 @@ public final class PartitionLog implements Closeable {
         } finally {
             appendLock.unlock();
         }
+    }
+
+    /**
+     * Closes the files of a log that failed a write, truncation or fsync: nothing is flushed or written (an fsync
+     * that succeeds now proves nothing about the pages a failed one lost), and no clean-shutdown marker, so the next
+     * open recovers the log from its recovery point. Both locks held.
+     */
+    private void closeFailed() {
+        closed = true;
+        for (LogSegment segment : segments.values()) {
+            try {
+                segment.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("Closing a segment of the failed log dir={}", dir, e);
+            }
+        }
+        LOG.warn("Closed the failed log dir={} without flushing it or marking a clean shutdown: the next open "
+                + "recovers it from its recovery point {}", dir, recoveryPoint);
     }
 
     /** Deletes a partition directory that is not open (no log is loaded, so none is recovered just to go). */
