@@ -149,7 +149,7 @@ class AclsIT {
     private static ExternalCommand.Result kafkaAcls(String... args) {
         Path jars = Path.of(System.getProperty("kafka.tools.dir", "target/kafka-tools")).toAbsolutePath();
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Xmx128m", "-cp", jars + "/*", "org.apache.kafka.tools.AclCommand",
+                .toString(), "-Xmx128m", NodeProcess.C1_ONLY, "-cp", jars + "/*", "org.apache.kafka.tools.AclCommand",
                 "--bootstrap-server", cluster.bootstrap()));
         command.addAll(List.of(args));
         return ExternalCommand.run(command, "", TOOL_DEADLINE, WORK);

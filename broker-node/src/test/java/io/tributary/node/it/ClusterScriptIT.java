@@ -222,7 +222,8 @@ class ClusterScriptIT {
     /** Runs {@code cluster.sh} with this test's data dir and base port in its environment. */
     private ExternalCommand.Result script(Duration deadline, String... args) {
         List<String> command = new ArrayList<>(List.of("env",
-                "TRIBUTARY_DATA_DIR=" + dataDir, "TRIBUTARY_PORT=" + basePort, "TRIBUTARY_HEAP=-Xmx384m",
+                "TRIBUTARY_DATA_DIR=" + dataDir, "TRIBUTARY_PORT=" + basePort,
+                "TRIBUTARY_HEAP=-Xmx384m " + NodeProcess.C1_ONLY,
                 "bash", script.toString()));
         command.addAll(List.of(args));
         return ExternalCommand.run(command, "", deadline, workDir);
@@ -245,7 +246,8 @@ class ClusterScriptIT {
             throw new UncheckedIOException("no kafka-tools in " + jars + " (run through mvn verify)", e);
         }
         List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m", "-cp", jars + "/*"));
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m", NodeProcess.C1_ONLY,
+                "-cp", jars + "/*"));
         command.addAll(mainAndArgs);
         return ExternalCommand.run(command, stdin, TOOL_DEADLINE, workDir);
     }

@@ -184,7 +184,7 @@ class ConfigsToolIT {
             throw new UncheckedIOException("no kafka-tools in " + jars + " (run through mvn verify)", e);
         }
         List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m", NodeProcess.C1_ONLY,
                 "-cp", jars + "/*", "org.apache.kafka.tools.ConfigCommand", "--bootstrap-server", bootstrap));
         command.addAll(Arrays.asList(args));
         return ExternalCommand.run(command, "", TOOL_DEADLINE, workDir);

@@ -39,6 +39,7 @@ class ControlPlaneBurstIT {
                 .toAbsolutePath();
         ExternalCommand.Result status = ExternalCommand.run(List.of(
                 java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                NodeProcess.C1_ONLY,
                 "-cp", jars + "/*", "org.apache.kafka.tools.MetadataQuorumCommand",
                 "--bootstrap-server", cluster.bootstrap(), "describe", "--status"), "", TOOL_DEADLINE, workDir);
         assertThat(status.exitCode()).as("%s", status).isZero();
@@ -54,6 +55,7 @@ class ControlPlaneBurstIT {
 
         ExternalCommand.Result replication = ExternalCommand.run(List.of(
                 java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                NodeProcess.C1_ONLY,
                 "-cp", jars + "/*", "org.apache.kafka.tools.MetadataQuorumCommand",
                 "--bootstrap-server", cluster.bootstrap(), "describe", "--replication"), "", TOOL_DEADLINE,
                 workDir);

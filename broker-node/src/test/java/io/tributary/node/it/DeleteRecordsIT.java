@@ -133,7 +133,7 @@ class DeleteRecordsIT {
     private ExternalCommand.Result deleteRecords(String... args) {
         Path jars = Path.of(System.getProperty("kafka.tools.dir", "target/kafka-tools")).toAbsolutePath();
         List<String> command = new java.util.ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m", NodeProcess.C1_ONLY,
                 "-cp", jars + "/*",
                 "org.apache.kafka.tools.DeleteRecordsCommand",
                 "--bootstrap-server", cluster.bootstrap()));

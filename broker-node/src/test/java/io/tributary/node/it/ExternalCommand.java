@@ -45,7 +45,7 @@ final class ExternalCommand {
             throw new UncheckedIOException("no kafka-tools in " + jars + " (run through mvn verify)", e);
         }
         List<String> command = new java.util.ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m", NodeProcess.C1_ONLY,
                 "-cp", jars + "/*", mainClass, "--bootstrap-server", bootstrap));
         command.addAll(List.of(args));
         return run(command, "", timeout, workDir);

@@ -30,7 +30,7 @@ final class KafkaConsumerGroupsTool {
             throw new UncheckedIOException("no kafka-tools in " + jars + " (run through mvn verify)", e);
         }
         List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m", NodeProcess.C1_ONLY,
                 "-cp", jars + "/*",
                 "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
                 "--bootstrap-server", bootstrap));

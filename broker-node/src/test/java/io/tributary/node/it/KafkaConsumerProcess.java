@@ -31,7 +31,7 @@ final class KafkaConsumerProcess implements AutoCloseable {
     static KafkaConsumerProcess start(String name, Path workDir, String bootstrap, String group, String topic) {
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m", NodeProcess.C1_ONLY,
                 "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath,
                 KafkaConsumerProcess.class.getName(), bootstrap, group, topic));
         try {

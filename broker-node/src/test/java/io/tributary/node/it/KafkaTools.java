@@ -31,7 +31,7 @@ final class KafkaTools {
             throw new UncheckedIOException("no kafka-tools in " + jars + " (run through mvn verify)", e);
         }
         List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m", NodeProcess.C1_ONLY,
                 "-cp", jars + "/*", mainClass, "--bootstrap-server", bootstrap));
         command.addAll(Arrays.asList(args));
         return ExternalCommand.run(command, "", deadline, workDir);

@@ -249,7 +249,7 @@ class ReassignPartitionsIT {
             throw new java.io.UncheckedIOException(e);
         }
         List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m", NodeProcess.C1_ONLY,
                 "-cp", classpath.toString(),
                 "org.apache.kafka.tools.reassign.ReassignPartitionsCommand",
                 "--bootstrap-server", cluster.bootstrap()));
