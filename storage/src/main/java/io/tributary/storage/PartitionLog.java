@@ -2244,16 +2244,24 @@ public final class PartitionLog implements Closeable {
                     closeFailed();
                     return;
                 }
-                flushLocked();
-                boolean current = currentSnapshotOffset == logEndOffset && snapshots.contains(logEndOffset)
-                        && currentSnapshotChanges == producerState.changes();
-                if (!current && logEndOffset > logStartOffset) {
-                    takeSnapshot(logEndOffset, true);
-                    snapshots.retain(segments.navigableKeySet(), logStartOffset, recoveryPoint);
-                }
-                Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
-                for (LogSegment segment : segments.values()) {
-                    segment.close();
+                try {
+                    flushLocked();
+                    boolean current = currentSnapshotOffset == logEndOffset && snapshots.contains(logEndOffset)
+                            && currentSnapshotChanges == producerState.changes();
+                    if (!current && logEndOffset > logStartOffset) {
+                        takeSnapshot(logEndOffset, true);
+                        snapshots.retain(segments.navigableKeySet(), logStartOffset, recoveryPoint);
+                    }
+                    Checkpoint.write(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+                    for (LogSegment segment : segments.values()) {
+                        segment.close();
+                    }
+                } catch (IOException e) {
+                    // Closed all the same (a log left open after a failed close could still flush into a directory
+                    // a new incarnation of the topic took over), unclean, and reported like any other failure
+                    diskFailure(e);
+                    closeFailed();
+                    throw e;
                 }
                 closed = true;
                 Files.write(dir.resolve(CLEAN_SHUTDOWN_FILE), new byte[0]);

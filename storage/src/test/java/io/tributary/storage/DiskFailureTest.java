@@ -134,6 +134,19 @@ class DiskFailureTest {
     }
 
     @Test
+    void aCloseThatFailsIsReportedAndClosesTheLogUnclean() throws Exception {
+        log.append(batch(2, 2000), 0);
+        breakRecoveryPointWrites(log.dir());
+
+        assertThatThrownBy(log::close).isInstanceOf(IOException.class);
+
+        assertThat(reported).hasSize(1);
+        assertThat(log.dir().resolve(PartitionLog.CLEAN_SHUTDOWN_FILE)).doesNotExist();
+        assertThatThrownBy(() -> log.append(batch(2, 2001), 0)).as("closed all the same")
+                .isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
     void aTruncationThatFailsIsReported() throws Exception {
         log.planFlush(true).active().close();
 
