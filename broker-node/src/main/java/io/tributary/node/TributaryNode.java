@@ -278,8 +278,6 @@ public final class TributaryNode implements Closeable {
         replicas.setDiskFailureHandler((partition, error) -> {
             log.error("node={} halting with exit code {}: a write, truncation or fsync of {} failed ({})",
                     config.nodeId(), EXIT_DISK_FAILED, partition, error.toString());
-            System.err.println("Tributary node " + config.nodeId() + " halting: the disk failed under " + partition
-                    + ": " + error);
             Runtime.getRuntime().halt(EXIT_DISK_FAILED);
         });
         images.set(lifecycle::image);
