@@ -62,9 +62,16 @@ final class MetadataPublisher implements Closeable {
         });
     }
 
-    /** Makes {@code image} the next one to publish; returns at once. */
+    /**
+     * Makes {@code image} the next one to publish; returns at once. Called by the one thread that applies the
+     * metadata log, in offset order: only it sets {@link #latest}.
+     */
     void publish(MetadataImage image) {
         latest.set(image);
+        scheduleDrain();
+    }
+
+    private void scheduleDrain() {
         if (scheduled.compareAndSet(false, true)) {
             try {
                 thread.execute(this::drain);
@@ -88,6 +95,12 @@ final class MetadataPublisher implements Closeable {
         scheduled.set(false);
         MetadataImage next = latest.get();
         if (next == published) {
+            return;
+        }
+        if (next.offset() < published.offset()) {
+            // Never hand listeners an older image than they have (a replica manager would act on stale roles).
+            log.error("node={} not publishing the image at offset {}: the one at {} was published already", nodeId,
+                    next.offset(), published.offset());
             return;
         }
         MetadataImage previous = published;
@@ -123,8 +136,10 @@ final class MetadataPublisher implements Closeable {
         } catch (ExecutionException e) {
             throw new IllegalStateException("cannot add a metadata listener", e.getCause());
         }
-        // Anything applied meanwhile reaches the new listener with the next drain.
-        publish(latest.get());
+        // Anything applied meanwhile reaches the new listener with the next drain. Only a drain is scheduled:
+        // setting latest here (publish(latest.get())) could put back an image older than one the applying thread
+        // set in between, which would then be lost, or handed to the listeners after a newer one.
+        scheduleDrain();
     }
 
     /** The offset of the last image every listener has been given; -1 before the first. */

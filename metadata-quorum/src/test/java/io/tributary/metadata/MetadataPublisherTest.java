@@ -61,6 +61,46 @@ class MetadataPublisherTest {
         publisher.close();
     }
 
+    /**
+     * Listeners added while the log is applied (a node starting: the replica manager, the coordinators) see every
+     * image in offset order and end with the last one. Adding a listener once set the next image to the one it read
+     * a moment before, which could undo an image the applying thread had just set: that image was lost (a standalone
+     * node never saw its own registration and stayed fenced) or published after a newer one.
+     */
+    @Test
+    void listenersAddedWhileImagesArePublishedSeeThemInOrderAndEndWithTheLast() throws Exception {
+        for (int round = 0; round < 200; round++) {
+            MetadataPublisher publisher = new MetadataPublisher(1);
+            AtomicBoolean stop = new AtomicBoolean();
+            java.util.concurrent.atomic.AtomicLong last = new java.util.concurrent.atomic.AtomicLong(-1);
+            Thread applier = new Thread(() -> {
+                for (long offset = 0; !stop.get(); offset++) {
+                    publisher.publish(at(offset));
+                    last.set(offset);
+                }
+            }, "applier");
+            List<java.util.concurrent.atomic.AtomicLong> seen = new CopyOnWriteArrayList<>();
+            List<String> outOfOrder = new CopyOnWriteArrayList<>();
+            applier.start();
+            for (int i = 0; i < 20; i++) {
+                java.util.concurrent.atomic.AtomicLong lastSeen = new java.util.concurrent.atomic.AtomicLong(-2);
+                seen.add(lastSeen);
+                publisher.addListener((previous, next) -> {
+                    if (next.offset() <= lastSeen.get()) {
+                        outOfOrder.add(next.offset() + " after " + lastSeen.get());
+                    }
+                    lastSeen.set(next.offset());
+                });
+            }
+            stop.set(true);
+            applier.join();
+            await().pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1)).atMost(Duration.ofSeconds(10))
+                    .until(() -> seen.stream().allMatch(lastSeen -> lastSeen.get() == last.get()));
+            assertThat(outOfOrder).isEmpty();
+            publisher.close();
+        }
+    }
+
     @Test
     void nothingIsPublishedBeforeTheNodeHasCaughtUp() {
         AtomicBoolean caughtUp = new AtomicBoolean();
