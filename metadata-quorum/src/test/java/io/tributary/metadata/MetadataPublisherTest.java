@@ -15,6 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -72,18 +73,18 @@ class MetadataPublisherTest {
         for (int round = 0; round < 200; round++) {
             MetadataPublisher publisher = new MetadataPublisher(1);
             AtomicBoolean stop = new AtomicBoolean();
-            java.util.concurrent.atomic.AtomicLong last = new java.util.concurrent.atomic.AtomicLong(-1);
+            AtomicLong last = new AtomicLong(-1);
             Thread applier = new Thread(() -> {
                 for (long offset = 0; !stop.get(); offset++) {
                     publisher.publish(at(offset));
                     last.set(offset);
                 }
             }, "applier");
-            List<java.util.concurrent.atomic.AtomicLong> seen = new CopyOnWriteArrayList<>();
+            List<AtomicLong> seen = new CopyOnWriteArrayList<>();
             List<String> outOfOrder = new CopyOnWriteArrayList<>();
             applier.start();
             for (int i = 0; i < 20; i++) {
-                java.util.concurrent.atomic.AtomicLong lastSeen = new java.util.concurrent.atomic.AtomicLong(-2);
+                AtomicLong lastSeen = new AtomicLong(-2);
                 seen.add(lastSeen);
                 publisher.addListener((previous, next) -> {
                     if (next.offset() <= lastSeen.get()) {
@@ -99,6 +100,27 @@ class MetadataPublisherTest {
             assertThat(outOfOrder).isEmpty();
             publisher.close();
         }
+    }
+
+    /**
+     * An image older than the one the listeners have is never handed to them, even if the applying thread broke its
+     * contract and published one (a replica manager would act on stale roles).
+     */
+    @Test
+    void anImageOlderThanThePublishedOneIsNeverHandedToListeners() {
+        MetadataPublisher publisher = new MetadataPublisher(1);
+        List<Long> seen = new CopyOnWriteArrayList<>();
+        publisher.addListener((previous, next) -> seen.add(next.offset()));
+        publisher.publish(at(5));
+        await().atMost(Duration.ofSeconds(10)).until(() -> publisher.publishedOffset() == 5);
+        publisher.publish(at(3));
+        // Adding a listener runs on the publisher thread after the drain publish(3) queued: that drain has run.
+        List<Long> late = new CopyOnWriteArrayList<>();
+        publisher.addListener((previous, next) -> late.add(next.offset()));
+        assertThat(seen).containsExactly(-1L, 5L);
+        assertThat(late).containsExactly(5L);
+        assertThat(publisher.publishedOffset()).isEqualTo(5);
+        publisher.close();
     }
 
     @Test
