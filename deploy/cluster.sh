@@ -9,16 +9,19 @@ DATA_ROOT="${TRIBUTARY_DATA_DIR:-$REPO_ROOT/data}"  # --data-dir overrides
 BASE_PORT="${TRIBUTARY_PORT:-9092}"                 # --port overrides
 JAVA_BIN="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 JAVA_HEAP="${TRIBUTARY_HEAP:--Xmx512m}"
-# The JVM flags Kafka's kafka-run-class.sh gives its brokers (KAFKA_JVM_PERFORMANCE_OPTS): G1 with a 20 ms pause
-# target keeps the young generation, and so the resident memory, small.
-# One buffer-pool arena for each of the node's three Netty copies (the Kafka listener's, grpc-java's shaded one for
-# replication, Ratis' shaded one for the metadata quorum) rather than two per core each.
+# Serial GC: a node's live heap is small (16-22 MB after a young collection under bench/run.sh's load), so one
+# thread copies it in 1.5-2 ms, without the concurrent and parallel GC threads that only compete for the cores with
+# the other nodes on a small machine, and without G1's remembered sets and marking bitmaps (48 MB of native memory
+# per node at a 256 MB heap, docs/benchmarks.md). MetaspaceSize above the ~52 MB a node's classes take, so that
+# metaspace growth never triggers a full collection. For multi-GB heaps on big machines set TRIBUTARY_JVM_OPTS
+# to G1 (Kafka's flags: -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35).
 NETTY_ARENAS="-Dio.netty.allocator.numDirectArenas=1 -Dio.netty.allocator.numHeapArenas=1"
 NETTY_ARENAS+=" -Dio.grpc.netty.shaded.io.netty.allocator.numDirectArenas=1"
 NETTY_ARENAS+=" -Dio.grpc.netty.shaded.io.netty.allocator.numHeapArenas=1"
 NETTY_ARENAS+=" -Dorg.apache.ratis.thirdparty.io.netty.allocator.numDirectArenas=1"
 NETTY_ARENAS+=" -Dorg.apache.ratis.thirdparty.io.netty.allocator.numHeapArenas=1"
-JAVA_OPTS="${TRIBUTARY_JVM_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true $NETTY_ARENAS}"
+JAVA_OPTS="${TRIBUTARY_JVM_OPTS:--XX:+UseSerialGC -XX:MetaspaceSize=96m -Djava.awt.headless=true $NETTY_ARENAS}"
+JAVA_OPTS+="${TRIBUTARY_EXTRA_JVM_OPTS:+ $TRIBUTARY_EXTRA_JVM_OPTS}"
 # glibc's malloc keeps up to 8 arenas per core, mostly idle memory in a JVM; two are plenty for its native
 # allocations (JIT, Netty's pooled direct memory).
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
@@ -61,8 +64,9 @@ options and environment (a flag wins over the variable):
       P+${RATIS_OFFSET}+i-1, for replication on P+${REPLICATION_OFFSET}+i-1 and for HTTP (/metrics, /health) on P+${METRICS_OFFSET}+i-1
   --data-dir DIR, TRIBUTARY_DATA_DIR (default ./data): node i keeps config, log, pid file and data in DIR/node-i
   TRIBUTARY_HEAP (default -Xmx512m): the JVM heap flag of every node
-  TRIBUTARY_JVM_OPTS (default Kafka's broker flags: G1, MaxGCPauseMillis=20, InitiatingHeapOccupancyPercent=35;
-      and one Netty buffer arena per Netty copy): the other JVM flags of every node; MALLOC_ARENA_MAX (default 2)
+  TRIBUTARY_JVM_OPTS (default the serial GC, MetaspaceSize=96m and one Netty buffer arena per Netty copy): the
+      other JVM flags of every node; MALLOC_ARENA_MAX (default 2)
+  TRIBUTARY_EXTRA_JVM_OPTS: JVM flags added after those (e.g. -XX:NativeMemoryTracking=summary)
   TRIBUTARY_NODE_CONFIG: extra key=value settings (space-separated) that 'up' adds to every node's config, e.g.
       "num.partitions=6 min.insync.replicas=2"
 EOF
