@@ -15,15 +15,20 @@
 #
 # Environment (defaults in brackets):
 #   RECORDS [300000]        records per producer run (and read back by each consumer run)
-#   WARMUP_RECORDS [300000] unrecorded acks=all warm-up per cluster (JIT); 0 skips it
+#   WARMUP_RECORDS [300000] unrecorded warm-up per cluster (JIT): this many records produced with acks=all and read
+#                           back, then with acks=1 and read back; 0 skips it
 #   LAT_RATE [5000] LAT_RECORDS [100000]   moderate-rate acks=all latency run; LAT_RECORDS=0 skips it
 #   JFR_SETTINGS [profile]  profile with PROFILER=jfr: the JFR settings (a name or a .jfc file)
 #   TRIB_PORT [29092]       Tributary port base (clients 29092-29094, Ratis +100, replication +200, metrics +300);
 #                           chosen not to clash with the Kafka reference cluster (19092-19094, 19192-19194) or with
 #                           a developer's default Tributary cluster (9092-...)
-#   TRIBUTARY_HEAP [-Xms1g -Xmx1g]  same heap as the Kafka reference brokers
+#   TRIBUTARY_HEAP [-Xms128m -Xmx128m]  Tributary's heap; the Kafka reference brokers get Kafka's default (1 GB). A
+#                           node's heap after a young collection is 16-22 MB all through this workload (GC logs in
+#                           docs/benchmarks.md); -Xms1g -Xmx1g gives both the same heap flag
 #   KAFKA_BENCH_DIR [<repo>/../shared/bench]   the Kafka reference scripts (fetch.sh is run if the jars are missing)
 #   OUT_DIR [/tmp/tributary-bench/<timestamp>] raw tool output, summary.tsv per system, load samples, table
+#   NMT [off]               summary|detail: Tributary's nodes run with -XX:NativeMemoryTracking=$NMT and each node's
+#                           `jcmd VM.native_memory summary` is saved next to rss.tsv (nmt-node<i>.txt) after the run
 #
 # Needs: java 17, mvn (Tributary build, Kafka jar fetch), kcat (deploy/cluster.sh readiness check), curl.
 # Everything it starts (both clusters, the load tools, the load sampler) is stopped by pid on exit.
@@ -39,7 +44,7 @@ WARMUP_RECORDS="${WARMUP_RECORDS:-300000}"
 LAT_RATE="${LAT_RATE:-5000}"
 LAT_RECORDS="${LAT_RECORDS:-100000}"
 TRIB_PORT="${TRIB_PORT:-29092}"
-export TRIBUTARY_HEAP="${TRIBUTARY_HEAP:--Xms1g -Xmx1g}"
+export TRIBUTARY_HEAP="${TRIBUTARY_HEAP:--Xms128m -Xmx128m}"
 OUT_DIR="${OUT_DIR:-/tmp/tributary-bench/$(date +%Y%m%d-%H%M%S)}"
 TRIB_DATA=""
 TRIB_BS="127.0.0.1:$TRIB_PORT,127.0.0.1:$((TRIB_PORT + 1)),127.0.0.1:$((TRIB_PORT + 2))"
@@ -112,25 +117,31 @@ workload() {
     local sys="$1" bs="$2" t stamp
     stamp="$(date +%H%M%S)"
     if ((WARMUP_RECORDS > 0)); then
+        # The warm-up runs every path the measured runs take (acks=all and acks=1 produce, consume), so that the
+        # rows compare warmed-up brokers, as a broker in service is, rather than JIT compilation of whichever path
+        # a row happens to be the first to run.
         phase "$sys-warmup"
-        t="warmup-$stamp"
-        bench "$sys" "$bs" create-topic "$t"
-        log "$sys: warm-up, $WARMUP_RECORDS records acks=all (not reported)"
-        RESULTS_DIR="$OUT_DIR/$sys-warmup" BOOTSTRAP="$bs" run "$KBENCH/bench.sh" produce "$t" all "$WARMUP_RECORDS" 1024 -1 >&2
-        bench "$sys" "$bs" delete-topic "$t"
+        for acks in all 1; do
+            t="warmup-acks$acks-$stamp"
+            bench "$sys" "$bs" create-topic "$t"
+            log "$sys: warm-up, $WARMUP_RECORDS records acks=$acks, read back (not reported)"
+            RESULTS_DIR="$OUT_DIR/$sys-warmup" BOOTSTRAP="$bs" run "$KBENCH/bench.sh" produce "$t" "$acks" "$WARMUP_RECORDS" 1024 -1 >&2
+            RESULTS_DIR="$OUT_DIR/$sys-warmup" BOOTSTRAP="$bs" run "$KBENCH/bench.sh" consume "$t" "$WARMUP_RECORDS" "warmup-acks$acks" >&2
+            bench "$sys" "$bs" delete-topic "$t"
+        done
     fi
-    local cpu
+    local cpu jit
     for acks in all 1; do
         t="bench-acks$acks-$stamp"
         bench "$sys" "$bs" create-topic "$t"
         phase "$sys-produce-acks$acks"
-        cpu="$(brokers_cpu "$sys")"
+        cpu="$(brokers_cpu "$sys")" jit="$(brokers_jit "$sys")"
         bench "$sys" "$bs" produce "$t" "$acks" "$RECORDS" 1024 -1
-        record_cpu "$sys" "produce acks=$acks" "$cpu"
+        record_cpu "$sys" "produce acks=$acks" "$cpu" "$jit"
         phase "$sys-consume-acks$acks"
-        cpu="$(brokers_cpu "$sys")"
+        cpu="$(brokers_cpu "$sys")" jit="$(brokers_jit "$sys")"
         bench "$sys" "$bs" consume "$t" "$RECORDS" "written-acks$acks"
-        record_cpu "$sys" "consume acks=$acks" "$cpu"
+        record_cpu "$sys" "consume acks=$acks" "$cpu" "$jit"
         bench "$sys" "$bs" delete-topic "$t"
         phase "$sys-pause"
         sleep 5
@@ -162,10 +173,19 @@ brokers_cpu() {
     echo "$total"
 }
 
-# Appends "label <TAB> broker CPU seconds since $3" to $OUT_DIR/$1/cpu.tsv
+# CPU seconds system $1's brokers' JIT compiler threads have used so far, summed
+brokers_jit() {
+    local p total=0
+    for p in $(broker_pids "$1"); do total="$(echo "$total + $(jit_seconds "$p")" | bc)"; done
+    echo "$total"
+}
+
+# Appends "label <TAB> broker CPU seconds since $3 <TAB> of which JIT compiler threads since $4" to
+# $OUT_DIR/$1/cpu.tsv
 record_cpu() {
     mkdir -p "$OUT_DIR/$1"
-    printf '%s\t%s\n' "$2" "$(echo "$(brokers_cpu "$1") - $3" | bc)" >>"$OUT_DIR/$1/cpu.tsv"
+    printf '%s\t%s\t%s\n' "$2" "$(echo "$(brokers_cpu "$1") - $3" | bc)" "$(echo "$(brokers_jit "$1") - $4" | bc)" \
+        >>"$OUT_DIR/$1/cpu.tsv"
 }
 
 # Resident memory of every broker after the workload, before the cluster stops: $OUT_DIR/$1/rss.tsv
@@ -178,6 +198,7 @@ record_rss() {
         for n in 1 2 3; do
             p="$(cat "$TRIB_DATA/node-$n/node.pid" 2>/dev/null)" || continue
             printf '%s\t%s\t%s\n' "$n" "$p" "$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null)" >>"$f"
+            [[ -z "${NMT:-}" ]] || jcmd "$p" VM.native_memory summary >"$OUT_DIR/$sys/nmt-node$n.txt" 2>&1 || true
         done
     else
         "$KBENCH/cluster.sh" rss 2>/dev/null | awk '{ printf "%s\t%s\t%s\n", $2, $4, $6 }' >>"$f"
@@ -190,7 +211,9 @@ run_tributary() {
     log "Tributary: 3 nodes, port base $TRIB_PORT, data $TRIB_DATA, heap '$TRIBUTARY_HEAP'"
     phase tributary-start
     TRIB_UP=1
-    run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" "$REPO_ROOT/deploy/cluster.sh" up 3 >&2
+    run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" \
+        TRIBUTARY_EXTRA_JVM_OPTS="${TRIBUTARY_EXTRA_JVM_OPTS:-}${NMT:+ -XX:NativeMemoryTracking=$NMT}" \
+        "$REPO_ROOT/deploy/cluster.sh" up 3 >&2
     git -C "$REPO_ROOT" rev-parse --short HEAD >"$OUT_DIR/tributary-commit" 2>/dev/null || true
     workload tributary "$TRIB_BS"
     log "Tributary: stopping"
@@ -240,7 +263,7 @@ report() {
         function r1(x) { return (x == "" || x == "-") ? "-" : sprintf("%.1f", x) }
         function ratio(a, b) { return (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) ? "-" : sprintf("%.2fx", a / b) }
         END {
-            printf "records per producer/consumer run: %d x 1024 B; warm-up %d records per cluster (unreported); latency run %d records at %d rec/s\n", records, warm, lrec, lrate
+            printf "records per producer/consumer run: %d x 1024 B; warm-up %d records acks=all and %d acks=1 per cluster, each read back (unreported); latency run %d records at %d rec/s\n", records, warm, warm, lrec, lrate
             printf "%-26s | %-58s | %-58s | %s\n", "", "Tributary", "Apache Kafka", "Tributary/Kafka"
             printf "%-26s | %10s %8s %8s %8s %8s | %10s %8s %8s %8s %8s | %8s %8s %8s\n", "benchmark", \
                 "rec/s", "MB/s", "p50 ms", "p99 ms", "p99.9", "rec/s", "MB/s", "p50 ms", "p99 ms", "p99.9", "rec/s", "p50", "p99"
@@ -263,11 +286,11 @@ report() {
         }' "$OUT_DIR"/tributary/rss.tsv "$OUT_DIR"/kafka/rss.tsv 2>/dev/null || true
     awk -F'\t' '
         FNR == 1 { sys = (FILENAME ~ /\/kafka\/cpu.tsv$/) ? "K" : "T" }
-        { v[sys, $1] = $2; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+        { v[sys, $1] = $2; j[sys, $1] = $3; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
         END {
-            if (n) print "broker CPU seconds (3 brokers, user + system) per run:"
+            if (n) print "broker CPU seconds (3 brokers, user + system; in brackets their JIT compiler threads) per run:"
             for (i = 1; i <= n; i++) { k = order[i]
-                printf "  %-20s Tributary %7s  Kafka %7s  %s\n", k, v["T", k], v["K", k], \
+                printf "  %-20s Tributary %7s (%5s)  Kafka %7s (%5s)  %s\n", k, v["T", k], j["T", k], v["K", k], j["K", k], \
                     (v["T", k] != "" && v["K", k] + 0 > 0) ? sprintf("%.2fx", v["T", k] / v["K", k]) : "" }
         }' "$OUT_DIR"/tributary/cpu.tsv "$OUT_DIR"/kafka/cpu.tsv 2>/dev/null || true
     echo "machine load (1-min load average, sampled every 5 s; $(nproc) cores):"
@@ -320,7 +343,9 @@ profile() {
         bs="$KAFKA_BS"
     else
         TRIB_UP=1
-        run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" "$REPO_ROOT/deploy/cluster.sh" up 3 >&2
+        run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" \
+        TRIBUTARY_EXTRA_JVM_OPTS="${TRIBUTARY_EXTRA_JVM_OPTS:-}${NMT:+ -XX:NativeMemoryTracking=$NMT}" \
+        "$REPO_ROOT/deploy/cluster.sh" up 3 >&2
         bs="$TRIB_BS"
     fi
     t="prof-$(date +%H%M%S)"
