@@ -7,8 +7,8 @@
 #   bench/run.sh                 full run (Tributary, then Kafka, then the table)
 #   bench/run.sh tributary|kafka one system only (run both with the same OUT_DIR, then `report OUT_DIR`)
 #   bench/run.sh report DIR      re-print the table of an earlier run
-#   bench/run.sh profile         one system (PROFILE_SYSTEM [tributary] or kafka): warm-up, then a producer run
-#                                (PROFILE_ACKS [all], PROFILE_RECORDS [1500000]) recorded with JFR on the node
+#   bench/run.sh profile         one system (PROFILE_SYSTEM [tributary] or kafka): warm-up, then a producer run,
+#                                both with PROFILE_ACKS [all] (PROFILE_RECORDS [1500000]) recorded with JFR on the node
 #                                leading most partitions, or (PROFILER=async) with async-profiler on all three
 #                                nodes, or (PROFILER=none) not at all; prints the hottest frames and each node's
 #                                CPU seconds, and those of its JIT compiler threads
@@ -328,8 +328,8 @@ async_profiler_lib() {
     echo "$dir/linux-x64/libasyncProfiler.so"
 }
 
-# profile: warm-up, then a producer run (PROFILE_ACKS, default all) on Tributary (PROFILE_SYSTEM=tributary, the
-# default) or on the Kafka reference cluster (PROFILE_SYSTEM=kafka), profiled with JFR on the node leading most
+# profile: warm-up, then a producer run, both with PROFILE_ACKS (default all), on Tributary (PROFILE_SYSTEM=tributary,
+# the default) or on the Kafka reference cluster (PROFILE_SYSTEM=kafka), profiled with JFR on the node leading most
 # partitions (PROFILER=jfr, the default) or with async-profiler on all three nodes (PROFILER=async: CPU samples with
 # native and kernel frames, collapsed stacks per node); both print the CPU seconds each node used.
 profile() {
@@ -350,7 +350,7 @@ profile() {
     fi
     t="prof-$(date +%H%M%S)"
     bench "$sys" "$bs" create-topic "$t"
-    RESULTS_DIR="$OUT_DIR/$sys-warmup" BOOTSTRAP="$bs" run "$KBENCH/bench.sh" produce "$t" all "$WARMUP_RECORDS" 1024 -1 >&2
+    RESULTS_DIR="$OUT_DIR/$sys-warmup" BOOTSTRAP="$bs" run "$KBENCH/bench.sh" produce "$t" "$acks" "$WARMUP_RECORDS" 1024 -1 >&2
     leader="$(timeout 15 kcat -b "$bs" -L -t "$t" 2>/dev/null | awk '/partition/ { sub(/,/, "", $4); c[$4]++ }
         END { for (l in c) if (c[l] > best) { best = c[l]; id = l } print id }')"
     declare -A pids cpu0 jit0
