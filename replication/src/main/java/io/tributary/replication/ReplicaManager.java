@@ -87,6 +87,8 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     private final AtomicInteger fetchWaiters = new AtomicInteger();
     private final Map<Integer, ReplicaFetcher> fetchers = new HashMap<>();
     private final ScheduledThreadPoolExecutor background = maintenanceThread();
+    /** The timeouts of fetches' and produces' waits (not the JDK's delayer: {@link WaitTimeouts}). */
+    private final WaitTimeouts timeouts = new WaitTimeouts("wait-timeouts");
     /**
      * Compaction, apart from retention and flushes: a long clean never delays them. {@code log.cleaner.threads}
      * threads ({@link #startCleaner}); none before it is called.
@@ -1019,8 +1021,12 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
                 return waiter;
             }
         }
-        waiter.completeOnTimeout(null, timeoutMs, TimeUnit.MILLISECONDS);
-        return waiter;
+        return timeouts.completeOnTimeout(waiter, null, timeoutMs);
+    }
+
+    /** The timer of the node's waits: fetches' here, acks=all produces' in the Kafka listener. */
+    public WaitTimeouts timeouts() {
+        return timeouts;
     }
 
     /** Fetches waiting for an append now (long polls); each leaves on its append, its timeout or its caller. */
@@ -1242,6 +1248,7 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
             cleanerThreads.shutdownNow();
         }
         isrChecks.shutdownNow();
+        timeouts.close(); // waits still pending time out now, while the logs they read are open
         for (ReplicaFetcher fetcher : fetchers.values()) {
             fetcher.close();
         }

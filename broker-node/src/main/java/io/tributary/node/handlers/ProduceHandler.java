@@ -202,7 +202,7 @@ public final class ProduceHandler implements ApiHandler {
     /** acks=all: completes once the batch is committed, turning a timeout or lost leadership into its error. */
     private CompletableFuture<Void> awaitCommitted(Appended appended, long timeoutMs) {
         ProduceResponseData.PartitionProduceResponse response = appended.response();
-        return appended.committed().orTimeout(timeoutMs, TimeUnit.MILLISECONDS).handle((v, error) -> {
+        return node.replicas().timeouts().orTimeout(appended.committed(), timeoutMs).handle((v, error) -> {
             if (error != null) {
                 Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
                 if (cause instanceof TimeoutException) {

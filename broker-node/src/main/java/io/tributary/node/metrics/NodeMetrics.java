@@ -77,6 +77,7 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
     public static final String STRAY_LOG_DIRS = "tributary.log.stray.dirs";
     public static final String PRODUCE_WAITERS = "tributary.produce.waiters";
     public static final String FETCH_WAITERS = "tributary.fetch.waiters";
+    public static final String WAIT_TIMEOUTS = "tributary.wait.timeouts";
     public static final String PRODUCER_IDS = "tributary.producer.ids";
     public static final String LOG_INDEX_HEAP = "tributary.log.index.heap";
     public static final String LOG_CLEANER_RUNS = "tributary.log.cleaner.runs";
@@ -340,6 +341,10 @@ public final class NodeMetrics implements RequestMetrics, Closeable {
                 .register(registry);
         Gauge.builder(FETCH_WAITERS, replicas, ReplicaManager::fetchWaiters)
                 .description("long-poll fetches waiting for data (each leaves on data or max.wait.ms)")
+                .register(registry);
+        Gauge.builder(WAIT_TIMEOUTS, replicas, r -> r.timeouts().pending())
+                .description("timeouts of fetch and acks=all produce waits held by the node's timer (ended waits "
+                        + "included until purged: at most twice the live waits of the last purge, or 4096)")
                 .register(registry);
         FunctionCounter.builder(STRAY_LOG_DIRS, replicas, ReplicaManager::strayLogDirs)
                 .description("partition directories renamed aside as stray (not in the metadata, not deleted)")

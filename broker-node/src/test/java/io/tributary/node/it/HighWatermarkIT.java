@@ -26,7 +26,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * <p>Both followers of a partition are SIGSTOPped while staying in the ISR (session timeout and lag time are
  * {@value #TIMEOUT_MS} ms here, far above the few seconds they are stopped), so the high watermark, the minimum log
  * end offset over the ISR, cannot move. The leader takes acks=1 records, which it stores; neither a KafkaConsumer
- * nor a raw Fetch nor ListOffsets shows them until the followers are resumed and fetch them.
+ * nor a raw Fetch nor ListOffsets shows them until the followers are resumed and fetch them. An acks=all batch sent
+ * meanwhile is answered REQUEST_TIMED_OUT at its request timeout, and becomes visible with the others.
  *
  * <p>Three nodes, only node 1 a voter; the partition under test is led by node 1, so stopping its followers never
  * touches the metadata quorum.
@@ -83,6 +84,17 @@ class HighWatermarkIT {
                 assertThat(answer.error()).as("acks=1 produce %d: %s", batch, answer).isEqualTo(Errors.NONE);
                 hidden.addAll(values);
             }
+            // An acks=all batch is appended too, but the ISR never has it: its 5 s request timeout answers it
+            // (the node's wait timer), REQUEST_TIMED_OUT, as Kafka's delayed produce does
+            List<String> timedOut = FollowerFailureIT.values("timed-out", BATCH);
+            long sentNs = System.nanoTime();
+            ProduceAnswer waited = KafkaRequests.produce(port, partition, KafkaRequests.ACKS_ALL, timedOut);
+            long waitedMs = (System.nanoTime() - sentNs) / 1_000_000;
+            assertThat(waited.error()).as("acks=all produce with the followers stopped: %s", waited)
+                    .isEqualTo(Errors.REQUEST_TIMED_OUT);
+            assertThat(waitedMs).as("ms until the acks=all answer (request timeout 5,000 ms)")
+                    .isBetween(4_900L, 20_000L);
+            hidden.addAll(timedOut);
 
             // Then the leader stores them on disk...
             assertThat(cluster.node(LEADER).partitionLogSize(TOPIC, partitionIndex)).as("leader's log size on disk")
@@ -111,7 +123,8 @@ class HighWatermarkIT {
             // When the followers are resumed
             followers.forEach(cluster::resume);
 
-            // Then the high watermark passes the acks=1 records and the consumer reads them, in order
+            // Then the high watermark passes the acks=1 records (and the timed-out acks=all batch) and the consumer
+            // reads them, in order
             await("high watermark past the acks=1 records")
                     .atMost(VISIBLE_DEADLINE)
                     .pollInterval(Duration.ofMillis(100))
