@@ -42,7 +42,6 @@ public final class WaitTimeouts implements AutoCloseable {
             (a, b) -> Long.compare(a.deadlineNs, b.deadlineNs));
     private final Thread thread;
     private final long idleParkNs;
-    private volatile boolean idle;
     /** Whether the thread is parked (or about to park) until {@link #wakeAtNs}; written by the thread. */
     private volatile boolean parked;
     private volatile long wakeAtNs;
@@ -86,7 +85,7 @@ public final class WaitTimeouts implements AutoCloseable {
 
     /** Whether the thread is asleep with nothing pending (tests). */
     boolean idle() {
-        return idle;
+        return parked && pendingCount == 0;
     }
 
     /** Whether the thread is asleep until a deadline or a new earlier timeout (tests). */
@@ -113,9 +112,7 @@ public final class WaitTimeouts implements AutoCloseable {
             LockSupport.unpark(thread);
         }
         if (closed) { // closed meanwhile: the thread may have drained the queue for the last time already
-            for (Entry x; (x = added.poll()) != null; ) {
-                fire(x);
-            }
+            fireAdded();
         }
     }
 
@@ -132,22 +129,24 @@ public final class WaitTimeouts implements AutoCloseable {
                 continue;
             }
             wakeAtNs = nowNs + sleepNs;
-            idle = pending.isEmpty();
             parked = true;
             if (added.isEmpty() && !closed) {
                 LockSupport.parkNanos(this, sleepNs);
             }
             parked = false;
-            idle = false;
         }
         // Closing: whatever still waits times out now, so that no caller waits for a thread that is gone.
-        for (Entry e; (e = added.poll()) != null; ) {
-            pending.add(e);
-        }
+        fireAdded();
         for (Entry e; (e = pending.poll()) != null; ) {
             fire(e);
         }
         pendingCount = 0;
+    }
+
+    private void fireAdded() {
+        for (Entry e; (e = added.poll()) != null; ) {
+            fire(e);
+        }
     }
 
     /** One pass: takes in the new timeouts, fires the due ones, purges ended waits if they pile up. */
