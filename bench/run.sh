@@ -68,7 +68,12 @@ run() {
     return "$rc"
 }
 
-trib_cluster() { TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" "$REPO_ROOT/deploy/cluster.sh" "$@"; }
+# deploy/cluster.sh "$@" for the bench's Tributary nodes (data dir, port base, extra JVM flags, NMT), output on stderr
+trib_cluster() {
+    run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" \
+        TRIBUTARY_EXTRA_JVM_OPTS="${TRIBUTARY_EXTRA_JVM_OPTS:-}${NMT:+ -XX:NativeMemoryTracking=$NMT}" \
+        "$REPO_ROOT/deploy/cluster.sh" "$@" >&2
+}
 
 cleanup() {
     local rc=$?
@@ -78,7 +83,7 @@ cleanup() {
         sleep 1
         kill -KILL -- "-$CHILD" 2>/dev/null || true
     fi
-    if ((TRIB_UP)); then log "stopping Tributary cluster"; trib_cluster down >&2 || true; fi
+    if ((TRIB_UP)); then log "stopping Tributary cluster"; trib_cluster down || true; fi
     if ((KAFKA_UP)); then log "stopping Kafka cluster"; "$KBENCH/cluster.sh" down >&2 || true; fi
     if [[ -n "$SAMPLER" ]]; then kill -TERM "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true; fi
     [[ -n "$TRIB_DATA" ]] && rm -rf "$TRIB_DATA"
@@ -166,19 +171,18 @@ broker_pids() {
     fi
 }
 
-# CPU seconds (user + system) system $1's brokers have used so far, summed
-brokers_cpu() {
+# Per-pid function $1 (cpu_seconds or jit_seconds) summed over system $2's brokers
+brokers_sum() {
     local p total=0
-    for p in $(broker_pids "$1"); do total="$(echo "$total + $(cpu_seconds "$p")" | bc)"; done
+    for p in $(broker_pids "$2"); do total="$(echo "$total + $("$1" "$p")" | bc)"; done
     echo "$total"
 }
 
+# CPU seconds (user + system) system $1's brokers have used so far, summed
+brokers_cpu() { brokers_sum cpu_seconds "$1"; }
+
 # CPU seconds system $1's brokers' JIT compiler threads have used so far, summed
-brokers_jit() {
-    local p total=0
-    for p in $(broker_pids "$1"); do total="$(echo "$total + $(jit_seconds "$p")" | bc)"; done
-    echo "$total"
-}
+brokers_jit() { brokers_sum jit_seconds "$1"; }
 
 # Appends "label <TAB> broker CPU seconds since $3 <TAB> of which JIT compiler threads since $4" to
 # $OUT_DIR/$1/cpu.tsv
@@ -211,14 +215,12 @@ run_tributary() {
     log "Tributary: 3 nodes, port base $TRIB_PORT, data $TRIB_DATA, heap '$TRIBUTARY_HEAP'"
     phase tributary-start
     TRIB_UP=1
-    run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" \
-        TRIBUTARY_EXTRA_JVM_OPTS="${TRIBUTARY_EXTRA_JVM_OPTS:-}${NMT:+ -XX:NativeMemoryTracking=$NMT}" \
-        "$REPO_ROOT/deploy/cluster.sh" up 3 >&2
+    trib_cluster up 3
     git -C "$REPO_ROOT" rev-parse --short HEAD >"$OUT_DIR/tributary-commit" 2>/dev/null || true
     workload tributary "$TRIB_BS"
     log "Tributary: stopping"
     phase tributary-stop
-    run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" "$REPO_ROOT/deploy/cluster.sh" down >&2
+    trib_cluster down
     TRIB_UP=0
 }
 
@@ -343,9 +345,7 @@ profile() {
         bs="$KAFKA_BS"
     else
         TRIB_UP=1
-        run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" \
-        TRIBUTARY_EXTRA_JVM_OPTS="${TRIBUTARY_EXTRA_JVM_OPTS:-}${NMT:+ -XX:NativeMemoryTracking=$NMT}" \
-        "$REPO_ROOT/deploy/cluster.sh" up 3 >&2
+        trib_cluster up 3
         bs="$TRIB_BS"
     fi
     t="prof-$(date +%H%M%S)"
