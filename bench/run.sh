@@ -319,6 +319,11 @@ jit_seconds() {
     echo "$total"
 }
 
+# Context switches (voluntary and not) of all of process $1's threads so far
+context_switches() {
+    cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches:/ { s += $2 } END { print s + 0 }'
+}
+
 # async-profiler's agent from Maven Central (tools.profiler:async-profiler, linux-x64), unpacked under $OUT_DIR
 async_profiler_lib() {
     local v="${ASYNC_PROFILER_VERSION:-4.2}" dir="$OUT_DIR/async-profiler"
@@ -353,13 +358,14 @@ profile() {
     RESULTS_DIR="$OUT_DIR/$sys-warmup" BOOTSTRAP="$bs" run "$KBENCH/bench.sh" produce "$t" "$acks" "$WARMUP_RECORDS" 1024 -1 >&2
     leader="$(timeout 15 kcat -b "$bs" -L -t "$t" 2>/dev/null | awk '/partition/ { sub(/,/, "", $4); c[$4]++ }
         END { for (l in c) if (c[l] > best) { best = c[l]; id = l } print id }')"
-    declare -A pids cpu0 jit0
+    declare -A pids cpu0 jit0 cs0
     n=0
     for pid in $(broker_pids "$sys"); do
         n=$((n + 1))
         pids[$n]="$pid"
         cpu0[$n]="$(cpu_seconds "$pid")"
         jit0[$n]="$(jit_seconds "$pid")"
+        cs0[$n]="$(context_switches "$pid")"
     done
     local starter=""
     # (jcmd passes an agent's options through only as one quoted word)
@@ -390,9 +396,10 @@ profile() {
         "/proc/${pids[$n]}/status"; done)"
     echo "== CPU seconds per node during the $records-record run (${took}s; node $leader leads the most partitions) =="
     for n in 1 2 3; do
-        printf 'node %s: %.1f s, of which JIT compilers %.1f s\n' "$n" \
+        printf 'node %s: %.1f s, of which JIT compilers %.1f s; %d context switches\n' "$n" \
             "$(echo "$(cpu_seconds "${pids[$n]}") - ${cpu0[$n]}" | bc)" \
-            "$(echo "$(jit_seconds "${pids[$n]}") - ${jit0[$n]}" | bc)"
+            "$(echo "$(jit_seconds "${pids[$n]}") - ${jit0[$n]}" | bc)" \
+            "$(($(context_switches "${pids[$n]}") - ${cs0[$n]}))"
     done
     if [[ "$profiler" == async ]]; then
         for n in 1 2 3; do
