@@ -888,6 +888,11 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
      * The hosted replica of a partition. Throws NOT_LEADER_OR_FOLLOWER if the partition exists but this node holds
      * no replica of it (the client has stale metadata), UNKNOWN_TOPIC_OR_PARTITION if it does not exist.
      */
+    /** This node's replica of {@code id}, or null if it holds none. */
+    public Partition hosted(PartitionId id) {
+        return partitions.get(id);
+    }
+
     public Partition partition(PartitionId id) {
         Partition p = partitions.get(id);
         if (p == null) {

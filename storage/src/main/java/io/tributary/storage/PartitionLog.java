@@ -1907,6 +1907,11 @@ public final class PartitionLog implements Closeable {
         this.flushIntervalMessages = messages;
     }
 
+    /** Whether an append may fsync on the appending thread ({@code log.flush.interval.messages} is set). */
+    public boolean flushesOnAppend() {
+        return flushIntervalMessages != Long.MAX_VALUE;
+    }
+
     /**
      * After an append, outside the append lock: {@link #flush} if {@code log.flush.interval.messages} or more
      * messages are not yet fsynced (Kafka's {@code unflushedMessages >= flushInterval}), so that the append is on

@@ -89,6 +89,32 @@ public final class ProduceHandler implements ApiHandler {
     }
 
     /**
+     * On the connection's network thread unless a partition of the request has {@code log.flush.interval.messages}
+     * set (its append may fsync): an append to the page cache is short, and the io-thread hand-off and the one back
+     * for the answer cost more than it on a small machine (docs/benchmarks.md). Waits (metadata, acks=all) are
+     * futures either way; the work after a metadata wait runs on the io threads.
+     */
+    @Override
+    public boolean runsOnNetworkThread(RequestContext context, ApiMessage message) {
+        ProduceRequestData request = (ProduceRequestData) message;
+        io.tributary.metadata.MetadataImage image = node.metadata().image();
+        boolean byId = context.apiVersion() >= 13;
+        for (ProduceRequestData.TopicProduceData topic : request.topicData()) {
+            TopicImage t = byId ? image.topic(KafkaIds.fromKafka(topic.topicId())) : image.topic(topic.name());
+            if (t == null) {
+                continue;
+            }
+            for (ProduceRequestData.PartitionProduceData p : topic.partitionData()) {
+                io.tributary.replication.Partition local = node.replicas().hosted(new PartitionId(t.name(), p.index()));
+                if (local != null && local.log().flushesOnAppend()) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
      * How long the request may wait for this node's metadata (see the class comment): the longest wait any of its
      * partitions calls for, 0 when each can be answered now.
      */

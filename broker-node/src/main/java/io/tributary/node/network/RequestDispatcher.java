@@ -41,18 +41,15 @@ import org.slf4j.LoggerFactory;
  * the connection; a known API at a version we do not serve gets UNSUPPORTED_VERSION (ApiVersions answers with a
  * version-0 body listing what we do serve, as Kafka does, KIP-511); a handler failure gets UNKNOWN_SERVER_ERROR.
  *
- * <p>Threads: {@link #dispatch} is called on a network thread and runs decoding and the handler on the I/O
- * executor; handlers may complete later (long-polling fetches).
+ * <p>Threads: {@link #dispatch} is called on a network thread and decodes the request there; the handler runs on
+ * the I/O executor, or on the network thread itself where it says it never blocks
+ * ({@link ApiHandler#runsOnNetworkThread}: produce without per-message fsync); handlers may complete later
+ * (long-polling fetches, acks=all).
  */
 public final class RequestDispatcher {
 
     private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
 
-    /**
-     * What to do with a connection after a request: write {@code response} (null: nothing), or close it; or write
-     * the response and close it then ({@code closeAfterResponse}: a failed SASL authentication). The response is
-     * framed (its 4-byte size first) and in parts: the records of a fetch are the buffers the log read, not copies.
-     */
     /**
      * What the connection does with a request: its framed response, in order, as {@link ByteBuffer}s and
      * {@link FilePart}s (a fetch's records, sent from the segment file); whether to close instead, or after it.
@@ -131,10 +128,17 @@ public final class RequestDispatcher {
      */
     CompletableFuture<Outcome> dispatch(ByteBuffer frame, String clientAddress, String listenerName,
             SaslSession sasl, String sslPrincipal, ConnectionClose connection) {
+        // Parsed from a duplicate: a request the io queue has no room for is offered again from its first byte.
+        Object parsed = parse(frame.duplicate(), clientAddress, listenerName, sasl, sslPrincipal, connection);
+        if (parsed instanceof Outcome outcome) {
+            return CompletableFuture.completedFuture(outcome);
+        }
+        Parsed request = (Parsed) parsed;
+        if (onNetworkThread(request)) {
+            return handle(request);
+        }
         try {
-            return CompletableFuture.supplyAsync(() -> handle(frame, clientAddress, listenerName, sasl,
-                    sslPrincipal, connection), ioThreads)
-                    .thenCompose(f -> f);
+            return CompletableFuture.supplyAsync(() -> handle(request), ioThreads).thenCompose(f -> f);
         } catch (RejectedExecutionException e) {
             // queued.max.requests reached: backpressure (the connection stops reading and retries), as Kafka
             // stops reading sockets, rather than a closed connection and a client that resends.
@@ -142,30 +146,46 @@ public final class RequestDispatcher {
         }
     }
 
-    private CompletableFuture<Outcome> handle(ByteBuffer frame, String clientAddress, String listenerName,
-            SaslSession sasl, String sslPrincipal, ConnectionClose connection) {
+    /** A decoded request and the handler of its API. */
+    private record Parsed(ApiHandler handler, RequestContext context, ApiMessage message, ByteBuffer frame) {}
+
+    private static boolean onNetworkThread(Parsed request) {
+        try {
+            return request.handler().runsOnNetworkThread(request.context(), request.message());
+        } catch (RuntimeException e) {
+            log.warn("{} could not say where it runs; on the io threads", request.handler().apiKey(), e);
+            return false;
+        }
+    }
+
+    /**
+     * Decodes a frame: the {@link Parsed} request, or the {@link Outcome} for a frame that gets no handler (closed
+     * connection, UNSUPPORTED_VERSION).
+     */
+    private Object parse(ByteBuffer frame, String clientAddress, String listenerName, SaslSession sasl,
+            String sslPrincipal, ConnectionClose connection) {
         if (frame.remaining() < 8) {
-            return CompletableFuture.completedFuture(Outcome.CLOSE);
+            return Outcome.CLOSE;
         }
         short apiKeyId = frame.getShort(0);
         short version = frame.getShort(2);
         if (!ApiKeys.hasId(apiKeyId)) {
             log.info("Closing connection from {}: unknown API key {}", clientAddress, apiKeyId);
-            return CompletableFuture.completedFuture(Outcome.CLOSE);
+            return Outcome.CLOSE;
         }
         ApiKeys apiKey = ApiKeys.forId(apiKeyId);
         if (sasl != null && !sasl.allows(apiKey)) {
             log.info("Closing connection from {}: {} before SASL authentication completed (or after it failed)",
                     clientAddress, apiKey);
-            return CompletableFuture.completedFuture(Outcome.CLOSE);
+            return Outcome.CLOSE;
         }
         ApiHandler handler = handlers.get(apiKey);
         if (handler == null) {
             log.info("Closing connection from {}: API {} is not served", clientAddress, apiKey);
-            return CompletableFuture.completedFuture(Outcome.CLOSE);
+            return Outcome.CLOSE;
         }
         if (version < handler.minVersion() || version > handler.maxVersion()) {
-            return CompletableFuture.completedFuture(unsupportedVersion(apiKey, version, frame, clientAddress));
+            return unsupportedVersion(apiKey, version, frame, clientAddress);
         }
         RequestHeader header;
         ApiMessage request;
@@ -176,14 +196,21 @@ public final class RequestDispatcher {
         } catch (RuntimeException e) {
             log.info("Closing connection from {}: malformed {} v{} request: {}", clientAddress, apiKey, version,
                     e.toString());
-            return CompletableFuture.completedFuture(Outcome.CLOSE);
+            return Outcome.CLOSE;
         }
         RequestContext context = new RequestContext(header, clientAddress, listenerName, sasl, sslPrincipal,
                 connection);
+        return new Parsed(handler, context, request, frame);
+    }
+
+    private CompletableFuture<Outcome> handle(Parsed parsed) {
+        ApiKeys apiKey = parsed.handler().apiKey();
+        RequestHeader header = parsed.context().header();
+        SaslSession sasl = parsed.context().sasl();
         long startNs = System.nanoTime();
         CompletableFuture<ApiMessage> response;
         try {
-            response = handler.handle(context, request);
+            response = parsed.handler().handle(parsed.context(), parsed.message());
         } catch (RuntimeException e) {
             response = CompletableFuture.failedFuture(e);
         }
@@ -191,9 +218,9 @@ public final class RequestDispatcher {
             metrics.requestHandled(apiKey, System.nanoTime() - startNs);
             if (error != null) {
                 metrics.requestFailed(apiKey, Errors.UNKNOWN_SERVER_ERROR);
-                log.error("{} v{} from {} failed; answering UNKNOWN_SERVER_ERROR", apiKey, version, clientAddress,
-                        error);
-                return errorResponse(header, frame, Errors.UNKNOWN_SERVER_ERROR);
+                log.error("{} v{} from {} failed; answering UNKNOWN_SERVER_ERROR", apiKey, header.apiVersion(),
+                        parsed.context().clientAddress(), error);
+                return errorResponse(header, parsed.frame(), Errors.UNKNOWN_SERVER_ERROR);
             }
             countErrors(apiKey, message);
             // A failed SASL authentication is answered (the client learns why), then the connection is closed.

@@ -122,10 +122,7 @@ class ProduceMetadataWaitTest {
 
     @Test
     void aPartitionLedElsewhereIsRefusedAtOnceAndAnUnknownTopicWithinTheRequestTimeout() throws Exception {
-        MetadataImage ledElsewhere = image(OTHER);
-        view.set(ledElsewhere);
-        replicas.onImage(MetadataImage.EMPTY, ledElsewhere);
-        lifecycle.onPublished();
+        applied(image(OTHER));
         CompletableFuture<ApiMessage> refused = produce(30_000, 0);
         assertThat(refused).as("no wait for a leader elsewhere").isDone();
         assertThat(Errors.forCode(partition(refused).errorCode())).isEqualTo(Errors.NOT_LEADER_OR_FOLLOWER);
@@ -136,16 +133,43 @@ class ProduceMetadataWaitTest {
                 .isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION);
     }
 
+    @Test
+    void aProduceRunsOnTheNetworkThreadUnlessItsAppendMayFsync() throws Exception {
+        applied(image(LOCAL));
+        assertThat(handler.runsOnNetworkThread(context(), request(30_000, 0)))
+                .as("an append to the page cache only").isTrue();
+
+        // log.flush.interval.messages set: an append may fsync, which must not stall the connection's event loop
+        replicas.partition(new PartitionId(TOPIC, 0)).log().setFlushIntervalMessages(1_000);
+        assertThat(handler.runsOnNetworkThread(context(), request(30_000, 0))).isFalse();
+        // A topic this node does not know yet is waited for (a future), so that alone does not keep it off
+        view.set(brokers());
+        assertThat(handler.runsOnNetworkThread(context(), request(30_000, 0))).isTrue();
+    }
+
+    /** Node 1's newest image, acted on by its replicas. */
+    private void applied(MetadataImage image) {
+        view.set(image);
+        replicas.onImage(MetadataImage.EMPTY, image);
+        lifecycle.onPublished();
+    }
+
     private CompletableFuture<ApiMessage> produce(int timeoutMs, int baseSequence) {
+        return handler.handle(context(), request(timeoutMs, baseSequence));
+    }
+
+    private static RequestContext context() {
+        return new RequestContext(new RequestHeader(ApiKeys.PRODUCE, (short) 9, "test", 1), "127.0.0.1:5555");
+    }
+
+    private static ProduceRequestData request(int timeoutMs, int baseSequence) {
         MemoryRecords records = MemoryRecords.withIdempotentRecords(Compression.NONE, 7L, (short) 0, baseSequence,
                 new SimpleRecord("a".getBytes()), new SimpleRecord("b".getBytes()));
         ProduceRequestData request = new ProduceRequestData().setAcks((short) 1).setTimeoutMs(timeoutMs);
         ProduceRequestData.TopicProduceData topic = new ProduceRequestData.TopicProduceData().setName(TOPIC);
         topic.partitionData().add(new ProduceRequestData.PartitionProduceData().setIndex(0).setRecords(records));
         request.topicData().add(topic);
-        RequestContext context = new RequestContext(new RequestHeader(ApiKeys.PRODUCE, (short) 9, "test", 1),
-                "127.0.0.1:5555");
-        return handler.handle(context, request);
+        return request;
     }
 
     private static ProduceResponseData.PartitionProduceResponse partition(CompletableFuture<ApiMessage> answer)

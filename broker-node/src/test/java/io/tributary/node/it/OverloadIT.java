@@ -42,8 +42,14 @@ class OverloadIT {
     @TempDir
     Path dataDir;
 
+    /**
+     * One io thread with room for two requests. A produce runs on the network thread unless its append may fsync, so
+     * {@code log.flush.interval.messages} is set (high enough never to be reached) to send produces through the io
+     * queue these tests fill.
+     */
     private NodeProcess start() {
-        return nodes.start(1, dataDir, Map.of("num.io.threads", "1", "queued.max.requests", "2"));
+        return nodes.start(1, dataDir, Map.of("num.io.threads", "1", "queued.max.requests", "2",
+                "log.flush.interval.messages", "1000000000"));
     }
 
     private static long endOffset(String bootstrap, String topic) throws Exception {
