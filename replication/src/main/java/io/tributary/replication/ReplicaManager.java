@@ -888,11 +888,6 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
      * The hosted replica of a partition. Throws NOT_LEADER_OR_FOLLOWER if the partition exists but this node holds
      * no replica of it (the client has stale metadata), UNKNOWN_TOPIC_OR_PARTITION if it does not exist.
      */
-    /** This node's replica of {@code id}, or null if it holds none. */
-    public Partition hosted(PartitionId id) {
-        return partitions.get(id);
-    }
-
     public Partition partition(PartitionId id) {
         Partition p = partitions.get(id);
         if (p == null) {
@@ -942,7 +937,8 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
         return fileSlices;
     }
 
-    Partition hostedOrNull(PartitionId id) {
+    /** This node's replica of {@code id}, or null if it holds none. */
+    public Partition hostedOrNull(PartitionId id) {
         return partitions.get(id);
     }
 
@@ -959,13 +955,39 @@ public final class ReplicaManager implements MetadataView.MetadataListener, Clos
     public AppendOutcome appendAsLeader(PartitionId id, int clientLeaderEpoch, ByteBuffer batches,
             int requiredAcks) {
         Partition p = partition(id);
-        try {
-            AppendOutcome outcome = p.appendAsLeader(batches, clientLeaderEpoch, requiredAcks);
+        AppendOutcome outcome = append(p, clientLeaderEpoch, batches, requiredAcks);
+        wakeOnProgress(p);
+        return outcome;
+    }
+
+    /**
+     * {@link #appendAsLeader}, but the fetches waiting on the partition are not woken: the caller adds it to
+     * {@code toWake} and calls {@link #wakeAfterAppends} once the request's other partitions are appended too, as
+     * Kafka completes delayed fetches after the whole produce request. A follower fetches every partition of a leader
+     * in one request; woken after the first partition's append, it would get that one alone and need a round trip
+     * for each of the others.
+     */
+    public AppendOutcome appendAsLeader(PartitionId id, int clientLeaderEpoch, ByteBuffer batches,
+            int requiredAcks, Collection<Partition> toWake) {
+        Partition p = partition(id);
+        AppendOutcome outcome = append(p, clientLeaderEpoch, batches, requiredAcks);
+        toWake.add(p);
+        return outcome;
+    }
+
+    /** Wakes the fetches waiting on partitions appended to with {@code appendAsLeader(..., toWake)}. */
+    public void wakeAfterAppends(Collection<Partition> appended) {
+        for (Partition p : appended) {
             wakeOnProgress(p);
-            return outcome;
+        }
+    }
+
+    private AppendOutcome append(Partition p, int clientLeaderEpoch, ByteBuffer batches, int requiredAcks) {
+        try {
+            return p.appendAsLeader(batches, clientLeaderEpoch, requiredAcks);
         } catch (IOException e) {
-            log.error("node={} cannot append to {}", nodeId, id, e);
-            throw new ReplicaException(ReplicaError.KAFKA_STORAGE_ERROR, "disk error on " + id + ": " + e);
+            log.error("node={} cannot append to {}", nodeId, p.id(), e);
+            throw new ReplicaException(ReplicaError.KAFKA_STORAGE_ERROR, "disk error on " + p.id() + ": " + e);
         }
     }
 

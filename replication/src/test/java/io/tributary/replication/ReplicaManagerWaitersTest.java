@@ -5,13 +5,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.tributary.metadata.MetadataImage;
+import io.tributary.proto.replication.PartitionData;
 import io.tributary.proto.replication.PartitionFetch;
 import io.tributary.proto.replication.ReplicaFetchRequest;
+import io.tributary.proto.replication.ReplicaFetchResponse;
 import io.tributary.storage.LogConfig;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -29,11 +32,15 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Waiters leave when their caller gives up: an acks=all batch whose request timed out, and a long-poll fetch whose
  * max wait passed, are no longer held by the partition (the counts behind the node's waiter gauges go back to 0).
- * The follower here never fetches, so nothing is ever committed.
+ * The follower here never fetches, so nothing is ever committed. And when waiters are woken: a consumer's by a move of
+ * the high watermark; a follower's, which fetches every partition of its leader in one request, once a produce
+ * request's appends to several of them are all done (as Kafka completes delayed fetches after the whole request), so
+ * that one answer carries them all instead of one round trip per partition.
  */
 class ReplicaManagerWaitersTest {
 
     private static final PartitionId TP = new PartitionId("t", 0);
+    private static final PartitionId TP1 = new PartitionId("t", 1);
 
     @TempDir
     Path dir;
@@ -44,7 +51,7 @@ class ReplicaManagerWaitersTest {
         replicas = new ReplicaManager(TwoBrokerImages.LEADER, dir, LogConfig.DEFAULTS, Clock.systemUTC(),
                 ReplicationConfig.DEFAULTS);
         replicas.setController((topicId, partition, proposal) -> new CompletableFuture<>(), () -> 1);
-        replicas.onImage(MetadataImage.EMPTY, TwoBrokerImages.ledByOne(TP,
+        replicas.onImage(MetadataImage.EMPTY, TwoBrokerImages.ledByOne(TP.topic(), List.of(0, 1),
                 List.of(TwoBrokerImages.LEADER, TwoBrokerImages.FOLLOWER)));
     }
 
@@ -109,8 +116,56 @@ class ReplicaManagerWaitersTest {
         poll.get(10, TimeUnit.SECONDS);
     }
 
+    @Test
+    void aWaitingFollowerFetchIsAnsweredOnceWithEveryPartitionOfTheRequest() throws Exception {
+        CompletableFuture<ReplicaFetchResponse> fetch = followerFetch();
+        assertThat(fetch).as("nothing to fetch yet").isNotDone();
+
+        List<Partition> appended = new ArrayList<>();
+        replicas.appendAsLeader(TP, -1, batch(), 1, appended);
+        replicas.appendAsLeader(TP1, -1, batch(), 1, appended);
+        assertThat(fetch).as("woken only once the whole request is appended").isNotDone();
+        replicas.wakeAfterAppends(appended);
+
+        assertThat(recordsPerPartition(fetch.get(10, TimeUnit.SECONDS))).containsExactly(1, 1);
+    }
+
+    @Test
+    void aSingleAppendWakesAtOnce() throws Exception {
+        CompletableFuture<ReplicaFetchResponse> fetch = followerFetch();
+        replicas.appendAsLeader(TP, -1, batch(), 1);
+        replicas.appendAsLeader(TP1, -1, batch(), 1);
+        // the fetch was answered by the first append, with that partition alone
+        assertThat(recordsPerPartition(fetch.get(10, TimeUnit.SECONDS))).containsExactly(1, 0);
+    }
+
+    private CompletableFuture<ReplicaFetchResponse> followerFetch() {
+        long followerEpoch = replicas.image().brokers().get(TwoBrokerImages.FOLLOWER).brokerEpoch();
+        ReplicaFetchRequest.Builder request = ReplicaFetchRequest.newBuilder()
+                .setReplicaId(TwoBrokerImages.FOLLOWER).setBrokerEpoch(followerEpoch).setMaxWaitMs(60_000)
+                .setMaxBytes(1 << 20);
+        for (PartitionId id : List.of(TP, TP1)) {
+            request.addPartitions(PartitionFetch.newBuilder().setTopic(id.topic()).setPartition(id.partition())
+                    .setFetchOffset(0).setLastFetchedEpoch(-1).setCurrentLeaderEpoch(1));
+        }
+        return new ReplicationService(replicas).handle(request.build());
+    }
+
+    /** Records in the answer for partitions 0 and 1, in that order. */
+    private static List<Integer> recordsPerPartition(ReplicaFetchResponse response) {
+        int[] counts = new int[2];
+        for (PartitionData p : response.getPartitionsList()) {
+            MemoryRecords records = MemoryRecords.readableRecords(p.getRecords().asReadOnlyByteBuffer());
+            records.records().forEach(r -> counts[p.getPartition()]++);
+        }
+        return List.of(counts[0], counts[1]);
+    }
+
+    private static ByteBuffer batch() {
+        return MemoryRecords.withRecords(Compression.NONE, new SimpleRecord("a".getBytes())).buffer();
+    }
+
     private AppendOutcome append() {
-        ByteBuffer batch = MemoryRecords.withRecords(Compression.NONE, new SimpleRecord("a".getBytes())).buffer();
-        return replicas.appendAsLeader(TP, -1, batch, -1);
+        return replicas.appendAsLeader(TP, -1, batch(), -1);
     }
 }

@@ -2,6 +2,7 @@ package io.tributary.node.handlers;
 
 import io.tributary.metadata.TopicImage;
 import io.tributary.replication.AppendOutcome;
+import io.tributary.replication.Partition;
 import io.tributary.replication.PartitionId;
 import io.tributary.storage.LogAppendResult;
 import io.tributary.storage.LogException;
@@ -105,7 +106,7 @@ public final class ProduceHandler implements ApiHandler {
                 continue;
             }
             for (ProduceRequestData.PartitionProduceData p : topic.partitionData()) {
-                io.tributary.replication.Partition local = node.replicas().hosted(new PartitionId(t.name(), p.index()));
+                Partition local = node.replicas().hostedOrNull(new PartitionId(t.name(), p.index()));
                 if (local != null && local.log().flushesOnAppend()) {
                     return false;
                 }
@@ -154,14 +155,32 @@ public final class ProduceHandler implements ApiHandler {
 
     private CompletableFuture<ApiMessage> handleNow(RequestContext context, ProduceRequestData request,
             long timeoutMs) {
+        ProduceResponseData.TopicProduceResponseCollection responses =
+                new ProduceResponseData.TopicProduceResponseCollection();
+        List<CompletableFuture<?>> pending = new ArrayList<>();
+        // Fetches waiting on the partitions appended to are woken once all of them are (see appendAsLeader)
+        List<Partition> appendedTo = new ArrayList<>();
+        try {
+            appendAll(context, request, timeoutMs, responses, pending, appendedTo);
+        } finally {
+            node.replicas().wakeAfterAppends(appendedTo);
+        }
+        if (request.acks() == 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        ProduceResponseData data = new ProduceResponseData().setResponses(responses);
+        return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).thenApply(v -> data);
+    }
+
+    /** Appends each partition's batches, or answers why not; acks=all appends go to {@code pending}. */
+    private void appendAll(RequestContext context, ProduceRequestData request, long timeoutMs,
+            ProduceResponseData.TopicProduceResponseCollection responses, List<CompletableFuture<?>> pending,
+            List<Partition> appendedTo) {
         short acks = request.acks();
         // Kafka: a transactional producer needs WRITE on its transactional id (and on each topic, below).
         boolean transactionalAllowed = request.transactionalId() == null || node.allowed(context, AclOperation.WRITE,
                 org.apache.kafka.common.resource.ResourceType.TRANSACTIONAL_ID, request.transactionalId());
         boolean byId = context.apiVersion() >= 13;
-        ProduceResponseData.TopicProduceResponseCollection responses =
-                new ProduceResponseData.TopicProduceResponseCollection();
-        List<CompletableFuture<?>> pending = new ArrayList<>();
         for (ProduceRequestData.TopicProduceData topic : request.topicData()) {
             TopicImage image = byId
                     ? node.metadata().image().topic(KafkaIds.fromKafka(topic.topicId()))
@@ -189,7 +208,7 @@ public final class ProduceHandler implements ApiHandler {
                     partitions.add(error(p.index(), Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
                             "transactional records without a transactional id"));
                 } else {
-                    Appended appended = append(new PartitionId(image.name(), p.index()), p, acks);
+                    Appended appended = append(new PartitionId(image.name(), p.index()), p, acks, appendedTo);
                     partitions.add(appended.response());
                     if (acks == -1 && appended.response().errorCode() == Errors.NONE.code()) {
                         pending.add(awaitCommitted(appended, timeoutMs));
@@ -201,11 +220,6 @@ public final class ProduceHandler implements ApiHandler {
                     .setTopicId(byId ? topic.topicId() : Uuid.ZERO_UUID)
                     .setPartitionResponses(partitions));
         }
-        if (acks == 0) {
-            return CompletableFuture.completedFuture(null);
-        }
-        ProduceResponseData data = new ProduceResponseData().setResponses(responses);
-        return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).thenApply(v -> data);
     }
 
     /** Whether a batch of the partition's records is marked transactional (a malformed one is left to the log). */
@@ -251,7 +265,8 @@ public final class ProduceHandler implements ApiHandler {
     private record Appended(ProduceResponseData.PartitionProduceResponse response,
             CompletableFuture<Void> committed) {}
 
-    private Appended append(PartitionId id, ProduceRequestData.PartitionProduceData data, short acks) {
+    private Appended append(PartitionId id, ProduceRequestData.PartitionProduceData data, short acks,
+            List<Partition> appendedTo) {
         ByteBuffer batches;
         try {
             batches = data.records() == null ? ByteBuffer.allocate(0) : KafkaRecords.unwrap(data.records());
@@ -260,7 +275,7 @@ public final class ProduceHandler implements ApiHandler {
         }
         try {
             int bytes = batches.remaining();
-            AppendOutcome outcome = node.replicas().appendAsLeader(id, -1, batches, acks);
+            AppendOutcome outcome = node.replicas().appendAsLeader(id, -1, batches, acks, appendedTo);
             LogAppendResult result = outcome.result();
             node.metrics().produced(id.topic(), result.lastOffset() - result.firstOffset() + 1, bytes);
             ProduceResponseData.PartitionProduceResponse response = new ProduceResponseData.PartitionProduceResponse()
