@@ -99,9 +99,8 @@ public final class ProduceHandler implements ApiHandler {
     public boolean runsOnNetworkThread(RequestContext context, ApiMessage message) {
         ProduceRequestData request = (ProduceRequestData) message;
         io.tributary.metadata.MetadataImage image = node.metadata().image();
-        boolean byId = context.apiVersion() >= 13;
         for (ProduceRequestData.TopicProduceData topic : request.topicData()) {
-            TopicImage t = byId ? image.topic(KafkaIds.fromKafka(topic.topicId())) : image.topic(topic.name());
+            TopicImage t = topicOf(image, context, topic);
             if (t == null) {
                 continue;
             }
@@ -115,16 +114,23 @@ public final class ProduceHandler implements ApiHandler {
         return true;
     }
 
+    /** The request's topic in {@code image}, named by id from version 13 on, by name before; null if unknown. */
+    private static TopicImage topicOf(io.tributary.metadata.MetadataImage image, RequestContext context,
+            ProduceRequestData.TopicProduceData topic) {
+        return context.apiVersion() >= 13
+                ? image.topic(KafkaIds.fromKafka(topic.topicId()))
+                : image.topic(topic.name());
+    }
+
     /**
      * How long the request may wait for this node's metadata (see the class comment): the longest wait any of its
      * partitions calls for, 0 when each can be answered now.
      */
     private long metadataWaitMs(RequestContext context, ProduceRequestData request) {
         io.tributary.metadata.MetadataImage image = node.metadata().image();
-        boolean byId = context.apiVersion() >= 13;
         long wait = 0;
         for (ProduceRequestData.TopicProduceData topic : request.topicData()) {
-            TopicImage t = byId ? image.topic(KafkaIds.fromKafka(topic.topicId())) : image.topic(topic.name());
+            TopicImage t = topicOf(image, context, topic);
             for (ProduceRequestData.PartitionProduceData p : topic.partitionData()) {
                 if (t == null || t.partition(p.index()) == null) {
                     wait = Math.max(wait, UNKNOWN_PARTITION_WAIT_MS);
@@ -181,10 +187,9 @@ public final class ProduceHandler implements ApiHandler {
         boolean transactionalAllowed = request.transactionalId() == null || node.allowed(context, AclOperation.WRITE,
                 org.apache.kafka.common.resource.ResourceType.TRANSACTIONAL_ID, request.transactionalId());
         boolean byId = context.apiVersion() >= 13;
+        io.tributary.metadata.MetadataImage metadata = node.metadata().image();
         for (ProduceRequestData.TopicProduceData topic : request.topicData()) {
-            TopicImage image = byId
-                    ? node.metadata().image().topic(KafkaIds.fromKafka(topic.topicId()))
-                    : node.metadata().image().topic(topic.name());
+            TopicImage image = topicOf(metadata, context, topic);
             List<ProduceResponseData.PartitionProduceResponse> partitions = new ArrayList<>();
             // Kafka checks WRITE before existence: an unauthorized client learns nothing about the topic.
             String name = byId ? (image == null ? null : image.name()) : topic.name();
