@@ -105,20 +105,14 @@ class ReplicaManagerWaitersTest {
         assertThat(poll).as("nothing new for a consumer").isNotDone();
 
         // The follower's fetch at the new end moves the high watermark: now the poll wakes
-        long followerEpoch = replicas.image().brokers().get(TwoBrokerImages.FOLLOWER).brokerEpoch();
-        new ReplicationService(replicas).handle(ReplicaFetchRequest.newBuilder()
-                .setReplicaId(TwoBrokerImages.FOLLOWER).setBrokerEpoch(followerEpoch).setMaxWaitMs(0)
-                .setMaxBytes(1 << 20).addPartitions(PartitionFetch.newBuilder().setTopic(TP.topic())
-                        .setPartition(TP.partition()).setFetchOffset(p.replicaLog().logEndOffset())
-                        .setLastFetchedEpoch(p.replicaLog().latestEpoch().orElse(-1)).setCurrentLeaderEpoch(1))
-                .build()).get(10, TimeUnit.SECONDS);
+        followerFetch(0, List.of(TP)).get(10, TimeUnit.SECONDS);
         assertThat(p.highWatermark()).isGreaterThan(highWatermark);
         poll.get(10, TimeUnit.SECONDS);
     }
 
     @Test
     void aWaitingFollowerFetchIsAnsweredOnceWithEveryPartitionOfTheRequest() throws Exception {
-        CompletableFuture<ReplicaFetchResponse> fetch = followerFetch();
+        CompletableFuture<ReplicaFetchResponse> fetch = followerFetch(60_000, List.of(TP, TP1));
         assertThat(fetch).as("nothing to fetch yet").isNotDone();
 
         List<Partition> appended = new ArrayList<>();
@@ -132,21 +126,24 @@ class ReplicaManagerWaitersTest {
 
     @Test
     void aSingleAppendWakesAtOnce() throws Exception {
-        CompletableFuture<ReplicaFetchResponse> fetch = followerFetch();
+        CompletableFuture<ReplicaFetchResponse> fetch = followerFetch(60_000, List.of(TP, TP1));
         replicas.appendAsLeader(TP, -1, batch(), 1);
         replicas.appendAsLeader(TP1, -1, batch(), 1);
         // the fetch was answered by the first append, with that partition alone
         assertThat(recordsPerPartition(fetch.get(10, TimeUnit.SECONDS))).containsExactly(1, 0);
     }
 
-    private CompletableFuture<ReplicaFetchResponse> followerFetch() {
+    /** The follower's fetch of {@code partitions} from the end of the leader's log (where it caught up to). */
+    private CompletableFuture<ReplicaFetchResponse> followerFetch(int maxWaitMs, List<PartitionId> partitions) {
         long followerEpoch = replicas.image().brokers().get(TwoBrokerImages.FOLLOWER).brokerEpoch();
         ReplicaFetchRequest.Builder request = ReplicaFetchRequest.newBuilder()
-                .setReplicaId(TwoBrokerImages.FOLLOWER).setBrokerEpoch(followerEpoch).setMaxWaitMs(60_000)
+                .setReplicaId(TwoBrokerImages.FOLLOWER).setBrokerEpoch(followerEpoch).setMaxWaitMs(maxWaitMs)
                 .setMaxBytes(1 << 20);
-        for (PartitionId id : List.of(TP, TP1)) {
+        for (PartitionId id : partitions) {
+            ReplicaLog log = replicas.partition(id).replicaLog();
             request.addPartitions(PartitionFetch.newBuilder().setTopic(id.topic()).setPartition(id.partition())
-                    .setFetchOffset(0).setLastFetchedEpoch(-1).setCurrentLeaderEpoch(1));
+                    .setFetchOffset(log.logEndOffset()).setLastFetchedEpoch(log.latestEpoch().orElse(-1))
+                    .setCurrentLeaderEpoch(1));
         }
         return new ReplicationService(replicas).handle(request.build());
     }
