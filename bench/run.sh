@@ -70,7 +70,10 @@ run() {
 
 # deploy/cluster.sh "$@" for the bench's Tributary nodes (data dir, port base, extra JVM flags, NMT), output on stderr
 trib_cluster() {
+    # group.initial.rebalance.delay.ms=0 as on the Kafka reference cluster (../shared/bench/cluster.sh): the
+    # consume rows exclude the group join either way, so the two clusters' consumers start alike
     run env TRIBUTARY_DATA_DIR="$TRIB_DATA" TRIBUTARY_PORT="$TRIB_PORT" \
+        TRIBUTARY_NODE_CONFIG="group.initial.rebalance.delay.ms=0${TRIBUTARY_NODE_CONFIG:+ $TRIBUTARY_NODE_CONFIG}" \
         TRIBUTARY_EXTRA_JVM_OPTS="${TRIBUTARY_EXTRA_JVM_OPTS:-}${NMT:+ -XX:NativeMemoryTracking=$NMT}" \
         "$REPO_ROOT/deploy/cluster.sh" "$@" >&2
 }
@@ -143,6 +146,7 @@ workload() {
         cpu="$(brokers_cpu "$sys")" jit="$(brokers_jit "$sys")"
         bench "$sys" "$bs" produce "$t" "$acks" "$RECORDS" 1024 -1
         record_cpu "$sys" "produce acks=$acks" "$cpu" "$jit"
+        record_leaders "$sys" "$bs" "$t" "acks=$acks"
         phase "$sys-consume-acks$acks"
         cpu="$(brokers_cpu "$sys")" jit="$(brokers_jit "$sys")"
         bench "$sys" "$bs" consume "$t" "$RECORDS" "written-acks$acks"
@@ -190,6 +194,18 @@ record_cpu() {
     mkdir -p "$OUT_DIR/$1"
     printf '%s\t%s\t%s\n' "$2" "$(echo "$(brokers_cpu "$1") - $3" | bc)" "$(echo "$(brokers_jit "$1") - $4" | bc)" \
         >>"$OUT_DIR/$1/cpu.tsv"
+}
+
+# Appends "label <TAB> partitions led by each broker" (e.g. "1:2 2:2 3:2") of topic $3 to $OUT_DIR/$1/leaders.tsv:
+# a consumer fetches from the leaders, so how many brokers serve the consume row depends on it.
+record_leaders() {
+    local counts
+    mkdir -p "$OUT_DIR/$1"
+    counts="$(BOOTSTRAP="$2" bash -c 'source "$1/common.sh"; kafka_tool org.apache.kafka.tools.TopicCommand \
+            --bootstrap-server "$BOOTSTRAP" --describe --topic "$2"' _ "$KBENCH" "$3" 2>/dev/null \
+        | awk '{ for (i = 1; i < NF; i++) if ($i == "Leader:") n[$(i + 1)]++ }
+               END { for (b in n) printf "%s:%d ", b, n[b] }')" || true
+    printf '%s\t%s\n' "$4" "${counts% }" >>"$OUT_DIR/$1/leaders.tsv"
 }
 
 # Resident memory of every broker after the workload, before the cluster stops: $OUT_DIR/$1/rss.tsv
@@ -295,6 +311,13 @@ report() {
                 printf "  %-20s Tributary %7s (%5s)  Kafka %7s (%5s)  %s\n", k, v["T", k], j["T", k], v["K", k], j["K", k], \
                     (v["T", k] != "" && v["K", k] + 0 > 0) ? sprintf("%.2fx", v["T", k] / v["K", k]) : "" }
         }' "$OUT_DIR"/tributary/cpu.tsv "$OUT_DIR"/kafka/cpu.tsv 2>/dev/null || true
+    awk -F'\t' '
+        FNR == 1 { sys = (FILENAME ~ /\/kafka\/leaders.tsv$/) ? "Kafka" : "Tributary" }
+        { line[$1] = line[$1] sprintf("  %s %s", sys, $2); if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+        END {
+            if (n) print "partition leaders per broker (broker:partitions) of the topic each consume row reads:"
+            for (i = 1; i <= n; i++) printf "  %-20s%s\n", "written " order[i], line[order[i]]
+        }' "$OUT_DIR"/tributary/leaders.tsv "$OUT_DIR"/kafka/leaders.tsv 2>/dev/null || true
     echo "machine load (1-min load average, sampled every 5 s; $(nproc) cores):"
     awk -F'\t' '{ s[$2] += $3; c[$2]++; if ($3 > m[$2]) m[$2] = $3; if (!($2 in o)) { o[$2] = ++n; name[n] = $2 } }
         END { for (i = 1; i <= n; i++) { p = name[i]; printf "  %-26s mean %5.2f  max %5.2f  (%d samples)\n", p, s[p] / c[p], m[p], c[p] } }' \
