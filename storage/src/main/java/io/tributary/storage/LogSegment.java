@@ -405,6 +405,21 @@ final class LogSegment {
         return -1;
     }
 
+    /**
+     * A batch boundary past {@code from} found in the offset index rather than by reading the headers on the way, as
+     * {@code (baseOffset, position)} of the batch starting there: that batch ends at or before {@code maxEnd} and
+     * holds no offset at or above {@code limitOffset}, as do all before it. Null if the index has none past
+     * {@code from}. Entries are indexed batch starts (one per {@code index.interval.bytes}), so a scan from the
+     * boundary reads a few headers where a scan from {@code from} reads every one.
+     */
+    long[] indexedBoundary(int from, long maxEnd, long limitOffset) {
+        long entry = offsetIndex.secondLastAtOrBelow(maxEnd, limitOffset - baseOffset);
+        if (entry < 0 || OffsetIndex.positionOf(entry) <= from) {
+            return null;
+        }
+        return new long[] {baseOffset + OffsetIndex.relativeOffsetOf(entry), OffsetIndex.positionOf(entry)};
+    }
+
     /** Reads {@code dst.remaining()} bytes at {@code position} into {@code dst}. */
     void read(ByteBuffer dst, int position) throws IOException {
         DiskIo.readFully(channel, dst, position);

@@ -10,7 +10,7 @@ import java.nio.ByteBuffer;
  * @param slice          the batches in the segment file, or null
  * @param copied         the batches in memory (position 0, limit = size), or null
  * @param sizeInBytes    their size
- * @param recordCount    records in them (by offsets: a compacted batch counts its gaps)
+ * @param recordCount    records in them, by offsets (the gaps compaction left in and between batches count)
  * @param lastOffset     the last offset of the last batch; -1 when none was read
  * @param logStartOffset the log start offset seen by the read
  * @param logEndOffset   the log end offset seen by the read; no returned batch reaches it

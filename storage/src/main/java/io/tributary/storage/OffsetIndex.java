@@ -78,6 +78,26 @@ final class OffsetIndex {
         return i < 0 ? 0 : position(arr[i]);
     }
 
+    /**
+     * The entry before the last one whose position is at most {@code maxPosition} and whose relative offset is at
+     * most {@code maxRelativeOffset}, as {@code (relativeOffset << 32) | position}: the batch it indexes ends at or
+     * before that last one's position. -1 if fewer than two entries qualify.
+     */
+    long secondLastAtOrBelow(long maxPosition, long maxRelativeOffset) {
+        int n = count;
+        long[] arr = entries;
+        int i = Math.min(floor(arr, n, maxRelativeOffset), floorByPosition(arr, n, maxPosition));
+        return i < 1 ? -1 : arr[i - 1];
+    }
+
+    static int relativeOffsetOf(long entry) {
+        return relOffset(entry);
+    }
+
+    static int positionOf(long entry) {
+        return position(entry);
+    }
+
     /** Position of the last entry, 0 if empty. */
     int lastPosition() {
         int n = count;
@@ -150,6 +170,23 @@ final class OffsetIndex {
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
             if (relOffset(arr[mid]) <= target) {
+                found = mid;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return found;
+    }
+
+    /** Index of the last entry with position <= target, or -1. O(log n): positions increase with the entries. */
+    private static int floorByPosition(long[] arr, int n, long target) {
+        int lo = 0;
+        int hi = n - 1;
+        int found = -1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (position(arr[mid]) <= target) {
                 found = mid;
                 lo = mid + 1;
             } else {

@@ -146,6 +146,73 @@ class ReadSliceTest {
         assertThat(read.slice().channel().isOpen()).isFalse();
     }
 
+    /**
+     * Batches of mixed sizes (so that the offset index, one entry per 1 KiB, holds some batch starts and skips
+     * others): every slice, from any offset, with any byte and offset bound, before and after a reopen (index read
+     * back from its file), is the longest run of whole batches of its segment within the bounds, as a scan of every
+     * header finds it.
+     */
+    @Test
+    void aSliceIsTheLongestRunOfWholeBatchesWithinItsBoundsWhereverTheIndexPointsTo() throws IOException {
+        java.util.Random random = new java.util.Random(16);
+        LogConfig config = new LogConfig(64 * 1024, 3_600_000, -1, -1, 1_048_588, 1024, 4096);
+        Path mixedDir = dir.resolve("mixed-0");
+        PartitionLog mixed = PartitionLog.open(mixedDir, config, clock);
+        try {
+            for (int i = 0; i < 200; i++) {
+                mixed.append(TestBatches.batch(org.apache.kafka.common.compress.Compression.NONE,
+                        1 + random.nextInt(20), 1_000 + i, 10 + random.nextInt(200)), 0);
+            }
+            assertThat(mixed.numberOfSegments()).isGreaterThan(1);
+            checkSlices(mixed, random);
+            mixed.close();
+            mixed = PartitionLog.open(mixedDir, config, clock);
+            checkSlices(mixed, random);
+        } finally {
+            mixed.close();
+        }
+    }
+
+    private void checkSlices(PartitionLog log, java.util.Random random) throws IOException {
+        long end = log.logEndOffset();
+        for (int i = 0; i < 2_000; i++) {
+            long offset = random.nextInt((int) end);
+            int maxBytes = random.nextInt(4) == 0 ? 1 << 20 : random.nextInt(20_000);
+            long limit = random.nextInt(3) == 0 ? Long.MAX_VALUE : offset + 1 + random.nextInt((int) (end - offset));
+            LogSliceRead slice = log.readSlice(offset, maxBytes, limit, slices);
+            // the reference: every batch from the one holding offset, read by the copying read, walked header by
+            // header: while in the same segment, below the limit and (after the first) within maxBytes
+            ByteBuffer all = log.read(offset, Integer.MAX_VALUE, Long.MAX_VALUE).records();
+            long segmentEnd = log.segmentBaseOffsets().stream().filter(b -> b > offset).findFirst()
+                    .orElse(Long.MAX_VALUE);
+            int pos = all.position();
+            int length = 0;
+            long lastOffset = -1;
+            long records = 0;
+            while (pos < all.limit()) {
+                RecordBatchHeader header = RecordBatchHeader.parse(all, pos);
+                if (header.baseOffset() >= segmentEnd || header.lastOffset() >= limit
+                        || (length > 0 && length + (long) header.sizeInBytes() > maxBytes)) {
+                    break;
+                }
+                length += header.sizeInBytes();
+                lastOffset = header.lastOffset();
+                records += header.lastOffset() - header.baseOffset() + 1;
+                pos += header.sizeInBytes();
+            }
+            String what = "offset " + offset + ", maxBytes " + maxBytes + ", limit " + limit;
+            assertThat(slice.sizeInBytes()).as(what).isEqualTo(length);
+            assertThat(slice.lastOffset()).as(what).isEqualTo(lastOffset);
+            assertThat(slice.recordCount()).as(what).isEqualTo(records);
+            if (slice.slice() != null) {
+                byte[] expected = new byte[length];
+                all.duplicate().get(expected);
+                assertThat(bytesOf(slice)).as(what).isEqualTo(expected);
+                slice.slice().release();
+            }
+        }
+    }
+
     private long firstBatchBase(long offset) {
         return offset - offset % 10; // batches of 10 records from offset 0
     }
