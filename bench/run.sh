@@ -14,7 +14,9 @@
 #                                CPU seconds, and those of its JIT compiler threads
 #
 # Environment (defaults in brackets):
-#   RECORDS [300000]        records per producer run (and read back by each consumer run)
+#   RECORDS [1000000]       records per producer run (and read back by each consumer run); ../shared/bench's count.
+#                           300k-record rows (8-13 s) end before a broker's per-request code is compiled by C2
+#                           under this load (15-30 s, docs/benchmarks.md)
 #   WARMUP_RECORDS [300000] unrecorded warm-up per cluster (JIT): this many records produced with acks=all and read
 #                           back, then with acks=1 and read back; 0 skips it
 #   LAT_RATE [5000] LAT_RECORDS [100000]   moderate-rate acks=all latency run; LAT_RECORDS=0 skips it
@@ -39,7 +41,7 @@ KBENCH="${KAFKA_BENCH_DIR:-$REPO_ROOT/../shared/bench}"
 [[ -x "$KBENCH/bench.sh" ]] || { echo "run.sh: no $KBENCH/bench.sh (set KAFKA_BENCH_DIR)" >&2; exit 1; }
 KBENCH="$(cd "$KBENCH" && pwd)"
 
-RECORDS="${RECORDS:-300000}"
+RECORDS="${RECORDS:-1000000}"
 WARMUP_RECORDS="${WARMUP_RECORDS:-300000}"
 LAT_RATE="${LAT_RATE:-5000}"
 LAT_RECORDS="${LAT_RECORDS:-100000}"
