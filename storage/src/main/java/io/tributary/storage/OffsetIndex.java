@@ -164,29 +164,21 @@ final class OffsetIndex {
 
     /** Index of the last entry with relative offset <= target, or -1. O(log n). */
     private static int floor(long[] arr, int n, long target) {
-        int lo = 0;
-        int hi = n - 1;
-        int found = -1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            if (relOffset(arr[mid]) <= target) {
-                found = mid;
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        return found;
+        return floorBy(arr, n, target, false);
     }
 
     /** Index of the last entry with position <= target, or -1. O(log n): positions increase with the entries. */
     private static int floorByPosition(long[] arr, int n, long target) {
+        return floorBy(arr, n, target, true);
+    }
+
+    private static int floorBy(long[] arr, int n, long target, boolean byPosition) {
         int lo = 0;
         int hi = n - 1;
         int found = -1;
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
-            if (position(arr[mid]) <= target) {
+            if ((byPosition ? position(arr[mid]) : relOffset(arr[mid])) <= target) {
                 found = mid;
                 lo = mid + 1;
             } else {
