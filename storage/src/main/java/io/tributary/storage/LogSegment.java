@@ -407,17 +407,21 @@ final class LogSegment {
 
     /**
      * A batch boundary past {@code from} found in the offset index rather than by reading the headers on the way, as
-     * {@code (baseOffset, position)} of the batch starting there: that batch ends at or before {@code maxEnd} and
+     * the batch starting there: that batch ends at or before {@code maxEnd} and
      * holds no offset at or above {@code limitOffset}, as do all before it. Null if the index has none past
      * {@code from}. Entries are indexed batch starts (one per {@code index.interval.bytes}), so a scan from the
      * boundary reads a few headers where a scan from {@code from} reads every one.
      */
-    long[] indexedBoundary(int from, long maxEnd, long limitOffset) {
+    BatchStart indexedBoundary(int from, long maxEnd, long limitOffset) {
         long entry = offsetIndex.secondLastAtOrBelow(maxEnd, limitOffset - baseOffset);
-        if (entry < 0 || OffsetIndex.positionOf(entry) <= from) {
+        if (entry < 0 || OffsetIndex.position(entry) <= from) {
             return null;
         }
-        return new long[] {baseOffset + OffsetIndex.relativeOffsetOf(entry), OffsetIndex.positionOf(entry)};
+        return new BatchStart(baseOffset + OffsetIndex.relOffset(entry), OffsetIndex.position(entry));
+    }
+
+    /** Where a batch starts in this segment: its base offset and its byte position. */
+    record BatchStart(long baseOffset, int position) {
     }
 
     /** Reads {@code dst.remaining()} bytes at {@code position} into {@code dst}. */

@@ -90,14 +90,6 @@ final class OffsetIndex {
         return i < 1 ? -1 : arr[i - 1];
     }
 
-    static int relativeOffsetOf(long entry) {
-        return relOffset(entry);
-    }
-
-    static int positionOf(long entry) {
-        return position(entry);
-    }
-
     /** Position of the last entry, 0 if empty. */
     int lastPosition() {
         int n = count;
@@ -188,11 +180,13 @@ final class OffsetIndex {
         return found;
     }
 
-    private static int relOffset(long entry) {
+    /** The relative offset of an entry as {@link #secondLastAtOrBelow} returns it. */
+    static int relOffset(long entry) {
         return (int) (entry >>> 32);
     }
 
-    private static int position(long entry) {
+    /** The position of an entry as {@link #secondLastAtOrBelow} returns it. */
+    static int position(long entry) {
         return (int) entry;
     }
 }

@@ -706,12 +706,12 @@ public final class PartitionLog implements Closeable {
                 // within the bounds) rather than one positional read per batch header on the way: a 1 MB fetch of
                 // 16 KB batches reads a handful of headers, not sixty-four.
                 skipped = true;
-                long[] boundary = segment.indexedBoundary(pos, Math.min((long) start + maxBytes, segmentSize),
+                LogSegment.BatchStart boundary = segment.indexedBoundary(pos, Math.min((long) start + maxBytes, segmentSize),
                         limitOffset);
                 if (boundary != null) {
-                    records += boundary[0] - (lastOffset + 1);
-                    lastOffset = boundary[0] - 1;
-                    pos = (int) boundary[1];
+                    records += boundary.baseOffset() - (lastOffset + 1);
+                    lastOffset = boundary.baseOffset() - 1;
+                    pos = boundary.position();
                     continue;
                 }
             }

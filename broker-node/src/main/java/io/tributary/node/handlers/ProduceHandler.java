@@ -117,9 +117,14 @@ public final class ProduceHandler implements ApiHandler {
     /** The request's topic in {@code image}, named by id from version 13 on, by name before; null if unknown. */
     private static TopicImage topicOf(io.tributary.metadata.MetadataImage image, RequestContext context,
             ProduceRequestData.TopicProduceData topic) {
-        return context.apiVersion() >= 13
+        return namesTopicsById(context)
                 ? image.topic(KafkaIds.fromKafka(topic.topicId()))
                 : image.topic(topic.name());
+    }
+
+    /** Produce names its topics by id from version 13 on (KIP-516), by name before. */
+    private static boolean namesTopicsById(RequestContext context) {
+        return context.apiVersion() >= 13;
     }
 
     /**
@@ -186,7 +191,7 @@ public final class ProduceHandler implements ApiHandler {
         // Kafka: a transactional producer needs WRITE on its transactional id (and on each topic, below).
         boolean transactionalAllowed = request.transactionalId() == null || node.allowed(context, AclOperation.WRITE,
                 org.apache.kafka.common.resource.ResourceType.TRANSACTIONAL_ID, request.transactionalId());
-        boolean byId = context.apiVersion() >= 13;
+        boolean byId = namesTopicsById(context);
         io.tributary.metadata.MetadataImage metadata = node.metadata().image();
         for (ProduceRequestData.TopicProduceData topic : request.topicData()) {
             TopicImage image = topicOf(metadata, context, topic);
