@@ -9,14 +9,16 @@ import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
-import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
@@ -41,15 +43,16 @@ public final class RatisMetadataStore implements MetadataStore {
 
     private final int nodeId;
     private final RaftServer server;
-    private final RaftClientHolder client;
     private final MetadataStateMachine stateMachine;
     private final PeerReconnector reconnector;
+    /** Names this voter's controller as the client of its own commits (Ratis' retry cache keys on it). */
+    private final ClientId writer = ClientId.randomId();
+    private final AtomicLong writeCallIds = new AtomicLong();
 
-    private RatisMetadataStore(int nodeId, RaftServer server, RaftClientHolder client,
-            MetadataStateMachine stateMachine, PeerReconnector reconnector) {
+    private RatisMetadataStore(int nodeId, RaftServer server, MetadataStateMachine stateMachine,
+            PeerReconnector reconnector) {
         this.nodeId = nodeId;
         this.server = server;
-        this.client = client;
         this.stateMachine = stateMachine;
         this.reconnector = reconnector;
     }
@@ -132,16 +135,12 @@ public final class RatisMetadataStore implements MetadataStore {
             closeAfterFailedStart(nodeId, server, e);
             throw startFailure(e);
         }
-        RaftClientHolder client = new RaftClientHolder("node=" + nodeId + " controller writes",
-                leader -> RatisSupport.client(config, leader,
-                        RetryPolicies.retryUpToMaximumCountWithFixedSleep(20, RatisSupport.ms(100))));
         log.info("node={} joined the metadata quorum {} as a voter, storage {}", nodeId, config.voters(),
                 config.storageDir());
         PeerReconnector reconnector = new PeerReconnector(server, config.voters().keySet().stream()
                 .filter(id -> id != nodeId).map(RatisSupport::peerId).toList());
         reconnector.start();
-        RatisMetadataStore store = new RatisMetadataStore(nodeId, server, client, stateMachine, reconnector);
-        client.setLocalLeaderView(store::leaderPeerId);
+        RatisMetadataStore store = new RatisMetadataStore(nodeId, server, stateMachine, reconnector);
         List<Integer> voterIds = List.copyOf(config.voters().keySet());
         stateMachine.setDescriber(() -> store.describe(voterIds));
         return store;
@@ -308,15 +307,28 @@ public final class RatisMetadataStore implements MetadataStore {
         }
         byte[] batch = MetadataBatch.newBuilder().addAllRecords(records).setControllerTerm(term).build()
                 .toByteArray();
-        // Only the leader's controller commits: send to the leader this server knows (itself), not to the voter
-        // the client last used. A client still aimed at a leader that went silent (paused, cut off) held the new
-        // controller's first commits for Ratis' request timeout and its retries (BrokerFencingIT: a fence decided
-        // 2 s after activation was not committed 10 s later).
-        RaftClient sent = client.atLocalLeader();
-        return sent.async().send(Message.valueOf(ByteString.copyFrom(batch))).handle((reply, error) -> {
+        // Only the leader's controller commits, so the batch goes straight to this voter's own server: no client, no
+        // network, no retry to another voter. A Ratis client did that before and could hold a commit for its request
+        // timeout per retry: one aimed at a leader gone silent (BrokerFencingIT), and one whose stream to this very
+        // server had closed while it was paused and stepped down, which then tried the next voter, paused too
+        // (ControllerPauseIT: a fence decided on time was committed only when that voter came back). The server
+        // answers once the entry is applied, or fails it (not the leader, not ready, stepped down before commit).
+        RaftClientRequest request = RaftClientRequest.newBuilder()
+                .setClientId(writer)
+                .setServerId(server.getId())
+                .setGroupId(RatisSupport.GROUP_ID)
+                .setCallId(writeCallIds.incrementAndGet())
+                .setMessage(Message.valueOf(ByteString.copyFrom(batch)))
+                .setType(RaftClientRequest.writeRequestType())
+                .build();
+        CompletableFuture<RaftClientReply> submitted;
+        try {
+            submitted = server.submitClientRequestAsync(request);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return submitted.handle((reply, error) -> {
             if (error != null) {
-                // The ordered client is unusable after a retry failure: the next commit gets a new one.
-                client.replace(sent, error);
                 throw error instanceof CompletionException ce ? ce : new CompletionException(error);
             }
             if (!reply.isSuccess()) {
@@ -340,7 +352,6 @@ public final class RatisMetadataStore implements MetadataStore {
     @Override
     public void close() throws IOException {
         reconnector.close();
-        client.close();
         server.close();
     }
 }

@@ -20,6 +20,8 @@ class ControllerPauseIT {
     private static final Duration SESSION_TIMEOUT = Duration.ofMillis(3_000);
     /** An election, the session timeout and room for a busy 2-core machine. */
     private static final Duration FENCE_DEADLINE = Duration.ofSeconds(20);
+    /** The session timeout, a heartbeat's delay and one commit, with room for a busy machine. */
+    private static final Duration FENCE_WITHOUT_ELECTION = SESSION_TIMEOUT.multipliedBy(2).plusSeconds(2);
 
     @RegisterExtension
     static final ClusterProcesses cluster = ClusterProcesses.atDefaultTimeouts(3, 3, Map.of());
@@ -74,4 +76,65 @@ class ControllerPauseIT {
         assertThat(wronglyFenced).as("live brokers fenced while controller %d was paused", paused).isEmpty();
     }
 
+    /**
+     * A controller node that was paused and resumed is a working voter again: with it back, the quorum commits while
+     * any one other voter is paused. In the harness (pause, seed 7, at f972785) the metadata quorum leader was paused
+     * for 5 s, resumed and stepped down; 10 s later another node, leading nothing, was paused for 9.5 s, and its fence
+     * (decided on time, 3 s in) was committed only when it came back: every acks=all write waited for the whole pause.
+     */
+    @RepeatedTest(4)
+    void aResumedControllerNodeCommitsWithTheNewControllerWhileAThirdNodeIsPaused() {
+        // Given a controller node that was paused until another node became the controller, then resumed
+        int first = cluster.controllerId();
+        cluster.pause(first);
+        awaitControllerAmong(others(first));
+        cluster.resume(first);
+        int second = cluster.controllerId();
+        Set<Integer> rest = others(first, second);
+        int third = rest.iterator().next();
+
+        // When a third node is paused (neither the resumed node nor the controller)
+        long pausedAt = System.nanoTime();
+        cluster.pause(third);
+
+        // Then the controller fences it with the resumed node's vote in the quorum, as it would any node: no election
+        // stands in the way, only the session timeout
+        awaitFencedBy(third, others(third), FENCE_WITHOUT_ELECTION);
+        System.out.printf("ControllerPauseIT: node %d (controller %d, resumed node %d) fenced %d ms after SIGSTOP%n",
+                third, second, first, Duration.ofNanos(System.nanoTime() - pausedAt).toMillis());
+    }
+
+    private Set<Integer> others(int... excluded) {
+        Set<Integer> others = new TreeSet<>(cluster.ids());
+        for (int id : excluded) {
+            others.remove(id);
+        }
+        return others;
+    }
+
+    /** Waits until every responding node names a controller among {@code others}. */
+    private void awaitControllerAmong(Set<Integer> others) {
+        await("a controller among " + others)
+                .atMost(FENCE_DEADLINE)
+                .pollInterval(Duration.ofMillis(50))
+                .ignoreExceptionsInstanceOf(UncheckedIOException.class)
+                .untilAsserted(() -> assertThat(cluster.describeClusterFromEvery()).allSatisfy((id, view) ->
+                        assertThat(view.controllerId()).as("controller per node %d", id).isIn(others)));
+    }
+
+    /** Waits until every node but the paused one names a controller among {@code others} that fenced it. */
+    private void awaitFencedBy(int paused, Set<Integer> others) {
+        awaitFencedBy(paused, others, FENCE_DEADLINE);
+    }
+
+    private void awaitFencedBy(int paused, Set<Integer> others, Duration deadline) {
+        await("a controller among " + others + " fencing node " + paused)
+                .atMost(deadline)
+                .pollInterval(Duration.ofMillis(100))
+                .ignoreExceptionsInstanceOf(UncheckedIOException.class)
+                .untilAsserted(() -> assertThat(cluster.describeClusterFromEvery()).allSatisfy((id, view) -> {
+                    assertThat(view.controllerId()).as("controller per node %d", id).isIn(others);
+                    assertThat(view.fencedBrokers()).as("fenced brokers per node %d", id).contains(paused);
+                }));
+    }
 }
