@@ -360,9 +360,10 @@ public final class Controller implements Closeable {
             return;
         }
         committing = true;
+        long batchTerm = term;
         CompletableFuture<MetadataImage> commit;
         try {
-            commit = store.commit(records, term);
+            commit = store.commit(records, batchTerm);
         } catch (RuntimeException e) {
             commit = CompletableFuture.failedFuture(e);
         }
@@ -382,7 +383,9 @@ public final class Controller implements Closeable {
                     complete(pending, decisions.get(i), applied);
                 }
             }
-            if (cause instanceof FencedBatchException) {
+            // Only a batch of the term this controller still serves ends it: a batch of an earlier term may come
+            // back fenced after this voter led again and the controller was activated in the new term.
+            if (cause instanceof FencedBatchException && batchTerm == term) {
                 log.info("node={} lost the term {} it was activated in: no longer the active controller", nodeId,
                         term);
                 active = false;

@@ -152,11 +152,33 @@ class ControllerBatchingTest {
         assertThat(local.image().nextProducerId()).isZero();
     }
 
+    @Test
+    void aBatchOfAnEarlierTermFencedAfterTheControllerWasActivatedAgainLeavesItActive() {
+        // Given a batch committing in the controller's term,
+        CompletableFuture<ControllerResponse> before = controller.handle(createTopic("before", ""));
+        store.awaitHeld(1);
+        // when its voter leads again and the controller is activated in a later term before that batch is answered,
+        // and the batch comes back fenced (it reached the log in the new term),
+        controller.activate(7);
+        store.fenceHeld();
+
+        // then its callers learn it failed, but the controller of the new term stays active and commits.
+        assertThat(before.orTimeout(10, TimeUnit.SECONDS).join().getError())
+                .isEqualTo(ControllerErrorCode.NOT_CONTROLLER);
+        store.hold = false;
+        store.releaseAll();
+        assertThat(controller.handle(createTopic("after", "")).orTimeout(10, TimeUnit.SECONDS).join().getError())
+                .isEqualTo(ControllerErrorCode.NONE);
+        assertThat(controller.isActive()).isTrue();
+        assertThat(local.image().topics()).containsOnlyKeys("after");
+    }
+
     /** A store that holds each commit until the test releases it, or refuses the next one as fenced. */
     private static final class HeldStore implements MetadataStore {
         private final LocalMetadataStore delegate;
         final List<List<MetadataRecord>> commits = new CopyOnWriteArrayList<>();
         private final List<Runnable> held = new CopyOnWriteArrayList<>();
+        private final List<CompletableFuture<MetadataImage>> heldResults = new CopyOnWriteArrayList<>();
         volatile boolean hold;
         volatile boolean fenceNext;
 
@@ -175,6 +197,7 @@ class ControllerBatchingTest {
                 return delegate.commit(records);
             }
             CompletableFuture<MetadataImage> result = new CompletableFuture<>();
+            heldResults.add(result);
             held.add(() -> delegate.commit(records).whenComplete((image, error) -> {
                 if (error != null) {
                     result.completeExceptionally(error);
@@ -193,7 +216,16 @@ class ControllerBatchingTest {
         void releaseAll() {
             List<Runnable> now = List.copyOf(held);
             held.removeAll(now);
+            heldResults.clear();
             now.forEach(Runnable::run);
+        }
+
+        /** Fails every held commit as fenced by a newer term, without applying it. */
+        void fenceHeld() {
+            List<CompletableFuture<MetadataImage>> now = List.copyOf(heldResults);
+            held.clear();
+            heldResults.clear();
+            now.forEach(r -> r.completeExceptionally(new FencedBatchException("fenced by the test")));
         }
 
         @Override
