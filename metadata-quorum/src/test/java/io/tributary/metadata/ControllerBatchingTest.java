@@ -177,8 +177,7 @@ class ControllerBatchingTest {
     private static final class HeldStore implements MetadataStore {
         private final LocalMetadataStore delegate;
         final List<List<MetadataRecord>> commits = new CopyOnWriteArrayList<>();
-        private final List<Runnable> held = new CopyOnWriteArrayList<>();
-        private final List<CompletableFuture<MetadataImage>> heldResults = new CopyOnWriteArrayList<>();
+        private final List<Held> held = new CopyOnWriteArrayList<>();
         volatile boolean hold;
         volatile boolean fenceNext;
 
@@ -197,14 +196,7 @@ class ControllerBatchingTest {
                 return delegate.commit(records);
             }
             CompletableFuture<MetadataImage> result = new CompletableFuture<>();
-            heldResults.add(result);
-            held.add(() -> delegate.commit(records).whenComplete((image, error) -> {
-                if (error != null) {
-                    result.completeExceptionally(error);
-                } else {
-                    result.complete(image);
-                }
-            }));
+            held.add(new Held(records, result));
             return result;
         }
 
@@ -214,18 +206,26 @@ class ControllerBatchingTest {
         }
 
         void releaseAll() {
-            List<Runnable> now = List.copyOf(held);
+            List<Held> now = List.copyOf(held);
             held.removeAll(now);
-            heldResults.clear();
-            now.forEach(Runnable::run);
+            now.forEach(h -> delegate.commit(h.records()).whenComplete((image, error) -> {
+                if (error != null) {
+                    h.result().completeExceptionally(error);
+                } else {
+                    h.result().complete(image);
+                }
+            }));
         }
 
         /** Fails every held commit as fenced by a newer term, without applying it. */
         void fenceHeld() {
-            List<CompletableFuture<MetadataImage>> now = List.copyOf(heldResults);
-            held.clear();
-            heldResults.clear();
-            now.forEach(r -> r.completeExceptionally(new FencedBatchException("fenced by the test")));
+            List<Held> now = List.copyOf(held);
+            held.removeAll(now);
+            now.forEach(h -> h.result().completeExceptionally(new FencedBatchException("fenced by the test")));
+        }
+
+        /** A commit the test has not released: its records and the future its caller waits on. */
+        private record Held(List<MetadataRecord> records, CompletableFuture<MetadataImage> result) {
         }
 
         @Override

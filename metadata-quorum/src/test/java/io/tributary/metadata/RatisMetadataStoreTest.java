@@ -165,15 +165,17 @@ class RatisMetadataStoreTest {
         }
         RatisMetadataStore deposed = awaitLeader();
         long deposedTerm = deposed.currentTerm();
-        int deposedId = voters.entrySet().stream().filter(e -> e.getValue() == deposed).findFirst().orElseThrow()
-                .getKey();
         // The controller of this term decides a producer id block...
         ControllerResult<Long> stale = ControllerDecisions.allocateProducerIds(deposed.image(), 2, 1000);
         // ...then loses leadership before its write is committed (here: leadership moves to another voter).
-        int next = voters.keySet().stream().filter(id -> id != deposedId).findFirst().orElseThrow();
-        transferLeadership(next);
+        int next = voters.entrySet().stream().filter(e -> e.getValue() != deposed).findFirst().orElseThrow().getKey();
+        try (var admin = RatisSupport.client(configs.forNode(next), null,
+                org.apache.ratis.retry.RetryPolicies.retryUpToMaximumCountWithFixedSleep(10, RatisSupport.ms(200)))) {
+            admin.admin().transferLeadership(RatisSupport.peerId(next), 10_000);
+        }
         RatisMetadataStore leader = await().atMost(Duration.ofSeconds(30)).until(this::awaitLeader,
                 l -> l != deposed && l.currentTerm() > deposedTerm);
+        long term = leader.currentTerm();
 
         // Its write goes to its own voter, which no longer leads: refused, never logged.
         assertThatThrownBy(() -> deposed.commit(stale.records(), deposedTerm).join())
@@ -188,19 +190,11 @@ class RatisMetadataStoreTest {
         voters.values().forEach(v -> assertThat(v.image().nextProducerId()).isZero());
 
         // The active controller's own decision, of the current term, applies; the block is handed out once.
-        long term = leader.currentTerm();
         ControllerResult<Long> current = ControllerDecisions.allocateProducerIds(leader.image(), 1, 1000);
         assertThat(current.response()).isEqualTo(stale.response());
         leader.commit(current.records(), term).join();
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> voters.values().forEach(
                 v -> assertThat(v.image().nextProducerId()).isEqualTo(1000L)));
-    }
-
-    private void transferLeadership(int to) throws IOException {
-        try (var admin = RatisSupport.client(configs.forNode(to), null,
-                org.apache.ratis.retry.RetryPolicies.retryUpToMaximumCountWithFixedSleep(10, RatisSupport.ms(200)))) {
-            admin.admin().transferLeadership(RatisSupport.peerId(to), 10_000);
-        }
     }
 
     private Stream<Path> snapshotFiles(RatisMetadataStore store) throws IOException {
