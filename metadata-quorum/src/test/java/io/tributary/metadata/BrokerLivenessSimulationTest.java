@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
  * "u" with {@code unclean.leader.election.enable=true}. The partition invariants are checked after every step: among
  * them, a new leader comes from the old ISR unless its topic allows unclean elections (and then only when no old ISR
  * member was live, with the ISR reset to it), and an unclean topic is offline only while no replica is live. A
- * failing run prints its seed; {@code -Dtributary.seed=N} replays that one seed.
+ * failing run prints its seed; {@code -Dtributary.seed=N} replays that one seed; {@code -Dtributary.sim.seeds=N} runs N
+ * seeds (CI runs {@value #SEEDS}; a long run uses thousands).
  */
 class BrokerLivenessSimulationTest {
 
@@ -31,15 +32,15 @@ class BrokerLivenessSimulationTest {
     void partitionInvariantsHoldAfterEveryStep() {
         String fixed = System.getProperty("tributary.seed");
         long base = fixed != null ? Long.parseLong(fixed) : 0x7e1b_0a47L;
-        int seeds = fixed != null ? 1 : SEEDS;
+        int seeds = fixed != null ? 1 : Integer.getInteger("tributary.sim.seeds", SEEDS);
         int[] coverage = new int[2];
         for (int i = 0; i < seeds; i++) {
             simulate(base + i, coverage);
         }
         if (fixed == null) {
             // The runs must reach what they check: leaders elected outside the ISR, and preferred leaders restored.
-            assertThat(coverage[0]).as("unclean elections").isGreaterThan(SEEDS);
-            assertThat(coverage[1]).as("preferred elections").isGreaterThan(SEEDS);
+            assertThat(coverage[0]).as("unclean elections").isGreaterThan(seeds);
+            assertThat(coverage[1]).as("preferred elections").isGreaterThan(seeds);
         }
     }
 
